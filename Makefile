@@ -1,0 +1,69 @@
+# Shoploop. The README's two commands are `make demo` and `make test`; both are safe to re-run.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+DEMO_ENV := SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= SHOPLOOP_REDIS_URL=
+# pytest-xdist: one worker per core.
+PYTEST_WORKERS ?= auto
+
+.PHONY: demo test install install-test system-deps system-deps-test messages static lint \
+	migrations-check test-sqlite test-postgres serve clean
+
+## make demo: install, migrate the SQLite file, build the demo world, serve on 127.0.0.1:8000.
+demo: install
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	$(DEMO_ENV) $(BIN)/python manage.py simulate --if-empty
+	$(DEMO_ENV) $(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
+
+## make test: install what the tests need, then ruff, the migration check and the suite on both databases.
+test: install-test system-deps-test lint migrations-check test-sqlite test-postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: system-deps $(VENV)/.installed messages static
+install-test: system-deps $(VENV)/.installed-test messages static
+
+# Debian packages: gettext compiles the message catalogues; Chromium and CJK fonts drive the browser
+# journeys. Installed only when missing, so re-runs cost nothing.
+system-deps:
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; }
+
+system-deps-test: system-deps
+	@{ [ -x /usr/bin/chromium ] && dpkg -s fonts-noto-cjk >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+
+messages:
+	SHOPLOOP_DEBUG=1 $(BIN)/python manage.py compilemessages -v0 --ignore='.venv' --ignore='var'
+
+static:
+	SHOPLOOP_DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+migrations-check:
+	SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= $(BIN)/python manage.py makemigrations --check --dry-run
+
+test-sqlite:
+	SHOPLOOP_DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-postgres:
+	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+serve:
+	$(DEMO_ENV) $(BIN)/python manage.py serve
+
+clean:
+	rm -rf $(VENV) var test-artifacts

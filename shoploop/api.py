@@ -1,0 +1,83 @@
+"""The JSON API at /api/v1: one NinjaAPI, one router per app, one error shape.
+
+Every error answers ``{"error": {"code": …, "message": …, "fields"?: {…}}}`` with a 4xx status.
+"""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from shoploop.accounts.api import router as accounts_router
+from shoploop.accounts.auth import api_auth
+from shoploop.catalog.api import router as catalog_router
+from shoploop.communities.api import router as communities_router
+from shoploop.core.errors import DomainError
+from shoploop.coupons.api import router as coupons_router
+from shoploop.ledger.api import router as ledger_router
+from shoploop.orders.api import router as orders_router
+
+api = NinjaAPI(
+    title="Shoploop API",
+    version="1",
+    description="Community commerce: attention → communication → transaction → sharing.",
+    urls_namespace="api-1",
+    auth=api_auth,
+)
+
+
+def error_response(request, *, status: int, code: str, message: str, fields=None):
+    body = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return api.create_response(request, {"error": body}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    fields = {}
+    for err in exc.errors:
+        location = [
+            str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")
+        ]
+        fields[".".join(location) or "request"] = err.get("msg", "invalid")
+    return error_response(
+        request,
+        status=422,
+        code="invalid",
+        message=_("Some request parameters are not valid."),
+        fields=fields,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return error_response(
+        request, status=401, code="not_authenticated", message=_("Please sign in first.")
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error_response(request, status=404, code="not_found", message=_("Not found."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error_response(
+        request, status=exc.status_code, code=f"http_{exc.status_code}", message=str(exc)
+    )
+
+
+api.add_router("/accounts", accounts_router)
+api.add_router("/communities", communities_router)
+api.add_router("/catalog", catalog_router)
+api.add_router("/ledger", ledger_router)
+api.add_router("/orders", orders_router)
+api.add_router("/coupons", coupons_router)

@@ -1,0 +1,3 @@
+"""Websocket routes; apps with realtime consumers add theirs here."""
+
+websocket_urlpatterns: list = []

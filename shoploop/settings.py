@@ -1,0 +1,231 @@
+"""Shoploop settings: read from environment variables only (12-factor).
+
+Nothing is required for the embedded default: SQLite in WAL mode with IMMEDIATE transactions,
+jobs and timers in-process, the in-memory channel layer, and the console SMS provider.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("SHOPLOOP_DEBUG", False)
+# A key is only generated for local development; production must set one.
+SECRET_KEY = os.environ.get("SHOPLOOP_SECRET_KEY") or (
+    "insecure-dev-key-only-for-debug" if DEBUG else ""
+)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("Set SHOPLOOP_SECRET_KEY (or SHOPLOOP_DEBUG=1 for development).")
+
+ALLOWED_HOSTS = env_list("SHOPLOOP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("SHOPLOOP_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "channels",
+    "shoploop.core",
+    "shoploop.accounts",
+    "shoploop.communities",
+    "shoploop.catalog",
+    "shoploop.ledger",
+    "shoploop.coupons",
+    "shoploop.orders",
+    "shoploop.web",
+    "shoploop.simulation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shoploop.core.middleware.RejectNulCharactersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "shoploop.web.middleware.DomainErrorPagesMiddleware",
+]
+
+ROOT_URLCONF = "shoploop.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "shoploop.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "shoploop.web.context_processors.shell",
+            ],
+        },
+    },
+]
+
+# Database: one URL switches between the embedded SQLite file and PostgreSQL.
+DATABASE_URL = os.environ.get("SHOPLOOP_DATABASE_URL", "").strip()
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+else:
+    SQLITE_PATH = os.environ.get("SHOPLOOP_SQLITE_PATH", str(BASE_DIR / "var" / "shoploop.sqlite3"))
+    # The embedded default must work on a fresh clone, so its folder is made here.
+    Path(SQLITE_PATH).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock at BEGIN, which is what keeps SQLite correct
+                # under concurrent writers (DESIGN.md, concurrency recipes).
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": os.environ.get("SHOPLOOP_SQLITE_TEST_PATH") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "web:home"
+
+# Redis: unset means everything runs in this process.
+REDIS_URL = os.environ.get("SHOPLOOP_REDIS_URL", "").strip()
+EMBEDDED = not REDIS_URL
+
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Celery: with Redis, workers and beat run the jobs; embedded, tasks run eagerly in-process.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+SETTLE_INTERVAL_SECONDS = int(os.environ.get("SHOPLOOP_SETTLE_INTERVAL", "15"))
+CELERY_BEAT_SCHEDULE = {
+    "settle-due": {
+        "task": "shoploop.core.tasks.settle_due_task",
+        "schedule": float(SETTLE_INTERVAL_SECONDS),
+    },
+}
+
+# i18n: zh-Hans is the default for our users; English ships too.
+LANGUAGE_CODE = "zh-hans"
+# Each language is named in itself, so a person can always find their own in the switch.
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "shoploop" / "locale"]
+USE_I18N = True
+TIME_ZONE = os.environ.get("SHOPLOOP_TIME_ZONE", "Asia/Shanghai")
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("SHOPLOOP_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Embedded mode (and any deployment without a separate media server) serves uploads itself.
+SERVE_MEDIA = env_bool("SHOPLOOP_SERVE_MEDIA", True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "shoploop.core.storage.StaticStorage",
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Security: safe by default when DEBUG is off (`manage.py check --deploy` is clean).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "shoploop.web.views.csrf_failure"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SHOPLOOP_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SHOPLOOP_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# SMS: the console provider logs codes; a real provider is a dotted path to a class.
+SMS_PROVIDER = os.environ.get("SHOPLOOP_SMS_PROVIDER", "shoploop.accounts.sms.ConsoleSMSProvider")
+OTP_SENDS_PER_PHONE_PER_HOUR = int(os.environ.get("SHOPLOOP_OTP_PHONE_HOURLY", "5"))
+OTP_SENDS_PER_IP_PER_HOUR = int(os.environ.get("SHOPLOOP_OTP_IP_HOURLY", "20"))
+
+# Orders: how long stock is held for an unpaid checkout, when receipt is assumed, and how long
+# after receipt a buyer may ask for an after-sale refund.
+ORDER_RESERVATION_MINUTES = int(os.environ.get("SHOPLOOP_RESERVATION_MINUTES", "15"))
+ORDER_AUTO_RECEIVE_DAYS = int(os.environ.get("SHOPLOOP_AUTO_RECEIVE_DAYS", "7"))
+ORDER_AFTER_SALE_DAYS = int(os.environ.get("SHOPLOOP_AFTER_SALE_DAYS", "7"))
+
+# Payments: the sandbox cashier is the embedded default; Alipay when configured (README).
+PAYMENT_PROVIDER = os.environ.get("SHOPLOOP_PAYMENT_PROVIDER", "sandbox")
+SANDBOX_PAY_SECRET = os.environ.get("SHOPLOOP_SANDBOX_PAY_SECRET", "")  # empty: from SECRET_KEY
+ALIPAY_APP_ID = os.environ.get("SHOPLOOP_ALIPAY_APP_ID", "")
+ALIPAY_PRIVATE_KEY_PATH = os.environ.get("SHOPLOOP_ALIPAY_PRIVATE_KEY_PATH", "")
+ALIPAY_PUBLIC_KEY_PATH = os.environ.get("SHOPLOOP_ALIPAY_PUBLIC_KEY_PATH", "")
+ALIPAY_SANDBOX = env_bool("SHOPLOOP_ALIPAY_SANDBOX", False)
+ALIPAY_NOTIFY_URL = os.environ.get("SHOPLOOP_ALIPAY_NOTIFY_URL", "")
+ALIPAY_RETURN_URL = os.environ.get("SHOPLOOP_ALIPAY_RETURN_URL", "")
+ALIPAY_WAP = env_bool("SHOPLOOP_ALIPAY_WAP", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SHOPLOOP_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,30 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+
+from shoploop.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # Each app owns its own URL prefixes (accounts/ and u/, c/, p/ shop/ console/ search/).
+    path("", include("shoploop.accounts.urls")),
+    path("", include("shoploop.communities.urls")),
+    path("", include("shoploop.catalog.urls")),
+    path("", include("shoploop.ledger.urls")),
+    path("", include("shoploop.orders.urls")),
+    path("", include("shoploop.coupons.urls")),
+    path("", include("shoploop.web.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    )
+
+handler400 = "shoploop.web.views.bad_request"
+handler403 = "shoploop.web.views.permission_denied"
+handler404 = "shoploop.web.views.page_not_found"
+handler500 = "shoploop.web.views.server_error"
