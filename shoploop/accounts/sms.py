@@ -1,0 +1,60 @@
+"""Sending SMS through a provider chosen by ``settings.SMS_PROVIDER`` (a dotted path to a class).
+
+A real provider subclasses ``SMSProvider`` and implements ``send``. The console provider logs the
+message (a developer reads the code in the server log) and keeps the last code per number in the
+cache for ``latest_debug_code``, which the sign-in page shows only when DEBUG is on.
+"""
+
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+DEBUG_CODE_TTL_SECONDS = 10 * 60
+
+
+class SMSSendFailed(Exception):
+    """The provider could not deliver the message."""
+
+
+class SMSProvider:
+    def send_code(self, *, phone: str, code: str) -> None:
+        self.send(phone=phone, text=f"your Shoploop code is {code}")
+
+    def send(self, *, phone: str, text: str) -> None:
+        raise NotImplementedError
+
+
+def _debug_code_key(phone: str) -> str:
+    return f"accounts:debug-code:{phone}"
+
+
+class ConsoleSMSProvider(SMSProvider):
+    """For development and tests: nothing leaves the machine."""
+
+    def send_code(self, *, phone: str, code: str) -> None:
+        # The cache (Redis when scaled out) makes the code readable by the next request, which may
+        # be served by another process.
+        cache.set(_debug_code_key(phone), code, DEBUG_CODE_TTL_SECONDS)
+        super().send_code(phone=phone, code=code)
+
+    def send(self, *, phone: str, text: str) -> None:
+        logger.info("SMS to %s : %s", phone, text)
+
+
+def latest_debug_code(phone: str) -> str | None:
+    """The last code the console provider sent to ``phone`` (None when there is none)."""
+    return cache.get(_debug_code_key(phone))
+
+
+@lru_cache(maxsize=4)
+def _provider_class(path: str) -> type[SMSProvider]:
+    return import_string(path)
+
+
+def get_provider() -> SMSProvider:
+    return _provider_class(settings.SMS_PROVIDER)()

@@ -1,0 +1,273 @@
+"""Pages: sign in with a phone code, profiles, follows and blocks, the token page.
+
+Thin: parse, call a service or selector, render; a DomainError's message is shown on the page."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from shoploop.accounts import selectors, services
+from shoploop.accounts.models import ApiToken
+from shoploop.core.errors import DomainError, NotFound
+
+PEOPLE_PER_PAGE = 20
+
+
+def _safe_next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _remember_language(response, locale: str):
+    """The language a person chose in their profile follows them into every new session."""
+    if locale:
+        translation.activate(locale)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            locale,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return response
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _sign_in_page(request, *, step: str, phone: str = "", error=None, status: int = 200):
+    context = {
+        "step": step,
+        "phone": phone,
+        "error": error,
+        "next": request.POST.get("next") or request.GET.get("next") or "",
+        "debug_code": (
+            selectors.latest_debug_code(phone) if settings.DEBUG and step == "code" else None
+        ),
+        "nav_active": "me",
+    }
+    return render(request, "accounts/sign_in.html", context, status=status)
+
+
+def sign_in(request):
+    """Step 1: a phone number → a code by SMS. Step 2: the code → signed in."""
+    if request.method != "POST":
+        if request.user.is_authenticated:
+            return redirect(_safe_next(request))
+        return _sign_in_page(request, step="phone")
+    phone = request.POST.get("phone", "")
+    if request.POST.get("action") == "verify":
+        try:
+            verified = services.verify_code(phone=phone, code=request.POST.get("code", ""))
+        except DomainError as error:
+            return _sign_in_page(
+                request, step="code", phone=phone, error=error.message, status=error.status
+            )
+        login(request, verified.user)
+        if verified.signed_up:
+            messages.success(request, _("Welcome to Shoploop! Choose a display name."))
+            return _remember_language(redirect("accounts:edit_profile"), verified.user.locale)
+        return _remember_language(redirect(_safe_next(request)), verified.user.locale)
+    try:
+        otp = services.send_code(phone=phone, ip=_client_ip(request))
+    except DomainError as error:
+        return _sign_in_page(
+            request, step="phone", phone=phone, error=error.message, status=error.status
+        )
+    return _sign_in_page(request, step="code", phone=otp.phone)
+
+
+@require_POST
+def sign_out(request):
+    logout(request)
+    messages.success(request, _("You are signed out."))
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request):
+    services.sign_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(
+        request, _("You are signed out on every device, and your API tokens are revoked.")
+    )
+    return redirect("accounts:sign_in")
+
+
+def _profile_form_page(request, *, error=None, values=None, status=200):
+    user = request.user
+    context = {
+        "values": values
+        or {"display_name": user.display_name, "bio": user.bio, "locale": user.locale},
+        "error": error,
+        "languages": settings.LANGUAGES,
+        "nav_active": "me",
+    }
+    return render(request, "accounts/edit_profile.html", context, status=status)
+
+
+@login_required
+def edit_profile(request):
+    if request.method != "POST":
+        return _profile_form_page(request)
+    values = {key: request.POST.get(key, "") for key in ("display_name", "bio", "locale")}
+    try:
+        user = services.update_profile(actor=request.user, **values)
+    except DomainError as error:
+        return _profile_form_page(request, error=error.message, values=values, status=error.status)
+    messages.success(request, _("Your profile is saved."))
+    return _remember_language(redirect("accounts:profile", public_id=user.public_id), user.locale)
+
+
+@require_POST
+@login_required
+def upload_avatar(request):
+    try:
+        services.set_avatar(actor=request.user, upload=request.FILES.get("avatar"))
+    except DomainError as error:
+        return _profile_form_page(request, error=error.message, status=error.status)
+    messages.success(request, _("Your new picture is saved."))
+    return redirect("accounts:edit_profile")
+
+
+def _active_user(public_id: str):
+    try:
+        return selectors.active_user_by_public_id(public_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def profile(request, public_id):
+    person = _active_user(public_id)
+    summary = selectors.profile_summary(user=person, viewer=request.user)
+    return render(
+        request,
+        "accounts/profile.html",
+        {"summary": summary, "person": person, "nav_active": "me" if summary.is_self else ""},
+    )
+
+
+def _people_page(request, public_id, *, which: str):
+    person = _active_user(public_id)
+    if which == "followers":
+        links, attribute = selectors.follower_links(person), "follower"
+    else:
+        links, attribute = selectors.following_links(person), "followee"
+    page = Paginator(links, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
+    people = [getattr(link, attribute) for link in page.object_list]
+    return render(
+        request,
+        "accounts/people.html",
+        {"person": person, "which": which, "page": page, "people": people},
+    )
+
+
+def followers(request, public_id):
+    return _people_page(request, public_id, which="followers")
+
+
+def following(request, public_id):
+    return _people_page(request, public_id, which="following")
+
+
+def _act_on_person(request, public_id, action, done_message):
+    person = _active_user(public_id)
+    try:
+        action(request.user, person)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done_message)
+    return redirect("accounts:profile", public_id=person.public_id)
+
+
+@require_POST
+@login_required
+def follow(request, public_id):
+    return _act_on_person(
+        request,
+        public_id,
+        lambda me, them: services.follow(follower=me, followee=them),
+        _("You now follow this person."),
+    )
+
+
+@require_POST
+@login_required
+def unfollow(request, public_id):
+    return _act_on_person(
+        request,
+        public_id,
+        lambda me, them: services.unfollow(follower=me, followee=them),
+        _("You no longer follow this person."),
+    )
+
+
+@require_POST
+@login_required
+def block(request, public_id):
+    return _act_on_person(
+        request,
+        public_id,
+        lambda me, them: services.block(blocker=me, blocked=them),
+        _("You blocked this person."),
+    )
+
+
+@require_POST
+@login_required
+def unblock(request, public_id):
+    return _act_on_person(
+        request,
+        public_id,
+        lambda me, them: services.unblock(blocker=me, blocked=them),
+        _("You unblocked this person."),
+    )
+
+
+@login_required
+def tokens(request):
+    issued, error, status = None, None, 200
+    if request.method == "POST":
+        try:
+            issued = services.issue_api_token(user=request.user, name=request.POST.get("name", ""))
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+    context = {
+        "tokens": selectors.api_tokens_of(request.user),
+        "issued": issued,
+        "error": error,
+        "nav_active": "me",
+    }
+    return render(request, "accounts/tokens.html", context, status=status)
+
+
+@require_POST
+@login_required
+def revoke_token(request, token_id):
+    token = get_object_or_404(ApiToken, public_id=token_id)
+    try:
+        services.revoke_api_token(actor=request.user, token=token)
+    except DomainError as error:
+        if error.status == 403:
+            raise Forbidden(error.message) from None
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The token is revoked."))
+    return redirect("accounts:tokens")
