@@ -1,0 +1,82 @@
+"""Playwright in Debian's Chromium against pytest-django's live server, on a 390 px phone screen."""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
+# with a running loop unless told that this is deliberate (the test thread's own DB access).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+]
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def plain_static_files(settings):
+    """The live server serves static files from the apps' folders (finders), so pages must link
+    them unhashed: the browser then sees today's CSS, not the last collectstatic's."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def page(browser, live_server, plain_static_files):
+    """A fresh phone-sized browser context (own cookies) whose relative URLs hit the live server."""
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT,
+        base_url=live_server.url,
+        locale="en-US",
+        device_scale_factor=1,
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "name")`` saves test-artifacts/screenshots/name.png (full page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+def assert_no_horizontal_overflow(page) -> None:
+    """Nothing on the page is wider than the phone: no sideways scrolling at 390 px."""
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]"
+    )
+    scroll_width, body_width, viewport = widths
+    assert viewport == PHONE_VIEWPORT["width"]
+    assert scroll_width <= viewport, f"{page.url} is {scroll_width}px wide"
+    assert body_width <= viewport, f"{page.url} body is {body_width}px wide"

@@ -1,0 +1,199 @@
+"""Pages of the shell: home, me, the coming-soon pages and the error pages.
+
+Data comes only through other apps' selectors; this module never touches their models.
+"""
+
+import logging
+
+from django.http import HttpResponseServerError
+from django.shortcuts import render
+from django.template import loader
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.catalog.selectors import products_for_user, shop_of
+from shoploop.communities.selectors import (
+    communities_for_you,
+    my_communities,
+    popular_communities,
+)
+from shoploop.web.context_processors import shell
+
+logger = logging.getLogger(__name__)
+
+HOME_COMMUNITIES = 6
+MY_COMMUNITY_CHIPS = 12
+HOME_PRODUCTS = 12
+MORE_PRODUCTS_STEP = 12
+MAX_PRODUCTS = 60
+
+COMING_SOON = {
+    "messages": {
+        "title": _("Messages"),
+        "lead": _("Chat is on its way."),
+        "body": _(
+            "It arrives with the “communication” work: talk with shops before you buy, chat in "
+            "your communities, and get told the moment your group buy is full."
+        ),
+    },
+}
+
+
+def home(request):
+    if request.user.is_authenticated:
+        context = _member_home_context(request)
+    else:
+        context = _visitor_home_context()
+    context["nav_active"] = "home"
+    # "Show more" through htmx asks only for the product grid; without JavaScript it is a link.
+    partial = request.htmx and request.GET.get("products")
+    response = render(request, "web/_home_products.html" if partial else "web/home.html", context)
+    patch_vary_headers(response, ["HX-Request"])  # the same URL answers two shapes
+    return response
+
+
+def _member_home_context(request) -> dict:
+    product_limit = _requested_product_count(request)
+    products = products_for_user(user=request.user, limit=product_limit + 1)
+    suggestions = communities_for_you(user=request.user, limit=HOME_COMMUNITIES)
+    return {
+        "my_communities": my_communities(user=request.user)[:MY_COMMUNITY_CHIPS],
+        "community_entries": [{"community": s.community, "reason": s.reason} for s in suggestions],
+        "products": products[:product_limit],
+        # One extra product fetched tells whether a "show more" link is worth showing.
+        "more_products": product_limit + MORE_PRODUCTS_STEP
+        if len(products) > product_limit and product_limit < MAX_PRODUCTS
+        else None,
+    }
+
+
+def _visitor_home_context() -> dict:
+    communities = popular_communities(limit=HOME_COMMUNITIES)
+    return {"community_entries": [{"community": c, "reason": None} for c in communities]}
+
+
+def _requested_product_count(request) -> int:
+    """?products=N (from "show more"), clamped to a sane range; junk means the default."""
+    try:
+        count = int(request.GET.get("products", HOME_PRODUCTS))
+    except (TypeError, ValueError):
+        return HOME_PRODUCTS
+    return max(HOME_PRODUCTS, min(count, MAX_PRODUCTS))
+
+
+def coming_soon(request, feature):
+    return render(
+        request,
+        "web/coming_soon.html",
+        {"nav_active": feature, "feature": COMING_SOON[feature]},
+    )
+
+
+def me(request):
+    context = {"nav_active": "me"}
+    if request.user.is_authenticated:
+        context["menu"] = _me_menu(request.user)
+    return render(request, "web/me.html", context)
+
+
+def _me_menu(user) -> list[dict]:
+    """The links on the Me page, in the order a person looks for them."""
+    links = [
+        _link(_("My profile"), reverse("accounts:profile", args=[user.public_id])),
+        _link(_("Edit profile"), reverse("accounts:edit_profile")),
+        # The communities page has a "my communities" section.
+        _link(_("My communities"), reverse("communities:list") + "#my-communities"),
+        _link(_("My orders"), reverse("orders:list")),
+        _link(_("My coupons"), reverse("coupons:mine")),
+        *_merchant_links(user),
+        _link(_("API tokens"), reverse("accounts:tokens")),
+    ]
+    if user.is_staff:
+        links.append(_link(_("Operations admin"), reverse("admin:index")))
+    return links
+
+
+def _merchant_links(user) -> list[dict]:
+    shop = shop_of(user=user)
+    if shop is None:
+        return [_link(_("Open a shop"), reverse("catalog:shop_apply"))]
+    # A shop under review (or turned down) says so; the console explains what to do next.
+    note = "" if shop.is_approved else shop.get_status_display()
+    return [
+        _link(_("My shop"), reverse("catalog:shop", args=[shop.public_id]), note=note),
+        _link(_("Merchant console"), reverse("catalog:console")),
+        _link(_("Orders to ship"), reverse("orders:merchant_to_ship")),
+        _link(_("After-sale requests"), reverse("orders:merchant_after_sales")),
+        _link(_("Wallet"), reverse("ledger:wallet")),
+    ]
+
+
+def _link(label, url: str, *, note: str = "") -> dict:
+    return {"label": label, "url": url, "note": note}
+
+
+# Error pages (handler400/403/404/500 in shoploop/urls.py).
+
+ERRORS = {
+    400: (_("Bad request"), _("We could not understand that request. Please check and try again.")),
+    403: (_("Not allowed"), _("You are not allowed to see this page.")),
+    404: (_("Page not found"), _("This page does not exist or has been removed.")),
+    500: (_("Something went wrong"), _("Sorry, an error happened on our side. Please try again.")),
+}
+CSRF_FAILED = (
+    _("Please try again"),
+    _("This form has expired or came from another site. Reload the page and send it again."),
+)
+
+
+def _error_page(request, status: int):
+    title, message = ERRORS[status]
+    context = {"status": status, "title": title, "message": message}
+    return render(request, "web/error.html", context, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error_page(request, 400)
+
+
+def permission_denied(request, exception=None):
+    return _error_page(request, 403)
+
+
+def page_not_found(request, exception=None):
+    return _error_page(request, 404)
+
+
+def csrf_failure(request, reason=""):
+    """settings.CSRF_FAILURE_VIEW: a stale or foreign form gets a page a person understands."""
+    title, message = CSRF_FAILED
+    context = {"status": 403, "title": title, "message": message}
+    return render(request, "web/error.html", context, status=403)
+
+
+# Used when even the layout cannot be rendered; deliberately without template or database.
+PLAIN_500 = (
+    '<!doctype html><html><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>500 · Shoploop</title></head><body><h1>500</h1>"
+    '<p>Something went wrong. 出错了。</p><p><a href="/">Home · 首页</a></p></body></html>'
+)
+
+
+def server_error(request):
+    """Render without the request: no context processors, no session, no database reads, so a
+    failing middleware or database cannot break the error page too."""
+    title, message = ERRORS[500]
+    try:
+        context = {
+            **shell(None),
+            "status": 500,
+            "title": title,
+            "message": message,
+        }
+        html = loader.render_to_string("web/error.html", context)
+    except Exception:
+        logger.exception("the 500 page could not be rendered; answering with plain HTML")
+        html = PLAIN_500
+    return HttpResponseServerError(html)
