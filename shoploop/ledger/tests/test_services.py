@@ -1,0 +1,246 @@
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+
+from shoploop.core import clock
+from shoploop.ledger import services
+from shoploop.ledger.errors import (
+    HoldAlreadyResolved,
+    HoldExpired,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidTransfer,
+)
+from shoploop.ledger.models import Account, AccountKind, Transfer
+from shoploop.ledger.verification import verify_ledger
+
+
+def fresh(account):
+    return Account.objects.get(pk=account.pk)
+
+
+def pay_in(accounts, amount=1000, key="pay-1"):
+    return services.transfer(
+        key=key,
+        debit=accounts["clearing"],
+        credit=accounts["escrow"],
+        amount=amount,
+        reason="payment",
+        cause="order:1",
+    )
+
+
+def test_open_account_is_idempotent(db):
+    first = services.open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:9")
+    again = services.open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:9")
+    assert first.pk == again.pk
+    assert first.code == "merchant_available:shop:9"
+
+
+def test_unknown_account_kind_is_refused(db):
+    with pytest.raises(InvalidTransfer):
+        services.open_account(kind="pocket")
+
+
+def test_posted_transfer_moves_balances(accounts):
+    pay_in(accounts, 1000)
+    assert fresh(accounts["escrow"]).credit_balance == 1000
+    assert fresh(accounts["clearing"]).debit_balance == 1000
+    assert verify_ledger().ok
+
+
+def test_same_key_same_content_returns_the_first_transfer(accounts):
+    first = pay_in(accounts)
+    again = pay_in(accounts)
+    assert again.pk == first.pk
+    assert Transfer.objects.count() == 1
+    assert fresh(accounts["escrow"]).credit_balance == 1000
+
+
+def test_same_key_other_content_is_refused_and_changes_nothing(accounts):
+    pay_in(accounts, 1000)
+    with pytest.raises(IdempotencyKeyReused):
+        pay_in(accounts, 999)
+    assert fresh(accounts["escrow"]).credit_balance == 1000
+
+
+@pytest.mark.parametrize("amount", [0, -5, 1.5, True, "100", 10**18])
+def test_bad_amounts_are_refused(accounts, amount):
+    with pytest.raises(InvalidTransfer):
+        pay_in(accounts, amount)
+    assert Transfer.objects.count() == 0
+
+
+def test_an_account_cannot_pay_itself(accounts):
+    with pytest.raises(InvalidTransfer):
+        services.transfer(
+            key="k", debit=accounts["escrow"], credit=accounts["escrow"], amount=1, reason="x"
+        )
+
+
+def test_limited_account_refuses_overdraft(accounts):
+    pay_in(accounts, 500)
+    with pytest.raises(InsufficientFunds):
+        services.transfer(
+            key="out",
+            debit=accounts["escrow"],
+            credit=accounts["merchant"],
+            amount=501,
+            reason="release",
+        )
+    assert fresh(accounts["escrow"]).credit_balance == 500
+    assert Transfer.objects.count() == 1
+
+
+def test_hold_reserves_then_posts_exactly_once(accounts):
+    pay_in(accounts, 1000)
+    hold = services.transfer(
+        key="hold",
+        debit=accounts["escrow"],
+        credit=accounts["merchant"],
+        amount=800,
+        reason="escrow",
+        pending=True,
+    )
+    escrow = fresh(accounts["escrow"])
+    assert (escrow.debits_pending, escrow.debits_posted) == (800, 0)
+    # Funds on hold cannot be spent twice.
+    with pytest.raises(InsufficientFunds):
+        services.transfer(
+            key="other",
+            debit=accounts["escrow"],
+            credit=accounts["merchant"],
+            amount=201,
+            reason="x",
+        )
+    posted = services.post_hold(key="post", hold=hold)
+    assert services.post_hold(key="post", hold=hold).pk == posted.pk  # a retry is a no-op
+    with pytest.raises(HoldAlreadyResolved) as caught:
+        services.void_hold(key="void", hold=hold)
+    assert caught.value.code == "already_posted"
+    merchant = fresh(accounts["merchant"])
+    assert (merchant.credits_posted, merchant.credits_pending) == (800, 0)
+    assert verify_ledger().ok
+
+
+def test_partial_post_releases_the_rest(accounts):
+    pay_in(accounts, 1000)
+    hold = services.transfer(
+        key="hold",
+        debit=accounts["escrow"],
+        credit=accounts["merchant"],
+        amount=1000,
+        reason="escrow",
+        pending=True,
+    )
+    services.post_hold(key="post", hold=hold, amount=600)
+    escrow = fresh(accounts["escrow"])
+    assert escrow.credit_balance == 400 and escrow.debits_pending == 0
+    assert verify_ledger().ok
+
+
+@pytest.mark.parametrize("amount", [0, 1001, -1])
+def test_post_more_than_held_is_refused(accounts, amount):
+    pay_in(accounts, 1000)
+    hold = services.transfer(
+        key="hold",
+        debit=accounts["escrow"],
+        credit=accounts["merchant"],
+        amount=1000,
+        reason="escrow",
+        pending=True,
+    )
+    with pytest.raises(InvalidTransfer):
+        services.post_hold(key="post", hold=hold, amount=amount)
+    assert not hold.resolutions.exists()
+
+
+def test_void_releases_and_cannot_be_posted_after(accounts):
+    pay_in(accounts, 1000)
+    hold = services.transfer(
+        key="hold",
+        debit=accounts["escrow"],
+        credit=accounts["merchant"],
+        amount=700,
+        reason="escrow",
+        pending=True,
+    )
+    services.void_hold(key="void", hold=hold)
+    with pytest.raises(HoldAlreadyResolved) as caught:
+        services.post_hold(key="post", hold=hold)
+    assert caught.value.code == "already_voided"
+    assert fresh(accounts["escrow"]).debits_pending == 0
+    assert fresh(accounts["merchant"]).credits_posted == 0
+    assert verify_ledger().ok
+
+
+def test_resolving_a_posted_transfer_is_refused(accounts):
+    plain = pay_in(accounts, 100)
+    with pytest.raises(InvalidTransfer):
+        services.void_hold(key="void", hold=plain)
+
+
+def test_expired_holds_are_voided_by_settle_due_once(accounts):
+    pay_in(accounts, 1000)
+    now = clock.now()
+    hold = services.transfer(
+        key="hold",
+        debit=accounts["escrow"],
+        credit=accounts["merchant"],
+        amount=300,
+        reason="escrow",
+        pending=True,
+        expires_at=now + timedelta(minutes=15),
+    )
+    assert services.expire_due_pending(now) == 0
+    later = now + timedelta(minutes=16)
+    with clock.frozen_at(later), pytest.raises(HoldExpired):
+        services.post_hold(key="late", hold=hold)
+    assert services.expire_due_pending(later) == 1
+    assert services.expire_due_pending(later) == 0
+    assert hold.resolutions.get().kind == "void"
+    assert verify_ledger().ok
+
+
+def test_linked_transfers_commit_all_or_none(accounts):
+    pay_in(accounts, 100)
+    fee_account = services.open_account(kind=AccountKind.PLATFORM_FEES)
+    specs = [
+        services.TransferSpec("a", accounts["escrow"], accounts["merchant"], 95, "release"),
+        services.TransferSpec("b", accounts["escrow"], fee_account, 10, "fee"),  # 105 > 100
+    ]
+    with pytest.raises(InsufficientFunds):
+        services.transfer_linked(specs=specs)
+    assert Transfer.objects.count() == 1
+    assert fresh(accounts["merchant"]).credit_balance == 0
+    ok = [specs[0], services.TransferSpec("b", accounts["escrow"], fee_account, 5, "fee")]
+    made = services.transfer_linked(specs=ok)
+    assert [t.pk for t in services.transfer_linked(specs=ok)] == [t.pk for t in made]
+    assert verify_ledger().ok
+
+
+def test_transfers_are_immutable(accounts):
+    made = pay_in(accounts)
+    made.amount = 1
+    with pytest.raises(ValueError):
+        made.save()
+
+
+def test_verify_ledger_finds_a_tampered_balance(accounts, capsys):
+    pay_in(accounts, 1000)
+    Account.objects.filter(pk=accounts["escrow"].pk).update(credits_posted=999)
+    report = verify_ledger()
+    assert not report.ok
+    assert any("credits_posted=999" in problem for problem in report.problems)
+    with pytest.raises(SystemExit) as exited:
+        call_command("verify_ledger")
+    assert exited.value.code == 1
+
+
+def test_verify_ledger_command_prints_a_summary(accounts, capsys):
+    pay_in(accounts, 1000)
+    call_command("verify_ledger")
+    assert "verify_ledger: accounts=3 transfers=1 open_holds=0 posted_fen=1000 problems=0" in (
+        capsys.readouterr().out
+    )
