@@ -1,0 +1,343 @@
+"""Orders API: cart, checkout, orders (buyer and merchant) and after-sale.
+
+Handlers parse, call a service or selector and return a schema. Prices are never read from the
+client: unknown fields such as ``price_fen`` are ignored.
+"""
+
+from datetime import datetime
+
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import CursorPagination, paginate
+
+from shoploop.core.errors import ValidationFailed
+from shoploop.orders import selectors, services
+from shoploop.orders.models import Checkout
+
+router = Router(tags=["orders"])
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class CartLineOut(Schema):
+    sku_id: str
+    product_id: str
+    title: str
+    options: dict
+    shop_id: str
+    shop_name: str
+    quantity: int
+    unit_price_fen: int
+    line_total_fen: int
+    available: bool
+    problem: str
+
+
+class CartOut(Schema):
+    lines: list[CartLineOut]
+    total_fen: int
+    count: int
+    can_check_out: bool
+
+
+class CartLineIn(Schema):
+    sku_id: str = Field(..., max_length=40)
+    quantity: int = 1
+
+
+class QuantityIn(Schema):
+    quantity: int
+
+
+class CheckoutIn(Schema):
+    # {shop id: coupon claim id}, at most one coupon per shop.
+    coupons: dict[str, str] = Field(default_factory=dict)
+
+
+class OrderLineOut(Schema):
+    id: str = Field(..., alias="public_id")
+    title: str
+    options: dict
+    unit_price_fen: int
+    quantity: int
+    paid_fen: int
+    refunded_quantity: int
+    refunded_fen: int
+
+
+class EventOut(Schema):
+    kind: str
+    note: str
+    created_at: datetime
+
+
+class OrderOut(Schema):
+    id: str = Field(..., alias="public_id")
+    state: str
+    shop_id: str = Field(..., alias="shop.public_id")
+    shop_name: str = Field(..., alias="shop.name")
+    buyer_id: str = Field(..., alias="buyer.public_id")
+    subtotal_fen: int
+    discount_fen: int
+    total_fen: int
+    refunded_fen: int
+    carrier: str
+    tracking_number: str
+    cancel_reason: str
+    reservation_expires_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    received_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    lines: list[OrderLineOut]
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
+
+
+class OrderDetailOut(OrderOut):
+    timeline: list[EventOut]
+
+    @staticmethod
+    def resolve_timeline(obj):
+        return list(selectors.timeline(order=obj))
+
+
+class CheckoutOut(Schema):
+    id: str
+    total_fen: int
+    payment_id: str
+    pay_url: str
+    expires_at: datetime
+    orders: list[OrderOut]
+
+
+class ShipIn(Schema):
+    carrier: str = Field(..., max_length=200)
+    tracking_number: str = Field(..., max_length=200)
+
+
+class RefundLineIn(Schema):
+    line_id: str = Field(..., max_length=40)
+    quantity: int
+
+
+class AfterSaleIn(Schema):
+    kind: str = Field(..., max_length=40)
+    reason: str = Field(..., max_length=2000)
+    lines: list[RefundLineIn] = Field(..., max_length=100)
+    return_tracking_number: str = Field("", max_length=200)
+
+
+class RejectIn(Schema):
+    reason: str = Field(..., max_length=2000)
+
+
+class AfterSaleLineOut(Schema):
+    line_id: str = Field(..., alias="order_line.public_id")
+    quantity: int
+    amount_fen: int
+
+
+class AfterSaleOut(Schema):
+    id: str = Field(..., alias="public_id")
+    order_id: str = Field(..., alias="order.public_id")
+    kind: str
+    state: str
+    reason: str
+    return_tracking_number: str
+    amount_fen: int
+    rejection_reason: str
+    created_at: datetime
+    decided_at: datetime | None
+    lines: list[AfterSaleLineOut]
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.select_related("order_line"))
+
+
+# --- converters -------------------------------------------------------------------------------
+
+
+def _cart_out(view) -> dict:
+    lines = [
+        {
+            "sku_id": item.sku.public_id,
+            "product_id": item.sku.product.public_id,
+            "title": item.sku.product.title,
+            "options": item.sku.options,
+            "shop_id": group.shop.public_id,
+            "shop_name": group.shop.name,
+            "quantity": item.line.quantity,
+            "unit_price_fen": item.unit_price_fen,
+            "line_total_fen": item.line_total_fen,
+            "available": item.available,
+            "problem": item.problem,
+        }
+        for group in view.groups
+        for item in group.lines
+    ]
+    return {
+        "lines": lines,
+        "total_fen": view.total_fen,
+        "count": view.count,
+        "can_check_out": view.can_check_out,
+    }
+
+
+def _checkout_out(checkout: Checkout) -> dict:
+    orders = checkout.orders.select_related("shop", "buyer").prefetch_related("lines")
+    return {
+        "id": checkout.public_id,
+        "total_fen": checkout.total_fen,
+        "payment_id": checkout.payment_public_id,
+        "pay_url": selectors.pay_url(checkout=checkout),
+        "expires_at": checkout.expires_at,
+        "orders": list(orders.order_by("pk")),
+    }
+
+
+# --- cart -------------------------------------------------------------------------------------
+
+
+@router.get("/cart", response=CartOut)
+def get_cart(request):
+    return _cart_out(selectors.cart_view(user=request.user))
+
+
+@router.post("/cart/lines", response={201: CartOut})
+def add_cart_line(request, payload: CartLineIn):
+    services.add_to_cart(user=request.user, sku_public_id=payload.sku_id, quantity=payload.quantity)
+    return Status(201, _cart_out(selectors.cart_view(user=request.user)))
+
+
+@router.put("/cart/lines/{sku_id}", response=CartOut)
+def set_cart_line(request, sku_id: str, payload: QuantityIn):
+    services.set_cart_quantity(user=request.user, sku_public_id=sku_id, quantity=payload.quantity)
+    return _cart_out(selectors.cart_view(user=request.user))
+
+
+@router.delete("/cart/lines/{sku_id}", response=CartOut)
+def remove_cart_line(request, sku_id: str):
+    services.remove_from_cart(user=request.user, sku_public_id=sku_id)
+    return _cart_out(selectors.cart_view(user=request.user))
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+
+@router.post("/checkout", response={200: CheckoutOut, 201: CheckoutOut})
+def create_checkout(request, payload: CheckoutIn):
+    """Needs an ``Idempotency-Key`` header: the same key and body return the same checkout
+    (200), another body with that key is a 409."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        raise ValidationFailed(
+            _("Send an Idempotency-Key header."),
+            code="idempotency_key_missing",
+            fields={"Idempotency-Key": "required"},
+        )
+    checkout, replayed = services.checkout_idempotently(
+        buyer=request.user, key=key, coupons=payload.coupons
+    )
+    return Status(200 if replayed else 201, _checkout_out(checkout))
+
+
+@router.get("/checkouts/{checkout_id}", response=CheckoutOut)
+def get_checkout(request, checkout_id: str):
+    return _checkout_out(selectors.checkout_for_buyer(public_id=checkout_id, buyer=request.user))
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+@router.get("/", response=list[OrderOut])
+@paginate(CursorPagination, ordering=("-created_at",))
+def list_my_orders(request, state: str = ""):
+    return selectors.buyer_orders(buyer=request.user, state=state or None)
+
+
+@router.get("/shop", response=list[OrderOut])
+@paginate(CursorPagination, ordering=("-created_at",))
+def list_shop_orders(request, state: str = ""):
+    shop = selectors.merchant_shop(user=request.user)
+    return selectors.shop_orders(shop=shop, state=state or None)
+
+
+@router.get("/shop/after-sales", response=list[AfterSaleOut])
+@paginate(CursorPagination, ordering=("-created_at",))
+def list_shop_after_sales(request, open_only: bool = True):
+    shop = selectors.merchant_shop(user=request.user)
+    return selectors.shop_after_sales(shop=shop, open_only=open_only)
+
+
+@router.get("/after-sales/{after_sale_id}", response=AfterSaleOut)
+def get_after_sale(request, after_sale_id: str):
+    return selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+
+
+@router.post("/after-sales/{after_sale_id}/accept", response=AfterSaleOut)
+def accept_after_sale(request, after_sale_id: str):
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.accept_after_sale(after_sale=after_sale, actor=request.user)
+
+
+@router.post("/after-sales/{after_sale_id}/reject", response=AfterSaleOut)
+def reject_after_sale(request, after_sale_id: str, payload: RejectIn):
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.reject_after_sale(
+        after_sale=after_sale, actor=request.user, reason=payload.reason
+    )
+
+
+@router.post("/after-sales/{after_sale_id}/escalate", response=AfterSaleOut)
+def escalate_after_sale(request, after_sale_id: str):
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.escalate_after_sale(after_sale=after_sale, actor=request.user)
+
+
+@router.get("/{order_id}", response=OrderDetailOut)
+def get_order(request, order_id: str):
+    return selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+
+
+@router.post("/{order_id}/cancel", response=OrderDetailOut)
+def cancel_order(request, order_id: str):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return services.cancel_order(order=order, actor=request.user)
+
+
+@router.post("/{order_id}/ship", response=OrderDetailOut)
+def ship_order(request, order_id: str, payload: ShipIn):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return services.ship_order(
+        order=order,
+        actor=request.user,
+        carrier=payload.carrier,
+        tracking_number=payload.tracking_number,
+    )
+
+
+@router.post("/{order_id}/receive", response=OrderDetailOut)
+def confirm_receipt(request, order_id: str):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return services.confirm_receipt(order=order, actor=request.user)
+
+
+@router.post("/{order_id}/after-sales", response={201: AfterSaleOut})
+def request_after_sale(request, order_id: str, payload: AfterSaleIn):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    after_sale = services.request_after_sale(
+        order=order,
+        actor=request.user,
+        kind=payload.kind,
+        reason=payload.reason,
+        lines=[line.dict() for line in payload.lines],
+        return_tracking_number=payload.return_tracking_number,
+    )
+    return Status(201, after_sale)

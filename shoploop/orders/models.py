@@ -1,0 +1,355 @@
+"""Carts, checkouts, orders, their lines and timeline, and after-sale requests.
+
+Tables and field validation only; every rule lives in services.py. Money is integer fen.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.core import clock
+from shoploop.core.ids import PublicIdField
+
+MIN_QUANTITY = 1
+MAX_QUANTITY = 99
+CARRIER_MAX_LENGTH = 40
+TRACKING_MAX_LENGTH = 60
+REASON_MAX_LENGTH = 500
+SESSION_KEY_MAX_LENGTH = 40
+
+
+class Cart(models.Model):
+    """One cart per signed-in user, or per anonymous session until sign-in merges it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="cart",
+        verbose_name=_("user"),
+    )
+    session_key = models.CharField(
+        _("session key"), max_length=SESSION_KEY_MAX_LENGTH, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, session_key__isnull=True)
+                | Q(user__isnull=True, session_key__isnull=False),
+                name="orders_cart_has_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"cart of {self.user_id or 'session'}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(
+        "catalog.SKU", on_delete=models.CASCADE, related_name="+", verbose_name=_("SKU")
+    )
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("cart line")
+        verbose_name_plural = _("cart lines")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "sku"], name="orders_one_line_per_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=MIN_QUANTITY, quantity__lte=MAX_QUANTITY),
+                name="orders_cart_quantity_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id}"
+
+
+class Checkout(models.Model):
+    """One press of "check out": an order per shop, one payment for all of them."""
+
+    public_id = PublicIdField()
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="checkouts",
+        verbose_name=_("buyer"),
+    )
+    total_fen = models.BigIntegerField(_("total (fen)"))
+    # The ledger's Payment, by public id (the payments module owns that table).
+    payment_public_id = models.CharField(_("payment"), max_length=12, blank=True, db_index=True)
+    expires_at = models.DateTimeField(_("reservation expires at"))
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("checkout")
+        verbose_name_plural = _("checkouts")
+        constraints = [
+            models.CheckConstraint(condition=Q(total_fen__gt=0), name="orders_checkout_total_gt0")
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def reference(self) -> str:
+        return f"checkout:{self.public_id}"
+
+
+class Order(models.Model):
+    class State(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+        PAID = "paid", _("Paid, to be shipped")
+        SHIPPED = "shipped", _("Shipped")
+        RECEIVED = "received", _("Received")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class CancelReason(models.TextChoices):
+        BUYER = "buyer", _("Cancelled by the buyer")
+        MERCHANT = "merchant", _("Cancelled by the shop")
+        EXPIRED = "expired", _("Not paid in time")
+        PAYMENT_FAILED = "payment_failed", _("Payment failed")
+
+    public_id = PublicIdField()
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("buyer"),
+    )
+    shop = models.ForeignKey(
+        "catalog.Shop", on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop")
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING_PAYMENT
+    )
+    subtotal_fen = models.BigIntegerField(_("subtotal (fen)"))
+    discount_fen = models.BigIntegerField(_("discount (fen)"), default=0)
+    total_fen = models.BigIntegerField(_("total (fen)"))
+    refunded_fen = models.BigIntegerField(_("refunded (fen)"), default=0)
+    coupon_claim_public_id = models.CharField(_("coupon claim"), max_length=12, blank=True)
+    # The current ledger hold toward the merchant is f"order:{public_id}:hold:{hold_version}".
+    hold_version = models.PositiveIntegerField(default=0, editable=False)
+    has_hold = models.BooleanField(default=False, editable=False)
+    carrier = models.CharField(_("carrier"), max_length=CARRIER_MAX_LENGTH, blank=True)
+    tracking_number = models.CharField(
+        _("tracking number"), max_length=TRACKING_MAX_LENGTH, blank=True
+    )
+    cancel_reason = models.CharField(
+        _("cancel reason"), max_length=16, choices=CancelReason.choices, blank=True
+    )
+    reservation_expires_at = models.DateTimeField(_("reservation expires at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    fee_fen = models.BigIntegerField(_("platform fee (fen)"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_fen__gt=0) & Q(total_fen=F("subtotal_fen") - F("discount_fen")),
+                name="orders_total_is_subtotal_minus_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=F("total_fen")),
+                name="orders_refunded_within_total",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"]),
+            models.Index(fields=["shop", "state", "-created_at"]),
+            models.Index(fields=["state", "reservation_expires_at"]),
+            models.Index(fields=["state", "shipped_at"]),
+            models.Index(fields=["state", "received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def ref(self) -> str:
+        return f"order:{self.public_id}"
+
+    @property
+    def net_fen(self) -> int:
+        return self.total_fen - self.refunded_fen
+
+
+class OrderLine(models.Model):
+    """A snapshot of what was bought: title, options and price at checkout time."""
+
+    public_id = PublicIdField()
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey("catalog.SKU", on_delete=models.SET_NULL, null=True, related_name="+")
+    product_public_id = models.CharField(max_length=12, blank=True)
+    title = models.CharField(_("title"), max_length=200)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    unit_price_fen = models.BigIntegerField(_("unit price (fen)"))
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    # This line's share of the order total after the coupon (what a full refund of it returns).
+    paid_fen = models.BigIntegerField(_("paid (fen)"))
+    refunded_quantity = models.PositiveSmallIntegerField(_("refunded quantity"), default=0)
+    refunded_fen = models.BigIntegerField(_("refunded (fen)"), default=0)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refunded_quantity__lte=F("quantity")),
+                name="orders_line_refunded_quantity_within",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=F("paid_fen")),
+                name="orders_line_refunded_within_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_total_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+    @property
+    def options_label(self) -> str:
+        return " / ".join(str(value) for value in self.options.values())
+
+    @property
+    def refundable_quantity(self) -> int:
+        return self.quantity - self.refunded_quantity
+
+
+EVENT_LABELS = {
+    "placed": _("Order placed"),
+    "paid": _("Paid"),
+    "shipped": _("Shipped"),
+    "received": _("Received"),
+    "completed": _("Completed"),
+    "cancelled": _("Cancelled"),
+    "refunded": _("Refunded"),
+    "after_sale_requested": _("After-sale requested"),
+    "after_sale_rejected": _("After-sale rejected by the shop"),
+    "after_sale_escalated": _("After-sale escalated to the platform"),
+    "after_sale_closed": _("After-sale closed by the platform"),
+}
+
+
+class OrderEvent(models.Model):
+    """One entry of an order's timeline."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=REASON_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
+
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS.get(self.kind, self.kind))
+
+
+class AfterSale(models.Model):
+    class Kind(models.TextChoices):
+        REFUND_ONLY = "refund_only", _("Refund only")
+        RETURN_AND_REFUND = "return_and_refund", _("Return and refund")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Waiting for the shop")
+        REJECTED = "rejected", _("Rejected by the shop")
+        ESCALATED = "escalated", _("Waiting for the platform")
+        REFUNDED = "refunded", _("Refunded")
+        CLOSED = "closed", _("Closed without refund")
+
+    OPEN_STATES = (State.REQUESTED, State.ESCALATED)
+
+    public_id = PublicIdField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="after_sales")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.REQUESTED
+    )
+    reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH)
+    return_tracking_number = models.CharField(
+        _("return tracking number"), max_length=TRACKING_MAX_LENGTH, blank=True
+    )
+    amount_fen = models.BigIntegerField(_("refund amount (fen)"))
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=REASON_MAX_LENGTH, blank=True
+    )
+    decision_note = models.CharField(_("operator note"), max_length=REASON_MAX_LENGTH, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("after-sale request")
+        verbose_name_plural = _("after-sale requests")
+        ordering = ["-created_at"]
+        constraints = [
+            # One open request per order at a time: the database refuses a second.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["requested", "escalated"]),
+                name="orders_one_open_after_sale",
+            ),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="orders_after_sale_gt0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class AfterSaleLine(models.Model):
+    after_sale = models.ForeignKey(AfterSale, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveSmallIntegerField(_("quantity"))
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+
+    class Meta:
+        verbose_name = _("after-sale line")
+        verbose_name_plural = _("after-sale lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["after_sale", "order_line"], name="orders_after_sale_line_once"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_after_sale_qty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line_id}"

@@ -1,0 +1,1118 @@
+"""Every write of the orders app: cart, checkout, payment outcome, fulfilment, after-sale.
+
+Locking order (no deadlocks): a checkout row, then its orders in primary-key order; services that
+touch one paid order lock only that order. Every state change re-reads the row under its lock.
+
+Money (see /tmp/money_contract.md, steps 1, 3, 4, 5):
+- Paying moves the order total from the payment's escrow to the shop's merchant_pending account as
+  a HOLD (pending transfer) keyed ``order:<id>:hold`` (a re-hold after a partial refund gets
+  ``:<n>``).
+- Completion posts the hold, then splits the net amount: the platform fee is
+  ``net * fee_rate_bps // 10000`` — rounded DOWN, so the merchant keeps any fraction of a fen
+  (999 fen at 500 bps → fee 49, merchant 950).
+- A refund voids the hold, re-holds what is left, then asks payments to refund from the escrow.
+Every transfer has a key derived from its cause, so a retry never moves money twice.
+"""
+
+import logging
+from contextlib import suppress
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.catalog import services as catalog_services
+from shoploop.catalog.models import SKU, Shop
+from shoploop.core import clock
+from shoploop.core.errors import (
+    Conflict,
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from shoploop.core.events import publish
+from shoploop.core.idempotency import fingerprint_of, run_idempotent
+from shoploop.core.ids import new_public_id
+from shoploop.core.text import clean_text
+from shoploop.coupons import services as coupon_services
+from shoploop.ledger.errors import PaymentStateConflict
+from shoploop.ledger.models import AccountKind, Payment, Transfer
+from shoploop.ledger.services import TransferSpec, open_account, payments, transfer, transfer_linked
+from shoploop.ledger.services import post_hold as ledger_post_hold
+from shoploop.ledger.services import void_hold as ledger_void_hold
+from shoploop.orders.models import (
+    CARRIER_MAX_LENGTH,
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    REASON_MAX_LENGTH,
+    TRACKING_MAX_LENGTH,
+    AfterSale,
+    AfterSaleLine,
+    Cart,
+    CartLine,
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderLine,
+)
+
+logger = logging.getLogger(__name__)
+
+BPS_PER_WHOLE = 10_000
+SETTLE_BATCH_SIZE = 50
+MAX_COUPONS_PER_CHECKOUT = 20
+# The session data field naming an anonymous visitor's cart (kept across sign-in's key rotation).
+CART_SESSION_FIELD = "orders_cart_key"
+
+
+def reservation_minutes() -> int:
+    return int(getattr(settings, "ORDER_RESERVATION_MINUTES", 15))
+
+
+def auto_receive_days() -> int:
+    return int(getattr(settings, "ORDER_AUTO_RECEIVE_DAYS", 7))
+
+
+def after_sale_days() -> int:
+    return int(getattr(settings, "ORDER_AFTER_SALE_DAYS", 7))
+
+
+# --- shared checks ----------------------------------------------------------------------------
+
+
+def _require_user(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+
+
+def _require_buyer(*, order: Order, actor) -> None:
+    _require_user(actor)
+    if order.buyer_id != actor.pk:
+        raise PermissionDenied(_("This is not your order."), code="not_your_order")
+
+
+def _require_merchant(*, order: Order, actor) -> None:
+    _require_user(actor)
+    if order.shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This order belongs to another shop."), code="not_your_shop")
+
+
+def _require_operator(actor) -> None:
+    _require_user(actor)
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform operators can decide this."), code="not_operator")
+
+
+def _quantity(value, *, field: str = "quantity", maximum: int = MAX_QUANTITY) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed(_("The quantity must be a whole number."), fields={field: "invalid"})
+    if not MIN_QUANTITY <= value <= maximum:
+        raise ValidationFailed(
+            _("The quantity must be between %(min)d and %(max)d.")
+            % {"min": MIN_QUANTITY, "max": maximum},
+            code="quantity_out_of_range",
+            fields={field: "range"},
+        )
+    return value
+
+
+def _record(order: Order, kind: str, *, actor=None, note: str = "") -> None:
+    OrderEvent.objects.create(
+        order=order, kind=kind, actor=actor if actor and actor.is_authenticated else None, note=note
+    )
+
+
+def _publish(name: str, order: Order, **extra) -> None:
+    publish(
+        name,
+        order_id=order.pk,
+        order_public_id=order.public_id,
+        buyer_id=order.buyer_id,
+        shop_id=order.shop_id,
+        total_fen=order.total_fen,
+        **extra,
+    )
+
+
+# --- cart -------------------------------------------------------------------------------------
+
+
+def _cart_filter(*, user, session_key) -> dict:
+    if user is not None and getattr(user, "is_authenticated", False):
+        return {"user": user}
+    if session_key:
+        return {"session_key": session_key}
+    raise NotAuthenticated(_("Please sign in or enable cookies to use the cart."))
+
+
+def cart_for(*, user=None, session_key: str | None = None) -> Cart:
+    """The user's (or the anonymous session's) cart, created on first use."""
+    owner = _cart_filter(user=user, session_key=session_key)
+    found = Cart.objects.filter(**owner).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Cart.objects.create(**owner)
+    except IntegrityError:
+        return Cart.objects.get(**owner)
+
+
+def _purchasable_sku(*, sku_public_id, buyer=None) -> SKU:
+    if not isinstance(sku_public_id, str) or not sku_public_id:
+        raise NotFound(_("No such SKU."), code="sku_not_found")
+    sku = (
+        SKU.objects.select_related("product", "product__shop")
+        .filter(public_id=sku_public_id)
+        .first()
+    )
+    if sku is None:
+        raise NotFound(_("No such SKU."), code="sku_not_found")
+    _require_on_sale(sku)
+    if getattr(buyer, "is_authenticated", False) and sku.product.shop.owner_id == buyer.pk:
+        raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+    return sku
+
+
+def _require_on_sale(sku: SKU) -> None:
+    product = sku.product
+    if not (sku.is_active and product.is_published and product.shop.is_approved):
+        raise Conflict(
+            _("“%(title)s” is not on sale any more.") % {"title": product.title},
+            code="not_on_sale",
+        )
+
+
+def _within_stock(*, sku: SKU, quantity: int) -> None:
+    if quantity > sku.stock:
+        raise Conflict(
+            _("Only %(stock)d of “%(title)s” left.") % {"stock": sku.stock, "title": sku.product},
+            code="not_enough_stock",
+            fields={"quantity": "above_stock"},
+        )
+
+
+def add_to_cart(
+    *, user=None, session_key: str | None = None, sku_public_id: str, quantity: int = 1
+) -> CartLine:
+    """Add units of a SKU; the line's total stays within 1..99 and the current stock."""
+    quantity = _quantity(quantity)
+    sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
+    with transaction.atomic():
+        cart = cart_for(user=user, session_key=session_key)
+        line = CartLine.objects.filter(cart=cart, sku=sku).first()
+        current = line.quantity if line else 0
+        wanted = current + quantity
+        if wanted > MAX_QUANTITY:
+            raise ValidationFailed(
+                _("At most %(max)d of one item per order.") % {"max": MAX_QUANTITY},
+                code="quantity_out_of_range",
+                fields={"quantity": "range"},
+            )
+        _within_stock(sku=sku, quantity=wanted)
+        if line is None:
+            try:
+                with transaction.atomic():
+                    return CartLine.objects.create(cart=cart, sku=sku, quantity=quantity)
+            except IntegrityError:
+                line = CartLine.objects.get(cart=cart, sku=sku)
+        # A conditional update, so two quick "add" presses never exceed the limit together.
+        changed = CartLine.objects.filter(
+            pk=line.pk, quantity__lte=min(MAX_QUANTITY, sku.stock) - quantity
+        ).update(quantity=F("quantity") + quantity)
+        if not changed:
+            raise Conflict(_("That is more than you can buy."), code="not_enough_stock")
+        line.refresh_from_db()
+    return line
+
+
+def set_cart_quantity(
+    *, user=None, session_key: str | None = None, sku_public_id: str, quantity: int
+) -> CartLine:
+    quantity = _quantity(quantity)
+    sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
+    _within_stock(sku=sku, quantity=quantity)
+    with transaction.atomic():
+        cart = cart_for(user=user, session_key=session_key)
+        line = CartLine.objects.filter(cart=cart, sku=sku).first()
+        if line is None:
+            raise NotFound(_("This item is not in your cart."), code="not_in_cart")
+        CartLine.objects.filter(pk=line.pk).update(quantity=quantity)
+        line.quantity = quantity
+    return line
+
+
+def remove_from_cart(*, user=None, session_key: str | None = None, sku_public_id: str) -> None:
+    with transaction.atomic():
+        cart = cart_for(user=user, session_key=session_key)
+        deleted, _details = CartLine.objects.filter(
+            cart=cart, sku__public_id=str(sku_public_id)
+        ).delete()
+        if not deleted:
+            raise NotFound(_("This item is not in your cart."), code="not_in_cart")
+
+
+def merge_session_cart(*, session_key: str | None, user) -> int:
+    """At sign-in: move the anonymous session's lines into the user's cart (quantities add up,
+    capped at 99 and the stock). Returns how many lines were merged."""
+    if not session_key or user is None or not user.is_authenticated:
+        return 0
+    with transaction.atomic():
+        anonymous = Cart.objects.filter(session_key=session_key).first()
+        if anonymous is None:
+            return 0
+        cart = cart_for(user=user)
+        merged = 0
+        for line in anonymous.lines.select_related("sku", "sku__product__shop"):
+            if line.sku.product.shop.owner_id == user.pk:
+                continue  # one's own products are not for sale to oneself
+            existing = CartLine.objects.filter(cart=cart, sku=line.sku).first()
+            wanted = min(
+                (existing.quantity if existing else 0) + line.quantity,
+                MAX_QUANTITY,
+                max(line.sku.stock, MIN_QUANTITY),
+            )
+            if existing:
+                CartLine.objects.filter(pk=existing.pk).update(quantity=wanted)
+            else:
+                CartLine.objects.create(cart=cart, sku=line.sku, quantity=wanted)
+            merged += 1
+        anonymous.delete()
+    return merged
+
+
+# --- checkout ---------------------------------------------------------------------------------
+
+
+def _clean_coupons(coupons) -> dict[str, str]:
+    """{shop public id: coupon claim public id}; at most one coupon per shop."""
+    if coupons is None:
+        return {}
+    if not isinstance(coupons, dict) or len(coupons) > MAX_COUPONS_PER_CHECKOUT:
+        raise ValidationFailed(
+            _("Choose at most one coupon per shop."), fields={"coupons": "invalid"}
+        )
+    cleaned = {}
+    for shop_id, claim_id in coupons.items():
+        if not isinstance(shop_id, str) or not isinstance(claim_id, str) or len(claim_id) > 40:
+            raise ValidationFailed(_("Unknown coupon."), fields={"coupons": "invalid"})
+        if claim_id:
+            cleaned[shop_id] = claim_id
+    return cleaned
+
+
+def _allocate_discount(amounts: list[int], discount: int) -> list[int]:
+    """Split ``discount`` over lines in proportion to their amounts, in whole fen, never more than
+    a line's amount; what floor division leaves over goes one fen at a time to lines with room."""
+    subtotal = sum(amounts)
+    shares = [discount * amount // subtotal for amount in amounts]
+    leftover = discount - sum(shares)
+    index = 0
+    while leftover > 0:
+        if shares[index] < amounts[index]:
+            shares[index] += 1
+            leftover -= 1
+        index = (index + 1) % len(amounts)
+    return shares
+
+
+def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
+    """Turn the buyer's cart into one order per shop and one payment for all of them.
+
+    Reserves the stock (released if unpaid after ``ORDER_RESERVATION_MINUTES``); out of stock →
+    ``out_of_stock`` and nothing is reserved or created."""
+    _require_user(buyer)
+    coupons = _clean_coupons(coupons)
+    now = clock.now()
+    expires_at = now + timedelta(minutes=reservation_minutes())
+    with transaction.atomic():
+        lines = list(
+            CartLine.objects.filter(cart__user=buyer)
+            .select_related("sku", "sku__product", "sku__product__shop")
+            .order_by("sku_id")
+        )
+        if not lines:
+            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+        by_shop: dict[Shop, list[CartLine]] = {}
+        for line in lines:
+            _require_on_sale(line.sku)
+            if line.sku.product.shop.owner_id == buyer.pk:
+                raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+            by_shop.setdefault(line.sku.product.shop, []).append(line)
+        unknown_shops = set(coupons) - {shop.public_id for shop in by_shop}
+        if unknown_shops:
+            raise ValidationFailed(
+                _("A coupon was chosen for a shop that is not in your cart."),
+                code="coupon_shop_not_in_cart",
+                fields={"coupons": "unknown_shop"},
+            )
+        for line in lines:  # in SKU primary-key order, so concurrent checkouts cannot deadlock
+            _reserve(line)
+        checkout_row = Checkout.objects.create(
+            buyer=buyer, total_fen=1, expires_at=expires_at, created_at=now
+        )
+        orders = [
+            _create_order(
+                checkout=checkout_row,
+                buyer=buyer,
+                shop=shop,
+                lines=shop_lines,
+                claim_public_id=coupons.get(shop.public_id, ""),
+                expires_at=expires_at,
+            )
+            for shop, shop_lines in sorted(by_shop.items(), key=lambda item: item[0].pk)
+        ]
+        checkout_row.total_fen = sum(order.total_fen for order in orders)
+        payment = payments.create_payment(
+            payer=buyer,
+            amount=checkout_row.total_fen,
+            reference=checkout_row.reference,
+            # The buyer recognises the order numbers shown on their order pages.
+            description=str(
+                _("Shoploop order %(ids)s") % {"ids": ", ".join(o.public_id for o in orders)}
+            ),
+            idempotency_key=checkout_row.reference,
+        )
+        checkout_row.payment_public_id = payment.public_id
+        checkout_row.save(update_fields=["total_fen", "payment_public_id"])
+        CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        for order in orders:
+            _publish("orders.placed", order, checkout_public_id=checkout_row.public_id)
+    return checkout_row
+
+
+def _reserve(line: CartLine) -> None:
+    try:
+        catalog_services.reserve_stock(sku_id=line.sku_id, quantity=line.quantity)
+    except DomainError as error:
+        if error.code != "out_of_stock":
+            raise
+        raise Conflict(
+            _("Sorry, “%(title)s” is sold out or has fewer left than you want.")
+            % {"title": line.sku.product.title},
+            code="out_of_stock",
+            fields={"sku_id": line.sku.public_id},
+        ) from None
+
+
+def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) -> Order:
+    public_id = new_public_id()
+    amounts = [line.sku.price_fen * line.quantity for line in lines]
+    subtotal = sum(amounts)
+    discount = 0
+    if claim_public_id:
+        discount = coupon_services.redeem(
+            claim_public_id=claim_public_id,
+            user=buyer,
+            shop=shop,
+            subtotal_fen=subtotal,
+            order_ref=f"order:{public_id}",
+        )
+        # An order always costs at least one fen, so there is a payment to hold and refund.
+        discount = max(0, min(int(discount), subtotal - 1))
+    order = Order.objects.create(
+        public_id=public_id,
+        checkout=checkout,
+        buyer=buyer,
+        shop=shop,
+        subtotal_fen=subtotal,
+        discount_fen=discount,
+        total_fen=subtotal - discount,
+        coupon_claim_public_id=claim_public_id,
+        reservation_expires_at=expires_at,
+        created_at=checkout.created_at,
+    )
+    shares = _allocate_discount(amounts, discount)
+    OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            sku=line.sku,
+            product_public_id=line.sku.product.public_id,
+            title=line.sku.product.title,
+            options=line.sku.options,
+            unit_price_fen=line.sku.price_fen,
+            quantity=line.quantity,
+            paid_fen=amount - share,
+        )
+        for line, amount, share in zip(lines, amounts, shares, strict=True)
+    )
+    _record(order, "placed", actor=buyer)
+    return order
+
+
+def checkout_idempotently(*, buyer, key: str, coupons: dict | None = None) -> tuple[Checkout, bool]:
+    """``checkout`` at most once per (buyer, key): the same key and body return the first
+    checkout; the same key with another body is a 409. Returns (checkout, replayed)."""
+    _require_user(buyer)
+    body = {"coupons": coupons or {}}
+
+    def compute():
+        created = checkout(buyer=buyer, coupons=coupons)
+        return 201, {"checkout_id": created.public_id}
+
+    result = run_idempotent(
+        scope=f"orders.checkout:{buyer.pk}",
+        key=key,
+        fingerprint=fingerprint_of(body),
+        compute=compute,
+    )
+    return Checkout.objects.get(public_id=result.body["checkout_id"]), result.replayed
+
+
+# --- payment outcome (contract step 3) --------------------------------------------------------
+
+
+def _escrow(payment):
+    return payments.escrow_account(payment)
+
+
+def _merchant_account(shop: Shop, kind: str):
+    return open_account(kind=kind, owner_ref=f"shop:{shop.public_id}")
+
+
+def _hold_key(order: Order, version: int) -> str:
+    return f"order:{order.public_id}:hold" + (f":{version}" if version else "")
+
+
+def _payment_of(checkout_row: Checkout):
+    return payments.payment_by_public_id(public_id=checkout_row.payment_public_id)
+
+
+def _lock_payment_of(checkout_row: Checkout):
+    """Lock order: checkout, its payment, its orders, then shared rows (accounts, stock).
+    Payment callbacks lock the payment and then accounts, so taking the payment right after the
+    checkout keeps every path in one order and rules out deadlocks between them."""
+    return payments.lock_payment(public_id=checkout_row.payment_public_id)
+
+
+def _refund(*, payment, amount: int, key: str, reason: str) -> None:
+    if amount > 0:
+        payments.refund(payment=payment, amount=amount, key=key, reason=reason)
+
+
+def record_payment_success(*, reference: str, payment_public_id: str) -> int:
+    """Mark the checkout's orders paid and hold their money toward each shop; refund what can no
+    longer be sold (orders cancelled meanwhile, or a payment whose amount is not the checkout's).
+    The amount is the payment's captured amount (payments already refused a wrong callback).
+    Idempotent: a replayed event changes nothing. Returns how many orders became paid."""
+    if not isinstance(reference, str) or not reference.startswith("checkout:"):
+        return 0
+    with transaction.atomic():
+        checkout_row = (
+            Checkout.objects.select_for_update()
+            .filter(public_id=reference.removeprefix("checkout:"))
+            .first()
+        )
+        if checkout_row is None or checkout_row.payment_public_id != payment_public_id:
+            logger.error("payment %s for unknown checkout %s", payment_public_id, reference)
+            return 0
+        return _settle_captured_payment(
+            checkout_row=checkout_row, payment=_lock_payment_of(checkout_row)
+        )
+
+
+def _settle_captured_payment(*, checkout_row: Checkout, payment) -> int:
+    """Under the checkout's lock: pay its pending orders, refund the cancelled ones."""
+    if payment.captured_fen != checkout_row.total_fen:
+        # Payments refuses a callback whose amount differs from the payment's; this guards the
+        # other seam (a payment that is not this checkout's total) and returns the money whole.
+        logger.error(
+            "payment %s captured %s but checkout %s totals %s; refunding it whole",
+            payment.public_id,
+            payment.captured_fen,
+            checkout_row.public_id,
+            checkout_row.total_fen,
+        )
+        _refund(
+            payment=payment,
+            amount=payment.captured_fen - payment.refunded_fen,
+            key=f"{checkout_row.reference}:mismatch",
+            reason="mismatch",
+        )
+        return 0
+    orders = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(checkout=checkout_row)
+        .select_related("shop")
+    )
+    paid = 0
+    for order in orders.order_by("pk"):
+        if order.state == Order.State.PENDING_PAYMENT:
+            _mark_paid(order=order, payment=payment)
+            paid += 1
+        elif order.state == Order.State.CANCELLED and order.paid_at is None:
+            _refund_late_payment(order=order, payment=payment)
+    return paid
+
+
+def _mark_paid(*, order: Order, payment) -> None:
+    now = clock.now()
+    transfer(
+        key=_hold_key(order, 0),
+        debit=_escrow(payment),
+        credit=_merchant_account(order.shop, AccountKind.MERCHANT_PENDING),
+        amount=order.total_fen,
+        reason="order_hold",
+        cause=order.ref,
+        pending=True,
+    )
+    # The reservation becomes the sale: the stock stays taken.
+    Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
+        state=Order.State.PAID, paid_at=now, has_hold=True
+    )
+    order.state, order.paid_at, order.has_hold = Order.State.PAID, now, True
+    _record(order, "paid")
+    _publish("orders.paid", order)
+
+
+def _refund_late_payment(*, order: Order, payment) -> None:
+    """The buyer paid for an order that was cancelled (or expired) in the meantime."""
+    if order.refunded_fen == order.total_fen:
+        return
+    _refund(
+        payment=payment, amount=order.total_fen, key=f"{order.ref}:refund:late", reason="cancelled"
+    )
+    Order.objects.filter(pk=order.pk, refunded_fen=0).update(refunded_fen=order.total_fen)
+    _record(order, "refunded", note=str(_("Paid after cancellation; refunded in full.")))
+    _publish("orders.refunded", order, amount_fen=order.total_fen)
+
+
+def record_payment_failure(*, reference: str) -> int:
+    """A failed or canceled payment cancels the checkout's unpaid orders (stock and coupons
+    back)."""
+    if not isinstance(reference, str) or not reference.startswith("checkout:"):
+        return 0
+    with transaction.atomic():
+        checkout_row = (
+            Checkout.objects.select_for_update()
+            .filter(public_id=reference.removeprefix("checkout:"))
+            .first()
+        )
+        if checkout_row is None:
+            return 0
+        _lock_payment_of(checkout_row)
+        return _cancel_unpaid_orders(
+            checkout_row=checkout_row, reason=Order.CancelReason.PAYMENT_FAILED, actor=None
+        )
+
+
+def _cancel_unpaid_orders(*, checkout_row: Checkout, reason: str, actor) -> int:
+    orders = list(
+        Order.objects.select_for_update()
+        .filter(checkout=checkout_row, state=Order.State.PENDING_PAYMENT)
+        .order_by("pk")
+    )
+    for order in orders:
+        _cancel_unpaid(order=order, reason=reason, actor=actor)
+    return len(orders)
+
+
+def _cancel_unpaid(*, order: Order, reason: str, actor) -> None:
+    now = clock.now()
+    changed = Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
+        state=Order.State.CANCELLED, cancel_reason=reason, cancelled_at=now
+    )
+    if not changed:
+        return
+    _release_stock(order)
+    if order.coupon_claim_public_id:
+        coupon_services.release(order_ref=order.ref)
+    order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
+    _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
+    _publish("orders.cancelled", order, reason=reason)
+
+
+def _release_stock(order: Order) -> None:
+    for line in order.lines.filter(sku__isnull=False).order_by("sku_id"):
+        catalog_services.release_stock(sku_id=line.sku_id, quantity=line.quantity)
+
+
+def _cancel_payment_if_nothing_left(checkout_row: Checkout) -> None:
+    """When no order of a checkout can still be paid, the payment is cancelled too."""
+    if checkout_row.orders.filter(state=Order.State.PENDING_PAYMENT).exists():
+        return
+    if checkout_row.orders.filter(paid_at__isnull=False).exists():
+        return
+    # If it was captured a moment ago, its "payments.succeeded" finds the orders cancelled and
+    # refunds them (record_payment_success).
+    with suppress(PaymentStateConflict):
+        payments.cancel_payment(payment=_payment_of(checkout_row))
+
+
+# --- buyer and merchant actions ---------------------------------------------------------------
+
+
+def _locked(order: Order) -> Order:
+    # Only the order row is locked (of=self): the joined shop and checkout are read, not locked, so
+    # this never fights the payment handler, which locks checkout first and then its orders.
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("shop", "checkout")
+        .get(pk=order.pk)
+    )
+
+
+def cancel_order(*, order: Order, actor) -> Order:
+    """The buyer or the shop cancels before shipping; a paid order is refunded in full."""
+    _require_user(actor)
+    is_buyer = order.buyer_id == actor.pk
+    if not is_buyer and order.shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This is not your order."), code="not_your_order")
+    reason = Order.CancelReason.BUYER if is_buyer else Order.CancelReason.MERCHANT
+    with transaction.atomic():
+        checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
+        _lock_payment_of(checkout_row)
+        order = _locked(order)
+        if order.state == Order.State.PENDING_PAYMENT:
+            _cancel_unpaid(order=order, reason=reason, actor=actor)
+            _cancel_payment_if_nothing_left(checkout_row)
+        elif order.state == Order.State.PAID:
+            _cancel_paid(order=order, reason=reason, actor=actor, checkout_row=checkout_row)
+        else:
+            raise Conflict(
+                _("This order can no longer be cancelled (it is %(state)s).")
+                % {"state": order.get_state_display()},
+                code="cannot_cancel",
+            )
+    order.refresh_from_db()
+    return order
+
+
+def _cancel_paid(*, order: Order, reason: str, actor, checkout_row: Checkout) -> None:
+    now = clock.now()
+    amount = order.net_fen
+    _void_current_hold(order)
+    Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
+        state=Order.State.CANCELLED,
+        cancel_reason=reason,
+        cancelled_at=now,
+        has_hold=False,
+        refunded_fen=order.total_fen,
+    )
+    _refund(
+        payment=_payment_of(checkout_row),
+        amount=amount,
+        key=f"{order.ref}:refund:cancel",
+        reason="cancelled",
+    )
+    _release_stock(order)
+    _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
+    _record(order, "refunded", note=str(_("Refunded in full.")))
+    _publish("orders.cancelled", order, reason=reason)
+    _publish("orders.refunded", order, amount_fen=amount)
+
+
+def _current_hold(order: Order) -> Transfer:
+    return Transfer.objects.get(idempotency_key=_hold_key(order, order.hold_version))
+
+
+def _void_current_hold(order: Order) -> None:
+    if order.has_hold:
+        hold = _current_hold(order)
+        ledger_void_hold(key=f"{hold.idempotency_key}:void", hold=hold)
+
+
+def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Order:
+    _require_merchant(order=order, actor=actor)
+    carrier = clean_text(carrier, field="carrier", max_length=CARRIER_MAX_LENGTH, required=True)
+    tracking_number = clean_text(
+        tracking_number, field="tracking_number", max_length=TRACKING_MAX_LENGTH, required=True
+    )
+    with transaction.atomic():
+        changed = Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
+            state=Order.State.SHIPPED,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=clock.now(),
+        )
+        if not changed:
+            raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
+        order.refresh_from_db()
+        _record(order, "shipped", actor=actor, note=f"{carrier} {tracking_number}")
+        _publish("orders.shipped", order)
+    return order
+
+
+def confirm_receipt(*, order: Order, actor) -> Order:
+    _require_buyer(order=order, actor=actor)
+    with transaction.atomic():
+        if not _mark_received(order=order, actor=actor):
+            raise Conflict(_("Only shipped orders can be received."), code="cannot_receive")
+    order.refresh_from_db()
+    return order
+
+
+def _mark_received(*, order: Order, actor, now=None) -> bool:
+    changed = Order.objects.filter(pk=order.pk, state=Order.State.SHIPPED).update(
+        state=Order.State.RECEIVED, received_at=now or clock.now()
+    )
+    if changed:
+        _record(order, "received", actor=actor)
+        _publish("orders.received", order)
+    return bool(changed)
+
+
+def platform_fee(*, net_fen: int, fee_rate_bps: int) -> int:
+    """The platform's cut, rounded down: the merchant keeps any fraction of a fen."""
+    return net_fen * fee_rate_bps // BPS_PER_WHOLE
+
+
+def complete_order(*, order: Order, now=None) -> bool:
+    """Post the hold and pay the shop its share minus the platform fee (contract step 4).
+    Only once the after-sale window has closed with nothing open; False if not due."""
+    now = now or clock.now()
+    with transaction.atomic():
+        order = _locked(order)
+        if order.state != Order.State.RECEIVED or now < order.received_at + timedelta(
+            days=after_sale_days()
+        ):
+            return False
+        if order.after_sales.filter(state__in=AfterSale.OPEN_STATES).exists():
+            return False
+        net = order.net_fen
+        fee = platform_fee(net_fen=net, fee_rate_bps=order.shop.fee_rate_bps)
+        if order.has_hold:
+            _settle_hold(order=order, net=net, fee=fee)
+        Order.objects.filter(pk=order.pk).update(
+            state=Order.State.COMPLETED, completed_at=now, fee_fen=fee, has_hold=False
+        )
+        _record(order, "completed")
+        _publish("orders.completed", order, net_fen=net, fee_fen=fee)
+    return True
+
+
+def _settle_hold(*, order: Order, net: int, fee: int) -> None:
+    hold = _current_hold(order)
+    ledger_post_hold(key=f"{hold.idempotency_key}:post", hold=hold)
+    pending = _merchant_account(order.shop, AccountKind.MERCHANT_PENDING)
+    specs = [
+        TransferSpec(
+            key=f"{order.ref}:merchant_share",
+            debit=pending,
+            credit=_merchant_account(order.shop, AccountKind.MERCHANT_AVAILABLE),
+            amount=net - fee,
+            reason="order_completed",
+            cause=order.ref,
+        ),
+        TransferSpec(
+            key=f"{order.ref}:platform_fee",
+            debit=pending,
+            credit=open_account(kind=AccountKind.PLATFORM_FEES),
+            amount=fee,
+            reason="platform_fee",
+            cause=order.ref,
+        ),
+    ]
+    transfer_linked(specs=[spec for spec in specs if spec.amount > 0])
+
+
+# --- after-sale -------------------------------------------------------------------------------
+
+
+def _line_refund_amount(line: OrderLine, quantity: int) -> int:
+    """Partial refunds take their share rounded down; the last unit returns the exact rest, so a
+    line's refunds always add up to what was paid for it."""
+    if line.refunded_quantity + quantity == line.quantity:
+        return line.paid_fen - line.refunded_fen
+    return line.paid_fen * quantity // line.quantity
+
+
+def _clean_refund_lines(*, order: Order, lines) -> list[tuple[OrderLine, int]]:
+    if not isinstance(lines, list | tuple) or not lines or len(lines) > 100:
+        raise ValidationFailed(_("Choose what to refund."), fields={"lines": "required"})
+    by_id = {line.public_id: line for line in order.lines.all()}
+    chosen: dict[str, int] = {}
+    for item in lines:
+        if not isinstance(item, dict | tuple | list):
+            raise ValidationFailed(_("Choose what to refund."), fields={"lines": "invalid"})
+        line_id, quantity = (
+            (item.get("line_id"), item.get("quantity")) if isinstance(item, dict) else item
+        )
+        if not isinstance(line_id, str) or line_id not in by_id:
+            raise NotFound(_("No such line in this order."), code="line_not_found")
+        if line_id in chosen:
+            raise ValidationFailed(_("Each line once, please."), fields={"lines": "duplicate"})
+        line = by_id[line_id]
+        available = line.refundable_quantity
+        if available < MIN_QUANTITY:
+            raise Conflict(_("This line was already refunded."), code="already_refunded")
+        chosen[line_id] = _quantity(quantity, maximum=available)
+    return [(by_id[line_id], quantity) for line_id, quantity in chosen.items()]
+
+
+def _within_after_sale_window(order: Order) -> bool:
+    return (
+        order.state == Order.State.RECEIVED
+        and order.received_at is not None
+        and clock.now() < order.received_at + timedelta(days=after_sale_days())
+    )
+
+
+def request_after_sale(
+    *,
+    order: Order,
+    actor,
+    kind: str,
+    reason: str,
+    lines,
+    return_tracking_number: str = "",
+) -> AfterSale:
+    """The buyer asks for a refund (or a return and refund) of some units, within the window."""
+    _require_buyer(order=order, actor=actor)
+    if kind not in AfterSale.Kind.values:
+        raise ValidationFailed(
+            _("Choose refund only or return and refund."), fields={"kind": "invalid"}
+        )
+    reason = clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True)
+    return_tracking_number = clean_text(
+        return_tracking_number,
+        field="return_tracking_number",
+        max_length=TRACKING_MAX_LENGTH,
+        required=kind == AfterSale.Kind.RETURN_AND_REFUND,
+    )
+    with transaction.atomic():
+        order = _locked(order)
+        if not _within_after_sale_window(order):
+            raise Conflict(
+                _("After-sale requests are possible for %(days)d days after receipt.")
+                % {"days": after_sale_days()},
+                code="after_sale_window_closed",
+            )
+        chosen = _clean_refund_lines(order=order, lines=lines)
+        try:
+            with transaction.atomic():
+                after_sale = AfterSale.objects.create(
+                    order=order,
+                    kind=kind,
+                    reason=reason,
+                    return_tracking_number=return_tracking_number,
+                    amount_fen=sum(_line_refund_amount(line, qty) for line, qty in chosen),
+                )
+        except IntegrityError:
+            raise Conflict(
+                _("This order already has an open after-sale request."),
+                code="after_sale_already_open",
+            ) from None
+        AfterSaleLine.objects.bulk_create(
+            AfterSaleLine(
+                after_sale=after_sale,
+                order_line=line,
+                quantity=qty,
+                amount_fen=_line_refund_amount(line, qty),
+            )
+            for line, qty in chosen
+        )
+        _record(order, "after_sale_requested", actor=actor, note=reason)
+        _publish("orders.after_sale_requested", order, after_sale_public_id=after_sale.public_id)
+    return after_sale
+
+
+def _locked_after_sale(after_sale: AfterSale) -> tuple[AfterSale, Order]:
+    checkout_row = Checkout.objects.select_for_update().get(pk=after_sale.order.checkout_id)
+    _lock_payment_of(checkout_row)
+    order = _locked(after_sale.order)
+    return AfterSale.objects.select_for_update().get(pk=after_sale.pk), order
+
+
+def accept_after_sale(*, after_sale: AfterSale, actor) -> AfterSale:
+    _require_merchant(order=after_sale.order, actor=actor)
+    with transaction.atomic():
+        after_sale, order = _locked_after_sale(after_sale)
+        if after_sale.state != AfterSale.State.REQUESTED:
+            raise Conflict(_("This request was already decided."), code="after_sale_decided")
+        _execute_refund(after_sale=after_sale, order=order, actor=actor)
+    after_sale.refresh_from_db()
+    return after_sale
+
+
+def reject_after_sale(*, after_sale: AfterSale, actor, reason: str) -> AfterSale:
+    _require_merchant(order=after_sale.order, actor=actor)
+    reason = clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True)
+    with transaction.atomic():
+        after_sale, order = _locked_after_sale(after_sale)
+        if after_sale.state != AfterSale.State.REQUESTED:
+            raise Conflict(_("This request was already decided."), code="after_sale_decided")
+        AfterSale.objects.filter(pk=after_sale.pk).update(
+            state=AfterSale.State.REJECTED,
+            rejection_reason=reason,
+            decided_by=actor,
+            decided_at=clock.now(),
+        )
+        _record(order, "after_sale_rejected", actor=actor, note=reason)
+        _publish("orders.after_sale_rejected", order, after_sale_public_id=after_sale.public_id)
+    after_sale.refresh_from_db()
+    return after_sale
+
+
+def escalate_after_sale(*, after_sale: AfterSale, actor) -> AfterSale:
+    """The buyer asks the platform to decide a rejected request (while the window is open)."""
+    _require_buyer(order=after_sale.order, actor=actor)
+    with transaction.atomic():
+        after_sale, order = _locked_after_sale(after_sale)
+        if after_sale.state != AfterSale.State.REJECTED:
+            raise Conflict(_("Only a rejected request can be escalated."), code="cannot_escalate")
+        if not _within_after_sale_window(order):
+            raise Conflict(_("The after-sale window has closed."), code="after_sale_window_closed")
+        try:
+            with transaction.atomic():
+                AfterSale.objects.filter(pk=after_sale.pk).update(state=AfterSale.State.ESCALATED)
+        except IntegrityError:
+            raise Conflict(
+                _("This order already has an open after-sale request."),
+                code="after_sale_already_open",
+            ) from None
+        _record(order, "after_sale_escalated", actor=actor)
+        _publish("orders.after_sale_escalated", order, after_sale_public_id=after_sale.public_id)
+    after_sale.refresh_from_db()
+    return after_sale
+
+
+def decide_escalated_after_sale(
+    *, after_sale: AfterSale, actor, refund: bool, note: str = ""
+) -> AfterSale:
+    """An operator's final word on an escalated request (the admin action calls this)."""
+    _require_operator(actor)
+    note = clean_text(note, field="note", max_length=REASON_MAX_LENGTH, required=False)
+    with transaction.atomic():
+        after_sale, order = _locked_after_sale(after_sale)
+        if after_sale.state != AfterSale.State.ESCALATED:
+            raise Conflict(_("Only escalated requests are decided here."), code="not_escalated")
+        AfterSale.objects.filter(pk=after_sale.pk).update(decision_note=note)
+        if refund:
+            _execute_refund(after_sale=after_sale, order=order, actor=actor)
+        else:
+            AfterSale.objects.filter(pk=after_sale.pk).update(
+                state=AfterSale.State.CLOSED, decided_by=actor, decided_at=clock.now()
+            )
+            _record(order, "after_sale_closed", actor=actor, note=note)
+    after_sale.refresh_from_db()
+    return after_sale
+
+
+def _execute_refund(*, after_sale: AfterSale, order: Order, actor) -> None:
+    """Refund the request's lines: void the hold, re-hold the rest, refund from the escrow.
+
+    The order row is locked; the conditional updates below are the backstop that the sum
+    refunded can never exceed what was paid, per line and per order."""
+    if order.state != Order.State.RECEIVED or not order.has_hold:
+        raise Conflict(_("This order can no longer be refunded here."), code="cannot_refund")
+    amount = 0
+    for item in after_sale.lines.select_related("order_line"):
+        line = item.order_line
+        line_amount = _line_refund_amount(line, item.quantity)
+        changed = OrderLine.objects.filter(
+            pk=line.pk, refunded_quantity__lte=line.quantity - item.quantity
+        ).update(
+            refunded_quantity=F("refunded_quantity") + item.quantity,
+            refunded_fen=F("refunded_fen") + line_amount,
+        )
+        if not changed:
+            raise Conflict(_("This line was already refunded."), code="already_refunded")
+        amount += line_amount
+    changed = Order.objects.filter(pk=order.pk, refunded_fen__lte=order.total_fen - amount).update(
+        refunded_fen=F("refunded_fen") + amount
+    )
+    if not changed:
+        raise Conflict(_("That is more than was paid."), code="refund_exceeds_paid")
+    _rehold_remainder(order=order, remaining=order.net_fen - amount)
+    _refund(
+        payment=_payment_of(order.checkout),
+        amount=amount,
+        key=f"after_sale:{after_sale.public_id}:refund",
+        reason="after_sale",
+    )
+    AfterSale.objects.filter(pk=after_sale.pk).update(
+        state=AfterSale.State.REFUNDED, amount_fen=amount, decided_by=actor, decided_at=clock.now()
+    )
+    _record(order, "refunded", actor=actor, note=str(_("Refund accepted.")))
+    _publish("orders.refunded", order, amount_fen=amount, after_sale_public_id=after_sale.public_id)
+
+
+def _rehold_remainder(*, order: Order, remaining: int) -> None:
+    _void_current_hold(order)
+    version = order.hold_version + 1
+    if remaining > 0:
+        transfer(
+            key=_hold_key(order, version),
+            debit=_escrow(_payment_of(order.checkout)),
+            credit=_merchant_account(order.shop, AccountKind.MERCHANT_PENDING),
+            amount=remaining,
+            reason="order_hold",
+            cause=order.ref,
+            pending=True,
+        )
+    Order.objects.filter(pk=order.pk).update(hold_version=version, has_hold=remaining > 0)
+    order.hold_version, order.has_hold = version, remaining > 0
+
+
+# --- deadlines (settle_due handlers) ----------------------------------------------------------
+
+
+def expire_unpaid_checkouts(now) -> int:
+    """Cancel orders whose reservation ran out unpaid: stock and coupons back, payment canceled."""
+    expired = 0
+    while True:
+        with transaction.atomic():
+            pending = Order.objects.filter(
+                checkout=OuterRef("pk"), state=Order.State.PENDING_PAYMENT
+            )
+            batch = list(
+                Checkout.objects.select_for_update(skip_locked=True)
+                .filter(Exists(pending), expires_at__lte=now)
+                .order_by("expires_at", "pk")[:SETTLE_BATCH_SIZE]
+            )
+            for checkout_row in batch:
+                payment = _lock_payment_of(checkout_row)
+                if payment.state == Payment.State.SUCCEEDED:
+                    # Its "payments.succeeded" was lost (a crashed subscriber): settle it now
+                    # instead of cancelling orders the buyer has paid for.
+                    _settle_captured_payment(checkout_row=checkout_row, payment=payment)
+                    continue
+                expired += _cancel_unpaid_orders(
+                    checkout_row=checkout_row, reason=Order.CancelReason.EXPIRED, actor=None
+                )
+                _cancel_payment_if_nothing_left(checkout_row)
+        if len(batch) < SETTLE_BATCH_SIZE:
+            return expired
+
+
+def auto_receive_shipped(now) -> int:
+    """Orders shipped ``ORDER_AUTO_RECEIVE_DAYS`` ago count as received."""
+    cutoff = now - timedelta(days=auto_receive_days())
+    received = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(state=Order.State.SHIPPED, shipped_at__lte=cutoff)
+                .order_by("shipped_at", "pk")[:SETTLE_BATCH_SIZE]
+            )
+            for order in batch:
+                received += _mark_received(order=order, actor=None, now=now)
+        if len(batch) < SETTLE_BATCH_SIZE:
+            return received
+
+
+def complete_due_orders(now) -> int:
+    """Complete received orders whose after-sale window closed with nothing open."""
+    cutoff = now - timedelta(days=after_sale_days())
+    completed = 0
+    open_after_sale = AfterSale.objects.filter(
+        order=OuterRef("pk"), state__in=AfterSale.OPEN_STATES
+    )
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Order.objects.select_for_update(skip_locked=True)
+                .filter(state=Order.State.RECEIVED, received_at__lte=cutoff)
+                .filter(~Exists(open_after_sale))
+                .order_by("received_at", "pk")[:SETTLE_BATCH_SIZE]
+            )
+            for order in batch:
+                completed += complete_order(order=order, now=now)
+        if len(batch) < SETTLE_BATCH_SIZE:
+            return completed

@@ -1,0 +1,115 @@
+"""Orders fixtures: two approved shops with products on sale, and a buyer."""
+
+import pytest
+
+from shoploop.catalog import services as catalog
+
+
+@pytest.fixture
+def merchant(make_user):
+    return make_user(display_name="店主阿花")
+
+
+@pytest.fixture
+def other_merchant(make_user):
+    return make_user(display_name="隔壁老张")
+
+
+@pytest.fixture
+def buyer(make_user):
+    return make_user(display_name="买家小王")
+
+
+def _shop(owner, operator, name, fee_rate_bps=500):
+    shop = catalog.apply_for_shop(user=owner, name=name, contact="微信 shop123")
+    shop = catalog.approve_shop(shop=shop, actor=operator)
+    if fee_rate_bps != shop.fee_rate_bps:
+        type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=fee_rate_bps)
+        shop.refresh_from_db()
+    return shop
+
+
+@pytest.fixture
+def shop(merchant, operator):
+    return _shop(merchant, operator, "阿花的小店")
+
+
+@pytest.fixture
+def other_shop(other_merchant, operator):
+    return _shop(other_merchant, operator, "老张杂货")
+
+
+@pytest.fixture
+def make_sku():
+    def make(*, shop, price_fen=5900, stock=10, title="手冲咖啡豆", options=None):
+        product = catalog.create_product(
+            shop=shop, actor=shop.owner, title=title, description="", category="food"
+        )
+        sku = catalog.add_sku(
+            product=product,
+            actor=shop.owner,
+            options=options if options is not None else {"重量": "250g"},
+            price_fen=price_fen,
+            stock=stock,
+        )
+        catalog.publish_product(product=product, actor=shop.owner)
+        sku.refresh_from_db()
+        return sku
+
+    return make
+
+
+@pytest.fixture
+def sku(make_sku, shop):
+    return make_sku(shop=shop)
+
+
+@pytest.fixture
+def other_sku(make_sku, other_shop):
+    return make_sku(shop=other_shop, price_fen=1999, stock=5, title="手工皂", options={})
+
+
+@pytest.fixture
+def pay(django_capture_on_commit_callbacks):
+    """``pay(checkout)`` → the sandbox provider reports success (signed callback already
+    verified); the "payments.succeeded" event is delivered as after a real commit."""
+    from shoploop.core.ids import new_public_id
+    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+    from shoploop.ledger.services import payments
+
+    def run(checkout, *, amount=None):
+        payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
+        with django_capture_on_commit_callbacks(execute=True):
+            payments.record_payment_event(
+                provider=payment.provider,
+                event=CallbackEvent(
+                    event_id=f"evt_{new_public_id()}",
+                    payment_public_id=payment.public_id,
+                    kind=SUCCEEDED,
+                    amount=payment.amount if amount is None else amount,
+                ),
+            )
+        payment.refresh_from_db()
+        return payment
+
+    return run
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """``with committed():`` runs what waits for the commit (events, refund tasks) at the end."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def place(buyer):
+    """``place(*(sku, qty))`` → a checkout of those items by ``buyer`` (or ``user=``)."""
+    from shoploop.orders import services
+
+    def run(*items, user=None, coupons=None):
+        who = user or buyer
+        for sku, quantity in items:
+            services.add_to_cart(user=who, sku_public_id=sku.public_id, quantity=quantity)
+        return services.checkout(buyer=who, coupons=coupons)
+
+    return run

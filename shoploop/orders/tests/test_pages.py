@@ -1,0 +1,165 @@
+"""Pages: cart, checkout with a one-time token, order pages for buyers and merchants."""
+
+import pytest
+from django.urls import reverse
+
+from shoploop.catalog.models import SKU
+from shoploop.orders import selectors, services
+from shoploop.orders.models import AfterSale, Checkout, Order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cart_page_replaces_coming_soon(client, buyer, sku):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+    page = client.get("/cart/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "手冲咖啡豆" in html and "¥118.00" in html and 'name="token"' in html
+
+
+def test_anonymous_cart_page_works_and_asks_to_sign_in(client, sku):
+    client.post("/cart/add/", {"sku_id": sku.public_id, "quantity": "1"})
+    html = client.get("/cart/").content.decode()
+    assert "手冲咖啡豆" in html and "/accounts/" in html
+
+
+def test_add_with_bad_quantity_shows_the_message(client, buyer, sku):
+    client.force_login(buyer)
+    page = client.post("/cart/add/", {"sku_id": sku.public_id, "quantity": "abc"}, follow=True)
+    assert page.status_code == 200
+    assert list(page.context["messages"])
+    assert not selectors.cart_view(user=buyer).groups
+
+
+def test_update_and_remove_line(client, buyer, sku):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    client.post(f"/cart/lines/{sku.public_id}/", {"quantity": "4"})
+    assert selectors.cart_view(user=buyer).count == 4
+    client.post(f"/cart/lines/{sku.public_id}/", {"quantity": "100"})
+    assert selectors.cart_view(user=buyer).count == 4
+    client.post(f"/cart/lines/{sku.public_id}/", {"remove": "1"})
+    assert selectors.cart_view(user=buyer).is_empty
+
+
+def test_double_click_on_checkout_makes_one_checkout(client, buyer, sku):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    first = client.post("/cart/checkout/", {"token": "tok-1"})
+    second = client.post("/cart/checkout/", {"token": "tok-1"})
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Checkout.objects.count() == 1 and SKU.objects.get(pk=sku.pk).stock == 9
+
+
+def test_checkout_out_of_stock_shows_message_on_cart(client, buyer, sku):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
+    SKU.objects.filter(pk=sku.pk).update(stock=1)
+    page = client.post("/cart/checkout/", {"token": "tok-2"}, follow=True)
+    assert "手冲咖啡豆" in next(str(m) for m in page.context["messages"])
+    assert not Checkout.objects.exists()
+
+
+def test_checkout_needs_sign_in(client, sku):
+    response = client.post("/cart/checkout/", {"token": "t"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:sign_in"))
+    assert not Checkout.objects.exists()
+
+
+@pytest.fixture
+def paid_order(buyer, sku, place, pay):
+    checkout = place((sku, 2))
+    pay(checkout)
+    return Order.objects.get(checkout=checkout)
+
+
+def test_order_pages_for_buyer(client, buyer, paid_order):
+    client.force_login(buyer)
+    assert paid_order.public_id in client.get("/orders/").content.decode()
+    detail = client.get(f"/orders/{paid_order.public_id}/").content.decode()
+    assert "手冲咖啡豆" in detail
+    assert f'action="/orders/{paid_order.public_id}/cancel/"' in detail
+
+
+def test_strangers_get_403_and_unknown_404(client, paid_order, other_user):
+    client.force_login(other_user)
+    assert client.get(f"/orders/{paid_order.public_id}/").status_code == 403
+    assert client.post(f"/orders/{paid_order.public_id}/cancel/").status_code == 403
+    assert client.get("/orders/nope/").status_code == 404
+    paid_order.refresh_from_db()
+    assert paid_order.state == Order.State.PAID
+
+
+def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_order):
+    merchant = paid_order.shop.owner
+    client.force_login(merchant)
+    queue = client.get("/console/orders/").content.decode()
+    assert paid_order.public_id in queue
+    client.post(
+        f"/orders/{paid_order.public_id}/ship/",
+        {"carrier": "顺丰", "tracking_number": "SF1", "next": "queue"},
+    )
+    paid_order.refresh_from_db()
+    assert paid_order.state == Order.State.SHIPPED
+    client.force_login(buyer)
+    client.post(f"/orders/{paid_order.public_id}/receive/")
+    paid_order.refresh_from_db()
+    assert paid_order.state == Order.State.RECEIVED
+
+
+def test_after_sale_request_and_merchant_reject_from_pages(client, buyer, paid_order):
+    order = paid_order
+    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    services.confirm_receipt(order=order, actor=buyer)
+    client.force_login(buyer)
+    line = order.lines.get()
+    client.post(
+        f"/orders/{order.public_id}/after-sale/",
+        {"kind": "refund_only", "reason": "<b>坏了</b>", f"qty_{line.public_id}": "1"},
+    )
+    after_sale = AfterSale.objects.get()
+    detail = client.get(f"/orders/{order.public_id}/").content.decode()
+    assert "&lt;b&gt;坏了&lt;/b&gt;" in detail and "<b>坏了</b>" not in detail
+    client.force_login(order.shop.owner)
+    assert after_sale.public_id in client.get("/console/after-sales/").content.decode()
+    client.post(f"/after-sales/{after_sale.public_id}/reject/", {"reason": "不行"})
+    after_sale.refresh_from_db()
+    assert after_sale.state == "rejected"
+
+
+def test_merchant_pages_need_a_shop(client, other_user):
+    client.force_login(other_user)
+    assert client.get("/console/orders/").status_code == 403
+    assert client.get("/console/after-sales/").status_code == 403
+
+
+def test_unpaid_order_page_links_to_the_cashier(client, buyer, sku, place, other_user):
+    checkout = place((sku, 1))
+    order = checkout.orders.get()
+    client.force_login(buyer)
+    detail = client.get(f"/orders/{order.public_id}/").content.decode()
+    assert f"/orders/{order.public_id}/pay/" in detail
+    response = client.get(f"/orders/{order.public_id}/pay/")
+    assert response.status_code == 302 and checkout.payment_public_id in response["Location"]
+    client.force_login(other_user)
+    assert client.get(f"/orders/{order.public_id}/pay/").status_code == 403
+
+
+def test_from_the_product_page_into_the_cart(client, buyer, sku):
+    client.force_login(buyer)
+    product_page = client.get(f"/p/{sku.product.public_id}/", HTTP_ACCEPT_LANGUAGE="en")
+    html = product_page.content.decode()
+    assert 'action="/cart/add/"' in html and f'value="{sku.public_id}"' in html
+    added = client.post("/cart/add/", {"sku_id": sku.public_id, "quantity": "2"}, follow=True)
+    assert added.status_code == 200
+    assert sku.product.title in added.content.decode()
+
+
+def test_a_sold_out_product_offers_no_add_to_cart(client, buyer, make_sku, shop):
+    sold_out = make_sku(shop=shop, stock=0, title="售罄")
+    html = client.get(f"/p/{sold_out.product.public_id}/").content.decode()
+    assert 'action="/cart/add/"' not in html

@@ -1,0 +1,146 @@
+"""Races on PostgreSQL with real threads released together; then the invariants and the ledger."""
+
+import pytest
+
+from shoploop.catalog.models import SKU
+from shoploop.core.errors import DomainError
+from shoploop.core.ids import new_public_id
+from shoploop.core.testing import race
+from shoploop.ledger.models import Payment
+from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+from shoploop.ledger.services import payments
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders import services
+from shoploop.orders.models import AfterSale, Order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _succeed(checkout_or_payment_id: str) -> None:
+    payment = payments.payment_by_public_id(public_id=checkout_or_payment_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount,
+        ),
+    )
+
+
+def test_fifty_buyers_for_the_last_five_units(make_user, make_sku, shop):
+    sku = make_sku(shop=shop, stock=5)
+    buyers = [make_user() for _ in range(50)]
+    for buyer in buyers:
+        services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+
+    def buy(index):
+        checkout = services.checkout(buyer=buyers[index])
+        _succeed(checkout.payment_public_id)
+        return checkout.public_id
+
+    outcomes = race(buy, 50)
+    sold = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(sold) == 5, outcomes
+    assert len(refused) == 45 and {o.code for o in refused} == {"out_of_stock"}
+    assert Order.objects.filter(state=Order.State.PAID).count() == 5
+    assert Order.objects.count() == 5
+    assert SKU.objects.get(pk=sku.pk).stock == 0
+    assert verify_ledger().ok
+
+
+def test_cancel_racing_payment_success_ends_cancelled_with_money_back(buyer, make_sku, shop):
+    sku = make_sku(shop=shop, stock=50)
+    checkouts = []
+    for _ in range(8):
+        services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+        checkouts.append(services.checkout(buyer=buyer))
+
+    def act(index):
+        checkout = checkouts[index // 2]
+        if index % 2:
+            _succeed(checkout.payment_public_id)
+            return "paid"
+        services.cancel_order(order=checkout.orders.get(), actor=buyer)
+        return "cancelled"
+
+    outcomes = race(act, 16)
+    assert all(isinstance(o, str) for o in outcomes), outcomes
+    for checkout in checkouts:
+        order = checkout.orders.get()
+        payment = Payment.objects.get(public_id=checkout.payment_public_id)
+        assert order.state == Order.State.CANCELLED
+        assert payment.captured_fen == payment.refunded_fen == 5900, (order, payment.state)
+    assert SKU.objects.get(pk=sku.pk).stock == 50
+    assert verify_ledger().ok
+
+
+def _received_order(buyer, sku):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
+    checkout = services.checkout(buyer=buyer)
+    _succeed(checkout.payment_public_id)
+    order = checkout.orders.get()
+    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    return services.confirm_receipt(order=order, actor=buyer)
+
+
+def test_concurrent_accepts_refund_once(buyer, make_sku, shop):
+    order = _received_order(buyer, make_sku(shop=shop))
+    line = order.lines.get()
+    after_sale = services.request_after_sale(
+        order=order,
+        actor=buyer,
+        kind="refund_only",
+        reason="坏了",
+        lines=[{"line_id": line.public_id, "quantity": 3}],
+    )
+
+    def accept(_index):
+        return services.accept_after_sale(after_sale=after_sale, actor=order.shop.owner).state
+
+    outcomes = race(accept, 10)
+    assert outcomes.count("refunded") == 1, outcomes
+    payment = Payment.objects.get(public_id=order.checkout.payment_public_id)
+    assert payment.refunded_fen == 17700 == payment.captured_fen
+    order.refresh_from_db()
+    assert order.refunded_fen == order.total_fen
+    assert verify_ledger().ok
+
+
+def test_concurrent_requests_and_refunds_never_exceed_what_was_paid(buyer, make_sku, shop):
+    order = _received_order(buyer, make_sku(shop=shop))
+    line = order.lines.get()
+
+    def request_and_accept(_index):
+        after_sale = services.request_after_sale(
+            order=order,
+            actor=buyer,
+            kind="refund_only",
+            reason="坏了",
+            lines=[{"line_id": line.public_id, "quantity": 2}],
+        )
+        return services.accept_after_sale(after_sale=after_sale, actor=order.shop.owner).amount_fen
+
+    outcomes = race(request_and_accept, 10)
+    refunded = [o for o in outcomes if isinstance(o, int)]
+    assert refunded == [11800], outcomes  # 2 of 3 units; a second request for 2 cannot fit
+    order.refresh_from_db()
+    payment = Payment.objects.get(public_id=order.checkout.payment_public_id)
+    assert order.refunded_fen == payment.refunded_fen == 11800 <= order.total_fen
+    assert AfterSale.objects.filter(state="refunded").count() == 1
+    assert verify_ledger().ok
+
+
+def test_double_submitted_checkout_makes_one(buyer, make_sku, shop):
+    sku = make_sku(shop=shop, stock=10)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+
+    def submit(_index):
+        return services.checkout_idempotently(buyer=buyer, key="double-click")[0].public_id
+
+    outcomes = race(submit, 8)
+    assert len(set(outcomes)) == 1 and isinstance(outcomes[0], str), outcomes
+    assert Order.objects.count() == 1
+    assert SKU.objects.get(pk=sku.pk).stock == 8

@@ -1,0 +1,31 @@
+from django.urls import path
+
+from shoploop.orders import views
+
+app_name = "orders"
+urlpatterns = [
+    path("cart/", views.cart, name="cart"),
+    path("cart/add/", views.cart_add, name="cart_add"),
+    path("cart/lines/<str:sku_id>/", views.cart_update, name="cart_update"),
+    path("cart/checkout/", views.checkout, name="checkout"),
+    path("orders/", views.order_list, name="list"),
+    path("orders/<str:order_id>/", views.order_detail, name="detail"),
+    path("orders/<str:order_id>/pay/", views.order_pay, name="pay"),
+    path("orders/<str:order_id>/cancel/", views.order_cancel, name="cancel"),
+    path("orders/<str:order_id>/receive/", views.order_receive, name="receive"),
+    path("orders/<str:order_id>/ship/", views.order_ship, name="ship"),
+    path("orders/<str:order_id>/after-sale/", views.after_sale_request, name="after_sale"),
+    path(
+        "after-sales/<str:after_sale_id>/escalate/",
+        views.after_sale_escalate,
+        name="after_sale_escalate",
+    ),
+    path(
+        "after-sales/<str:after_sale_id>/accept/", views.after_sale_accept, name="after_sale_accept"
+    ),
+    path(
+        "after-sales/<str:after_sale_id>/reject/", views.after_sale_reject, name="after_sale_reject"
+    ),
+    path("console/orders/", views.merchant_to_ship, name="merchant_to_ship"),
+    path("console/after-sales/", views.merchant_after_sales, name="merchant_after_sales"),
+]

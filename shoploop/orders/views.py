@@ -1,0 +1,316 @@
+"""Cart, checkout and order pages (buyer and merchant). Thin: parse the form, call a service or
+selector, render or redirect. A DomainError's message is shown on the page; 'not found' and 'not
+yours' become the site's 404 and 403 pages."""
+
+import secrets
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from shoploop.core.errors import DomainError, NotFound, PermissionDenied
+from shoploop.coupons import selectors as coupon_selectors
+from shoploop.orders import selectors, services
+from shoploop.orders.models import AfterSale, Order
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _cart_owner(request, *, create: bool = False) -> dict:
+    """Who owns the cart: the user, or (anonymous) the key stored in the session's data, which
+    survives sign-in's key rotation so the cart can be merged."""
+    if request.user.is_authenticated:
+        return {"user": request.user}
+    key = request.session.get(services.CART_SESSION_FIELD)
+    if key is None and create:
+        key = secrets.token_urlsafe(24)
+        request.session[services.CART_SESSION_FIELD] = key
+    return {"session_key": key}
+
+
+# --- cart -------------------------------------------------------------------------------------
+
+
+def cart(request):
+    view = selectors.cart_view(**_cart_owner(request))
+    for group in view.groups:
+        # The coupon picker offers only the claims the checkout would accept for this subtotal.
+        group.coupon_choices = (
+            coupon_selectors.usable_claims(
+                user=request.user, shop=group.shop, subtotal_fen=group.subtotal_fen
+            )
+            if group.subtotal_fen > 0
+            else []
+        )
+    return render(
+        request,
+        "orders/cart.html",
+        {
+            "cart": view,
+            # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
+            "checkout_token": secrets.token_urlsafe(16),
+            "nav_active": "cart",
+        },
+    )
+
+
+@require_POST
+def cart_add(request):
+    try:
+        services.add_to_cart(
+            **_cart_owner(request, create=True),
+            sku_public_id=request.POST.get("sku_id", ""),
+            quantity=_int(request.POST.get("quantity", "1")),
+        )
+        messages.success(request, _("Added to your cart."))
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_update(request, sku_id):
+    try:
+        if request.POST.get("remove"):
+            services.remove_from_cart(**_cart_owner(request), sku_public_id=sku_id)
+        else:
+            services.set_cart_quantity(
+                **_cart_owner(request),
+                sku_public_id=sku_id,
+                quantity=_int(request.POST.get("quantity")),
+            )
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("orders:cart")
+
+
+@login_required
+@require_POST
+def checkout(request):
+    """The cart page's one-time token is the idempotency key: a double-click (or a resubmit)
+    makes one checkout and lands on the same payment."""
+    token = request.POST.get("token", "")
+    coupons = {
+        name.removeprefix("coupon_"): value
+        for name, value in request.POST.items()
+        if name.startswith("coupon_") and value
+    }
+    try:
+        checkout_row, _replayed = services.checkout_idempotently(
+            buyer=request.user, key=f"page:{token}", coupons=coupons
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("orders:cart")
+    return redirect(selectors.pay_url(checkout=checkout_row))
+
+
+# --- buyer's orders ---------------------------------------------------------------------------
+
+
+@login_required
+def order_list(request):
+    state = request.GET.get("state", "")
+    return render(
+        request,
+        "orders/order_list.html",
+        {
+            "orders": selectors.buyer_orders(buyer=request.user, state=state or None)[:100],
+            "state": state,
+            "states": Order.State.choices,
+            "nav_active": "me",
+        },
+    )
+
+
+@login_required
+def order_detail(request, order_id):
+    order = selectors.order_detail(public_id=order_id, viewer=request.user)
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "order": order,
+            "is_buyer": order.buyer_id == request.user.pk,
+            "is_merchant": order.shop.owner_id == request.user.pk,
+            "after_sale_kinds": AfterSale.Kind.choices,
+            "can_request_after_sale": selectors.can_request_after_sale(order=order),
+            "nav_active": "me",
+        },
+    )
+
+
+@login_required
+def order_pay(request, order_id):
+    """Back to the cashier for an unpaid order (the whole checkout is paid at once)."""
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    if order.buyer_id != request.user.pk:
+        raise PermissionDenied()
+    if order.state != Order.State.PENDING_PAYMENT:
+        return redirect("orders:detail", order_id=order.public_id)
+    return redirect(selectors.pay_url(checkout=order.checkout))
+
+
+def _order_action(request, order_id, action, success_message):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    try:
+        action(order)
+        messages.success(request, success_message)
+    except DomainError as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        messages.error(request, error.message)
+    return redirect("orders:detail", order_id=order.public_id)
+
+
+@login_required
+@require_POST
+def order_cancel(request, order_id):
+    return _order_action(
+        request,
+        order_id,
+        lambda order: services.cancel_order(order=order, actor=request.user),
+        _("The order was cancelled."),
+    )
+
+
+@login_required
+@require_POST
+def order_receive(request, order_id):
+    return _order_action(
+        request,
+        order_id,
+        lambda order: services.confirm_receipt(order=order, actor=request.user),
+        _("Thanks! Receipt confirmed."),
+    )
+
+
+@login_required
+@require_POST
+def order_ship(request, order_id):
+    response = _order_action(
+        request,
+        order_id,
+        lambda order: services.ship_order(
+            order=order,
+            actor=request.user,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+        ),
+        _("Marked as shipped."),
+    )
+    if request.POST.get("next") == "queue":
+        return redirect("orders:merchant_to_ship")
+    return response
+
+
+@login_required
+@require_POST
+def after_sale_request(request, order_id):
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    lines = []
+    for line in order.lines.all():
+        quantity = _int(request.POST.get(f"qty_{line.public_id}", "0"))
+        if quantity != 0:
+            lines.append({"line_id": line.public_id, "quantity": quantity})
+    try:
+        services.request_after_sale(
+            order=order,
+            actor=request.user,
+            kind=request.POST.get("kind", ""),
+            reason=request.POST.get("reason", ""),
+            lines=lines,
+            return_tracking_number=request.POST.get("return_tracking_number", ""),
+        )
+        messages.success(request, _("Your request was sent to the shop."))
+    except DomainError as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        messages.error(request, error.message)
+    return redirect("orders:detail", order_id=order.public_id)
+
+
+def _after_sale_action(request, after_sale_id, action, success_message, *, back):
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    try:
+        action(after_sale)
+        messages.success(request, success_message)
+    except DomainError as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        messages.error(request, error.message)
+    if back == "queue":
+        return redirect("orders:merchant_after_sales")
+    return redirect("orders:detail", order_id=after_sale.order.public_id)
+
+
+@login_required
+@require_POST
+def after_sale_escalate(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.escalate_after_sale(after_sale=item, actor=request.user),
+        _("The platform will look at your request."),
+        back="order",
+    )
+
+
+@login_required
+@require_POST
+def after_sale_accept(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.accept_after_sale(after_sale=item, actor=request.user),
+        _("Refunded."),
+        back=request.POST.get("next", "queue"),
+    )
+
+
+@login_required
+@require_POST
+def after_sale_reject(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.reject_after_sale(
+            after_sale=item, actor=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("The request was rejected."),
+        back=request.POST.get("next", "queue"),
+    )
+
+
+# --- merchant ---------------------------------------------------------------------------------
+
+
+@login_required
+def merchant_to_ship(request):
+    shop = selectors.merchant_shop(user=request.user)
+    return render(
+        request,
+        "orders/merchant_to_ship.html",
+        {"shop": shop, "orders": selectors.to_ship(shop=shop)[:200], "nav_active": "me"},
+    )
+
+
+@login_required
+def merchant_after_sales(request):
+    shop = selectors.merchant_shop(user=request.user)
+    return render(
+        request,
+        "orders/merchant_after_sales.html",
+        {
+            "shop": shop,
+            "after_sales": selectors.shop_after_sales(shop=shop)[:200],
+            "nav_active": "me",
+        },
+    )
