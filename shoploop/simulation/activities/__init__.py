@@ -1,0 +1,53 @@
+"""Activities: each is one behaviour of the world (signing up, founding communities, following…).
+
+An activity first *plans* (draws from the world's random generator, touches no database), then
+*plays* each simulated day by calling services through ``world.call``. Adding a behaviour means
+adding an ``Activity`` subclass to ``DEFAULT_ACTIVITIES``; nothing else changes.
+"""
+
+from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.communities import (
+    CommunityLifecycle,
+    FoundCommunities,
+    JoinCommunities,
+    PromoteModerators,
+    ReviewJoinRequests,
+)
+from shoploop.simulation.activities.coupons import ClaimCoupons, CreateCoupons
+from shoploop.simulation.activities.orders import (
+    AfterSales,
+    CancelOrders,
+    ConfirmReceipts,
+    ShipOrders,
+    Shopping,
+)
+from shoploop.simulation.activities.payouts import SettleDeadlines, Withdrawals
+from shoploop.simulation.activities.people import Blocks, Follows, SignUps
+from shoploop.simulation.activities.shops import ApplyForShops, ReviewShops, StockShelves
+
+# Play order within a day (each gets the next slice of the day's clock).
+DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
+    SignUps,
+    FoundCommunities,
+    JoinCommunities,
+    ReviewJoinRequests,
+    PromoteModerators,
+    Follows,
+    Blocks,
+    ApplyForShops,
+    ReviewShops,
+    StockShelves,
+    CreateCoupons,
+    ClaimCoupons,
+    Shopping,
+    CancelOrders,
+    ShipOrders,
+    ConfirmReceipts,
+    AfterSales,
+    Withdrawals,
+    CommunityLifecycle,
+    # Last: the day's deadlines fire after everything people did that day.
+    SettleDeadlines,
+)
+
+__all__ = ["DEFAULT_ACTIVITIES", "Activity"]

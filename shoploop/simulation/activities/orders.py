@@ -1,0 +1,382 @@
+"""Buying and what follows: cart, checkout (with coupons), the sandbox cashier, cancellation,
+shipping, receipt, after-sale requests and their decisions.
+
+Follow-ups are scheduled on the world's agenda (``world.schedule``) by public id and re-read when
+due, so memory stays flat at any scale and a decision always sees the order's current state.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from shoploop.ledger.services import payments
+from shoploop.orders import selectors as order_selectors
+from shoploop.orders import services as orders
+from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.world import Person
+
+PAID = "paid"
+SHIPPED = "shipped"
+RECEIVED = "received"
+# A person's chance to shop grows with the communities they are in, up to this many.
+MAX_COMMUNITY_BOOST = 3
+_PICK_TRIES = 4
+_CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "京东物流")
+_REFUND_ONLY_REASONS = ("商品与描述不符", "少发了一件", "收到时包装破损，影响使用")
+_RETURN_REASONS = ("尺码不合适，想退货", "颜色和图片差别较大", "不喜欢，七天无理由退货")
+_REJECTION_REASONS = ("商品已使用，影响二次销售", "请先提供破损照片，我们再处理")
+_OPERATOR_NOTES = ("已核实聊天记录与照片，支持退款。", "证据不足，维持商家的决定。")
+
+
+def tracking_number(rng) -> str:
+    return f"SL{rng.randrange(10**11, 10**12)}"
+
+
+class Shopping(Activity):
+    """People fill a cart from what their communities and interests offer, check out (maybe with
+    a coupon) and answer the sandbox cashier: approve, decline, or never pay."""
+
+    name = "shopping"
+
+    def expected_calls(self) -> int:
+        params = self.world.params
+        low, high = params.items_per_cart
+        per_checkout = (low + high) / 2 + 3
+        share = params.purchase_propensity + params.purchase_propensity_per_community
+        return int(params.users * params.days * share * per_checkout / 2)
+
+    def play_day(self, day: int) -> None:
+        world = self.world
+        if not world.offers:
+            return
+        buyers = [
+            person
+            for person in world.people
+            if person.user_id is not None and world.rng.random() < self._propensity(person)
+        ]
+        for person, moment in zip(buyers, world.moments(len(buyers)), strict=True):
+            self._shop(person, day=day, at=moment)
+
+    def _propensity(self, person: Person) -> float:
+        params = self.world.params
+        communities = min(len(self.world.memberships.get(person.index, ())), MAX_COMMUNITY_BOOST)
+        return params.purchase_propensity + params.purchase_propensity_per_community * communities
+
+    def _shop(self, person: Person, *, day: int, at) -> None:
+        world = self.world
+        buyer = world.user(person.index)
+        added: list[tuple[int, int]] = []  # (offer index, units)
+        for offer_index in self._pick_offers(person):
+            units = world.rng.randint(*world.params.units_per_item)
+            at += timedelta(seconds=world.rng.randint(10, 90))
+            line = world.call(
+                orders.add_to_cart,
+                at=at,
+                outcome="cart.added",
+                user=buyer,
+                sku_public_id=world.offers[offer_index].sku_public_id,
+                quantity=units,
+            )
+            if line is not None:
+                added.append((offer_index, units))
+        if not added:
+            return
+        at += timedelta(seconds=world.rng.randint(30, 300))
+        checkout = self._checkout(person, buyer, added, at=at)
+        if checkout is None:
+            self._empty_cart(buyer, added, at=at)
+            return
+        self._pay(person, buyer, checkout, day=day, at=at)
+
+    def _pick_offers(self, person: Person) -> list[int]:
+        """Distinct offers from the buyer's communities, interests or anywhere; never their own."""
+        world = self.world
+        wanted = world.rng.randint(*world.params.items_per_cart)
+        chosen: list[int] = []
+        for _ in range(wanted * _PICK_TRIES):
+            if len(chosen) == wanted:
+                break
+            candidate = self._candidate(person)
+            if candidate is None or candidate in chosen:
+                continue
+            if world.shops[world.offers[candidate].shop].owner == person.index:
+                continue
+            chosen.append(candidate)
+        return chosen
+
+    def _candidate(self, person: Person) -> int | None:
+        world, rng = self.world, self.world.rng
+        shares = world.params.purchase_source_shares
+        source = world.weighted_choice(list(shares), list(shares.values()))
+        if source == "community":
+            joined = world.memberships.get(person.index)
+            pool = world.offers_by_community.get(rng.choice(joined)) if joined else None
+        elif source == "theme":
+            pool = world.offers_by_theme[rng.choice(person.interests)]
+        else:
+            return rng.randrange(len(world.offers))
+        return rng.choice(pool) if pool else None
+
+    def _checkout(self, person: Person, buyer, added: list[tuple[int, int]], *, at):
+        world = self.world
+        chosen = self._coupons(person, added)
+        checkout = world.call(
+            orders.checkout,
+            at=at,
+            outcome="order.checkout" + (".with_coupon" if chosen else ""),
+            buyer=buyer,
+            coupons={world.shops[shop].shop.public_id: claim for shop, claim in chosen.items()}
+            or None,
+        )
+        if checkout is None and chosen:
+            # The coupon was refused: the buyer drops it and checks out at full price.
+            checkout = world.call(
+                orders.checkout, at=at, outcome="order.checkout", buyer=buyer, coupons=None
+            )
+        return checkout
+
+    def _coupons(self, person: Person, added: list[tuple[int, int]]) -> dict[int, str]:
+        """{shop plan index: claim public id} for held coupons the cart reaches (used once)."""
+        world = self.world
+        subtotals: dict[int, int] = {}
+        for offer_index, units in added:
+            offer = world.offers[offer_index]
+            subtotals[offer.shop] = subtotals.get(offer.shop, 0) + offer.price_fen * units
+        chosen = {}
+        for shop, subtotal in subtotals.items():
+            held = world.held_coupons.get((person.index, shop))
+            usable = [coupon for coupon in held or () if coupon.min_spend_fen <= subtotal]
+            if usable and world.rng.random() < world.params.coupon_use_rate:
+                held.remove(usable[0])
+                chosen[shop] = usable[0].claim_public_id
+        return chosen
+
+    def _empty_cart(self, buyer, added: list[tuple[int, int]], *, at) -> None:
+        """A refused checkout (sold out meanwhile): the buyer clears the cart and moves on."""
+        for offer_index, _units in added:
+            self.world.call(
+                orders.remove_from_cart,
+                at=at,
+                outcome="cart.removed",
+                user=buyer,
+                sku_public_id=self.world.offers[offer_index].sku_public_id,
+            )
+
+    def _pay(self, person: Person, buyer, checkout, *, day: int, at) -> None:
+        world, params = self.world, self.world.params
+        shares = params.payment_outcome_shares
+        answer = world.weighted_choice(list(shares), list(shares.values()))
+        if answer == "never_pay":
+            # The reservation runs out; the day's settle_due cancels the orders.
+            world.outcomes["payment.never_paid"] += 1
+            return
+        payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
+        at += timedelta(minutes=world.rng.randint(*params.payment_delay_minutes))
+        answered = world.call(
+            payments.respond_in_sandbox,
+            at=at,
+            outcome=f"payment.{answer}",
+            payment=payment,
+            actor=buyer,
+            approve=answer == "approve",
+        )
+        # Commit now, at this moment: the sandbox's signed callback (after commit) captures the
+        # money and orders mark the checkout's orders paid, exactly as in production.
+        world.flush()
+        if answered is None or answer != "approve":
+            return
+        for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
+            "public_id", "shop_id", "state"
+        ):
+            if state != PAID:
+                continue
+            if world.rng.random() < params.cancel_before_shipping_rate:
+                world.schedule("cancel", day, public_id)
+            else:
+                ship_day = day + world.rng.randint(*params.ship_delay_days)
+                world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
+
+
+def _current(public_id: str, state: str):
+    """The order now, if it is still in ``state`` (else None: something else happened first)."""
+    order = order_selectors.order_by_public_id(public_id=public_id)
+    return order if order.state == state else None
+
+
+class CancelOrders(Activity):
+    """A few buyers change their mind after paying, before the shop ships: refunded in full."""
+
+    name = "cancel"
+
+    def play_day(self, day: int) -> None:
+        world = self.world
+        due = world.due("cancel", day)
+        for public_id, moment in zip(due, world.moments(len(due)), strict=True):
+            order = _current(public_id, PAID)
+            if order is not None:
+                world.call(
+                    orders.cancel_order,
+                    at=moment,
+                    outcome="order.cancelled_by_buyer",
+                    order=order,
+                    actor=order.buyer,
+                )
+
+
+class ShipOrders(Activity):
+    """Merchants ship paid orders a day or two after payment; most buyers confirm receipt."""
+
+    name = "ship"
+
+    def play_day(self, day: int) -> None:
+        world, params, rng = self.world, self.world.params, self.world.rng
+        due = world.due("ship", day)
+        for (public_id, shop), moment in zip(due, world.moments(len(due)), strict=True):
+            order = _current(public_id, PAID)
+            if order is None:
+                continue
+            shipped = world.call(
+                orders.ship_order,
+                at=moment,
+                outcome="order.shipped",
+                order=order,
+                actor=world.user(world.shops[shop].owner),
+                carrier=rng.choice(_CARRIERS),
+                tracking_number=tracking_number(rng),
+            )
+            if shipped is not None and rng.random() < params.confirm_receipt_rate:
+                confirm_day = day + rng.randint(*params.confirm_delay_days)
+                world.schedule("confirm", confirm_day, (public_id, shop))
+
+
+class ConfirmReceipts(Activity):
+    """Buyers confirm receipt (the rest are received automatically by settle_due); a few then
+    ask for an after-sale."""
+
+    name = "receive"
+
+    def play_day(self, day: int) -> None:
+        world, params, rng = self.world, self.world.params, self.world.rng
+        due = world.due("confirm", day)
+        for (public_id, shop), moment in zip(due, world.moments(len(due)), strict=True):
+            order = _current(public_id, SHIPPED)
+            if order is None:
+                continue
+            received = world.call(
+                orders.confirm_receipt,
+                at=moment,
+                outcome="order.received",
+                order=order,
+                actor=order.buyer,
+            )
+            if received is not None and rng.random() < params.after_sale_rate:
+                world.schedule("after_sale", day + rng.randint(1, 2), (public_id, shop))
+
+
+class AfterSales(Activity):
+    """After-sale requests and their decisions: the buyer asks (refund only, or return and
+    refund), the merchant accepts or rejects the next day, a rejected buyer may escalate, and the
+    operator decides an escalation the day after."""
+
+    name = "after_sale"
+
+    def plan(self) -> None:
+        self.escalations = 0
+
+    def play_day(self, day: int) -> None:
+        world = self.world
+        steps = (
+            ("after_sale", self._request),
+            ("after_sale_decide", self._merchant_decides),
+            ("after_sale_escalate", self._escalate),
+            ("after_sale_operator", self._operator_decides),
+        )
+        for kind, step in steps:
+            due = world.due(kind, day)
+            for item, moment in zip(due, world.moments(len(due)), strict=True):
+                step(item, day=day, at=moment)
+
+    def _request(self, item, *, day: int, at) -> None:
+        world, params, rng = self.world, self.world.params, self.world.rng
+        public_id, shop = item
+        order = _current(public_id, RECEIVED)
+        if order is None:
+            return
+        lines = [line for line in order.lines.all() if line.refundable_quantity > 0]
+        if not lines:
+            return
+        line = rng.choice(lines)
+        returning = rng.random() < params.return_and_refund_share
+        after_sale = world.call(
+            orders.request_after_sale,
+            at=at,
+            outcome="after_sale.requested",
+            order=order,
+            actor=order.buyer,
+            kind="return_and_refund" if returning else "refund_only",
+            reason=rng.choice(_RETURN_REASONS if returning else _REFUND_ONLY_REASONS),
+            lines=[
+                {"line_id": line.public_id, "quantity": rng.randint(1, line.refundable_quantity)}
+            ],
+            return_tracking_number=tracking_number(rng) if returning else "",
+        )
+        if after_sale is not None:
+            world.schedule("after_sale_decide", day + 1, (after_sale.public_id, shop))
+
+    def _merchant_decides(self, item, *, day: int, at) -> None:
+        world, params, rng = self.world, self.world.params, self.world.rng
+        public_id, shop = item
+        merchant = world.user(world.shops[shop].owner)
+        after_sale = order_selectors.after_sale_for_viewer(public_id=public_id, viewer=merchant)
+        if rng.random() < params.after_sale_accept_rate:
+            world.call(
+                orders.accept_after_sale,
+                at=at,
+                outcome="after_sale.accepted",
+                after_sale=after_sale,
+                actor=merchant,
+            )
+            return
+        rejected = world.call(
+            orders.reject_after_sale,
+            at=at,
+            outcome="after_sale.rejected",
+            after_sale=after_sale,
+            actor=merchant,
+            reason=rng.choice(_REJECTION_REASONS),
+        )
+        wants_platform = rng.random() < params.escalation_rate
+        # The first rejections always go to the platform, so the demo shows an escalation.
+        if rejected is not None and (wants_platform or self.escalations < params.min_escalations):
+            self.escalations += 1
+            world.schedule("after_sale_escalate", day + 1, public_id)
+
+    def _escalate(self, public_id, *, day: int, at) -> None:
+        world = self.world
+        after_sale = order_selectors.after_sale_for_viewer(
+            public_id=public_id, viewer=world.user(-1)
+        )
+        escalated = world.call(
+            orders.escalate_after_sale,
+            at=at,
+            outcome="after_sale.escalated",
+            after_sale=after_sale,
+            actor=after_sale.order.buyer,
+        )
+        if escalated is not None:
+            world.schedule("after_sale_operator", day + 1, public_id)
+
+    def _operator_decides(self, public_id, *, day: int, at) -> None:
+        world, rng = self.world, self.world.rng
+        operator = world.user(-1)
+        after_sale = order_selectors.after_sale_for_viewer(public_id=public_id, viewer=operator)
+        refund = rng.random() < world.params.operator_refund_rate
+        world.call(
+            orders.decide_escalated_after_sale,
+            at=at,
+            outcome="after_sale.operator_" + ("refunded" if refund else "closed"),
+            after_sale=after_sale,
+            actor=operator,
+            refund=refund,
+            note=_OPERATOR_NOTES[0 if refund else 1],
+        )

@@ -1,0 +1,136 @@
+"""Plan the world, then play it day by day; the demo logins and world.json come from here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from shoploop.celery import app as celery_app
+from shoploop.simulation.activities import DEFAULT_ACTIVITIES, Activity
+from shoploop.simulation.outcomes import money_outcomes
+from shoploop.simulation.parameters import WorldParameters
+from shoploop.simulation.world import World
+
+DEMO_ROLES = ("buyer", "merchant", "owner")
+# Loggers that would print one line per simulated action (the console SMS provider logs each code).
+# Celery logs every in-process task (each sandbox callback and refund).
+_CHATTY_LOGGERS = ("shoploop.accounts.sms", "celery.app.trace")
+
+
+def default_start(days: int) -> datetime:
+    """Midnight ``days`` days ago in the project's time zone: the world ends yesterday."""
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days)
+
+
+def plan_world(
+    params: WorldParameters,
+    *,
+    start: datetime | None = None,
+    progress=None,
+    activities: Sequence[type[Activity]] = DEFAULT_ACTIVITIES,
+) -> tuple[World, list[Activity]]:
+    """Everything the world will do, decided from the seed alone (no database)."""
+    world = World(params, start=start or default_start(params.days), progress=progress)
+    planned = [activity(world) for activity in activities]
+    for activity in planned:
+        activity.plan()
+    world.demo_logins = choose_demo_logins(world)
+    return world, planned
+
+
+def play_world(world: World, activities: Sequence[Activity]) -> None:
+    with quiet_loggers(), tasks_in_process():
+        for day in range(world.params.days):
+            for position, activity in enumerate(activities):
+                world.set_slice(day, position, len(activities))
+                with world.activity(activity.name):
+                    activity.play_day(day)
+            world.flush()
+
+
+def expected_calls(activities: Sequence[Activity]) -> int:
+    return sum(activity.expected_calls() for activity in activities)
+
+
+def choose_demo_logins(world: World) -> dict[str, int]:
+    """Stable rule: the first shop's owner (always approved), the first community's owner
+    (always public and active), and the early user with the most planned joins who owns and
+    sells nothing."""
+    owners = {community.owner for community in world.communities}
+    sellers = set(world.merchants)
+    buyers = [
+        person.index
+        for person in world.people
+        if person.join_day == 0 and person.index not in owners | sellers
+    ] or [person.index for person in world.people]
+    buyer = max(buyers, key=lambda index: (world.planned_joins[index], -index))
+    return {
+        "buyer": buyer,
+        "merchant": world.shops[0].owner if world.shops else buyer,
+        "owner": world.communities[0].owner if world.communities else buyer,
+    }
+
+
+def demo_login_rows(world: World) -> list[dict[str, str]]:
+    return [
+        {
+            "role": role,
+            "phone": world.person(world.demo_logins[role]).phone,
+            "name": world.person(world.demo_logins[role]).name,
+        }
+        for role in DEMO_ROLES
+    ]
+
+
+def world_summary(world: World, *, seconds: float | None = None, ledger=None) -> dict:
+    return {
+        "parameters": world.params.as_dict(),
+        "start": world.start.isoformat(),
+        "demo_logins": demo_login_rows(world),
+        "operator": {"phone": world.operator.phone, "name": world.operator.name},
+        "outcomes": dict(sorted(world.outcomes.items())),
+        "money": money_outcomes(),
+        "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
+        "seconds": round(seconds, 2) if seconds is not None else None,
+    }
+
+
+def write_world_file(path: Path | str, summary: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+@contextmanager
+def tasks_in_process() -> Iterator[None]:
+    """Run Celery tasks (the sandbox's callbacks, refunds sent to the provider) in this process
+    while the world plays, even when a broker is configured: they must happen at the simulated
+    moment, under the simulator's clock, not later in a worker at wall-clock time."""
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.task_eager_propagates)
+    conf.task_always_eager, conf.task_eager_propagates = True, True
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.task_eager_propagates = saved
+
+
+@contextmanager
+def quiet_loggers() -> Iterator[None]:
+    saved = {}
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        saved[name] = logger.level
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

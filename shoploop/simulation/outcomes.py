@@ -1,0 +1,51 @@
+"""What the money loop did, counted from the database for world.json: ground truth for insights
+next to the parameters that produced it. Reads only."""
+
+from django.db.models import Count, Q, Sum
+
+from shoploop.coupons.models import Coupon, CouponClaim
+from shoploop.ledger.models import Payment, Refund, Withdrawal
+from shoploop.orders.models import AfterSale, Order
+
+
+def _count_and_sum(queryset, field: str, by: str) -> dict[str, dict[str, int]]:
+    rows = queryset.values(by).annotate(count=Count("pk"), fen=Sum(field)).order_by(by)
+    return {row[by]: {"count": row["count"], "fen": row["fen"] or 0} for row in rows}
+
+
+def money_outcomes() -> dict:
+    orders = Order.objects.all()
+    paid = orders.filter(paid_at__isnull=False)
+    paid_totals = paid.aggregate(gmv=Sum("total_fen"), refunded=Sum("refunded_fen"))
+    redeemed = CouponClaim.objects.filter(order_ref__isnull=False)
+    return {
+        "orders_by_state": _count_and_sum(orders, "total_fen", "state"),
+        "cancel_reasons": dict(
+            orders.exclude(cancel_reason="")
+            .values_list("cancel_reason")
+            .annotate(count=Count("pk"))
+            .order_by("cancel_reason")
+        ),
+        # GMV: what buyers paid (after coupons) for orders that were paid, refunds not deducted.
+        "gmv_fen": paid_totals["gmv"] or 0,
+        "paid_orders": paid.count(),
+        "refunded_fen_on_orders": paid_totals["refunded"] or 0,
+        "platform_fees_fen": orders.aggregate(fees=Sum("fee_fen"))["fees"] or 0,
+        "discount_fen": orders.aggregate(discount=Sum("discount_fen"))["discount"] or 0,
+        "payments_by_state": _count_and_sum(Payment.objects.all(), "amount", "state"),
+        "refunds_by_state": _count_and_sum(Refund.objects.all(), "amount", "state"),
+        "refunds_by_reason": _count_and_sum(Refund.objects.all(), "amount", "reason"),
+        "after_sales_by_state": _count_and_sum(AfterSale.objects.all(), "amount_fen", "state"),
+        "coupons_by_kind": dict(
+            Coupon.objects.values_list("kind").annotate(count=Count("pk")).order_by("kind")
+        ),
+        "coupon_claims": CouponClaim.objects.count(),
+        "coupon_redemptions": {
+            "count": redeemed.count(),
+            "discount_fen": redeemed.aggregate(fen=Sum("discount_fen"))["fen"] or 0,
+            "on_paid_orders": orders.filter(
+                ~Q(coupon_claim_public_id=""), paid_at__isnull=False
+            ).count(),
+        },
+        "withdrawals_by_state": _count_and_sum(Withdrawal.objects.all(), "amount", "state"),
+    }

@@ -1,0 +1,137 @@
+"""The world's knobs. Every number here is ground truth the insights app should be able to recover;
+``manage.py simulate`` writes them (with the outcome counts) to var/world.json."""
+
+from dataclasses import asdict, dataclass, field
+
+from shoploop.simulation.themes import THEMES
+
+DEFAULT_SEED = 20240601
+DEFAULT_USERS = 300
+DEFAULT_DAYS = 30
+
+
+def zipf_weights(count: int, exponent: float) -> tuple[float, ...]:
+    """Weight of the k-th most popular item ∝ 1 / k^exponent, normalised to sum to 1."""
+    raw = [1.0 / (rank**exponent) for rank in range(1, count + 1)]
+    total = sum(raw)
+    return tuple(weight / total for weight in raw)
+
+
+@dataclass(frozen=True)
+class WorldParameters:
+    seed: int = DEFAULT_SEED
+    users: int = DEFAULT_USERS
+    days: int = DEFAULT_DAYS
+
+    # People
+    english_name_share: float = 0.10
+    interests_per_user: tuple[int, int] = (1, 3)
+    theme_zipf_exponent: float = 1.0
+    # Share of users present on day 0; the rest sign up uniformly over days 1..days-1.
+    early_adopter_share: float = 0.20
+
+    # Communities
+    users_per_community: int = 40
+    visibility_shares: dict[str, float] = field(
+        default_factory=lambda: {"public": 0.75, "approval": 0.17, "invite": 0.08}
+    )
+    # Communities are founded in the first third of the period.
+    founding_period_share: float = 1 / 3
+    # For each interest: the chance of joining that theme's communities at all, then how many.
+    join_probability_per_interest: float = 0.85
+    communities_joined_per_interest: tuple[int, int] = (1, 2)
+    # Join delay after both the user and the community exist: geometric with this mean (days).
+    mean_join_delay_days: float = 2.0
+    request_approval_rate: float = 0.85
+    members_per_moderator: int = 25
+    archived_communities: int = 1
+    dissolved_communities: int = 1
+
+    # Social graph: where a follow target is sought, then preferential attachment (∝ followers+1).
+    follows_per_user_mean: float = 5.0
+    follow_source_shares: dict[str, float] = field(
+        default_factory=lambda: {"community": 0.40, "theme": 0.35, "anyone": 0.25}
+    )
+    # Share of a user's follows made on the sign-up day; the rest on random later days.
+    follows_on_signup_day_share: float = 0.5
+    block_share: float = 0.01
+
+    # Merchants and catalog
+    merchant_share: float = 0.04
+    min_merchants: int = 3
+    shop_approval_rate: float = 0.9
+    products_per_shop: tuple[int, int] = (2, 6)
+    skus_per_product: tuple[int, int] = (1, 4)
+    stock_per_sku: tuple[int, int] = (5, 200)
+    list_price_markup_share: float = 0.3  # share of SKUs with a higher "was" price
+    product_image_share: float = 0.5
+
+    # Coupons: each approved shop creates some once its first products are on sale.
+    coupons_per_shop: tuple[int, int] = (1, 3)
+    percent_coupon_share: float = 0.4  # the rest take a fixed amount off
+    coupon_quantity: tuple[int, int] = (20, 200)
+    # People who claim one coupon per day: geometric with this mean (interested people only).
+    coupon_claims_per_coupon_day: float = 1.5
+    coupon_use_rate: float = 0.8  # a held, applicable coupon is used at checkout
+
+    # Buying. Each signed-up person checks out on a given day with probability
+    # purchase_propensity + purchase_propensity_per_community × min(communities joined, 3).
+    purchase_propensity: float = 0.02
+    purchase_propensity_per_community: float = 0.01
+    # Where the products in a cart come from: the buyer's communities, their interests, anywhere.
+    purchase_source_shares: dict[str, float] = field(
+        default_factory=lambda: {"community": 0.5, "theme": 0.4, "anyone": 0.1}
+    )
+    items_per_cart: tuple[int, int] = (1, 3)
+    units_per_item: tuple[int, int] = (1, 2)
+    # What the buyer does in the sandbox cashier (shares sum to 1).
+    payment_outcome_shares: dict[str, float] = field(
+        default_factory=lambda: {"approve": 0.86, "decline": 0.06, "never_pay": 0.08}
+    )
+    payment_delay_minutes: tuple[int, int] = (1, 10)  # within the 15-minute reservation
+
+    # Fulfilment and after-sale.
+    cancel_before_shipping_rate: float = 0.04  # the buyer cancels a paid order the same day
+    ship_delay_days: tuple[int, int] = (1, 2)
+    confirm_receipt_rate: float = 0.7  # the rest are received automatically after 7 days
+    confirm_delay_days: tuple[int, int] = (2, 5)  # after shipping
+    after_sale_rate: float = 0.12  # of orders the buyer confirmed
+    return_and_refund_share: float = 0.5  # the rest are "refund only"
+    after_sale_accept_rate: float = 0.75  # the merchant accepts; otherwise rejects
+    escalation_rate: float = 0.6  # of rejected requests, the buyer escalates
+    min_escalations: int = 1  # the world's first rejections are escalated until this many
+    operator_refund_rate: float = 0.5  # of escalated requests, the operator refunds
+
+    # Payouts.
+    withdrawal_rate: float = 0.3  # a merchant with available money withdraws on a given day
+    withdrawal_share_percent: tuple[int, int] = (50, 100)  # of the available balance
+    # The demo merchant's first withdrawal goes to an account ending in 0000, which the sandbox
+    # bank refuses: the wallet shows a failed payout and the money back.
+    failed_payouts: int = 1
+
+    @property
+    def theme_keys(self) -> tuple[str, ...]:
+        return tuple(theme.key for theme in THEMES)
+
+    @property
+    def theme_weights(self) -> tuple[float, ...]:
+        return zipf_weights(len(THEMES), self.theme_zipf_exponent)
+
+    @property
+    def community_count(self) -> int:
+        # At least one per theme, and enough that every visibility and lifecycle state can appear.
+        return max(len(THEMES) + 3, self.users // self.users_per_community)
+
+    @property
+    def merchant_count(self) -> int:
+        return max(self.min_merchants, round(self.users * self.merchant_share))
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["themes"] = [
+            {"key": theme.key, "name": theme.name, "weight": round(weight, 6)}
+            for theme, weight in zip(THEMES, self.theme_weights, strict=True)
+        ]
+        data["community_count"] = self.community_count
+        data["merchant_count"] = self.merchant_count
+        return data
