@@ -15,6 +15,7 @@ from shoploop.catalog.api import router as catalog_router
 from shoploop.communities.api import router as communities_router
 from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
+from shoploop.deals.api import router as deals_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.orders.api import router as orders_router
 
@@ -81,3 +82,4 @@ api.add_router("/catalog", catalog_router)
 api.add_router("/ledger", ledger_router)
 api.add_router("/orders", orders_router)
 api.add_router("/coupons", coupons_router)
+api.add_router("/deals", deals_router)

@@ -53,6 +53,11 @@ INSTALLED_APPS = [
     "shoploop.ledger",
     "shoploop.coupons",
     "shoploop.orders",
+    "shoploop.deals",
+    "shoploop.deals.groups",
+    "shoploop.deals.bargains",
+    "shoploop.deals.crowdfunding",
+    "shoploop.deals.flash",
     "shoploop.web",
     "shoploop.simulation",
 ]

@@ -16,6 +16,11 @@ urlpatterns = [
     path("", include("shoploop.ledger.urls")),
     path("", include("shoploop.orders.urls")),
     path("", include("shoploop.coupons.urls")),
+    path("", include("shoploop.deals.urls")),
+    path("", include("shoploop.deals.groups.urls")),
+    path("", include("shoploop.deals.bargains.urls")),
+    path("", include("shoploop.deals.crowdfunding.urls")),
+    path("", include("shoploop.deals.flash.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

@@ -85,6 +85,10 @@ class Checkout(models.Model):
         verbose_name=_("buyer"),
     )
     total_fen = models.BigIntegerField(_("total (fen)"))
+    # "" for a cart checkout; for a deal (group seat, bargain, pledge, flash sale) the deal's
+    # reference, e.g. "group_seat:<public id>". The deals app drives such checkouts' payments
+    # and deadlines; the cart paths leave them alone.
+    deal_ref = models.CharField(_("deal"), max_length=64, blank=True, db_index=True)
     # The ledger's Payment, by public id (the payments module owns that table).
     payment_public_id = models.CharField(_("payment"), max_length=12, blank=True, db_index=True)
     expires_at = models.DateTimeField(_("reservation expires at"))
@@ -94,7 +98,13 @@ class Checkout(models.Model):
         verbose_name = _("checkout")
         verbose_name_plural = _("checkouts")
         constraints = [
-            models.CheckConstraint(condition=Q(total_fen__gt=0), name="orders_checkout_total_gt0")
+            # A deal may be free (a bargain down to 0): no payment then; a cart checkout is > 0.
+            models.CheckConstraint(
+                condition=Q(total_fen__gt=0) | ~Q(deal_ref=""), name="orders_checkout_total_gt0"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_fen__gte=0), name="orders_checkout_total_gte0"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -108,6 +118,9 @@ class Checkout(models.Model):
 class Order(models.Model):
     class State(models.TextChoices):
         PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+        # Paid for a deal that has not succeeded yet (a group filling up, a crowdfunding running):
+        # the money is held; the deal moves the order to "paid" or cancels and refunds it.
+        AWAITING_DEAL = "awaiting_deal", _("Paid, waiting for the deal")
         PAID = "paid", _("Paid, to be shipped")
         SHIPPED = "shipped", _("Shipped")
         RECEIVED = "received", _("Received")
@@ -119,6 +132,7 @@ class Order(models.Model):
         MERCHANT = "merchant", _("Cancelled by the shop")
         EXPIRED = "expired", _("Not paid in time")
         PAYMENT_FAILED = "payment_failed", _("Payment failed")
+        DEAL_FAILED = "deal_failed", _("The deal did not succeed")
 
     public_id = PublicIdField()
     checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
@@ -164,7 +178,7 @@ class Order(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(total_fen__gt=0) & Q(total_fen=F("subtotal_fen") - F("discount_fen")),
+                condition=Q(total_fen__gte=0) & Q(total_fen=F("subtotal_fen") - F("discount_fen")),
                 name="orders_total_is_subtotal_minus_discount",
             ),
             models.CheckConstraint(

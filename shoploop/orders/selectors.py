@@ -207,15 +207,28 @@ def payment_of(*, checkout: Checkout):
     return payments.payment_by_public_id(public_id=checkout.payment_public_id)
 
 
-def pay_url(*, checkout: Checkout) -> str:
+def pay_url(*, checkout: Checkout, next_url: str | None = None) -> str:
     """Where the buyer pays (the sandbox cashier, or the real provider's page). The in-app cashier
-    is told to come back to the buyer's orders afterwards."""
+    is told to come back to ``next_url`` (default: the buyer's orders) afterwards."""
     from shoploop.ledger.services import payments
 
     url = payments.payment_start_url(payment_of(checkout=checkout))
     if url.startswith("/"):
-        url = f"{url}?{urlencode({'next': reverse('orders:list')})}"
+        url = f"{url}?{urlencode({'next': next_url or reverse('orders:list')})}"
     return url
+
+
+def deal_order_for_payment(*, reference: str) -> Order | None:
+    """The order of a deal checkout paid by a payment with this reference ("checkout:<id>"), or
+    None when the reference is not a deal's (cart checkouts are settled by orders itself)."""
+    if not isinstance(reference, str) or not reference.startswith("checkout:"):
+        return None
+    return (
+        Order.objects.select_related("checkout", "shop")
+        .filter(checkout__public_id=reference.removeprefix("checkout:")[:40])
+        .exclude(checkout__deal_ref="")
+        .first()
+    )
 
 
 def can_request_after_sale(*, order: Order) -> bool:

@@ -485,7 +485,10 @@ def _payment_of(checkout_row: Checkout):
 def _lock_payment_of(checkout_row: Checkout):
     """Lock order: checkout, its payment, its orders, then shared rows (accounts, stock).
     Payment callbacks lock the payment and then accounts, so taking the payment right after the
-    checkout keeps every path in one order and rules out deadlocks between them."""
+    checkout keeps every path in one order and rules out deadlocks between them. A free deal
+    order has no payment: None."""
+    if not checkout_row.payment_public_id:
+        return None
     return payments.lock_payment(public_id=checkout_row.payment_public_id)
 
 
@@ -510,6 +513,8 @@ def record_payment_success(*, reference: str, payment_public_id: str) -> int:
         if checkout_row is None or checkout_row.payment_public_id != payment_public_id:
             logger.error("payment %s for unknown checkout %s", payment_public_id, reference)
             return 0
+        if checkout_row.deal_ref:
+            return 0  # the deals app settles its own checkouts (settle_deal_payment)
         return _settle_captured_payment(
             checkout_row=checkout_row, payment=_lock_payment_of(checkout_row)
         )
@@ -549,7 +554,7 @@ def _settle_captured_payment(*, checkout_row: Checkout, payment) -> int:
     return paid
 
 
-def _mark_paid(*, order: Order, payment) -> None:
+def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
     now = clock.now()
     transfer(
         key=_hold_key(order, 0),
@@ -562,11 +567,11 @@ def _mark_paid(*, order: Order, payment) -> None:
     )
     # The reservation becomes the sale: the stock stays taken.
     Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
-        state=Order.State.PAID, paid_at=now, has_hold=True
+        state=state, paid_at=now, has_hold=True
     )
-    order.state, order.paid_at, order.has_hold = Order.State.PAID, now, True
+    order.state, order.paid_at, order.has_hold = state, now, True
     _record(order, "paid")
-    _publish("orders.paid", order)
+    _publish("orders.paid" if state == Order.State.PAID else "orders.awaiting_deal", order)
 
 
 def _refund_late_payment(*, order: Order, payment) -> None:
@@ -592,7 +597,7 @@ def record_payment_failure(*, reference: str) -> int:
             .filter(public_id=reference.removeprefix("checkout:"))
             .first()
         )
-        if checkout_row is None:
+        if checkout_row is None or checkout_row.deal_ref:
             return 0
         _lock_payment_of(checkout_row)
         return _cancel_unpaid_orders(
@@ -611,14 +616,15 @@ def _cancel_unpaid_orders(*, checkout_row: Checkout, reason: str, actor) -> int:
     return len(orders)
 
 
-def _cancel_unpaid(*, order: Order, reason: str, actor) -> None:
+def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = True) -> None:
     now = clock.now()
     changed = Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
         state=Order.State.CANCELLED, cancel_reason=reason, cancelled_at=now
     )
     if not changed:
         return
-    _release_stock(order)
+    if release_stock:
+        _release_stock(order)
     if order.coupon_claim_public_id:
         coupon_services.release(order_ref=order.ref)
     order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
@@ -667,6 +673,11 @@ def cancel_order(*, order: Order, actor) -> Order:
         checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
         _lock_payment_of(checkout_row)
         order = _locked(order)
+        if checkout_row.deal_ref and order.state in DEAL_OWNED_STATES:
+            raise Conflict(
+                _("This order belongs to a running deal; see the deal's page."),
+                code="deal_order",
+            )
         if order.state == Order.State.PENDING_PAYMENT:
             _cancel_unpaid(order=order, reason=reason, actor=actor)
             _cancel_payment_if_nothing_left(checkout_row)
@@ -682,24 +693,28 @@ def cancel_order(*, order: Order, actor) -> Order:
     return order
 
 
-def _cancel_paid(*, order: Order, reason: str, actor, checkout_row: Checkout) -> None:
+def _cancel_paid(
+    *, order: Order, reason: str, actor, checkout_row: Checkout, release_stock: bool = True
+) -> None:
     now = clock.now()
     amount = order.net_fen
     _void_current_hold(order)
-    Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
+    Order.objects.filter(pk=order.pk, state=order.state).update(
         state=Order.State.CANCELLED,
         cancel_reason=reason,
         cancelled_at=now,
         has_hold=False,
         refunded_fen=order.total_fen,
     )
-    _refund(
-        payment=_payment_of(checkout_row),
-        amount=amount,
-        key=f"{order.ref}:refund:cancel",
-        reason="cancelled",
-    )
-    _release_stock(order)
+    if amount > 0:
+        _refund(
+            payment=_payment_of(checkout_row),
+            amount=amount,
+            key=f"{order.ref}:refund:cancel",
+            reason="cancelled",
+        )
+    if release_stock:
+        _release_stock(order)
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
     _record(order, "refunded", note=str(_("Refunded in full.")))
     _publish("orders.cancelled", order, reason=reason)
@@ -1049,6 +1064,155 @@ def _rehold_remainder(*, order: Order, remaining: int) -> None:
     order.hold_version, order.has_hold = version, remaining > 0
 
 
+# --- deal orders (the deals app drives them) -------------------------------------------------
+#
+# A deal (group seat, bargain, pledge, flash sale) buys through one checkout with one order and
+# one payment, like the cart, but the deal owns its stock, its unpaid deadline and its outcome.
+# Lock order, extending the one above: the deal's own rows first (campaign, group, seat), then
+# checkout, payment, order, shared rows. Deals call these with their rows locked.
+
+DEAL_OWNED_STATES = (Order.State.PENDING_PAYMENT, Order.State.AWAITING_DEAL)
+
+
+def place_deal_order(
+    *,
+    buyer,
+    shop: Shop,
+    title: str,
+    unit_price_fen: int,
+    quantity: int,
+    deal_ref: str,
+    expires_at,
+    sku: SKU | None = None,
+    product_public_id: str = "",
+    options: dict | None = None,
+) -> Order:
+    """A checkout with one order for a deal, and a payment for its total.
+
+    No SKU stock is reserved: the deal holds its own. A free order (total 0, a bargain down to
+    nothing) has no payment and is paid at once. The buyer pays at ``selectors.pay_url``; the
+    deals app hears the payment's events and calls ``settle_deal_payment``."""
+    _require_user(buyer)
+    if shop.owner_id == buyer.pk:
+        raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+    quantity = _quantity(quantity)
+    unit_price_fen = int(unit_price_fen)
+    if unit_price_fen < 0 or not deal_ref:
+        raise ValidationFailed(code="invalid_deal_order")
+    total = unit_price_fen * quantity
+    now = clock.now()
+    with transaction.atomic():
+        checkout_row = Checkout.objects.create(
+            buyer=buyer, total_fen=total, deal_ref=deal_ref, expires_at=expires_at, created_at=now
+        )
+        order = Order.objects.create(
+            checkout=checkout_row,
+            buyer=buyer,
+            shop=shop,
+            subtotal_fen=total,
+            total_fen=total,
+            reservation_expires_at=expires_at,
+            created_at=now,
+        )
+        OrderLine.objects.create(
+            order=order,
+            sku=sku,
+            product_public_id=product_public_id or (sku.product.public_id if sku else ""),
+            title=title,
+            options=options or (sku.options if sku else {}),
+            unit_price_fen=unit_price_fen,
+            quantity=quantity,
+            paid_fen=total,
+        )
+        _record(order, "placed", actor=buyer)
+        if total:
+            payment = payments.create_payment(
+                payer=buyer,
+                amount=total,
+                reference=checkout_row.reference,
+                description=str(_("Shoploop order %(ids)s") % {"ids": order.public_id}),
+                idempotency_key=checkout_row.reference,
+            )
+            checkout_row.payment_public_id = payment.public_id
+            checkout_row.save(update_fields=["payment_public_id"])
+        else:
+            Order.objects.filter(pk=order.pk).update(state=Order.State.PAID, paid_at=now)
+            order.state, order.paid_at = Order.State.PAID, now
+            _record(order, "paid", note=str(_("Free: nothing to pay.")))
+        _publish(
+            "orders.placed", order, checkout_public_id=checkout_row.public_id, deal_ref=deal_ref
+        )
+        if not total:
+            _publish("orders.paid", order)
+    return order
+
+
+def settle_deal_payment(*, order: Order, accept: bool, await_deal: bool = False) -> str:
+    """The deal's answer to a captured payment for its order, exactly once.
+
+    ``accept``: the money is held toward the shop and the order becomes ``awaiting_deal`` (if
+    ``await_deal``) or ``paid``. Otherwise (the seat is gone, the deal closed) the order is
+    cancelled and the payment refunded in full. A payment for an order already cancelled is
+    refunded. Returns "paid", "awaiting", "refunded", "not_captured" or "unchanged"."""
+    with transaction.atomic():
+        checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
+        payment = _lock_payment_of(checkout_row)
+        order = _locked(order)
+        if payment is None or payment.captured_fen != checkout_row.total_fen:
+            return "not_captured"
+        if order.state == Order.State.PENDING_PAYMENT and accept:
+            state = Order.State.AWAITING_DEAL if await_deal else Order.State.PAID
+            _mark_paid(order=order, payment=payment, state=state)
+            return "awaiting" if await_deal else "paid"
+        if order.state == Order.State.PENDING_PAYMENT:
+            _cancel_unpaid(order=order, reason=Order.CancelReason.DEAL_FAILED, actor=None)
+            order.refresh_from_db()
+        if order.state == Order.State.CANCELLED and order.paid_at is None:
+            if order.refunded_fen == order.total_fen:
+                return "unchanged"
+            _refund_late_payment(order=order, payment=payment)
+            return "refunded"
+        return "unchanged"
+
+
+def confirm_deal_order(*, order: Order) -> bool:
+    """The deal succeeded: its held order goes to the shop to be shipped. Idempotent."""
+    changed = Order.objects.filter(pk=order.pk, state=Order.State.AWAITING_DEAL).update(
+        state=Order.State.PAID
+    )
+    if changed:
+        order.state = Order.State.PAID
+        _record(order, "deal_succeeded")
+        _publish("orders.paid", order)
+    return bool(changed)
+
+
+def cancel_deal_order(*, order: Order, reason: str = Order.CancelReason.DEAL_FAILED, actor=None):
+    """The deal ends this order (failed group, expired seat, cancelled pledge, unpaid flash-sale
+    reservation): an unpaid order is cancelled with its payment; a held one is voided and
+    refunded in full, exactly once. No SKU stock moves: the deal returns its own stock.
+    Returns True if this call cancelled the order."""
+    with transaction.atomic():
+        checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
+        _lock_payment_of(checkout_row)
+        order = _locked(order)
+        if order.state == Order.State.PENDING_PAYMENT:
+            _cancel_unpaid(order=order, reason=reason, actor=actor, release_stock=False)
+            if checkout_row.payment_public_id:
+                _cancel_payment_if_nothing_left(checkout_row)
+            return True
+        if order.state in (Order.State.AWAITING_DEAL, Order.State.PAID):
+            _cancel_paid(
+                order=order,
+                reason=reason,
+                actor=actor,
+                checkout_row=checkout_row,
+                release_stock=False,
+            )
+            return True
+        return False
+
+
 # --- deadlines (settle_due handlers) ----------------------------------------------------------
 
 
@@ -1062,7 +1226,7 @@ def expire_unpaid_checkouts(now) -> int:
             )
             batch = list(
                 Checkout.objects.select_for_update(skip_locked=True)
-                .filter(Exists(pending), expires_at__lte=now)
+                .filter(Exists(pending), expires_at__lte=now, deal_ref="")
                 .order_by("expires_at", "pk")[:SETTLE_BATCH_SIZE]
             )
             for checkout_row in batch:

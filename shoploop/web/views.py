@@ -105,6 +105,7 @@ def _me_menu(user) -> list[dict]:
         # The communities page has a "my communities" section.
         _link(_("My communities"), reverse("communities:list") + "#my-communities"),
         _link(_("My orders"), reverse("orders:list")),
+        _link(_("My deals"), reverse("deals:mine")),
         _link(_("My coupons"), reverse("coupons:mine")),
         *_merchant_links(user),
         _link(_("API tokens"), reverse("accounts:tokens")),

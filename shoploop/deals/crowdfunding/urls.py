@@ -1,0 +1,2 @@
+app_name = "deals_crowdfunding"
+urlpatterns = []

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FlashConfig(AppConfig):
+    name = "shoploop.deals.flash"
+    label = "deals_flash"
+    verbose_name = _("Flash sales")

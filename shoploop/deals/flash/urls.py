@@ -1,0 +1,2 @@
+app_name = "deals_flash"
+urlpatterns = []

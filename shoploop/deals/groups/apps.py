@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GroupsConfig(AppConfig):
+    name = "shoploop.deals.groups"
+    label = "deals_groups"
+    verbose_name = _("Group buying")
