@@ -1,0 +1,13 @@
+"""Fixtures for every deal kind's tests: the orders fixtures (shops, SKUs, buyer, pay)."""
+
+from shoploop.orders.tests.conftest import (  # noqa: F401  (re-exported fixtures)
+    buyer,
+    committed,
+    make_sku,
+    merchant,
+    other_merchant,
+    other_shop,
+    pay,
+    shop,
+    sku,
+)
