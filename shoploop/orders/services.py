@@ -1158,7 +1158,13 @@ def settle_deal_payment(*, order: Order, accept: bool, await_deal: bool = False)
         checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
         payment = _lock_payment_of(checkout_row)
         order = _locked(order)
-        if payment is None or payment.captured_fen != checkout_row.total_fen:
+        # A capture after the payment was closed is refunded by the ledger itself (its state
+        # stays closed); only a payment that succeeded is the deal's to settle.
+        if (
+            payment is None
+            or payment.state != Payment.State.SUCCEEDED
+            or payment.captured_fen != checkout_row.total_fen
+        ):
             return "not_captured"
         if order.state == Order.State.PENDING_PAYMENT and accept:
             state = Order.State.AWAITING_DEAL if await_deal else Order.State.PAID
