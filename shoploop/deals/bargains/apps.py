@@ -6,3 +6,6 @@ class BargainsConfig(AppConfig):
     name = "shoploop.deals.bargains"
     label = "deals_bargains"
     verbose_name = _("Bargaining")
+
+    def ready(self):
+        from shoploop.deals.bargains import handlers  # noqa: F401  (registers the kind's hooks)

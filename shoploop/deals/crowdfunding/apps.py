@@ -6,3 +6,6 @@ class CrowdfundingConfig(AppConfig):
     name = "shoploop.deals.crowdfunding"
     label = "deals_crowdfunding"
     verbose_name = _("Crowdfunding")
+
+    def ready(self):
+        from shoploop.deals.crowdfunding import handlers  # noqa: F401  (kind, deadlines, links)

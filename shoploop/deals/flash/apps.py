@@ -6,3 +6,8 @@ class FlashConfig(AppConfig):
     name = "shoploop.deals.flash"
     label = "deals_flash"
     verbose_name = _("Flash sales")
+
+    def ready(self) -> None:
+        from shoploop.deals.flash import handlers
+
+        handlers.register()

@@ -1,3 +1,254 @@
-from ninja import Router
+"""/api/v1/deals/groups/…: campaigns (merchant), groups and seats (buyers).
+
+Handlers parse, call a service or selector and return a schema. Prices come from the campaign,
+never from the client.
+"""
+
+from datetime import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+
+from shoploop.communities.models import Community
+from shoploop.deals.groups import selectors, services
+from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
+from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: groups"])
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+class CampaignIn(Schema):
+    sku_id: str = Field(..., max_length=40)
+    group_price_fen: int
+    leader_price_fen: int | None = None
+    group_size: int
+    group_minutes: int = DEFAULT_GROUP_MINUTES
+    starts_at: datetime
+    ends_at: datetime
+    stock: int
+    per_user_limit: int = 1
+    min_paid_to_complete: int | None = None
+    community_ids: list[str] = Field(default_factory=list, max_length=20)
+
+
+class CampaignOut(Schema):
+    id: str = Field(..., alias="public_id")
+    shop_id: str = Field(..., alias="shop.public_id")
+    sku_id: str = Field(..., alias="sku.public_id")
+    product_id: str = Field(..., alias="sku.product.public_id")
+    title: str = Field(..., alias="sku.product.title")
+    normal_price_fen: int = Field(..., alias="sku.price_fen")
+    group_price_fen: int
+    leader_price_fen: int | None
+    group_size: int
+    group_minutes: int
+    starts_at: datetime
+    ends_at: datetime
+    stock: int
+    stock_total: int
+    per_user_limit: int
+    min_paid_to_complete: int | None
+    state: str
+
+
+class ConsoleCampaignOut(CampaignOut):
+    open_groups: int
+    succeeded_groups: int
+    failed_groups: int
+
+
+class MemberOut(Schema):
+    name: str
+    avatar_url: str
+    is_leader: bool
+    paid: bool
+
+
+class GroupOut(Schema):
+    id: str
+    campaign_id: str
+    title: str
+    state: str
+    size: int
+    seats_taken: int
+    paid_count: int
+    more_needed: int
+    deadline: datetime
+    group_price_fen: int
+    # The K rule: completes at the deadline with at least this many paid members (or null).
+    min_paid_to_complete: int | None
+    members: list[MemberOut]
+    share_url: str
+
+
+class SeatOut(Schema):
+    id: str
+    group_id: str
+    state: str
+    is_leader: bool
+    price_fen: int
+    reserved_until: datetime
+    order_id: str
+    pay_url: str
+
+
+class MyGroupOut(Schema):
+    seat: SeatOut
+    group: GroupOut
+
+
+# --- converters -------------------------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
+
+
+def _group_url(group: Group) -> str:
+    return reverse("deals_groups:group", args=[group.public_id])
+
+
+def _avatar(user) -> str:
+    return user.avatar.url if user.avatar else ""
+
+
+def _group_out(request, group: Group) -> dict:
+    campaign = group.campaign
+    return {
+        "id": group.public_id,
+        "campaign_id": campaign.public_id,
+        "title": campaign.sku.product.title,
+        "state": group.state,
+        "size": group.size,
+        "seats_taken": group.seats_taken,
+        "paid_count": group.paid_count,
+        "more_needed": group.more_needed,
+        "deadline": group.deadline,
+        "group_price_fen": campaign.group_price_fen,
+        "min_paid_to_complete": campaign.min_paid_to_complete,
+        "members": [
+            {
+                "name": seat.user.name,
+                "avatar_url": _avatar(seat.user),
+                "is_leader": seat.is_leader,
+                "paid": seat.state == Seat.State.PAID,
+            }
+            for seat in selectors.members(group=group)
+        ],
+        "share_url": request.build_absolute_uri(_group_url(group)),
+    }
+
+
+def _seat_out(seat: Seat) -> dict:
+    order = seat.order
+    payable = seat.state == Seat.State.RESERVED and order is not None
+    return {
+        "id": seat.public_id,
+        "group_id": seat.group.public_id,
+        "state": seat.state,
+        "is_leader": seat.is_leader,
+        "price_fen": seat.price_fen,
+        "reserved_until": seat.reserved_until,
+        "order_id": order.public_id if order else "",
+        "pay_url": (
+            order_selectors.pay_url(checkout=order.checkout, next_url=_group_url(seat.group))
+            if payable and order.checkout.payment_public_id
+            else ""
+        ),
+    }
+
+
+# --- merchant ---------------------------------------------------------------------------------
+
+
+@router.post("/campaigns", response={201: CampaignOut})
+def create_campaign(request, payload: CampaignIn):
+    sku = selectors.sku_by_public_id(public_id=payload.sku_id)
+    communities = list(Community.objects.filter(public_id__in=payload.community_ids))
+    campaign = services.create_campaign(
+        actor=request.user,
+        sku=sku,
+        group_price_fen=payload.group_price_fen,
+        leader_price_fen=payload.leader_price_fen,
+        group_size=payload.group_size,
+        group_minutes=payload.group_minutes,
+        starts_at=_aware(payload.starts_at),
+        ends_at=_aware(payload.ends_at),
+        stock=payload.stock,
+        per_user_limit=payload.per_user_limit,
+        min_paid_to_complete=payload.min_paid_to_complete,
+        communities=communities,
+    )
+    return Status(201, selectors.campaign_by_public_id(public_id=campaign.public_id))
+
+
+@router.get("/campaigns/shop", response=list[ConsoleCampaignOut])
+def list_shop_campaigns(request):
+    shop = order_selectors.merchant_shop(user=request.user)
+    return list(selectors.shop_campaigns(shop=shop)[:200])
+
+
+@router.post("/campaigns/{campaign_id}/pause", response=CampaignOut)
+def pause_campaign(request, campaign_id: str):
+    campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
+    return services.pause_campaign(campaign=campaign, actor=request.user)
+
+
+@router.post("/campaigns/{campaign_id}/resume", response=CampaignOut)
+def resume_campaign(request, campaign_id: str):
+    campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
+    return services.resume_campaign(campaign=campaign, actor=request.user)
+
+
+@router.post("/campaigns/{campaign_id}/end", response=CampaignOut)
+def end_campaign(request, campaign_id: str):
+    campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
+    return services.end_campaign(campaign=campaign, actor=request.user)
+
+
+# --- buyers -----------------------------------------------------------------------------------
+
+
+@router.get("/campaigns/{campaign_id}", response=CampaignOut, auth=None)
+def get_campaign(request, campaign_id: str):
+    return selectors.campaign_by_public_id(public_id=campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/groups", response=list[GroupOut], auth=None)
+def list_open_groups(request, campaign_id: str):
+    campaign = selectors.campaign_by_public_id(public_id=campaign_id)
+    groups = selectors.open_groups_of_campaign(campaign=campaign)[:50]
+    return [_group_out(request, group) for group in groups]
+
+
+@router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
+def open_group(request, campaign_id: str):
+    """Open a group as its leader; pay at ``pay_url`` within 5 minutes."""
+    campaign = selectors.campaign_by_public_id(public_id=campaign_id)
+    seat = services.open_group(campaign=campaign, user=request.user)
+    return Status(201, _seat_out(seat))
+
+
+@router.get("/groups/{group_id}", response=GroupOut, auth=None)
+def get_group(request, group_id: str):
+    return _group_out(request, selectors.group_by_public_id(public_id=group_id))
+
+
+@router.post("/groups/{group_id}/join", response={201: SeatOut})
+def join_group(request, group_id: str):
+    """Reserve a seat in the group; pay at ``pay_url`` within 5 minutes."""
+    group = selectors.group_by_public_id(public_id=group_id)
+    seat = services.join_group(group=group, user=request.user)
+    return Status(201, _seat_out(seat))
+
+
+@router.get("/mine", response=list[MyGroupOut])
+def my_groups(request):
+    return [
+        {"seat": _seat_out(seat), "group": _group_out(request, seat.group)}
+        for seat in selectors.my_seats(user=request.user)[:100]
+    ]

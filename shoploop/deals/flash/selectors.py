@@ -1,0 +1,99 @@
+"""Flash-sale reads: sales with their SKU and product, live counts, a buyer's purchases."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.catalog.models import SKU
+from shoploop.core import clock
+from shoploop.core.errors import NotFound
+from shoploop.deals.flash.models import FlashPurchase, FlashSale
+
+
+def _sales() -> QuerySet[FlashSale]:
+    return FlashSale.objects.select_related("shop", "shop__owner", "sku", "sku__product")
+
+
+def sale_by_public_id(*, public_id: str) -> FlashSale:
+    sale = _sales().filter(public_id=str(public_id)[:40]).first()
+    if sale is None:
+        raise NotFound(_("No such flash sale."), code="flash_sale_not_found")
+    return sale
+
+
+def sku_by_public_id(*, public_id: str) -> SKU:
+    sku = (
+        SKU.objects.select_related("product", "product__shop")
+        .filter(public_id=str(public_id)[:40])
+        .first()
+    )
+    if sku is None:
+        raise NotFound(_("No such SKU."), code="sku_not_found")
+    return sku
+
+
+@dataclass(frozen=True)
+class SaleCounts:
+    stock: int
+    available: int
+    reserved: int
+    sold: int
+
+
+def counts(*, sale: FlashSale) -> SaleCounts:
+    """Sold and reserved units come from the purchases, so paying never writes the hot row."""
+    totals = sale.purchases.aggregate(
+        reserved=Sum("quantity", filter=Q(state=FlashPurchase.State.RESERVED)),
+        sold=Sum("quantity", filter=Q(state=FlashPurchase.State.PAID)),
+    )
+    return SaleCounts(
+        stock=sale.stock,
+        available=sale.available,
+        reserved=totals["reserved"] or 0,
+        sold=totals["sold"] or 0,
+    )
+
+
+def current_sale_for_product(*, product, now=None) -> FlashSale | None:
+    """The sale a product page shows: running, paused or upcoming, the earliest first."""
+    now = now or clock.now()
+    return (
+        _sales()
+        .filter(
+            sku__product=product,
+            state__in=(FlashSale.State.SCHEDULED, FlashSale.State.PAUSED),
+            ends_at__gt=now,
+        )
+        .order_by("starts_at", "pk")
+        .first()
+    )
+
+
+def public_sales(*, now=None) -> QuerySet[FlashSale]:
+    """Running and upcoming sales (not paused), for buyers."""
+    now = now or clock.now()
+    return _sales().filter(state=FlashSale.State.SCHEDULED, ends_at__gt=now).order_by("starts_at")
+
+
+def shop_sales(*, shop) -> QuerySet[FlashSale]:
+    return _sales().filter(shop=shop).order_by("-created_at", "-pk")
+
+
+def buyer_purchases(*, buyer) -> QuerySet[FlashPurchase]:
+    return (
+        FlashPurchase.objects.select_related("sale", "sale__sku__product", "sale__shop", "order")
+        .filter(buyer=buyer)
+        .order_by("-created_at", "-pk")
+    )
+
+
+def purchase_for_buyer(*, public_id: str, buyer) -> FlashPurchase:
+    purchase = (
+        buyer_purchases(buyer=buyer).filter(public_id=str(public_id)[:40]).first()
+        if getattr(buyer, "is_authenticated", False)
+        else None
+    )
+    if purchase is None:
+        raise NotFound(_("No such flash-sale purchase."), code="flash_purchase_not_found")
+    return purchase

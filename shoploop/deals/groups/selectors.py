@@ -1,0 +1,141 @@
+"""Group buying reads: campaigns, open groups (nearly full first), a group's members, my groups."""
+
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.catalog.models import SKU
+from shoploop.core import clock
+from shoploop.core.errors import NotFound, PermissionDenied
+from shoploop.deals.groups.models import Group, GroupCampaign, Seat
+
+MEMBER_STATES = (Seat.State.RESERVED, Seat.State.PAID)
+
+
+def sku_by_public_id(*, public_id: str) -> SKU:
+    sku = SKU.objects.select_related("product__shop").filter(public_id=str(public_id)[:40]).first()
+    if sku is None:
+        raise NotFound(_("No such SKU."), code="sku_not_found")
+    return sku
+
+
+def campaign_by_public_id(*, public_id: str) -> GroupCampaign:
+    campaign = (
+        GroupCampaign.objects.select_related("shop__owner", "sku__product")
+        .filter(public_id=str(public_id)[:40])
+        .first()
+    )
+    if campaign is None:
+        raise NotFound(_("No such group campaign."), code="campaign_not_found")
+    return campaign
+
+
+def campaign_for_merchant(*, public_id: str, user) -> GroupCampaign:
+    campaign = campaign_by_public_id(public_id=public_id)
+    if campaign.shop.owner_id != getattr(user, "pk", None):
+        raise PermissionDenied(_("This is another shop's campaign."), code="not_your_shop")
+    return campaign
+
+
+def shop_campaigns(*, shop) -> QuerySet[GroupCampaign]:
+    """A merchant's campaigns with live counts of their groups."""
+    return (
+        GroupCampaign.objects.filter(shop=shop)
+        .select_related("sku__product")
+        .annotate(
+            open_groups=Count("groups", filter=Q(groups__state=Group.State.OPEN)),
+            succeeded_groups=Count("groups", filter=Q(groups__state=Group.State.SUCCEEDED)),
+            failed_groups=Count("groups", filter=Q(groups__state=Group.State.FAILED)),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def group_by_public_id(*, public_id: str) -> Group:
+    group = (
+        Group.objects.select_related("campaign__shop", "campaign__sku__product", "leader")
+        .filter(public_id=str(public_id)[:40])
+        .first()
+    )
+    if group is None:
+        raise NotFound(_("No such group."), code="group_not_found")
+    return group
+
+
+def members(*, group: Group) -> list[Seat]:
+    """The group's real members (paid or holding a seat), leader first. Never padded."""
+    return list(
+        group.seats.filter(state__in=MEMBER_STATES)
+        .select_related("user")
+        .order_by("-is_leader", "created_at", "pk")
+    )
+
+
+def seat_of(*, group: Group, user) -> Seat | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return (
+        group.seats.filter(user=user)
+        .exclude(state=Seat.State.FREED)
+        .select_related("order__checkout")
+        .first()
+    )
+
+
+def _joinable() -> QuerySet[Group]:
+    """Open groups others can join now: leader paid, a seat free, campaign running."""
+    return (
+        Group.objects.filter(
+            state=Group.State.OPEN,
+            deadline__gt=clock.now(),
+            paid_count__gte=1,
+            seats_taken__lt=F("size"),
+            campaign__state=GroupCampaign.State.ACTIVE,
+        )
+        .select_related("campaign__sku__product", "leader")
+        .annotate(
+            missing=ExpressionWrapper(F("size") - F("paid_count"), output_field=IntegerField())
+        )
+        .order_by("missing", "deadline", "pk")
+    )
+
+
+def open_groups_of_campaign(*, campaign: GroupCampaign) -> QuerySet[Group]:
+    return _joinable().filter(campaign=campaign)
+
+
+def open_groups_of_product(*, product) -> QuerySet[Group]:
+    return _joinable().filter(campaign__sku__product=product)
+
+
+def open_groups_of_community(*, community) -> QuerySet[Group]:
+    """Groups of campaigns restricted to this community, or of shops and products shown in it."""
+    campaigns = GroupCampaign.objects.filter(
+        Q(communities=community)
+        | Q(shop__communities=community)
+        | Q(sku__product__communities=community)
+    ).values("pk")
+    return _joinable().filter(campaign__in=campaigns)
+
+
+def running_campaigns_of_product(*, product) -> QuerySet[GroupCampaign]:
+    now = clock.now()
+    return (
+        GroupCampaign.objects.filter(
+            sku__product=product,
+            state=GroupCampaign.State.ACTIVE,
+            starts_at__lte=now,
+            ends_at__gt=now,
+        )
+        .select_related("sku__product", "shop")
+        .order_by("group_price_fen", "pk")
+    )
+
+
+def my_seats(*, user) -> QuerySet[Seat]:
+    """The user's seats (one per group), newest first."""
+    return (
+        Seat.objects.filter(user=user)
+        .exclude(state=Seat.State.FREED)
+        .select_related("group__campaign__sku__product", "group__campaign__shop", "order")
+        .order_by("-created_at", "-pk")
+    )

@@ -1,0 +1,692 @@
+"""Group buying (拼团): every write.
+
+Lock order (PostgreSQL, deadlock-free), the same on every path:
+
+    group → its seats (primary-key order) → orders services (checkout → payment → order → …)
+    → campaign stock (one conditional UPDATE, the last statement) → SKU stock
+
+The campaign row is the hot row every buyer of a campaign touches, so it is changed by one
+conditional UPDATE placed last in each transaction: its row lock is held only from that statement
+to the commit. Nothing else locks a campaign row except ``end_campaign`` (campaign → SKU), so
+taking it after the orders' rows cannot deadlock. Stock units follow seats: a seat (reserved or
+paid) holds one campaign unit; a freed seat or a failed group gives its units back, a succeeded
+group keeps them (they are sold).
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.catalog import services as catalog_services
+from shoploop.catalog.models import SKU, Shop
+from shoploop.communities.models import Community, Membership
+from shoploop.core import clock
+from shoploop.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationFailed,
+)
+from shoploop.core.events import publish
+from shoploop.core.money import validate_fen
+from shoploop.deals import registry
+from shoploop.deals.groups.models import (
+    DEFAULT_GROUP_MINUTES,
+    MAX_GROUP_MINUTES,
+    MAX_GROUP_SIZE,
+    MIN_GROUP_MINUTES,
+    MIN_GROUP_SIZE,
+    SEAT_HOLD_MINUTES,
+    Group,
+    GroupCampaign,
+    Seat,
+)
+from shoploop.orders import services as order_services
+from shoploop.orders.models import Order
+
+DEAL_PREFIX = "group_seat"
+SETTLE_BATCH_SIZE = 50
+MAX_PER_USER_LIMIT = 100
+LIVE_SEAT_STATES = (Seat.State.RESERVED, Seat.State.PAID)
+
+
+# --- campaigns (merchant) ---------------------------------------------------------------------
+
+
+def _require_user(user) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+
+
+def _require_owner(*, shop: Shop, actor) -> None:
+    _require_user(actor)
+    if shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This is another shop's campaign."), code="not_your_shop")
+
+
+def _whole(value, *, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(_("This must be a whole number."), fields={field: "not_integer"})
+    return value
+
+
+def _validate_prices(*, sku: SKU, group_price_fen, leader_price_fen) -> tuple[int, int | None]:
+    group_price_fen = validate_fen(group_price_fen, field="group_price_fen")
+    if group_price_fen >= sku.price_fen:
+        raise ValidationFailed(
+            _("The group price must be below the normal price."),
+            code="group_price_too_high",
+            fields={"group_price_fen": "not_below_price"},
+        )
+    if leader_price_fen is not None:
+        leader_price_fen = validate_fen(leader_price_fen, field="leader_price_fen", allow_zero=True)
+        if leader_price_fen > group_price_fen:
+            raise ValidationFailed(
+                _("The leader price cannot be above the group price."),
+                code="leader_price_too_high",
+                fields={"leader_price_fen": "above_group_price"},
+            )
+    return group_price_fen, leader_price_fen
+
+
+def _validate_size_and_time(*, group_size, group_minutes, min_paid_to_complete):
+    group_size = _whole(group_size, field="group_size")
+    if not MIN_GROUP_SIZE <= group_size <= MAX_GROUP_SIZE:
+        raise ValidationFailed(
+            _("A group has between %(min)d and %(max)d members.")
+            % {"min": MIN_GROUP_SIZE, "max": MAX_GROUP_SIZE},
+            code="group_size_out_of_range",
+            fields={"group_size": "range"},
+        )
+    group_minutes = _whole(group_minutes, field="group_minutes")
+    if not MIN_GROUP_MINUTES <= group_minutes <= MAX_GROUP_MINUTES:
+        raise ValidationFailed(
+            _("The time limit per group must be between 5 minutes and 72 hours."),
+            code="group_time_out_of_range",
+            fields={"group_minutes": "range"},
+        )
+    if min_paid_to_complete is not None:
+        min_paid_to_complete = _whole(min_paid_to_complete, field="min_paid_to_complete")
+        if not 1 <= min_paid_to_complete < group_size:
+            raise ValidationFailed(
+                _("K must be at least 1 and smaller than the group size."),
+                code="min_paid_out_of_range",
+                fields={"min_paid_to_complete": "range"},
+            )
+    return group_size, group_minutes, min_paid_to_complete
+
+
+def _validate_window(*, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime):
+        raise ValidationFailed(
+            _("Give the campaign's start and end times."),
+            code="window_missing",
+            fields={"starts_at": "required", "ends_at": "required"},
+        )
+    if ends_at <= starts_at:
+        raise ValidationFailed(
+            _("The campaign must end after it starts."),
+            code="window_ends_before_start",
+            fields={"ends_at": "before_start"},
+        )
+    if ends_at <= now:
+        raise ValidationFailed(
+            _("The campaign's end is in the past."),
+            code="window_in_past",
+            fields={"ends_at": "in_past"},
+        )
+
+
+def _validate_stock(*, sku: SKU, stock, per_user_limit) -> tuple[int, int]:
+    stock = _whole(stock, field="stock")
+    if stock < 1:
+        raise ValidationFailed(
+            _("Give the campaign at least one unit of stock."),
+            code="stock_too_low",
+            fields={"stock": "range"},
+        )
+    if stock > sku.stock:
+        raise ValidationFailed(
+            _("The SKU has only %(stock)d units in stock.") % {"stock": sku.stock},
+            code="stock_above_sku",
+            fields={"stock": "above_sku_stock"},
+        )
+    per_user_limit = _whole(per_user_limit, field="per_user_limit")
+    if not 1 <= per_user_limit <= MAX_PER_USER_LIMIT:
+        raise ValidationFailed(
+            _("The limit per buyer must be between 1 and 100."),
+            code="per_user_limit_out_of_range",
+            fields={"per_user_limit": "range"},
+        )
+    return stock, per_user_limit
+
+
+def create_campaign(
+    *,
+    actor,
+    sku: SKU,
+    group_price_fen: int,
+    group_size: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    stock: int,
+    leader_price_fen: int | None = None,
+    group_minutes: int = DEFAULT_GROUP_MINUTES,
+    per_user_limit: int = 1,
+    min_paid_to_complete: int | None = None,
+    communities: list[Community] | tuple = (),
+) -> GroupCampaign:
+    """A merchant's group-buying campaign; its stock is carved from the SKU now."""
+    shop = sku.product.shop
+    _require_owner(shop=shop, actor=actor)
+    if not shop.is_approved:
+        raise Conflict(_("Only approved shops can run campaigns."), code="shop_not_approved")
+    if not sku.is_active:
+        raise Conflict(_("This SKU is not on sale."), code="sku_inactive")
+    group_price_fen, leader_price_fen = _validate_prices(
+        sku=sku, group_price_fen=group_price_fen, leader_price_fen=leader_price_fen
+    )
+    group_size, group_minutes, min_paid_to_complete = _validate_size_and_time(
+        group_size=group_size,
+        group_minutes=group_minutes,
+        min_paid_to_complete=min_paid_to_complete,
+    )
+    _validate_window(starts_at=starts_at, ends_at=ends_at, now=clock.now())
+    stock, per_user_limit = _validate_stock(sku=sku, stock=stock, per_user_limit=per_user_limit)
+    with transaction.atomic():
+        campaign = GroupCampaign.objects.create(
+            shop=shop,
+            sku=sku,
+            group_price_fen=group_price_fen,
+            leader_price_fen=leader_price_fen,
+            group_size=group_size,
+            group_minutes=group_minutes,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            stock=stock,
+            stock_total=stock,
+            per_user_limit=per_user_limit,
+            min_paid_to_complete=min_paid_to_complete,
+        )
+        if communities:
+            campaign.communities.set(communities)
+        # Raises out_of_stock (nothing created) if the SKU sold meanwhile.
+        catalog_services.reserve_stock(sku_id=sku.pk, quantity=stock)
+        publish("deals.group_campaign_created", campaign_id=campaign.public_id)
+    return campaign
+
+
+def _set_state(*, campaign: GroupCampaign, actor, from_state: str, to_state: str) -> GroupCampaign:
+    _require_owner(shop=campaign.shop, actor=actor)
+    changed = GroupCampaign.objects.filter(pk=campaign.pk, state=from_state).update(state=to_state)
+    campaign.refresh_from_db()
+    if not changed and campaign.state != to_state:
+        raise Conflict(
+            _("This campaign is %(state)s.") % {"state": campaign.get_state_display()},
+            code="campaign_state",
+        )
+    return campaign
+
+
+def pause_campaign(*, campaign: GroupCampaign, actor) -> GroupCampaign:
+    """No new groups or joins; open groups run to their deadline."""
+    return _set_state(
+        campaign=campaign,
+        actor=actor,
+        from_state=GroupCampaign.State.ACTIVE,
+        to_state=GroupCampaign.State.PAUSED,
+    )
+
+
+def resume_campaign(*, campaign: GroupCampaign, actor) -> GroupCampaign:
+    return _set_state(
+        campaign=campaign,
+        actor=actor,
+        from_state=GroupCampaign.State.PAUSED,
+        to_state=GroupCampaign.State.ACTIVE,
+    )
+
+
+def end_campaign(*, campaign: GroupCampaign, actor) -> GroupCampaign:
+    """Stop the campaign now: the units no seat holds go back to the SKU (exactly once)."""
+    _require_owner(shop=campaign.shop, actor=actor)
+    _end(campaign_pk=campaign.pk, now=clock.now())
+    campaign.refresh_from_db()
+    return campaign
+
+
+def _end(*, campaign_pk: int, now: datetime) -> bool:
+    with transaction.atomic():
+        campaign = GroupCampaign.objects.select_for_update().get(pk=campaign_pk)
+        if campaign.state == GroupCampaign.State.ENDED:
+            return False
+        leftover = campaign.stock
+        GroupCampaign.objects.filter(pk=campaign.pk).update(
+            state=GroupCampaign.State.ENDED, stock=0, ended_at=now
+        )
+        if leftover:
+            catalog_services.release_stock(sku_id=campaign.sku_id, quantity=leftover)
+        publish("deals.group_campaign_ended", campaign_id=campaign.public_id, returned=leftover)
+    return True
+
+
+def _return_units(*, campaign_id: int, sku_id: int, quantity: int) -> None:
+    """Units a freed seat or failed group held: to the campaign while it runs, else (it ended
+    and gave its leftovers back already) straight to the SKU. The state filter re-checks under
+    the row lock, so an ``_end`` committing meanwhile cannot make a unit count twice."""
+    if quantity <= 0:
+        return
+    kept = GroupCampaign.objects.filter(
+        pk=campaign_id, state__in=(GroupCampaign.State.ACTIVE, GroupCampaign.State.PAUSED)
+    ).update(stock=F("stock") + quantity)
+    if not kept:
+        catalog_services.release_stock(sku_id=sku_id, quantity=quantity)
+
+
+# --- opening and joining (buyers) -------------------------------------------------------------
+
+
+def _check_campaign_open(campaign: GroupCampaign, now: datetime) -> None:
+    if campaign.state != GroupCampaign.State.ACTIVE:
+        raise Conflict(_("This campaign is not running right now."), code="campaign_not_active")
+    if now < campaign.starts_at:
+        raise Conflict(_("This campaign has not started yet."), code="campaign_not_started")
+    if now >= campaign.ends_at:
+        raise Conflict(_("This campaign is over."), code="campaign_over")
+
+
+def _check_buyer(campaign: GroupCampaign, user) -> None:
+    _require_user(user)
+    if campaign.shop.owner_id == user.pk:
+        raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+    allowed = list(campaign.communities.values_list("pk", flat=True))
+    if (
+        allowed
+        and not Membership.objects.filter(
+            user=user, community_id__in=allowed, state=Membership.State.ACTIVE
+        ).exists()
+    ):
+        raise PermissionDenied(
+            _("Only members of the campaign's communities may join."),
+            code="community_only",
+        )
+    # A soft limit (counted, not locked): at worst a buyer racing himself gets one seat more.
+    live = Seat.objects.filter(
+        group__campaign=campaign, user=user, state__in=LIVE_SEAT_STATES
+    ).count()
+    if live >= campaign.per_user_limit:
+        raise Conflict(
+            _("You already hold as many seats in this campaign as a buyer may."),
+            code="per_user_limit",
+        )
+
+
+def _take_campaign_unit(campaign: GroupCampaign) -> None:
+    taken = GroupCampaign.objects.filter(
+        pk=campaign.pk, state=GroupCampaign.State.ACTIVE, stock__gte=1
+    ).update(stock=F("stock") - 1)
+    if not taken:
+        raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
+
+
+def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: datetime) -> Seat:
+    campaign = group.campaign
+    try:
+        with transaction.atomic():
+            seat = Seat.objects.create(
+                group=group,
+                user=user,
+                price_fen=price_fen,
+                is_leader=is_leader,
+                reserved_until=now + timedelta(minutes=SEAT_HOLD_MINUTES),
+                created_at=now,
+            )
+    except IntegrityError:
+        raise Conflict(_("You are already in this group."), code="already_joined") from None
+    sku = campaign.sku
+    seat.order = order_services.place_deal_order(
+        buyer=user,
+        shop=campaign.shop,
+        title=sku.product.title,
+        unit_price_fen=price_fen,
+        quantity=1,
+        deal_ref=registry.deal_ref(DEAL_PREFIX, seat.public_id),
+        expires_at=seat.reserved_until,
+        sku=sku,
+    )
+    Seat.objects.filter(pk=seat.pk).update(order=seat.order)
+    # Last statement of the transaction: the hot campaign row is locked only until the commit.
+    _take_campaign_unit(campaign)
+    return seat
+
+
+def open_group(*, campaign: GroupCampaign, user) -> Seat:
+    """The buyer opens a group as its leader: a seat reserved for 5 minutes and an order to pay
+    (leader price if the campaign has one). Others can join once the leader has paid."""
+    now = clock.now()
+    _check_campaign_open(campaign, now)
+    _check_buyer(campaign, user)
+    if campaign.stock < 1:
+        raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
+    price = (
+        campaign.leader_price_fen
+        if campaign.leader_price_fen is not None
+        else campaign.group_price_fen
+    )
+    with transaction.atomic():
+        group = Group.objects.create(
+            campaign=campaign,
+            leader=user,
+            size=campaign.group_size,
+            deadline=now + timedelta(minutes=campaign.group_minutes),
+            seats_taken=1,
+            created_at=now,
+        )
+        seat = _place_seat(group=group, user=user, price_fen=price, is_leader=True, now=now)
+        publish("deals.group_opened", group_id=group.public_id, campaign_id=campaign.public_id)
+    seat.group = group
+    return seat
+
+
+def _check_joinable(group: Group, user, now: datetime) -> None:
+    if group.state != Group.State.OPEN or group.deadline <= now:
+        raise Conflict(_("This group is closed."), code="group_closed")
+    if group.leader_id == user.pk:
+        raise Conflict(_("You opened this group; you are already in it."), code="leader_in_group")
+    if Seat.objects.filter(group=group, user=user, state__in=LIVE_SEAT_STATES).exists():
+        raise Conflict(_("You are already in this group."), code="already_joined")
+    if group.paid_count < 1:
+        raise Conflict(
+            _("This group opens to others once its leader has paid."), code="group_not_ready"
+        )
+    if group.seats_taken >= group.size:
+        raise Conflict(_("This group is full."), code="group_full")
+
+
+def join_group(*, group: Group, user) -> Seat:
+    """Reserve a seat (5 minutes to pay) in someone's open group, and the order to pay for it."""
+    now = clock.now()
+    _require_user(user)
+    # Judge the group as it is now, not as the caller loaded it (one query with its campaign).
+    group = Group.objects.select_related("campaign__shop", "campaign__sku__product").get(
+        pk=group.pk
+    )
+    campaign = group.campaign
+    _check_joinable(group, user, now)
+    _check_campaign_open(campaign, now)
+    _check_buyer(campaign, user)
+    with transaction.atomic():
+        # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
+        # never passes the size (and the CHECK constraint says so too).
+        taken = Group.objects.filter(
+            pk=group.pk, state=Group.State.OPEN, deadline__gt=now, seats_taken__lt=F("size")
+        ).update(seats_taken=F("seats_taken") + 1)
+        if not taken:
+            group.refresh_from_db()
+            if group.state != Group.State.OPEN or group.deadline <= now:
+                raise Conflict(_("This group is closed."), code="group_closed")
+            raise Conflict(_("This group is full."), code="group_full")
+        seat = _place_seat(
+            group=group, user=user, price_fen=campaign.group_price_fen, is_leader=False, now=now
+        )
+        publish("deals.group_joined", group_id=group.public_id, seat_id=seat.public_id)
+    group.refresh_from_db()
+    seat.group = group
+    return seat
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+
+def _seat_of_order(order: Order) -> Seat | None:
+    return Seat.objects.filter(order_id=order.pk).first()
+
+
+def _lock_group_and_seat(seat_pk: int, group_pk: int) -> tuple[Group, Seat]:
+    group = (
+        Group.objects.select_related("campaign").select_for_update(of=("self",)).get(pk=group_pk)
+    )
+    seat = (
+        Seat.objects.select_related("order__checkout")
+        .select_for_update(of=("self",))
+        .get(pk=seat_pk)
+    )
+    return group, seat
+
+
+def _succeed(group: Group, now: datetime) -> list[Seat]:
+    """Every paid member's order goes to fulfilment; unpaid seats (K rule) are freed."""
+    Group.objects.filter(pk=group.pk).update(state=Group.State.SUCCEEDED, closed_at=now)
+    group.state, group.closed_at = Group.State.SUCCEEDED, now
+    seats = list(
+        Seat.objects.select_for_update(of=("self",))
+        .select_related("order", "user")
+        .filter(group=group, state__in=LIVE_SEAT_STATES)
+        .order_by("pk")
+    )
+    paid = [seat for seat in seats if seat.state == Seat.State.PAID]
+    freed = 0
+    for seat in seats:
+        if seat.state == Seat.State.PAID:
+            order_services.confirm_deal_order(order=seat.order)
+        else:
+            _close_seat(seat, state=Seat.State.FREED, now=now)
+            order_services.cancel_deal_order(
+                order=seat.order, reason=Order.CancelReason.DEAL_FAILED
+            )
+            freed += 1
+    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=freed)
+    publish(
+        "deals.group_succeeded",
+        group_id=group.public_id,
+        campaign_id=group.campaign.public_id,
+        member_ids=[seat.user.public_id for seat in paid],
+    )
+    return paid
+
+
+def _close_seat(seat: Seat, *, state: str, now: datetime) -> None:
+    Seat.objects.filter(pk=seat.pk).update(state=state, closed_at=now)
+    seat.state, seat.closed_at = state, now
+
+
+def _accept_payment(group: Group, seat: Seat, now: datetime) -> str:
+    """Under the group and seat locks: a captured payment for a reserved seat of an open group
+    becomes a paid member (money held until the group completes)."""
+    result = order_services.settle_deal_payment(order=seat.order, accept=True, await_deal=True)
+    if result != "awaiting":
+        return result
+    counted = Group.objects.filter(
+        pk=group.pk, state=Group.State.OPEN, paid_count__lt=F("size")
+    ).update(paid_count=F("paid_count") + 1)
+    if not counted:  # impossible while paid ≤ seats ≤ size; refuse rather than over-fill
+        order_services.cancel_deal_order(order=seat.order, reason=Order.CancelReason.DEAL_FAILED)
+        _close_seat(seat, state=Seat.State.REFUNDED, now=now)
+        return "refunded"
+    Seat.objects.filter(pk=seat.pk).update(state=Seat.State.PAID, paid_at=now)
+    seat.state, seat.paid_at = Seat.State.PAID, now
+    group.paid_count += 1
+    if group.paid_count >= group.size:
+        _succeed(group, now)
+    return result
+
+
+def on_payment_succeeded(order: Order) -> str:
+    """A seat's payment was captured (replays are harmless)."""
+    seat = _seat_of_order(order)
+    if seat is None:  # the seat's transaction never committed: nothing to hold the money for
+        return order_services.settle_deal_payment(order=order, accept=False)
+    now = clock.now()
+    with transaction.atomic():
+        group, seat = _lock_group_and_seat(seat.pk, seat.group_id)
+        seat.order = order
+        if seat.state == Seat.State.RESERVED and group.state == Group.State.OPEN:
+            return _accept_payment(group, seat, now)
+        if seat.state == Seat.State.PAID:
+            return "unchanged"
+        # The seat was freed or the group closed meanwhile: the money goes back.
+        return order_services.settle_deal_payment(order=order, accept=False)
+
+
+def on_payment_failed(order: Order) -> bool:
+    """The buyer's payment failed or was canceled: the seat and its unit are free again."""
+    seat = _seat_of_order(order)
+    if seat is None:
+        return False
+    with transaction.atomic():
+        group, seat = _lock_group_and_seat(seat.pk, seat.group_id)
+        if seat.state != Seat.State.RESERVED:
+            return False
+        seat.order = order
+        _free_reserved_seat(group, seat, now=clock.now(), reason=Order.CancelReason.BUYER)
+    return True
+
+
+def _free_reserved_seat(group: Group, seat: Seat, *, now: datetime, reason: str) -> None:
+    """Under the group and seat locks: an unpaid seat goes, its unit back, its order cancelled.
+    A leader who never paid takes the group with them (nobody else could join it yet)."""
+    _close_seat(seat, state=Seat.State.FREED, now=now)
+    if group.state == Group.State.OPEN:
+        if seat.is_leader and group.paid_count == 0:
+            Group.objects.filter(pk=group.pk).update(
+                state=Group.State.FAILED, closed_at=now, seats_taken=F("seats_taken") - 1
+            )
+            group.state = Group.State.FAILED
+        else:
+            Group.objects.filter(pk=group.pk, seats_taken__gte=1).update(
+                seats_taken=F("seats_taken") - 1
+            )
+    order_services.cancel_deal_order(order=seat.order, reason=reason)
+    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=1)
+
+
+def _payment_captured(order: Order) -> bool:
+    """Its "payments.succeeded" may have been lost (a crash): ask the ledger itself."""
+    from shoploop.ledger.services import payments
+
+    public_id = order.checkout.payment_public_id
+    if not public_id:
+        return False
+    return payments.payment_by_public_id(public_id=public_id).state == "succeeded"
+
+
+# --- deadlines --------------------------------------------------------------------------------
+
+
+def _due_seat_groups(now: datetime):
+    due = Seat.objects.filter(state=Seat.State.RESERVED, reserved_until__lte=now).values("group_id")
+    return (
+        Group.objects.select_related("campaign")
+        .select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=due)
+        .order_by("pk")[:SETTLE_BATCH_SIZE]
+    )
+
+
+def free_unpaid_seats(now: datetime) -> int:
+    """Seats unpaid 5 minutes after they were reserved are freed (unless paid meanwhile)."""
+    processed = 0
+    while True:
+        with transaction.atomic():
+            groups = list(_due_seat_groups(now))
+            for group in groups:
+                seats = (
+                    Seat.objects.select_for_update(of=("self",))
+                    .select_related("order__checkout")
+                    .filter(group=group, state=Seat.State.RESERVED, reserved_until__lte=now)
+                    .order_by("pk")
+                )
+                for seat in seats:
+                    if seat.order_id and _payment_captured(seat.order):
+                        if group.state == Group.State.OPEN:
+                            _accept_payment(group, seat, now)
+                        else:
+                            _close_seat(seat, state=Seat.State.FREED, now=now)
+                            order_services.settle_deal_payment(order=seat.order, accept=False)
+                    else:
+                        _free_reserved_seat(group, seat, now=now, reason=Order.CancelReason.EXPIRED)
+                    processed += 1
+        if len(groups) < SETTLE_BATCH_SIZE:
+            return processed
+
+
+def _fail(group: Group, now: datetime) -> None:
+    """Every member's order is voided and refunded once; all units go back."""
+    Group.objects.filter(pk=group.pk).update(state=Group.State.FAILED, closed_at=now)
+    group.state = Group.State.FAILED
+    seats = list(
+        Seat.objects.select_for_update(of=("self",))
+        .select_related("order", "user")
+        .filter(group=group, state__in=LIVE_SEAT_STATES)
+        .order_by("pk")
+    )
+    for seat in seats:
+        closed = Seat.State.REFUNDED if seat.state == Seat.State.PAID else Seat.State.FREED
+        _close_seat(seat, state=closed, now=now)
+        order_services.cancel_deal_order(order=seat.order, reason=Order.CancelReason.DEAL_FAILED)
+    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=len(seats))
+    publish(
+        "deals.group_failed",
+        group_id=group.public_id,
+        campaign_id=group.campaign.public_id,
+        member_ids=[seat.user.public_id for seat in seats],
+    )
+
+
+def _settle_group(group: Group, now: datetime) -> str:
+    # Payments captured but never heard of count before the group is judged.
+    for seat in (
+        Seat.objects.select_for_update(of=("self",))
+        .select_related("order__checkout")
+        .filter(group=group, state=Seat.State.RESERVED)
+        .order_by("pk")
+    ):
+        if seat.order_id and _payment_captured(seat.order) and group.state == Group.State.OPEN:
+            _accept_payment(group, seat, now)
+    if group.state != Group.State.OPEN:
+        return group.state
+    k = group.campaign.min_paid_to_complete
+    if k is not None and group.paid_count >= k:
+        _succeed(group, now)
+    else:
+        _fail(group, now)
+    return group.state
+
+
+def settle_groups(now: datetime) -> int:
+    """Open groups past their deadline: complete under the K rule, else fail and refund."""
+    processed = 0
+    while True:
+        with transaction.atomic():
+            groups = list(
+                Group.objects.select_related("campaign")
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(state=Group.State.OPEN, deadline__lte=now)
+                .order_by("deadline", "pk")[:SETTLE_BATCH_SIZE]
+            )
+            for group in groups:
+                _settle_group(group, now)
+                processed += 1
+        if len(groups) < SETTLE_BATCH_SIZE:
+            return processed
+
+
+def end_campaigns(now: datetime) -> int:
+    """Campaigns past their window end; their leftover stock goes back to the SKU once."""
+    processed = 0
+    while True:
+        with transaction.atomic():
+            campaigns = list(
+                GroupCampaign.objects.select_for_update(skip_locked=True)
+                .filter(
+                    state__in=(GroupCampaign.State.ACTIVE, GroupCampaign.State.PAUSED),
+                    ends_at__lte=now,
+                )
+                .order_by("ends_at", "pk")[:SETTLE_BATCH_SIZE]
+            )
+            for campaign in campaigns:
+                processed += _end(campaign_pk=campaign.pk, now=now)
+        if len(campaigns) < SETTLE_BATCH_SIZE:
+            return processed

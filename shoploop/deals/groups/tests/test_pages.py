@@ -1,0 +1,141 @@
+"""Group buying pages: product block, group page, join, my groups, merchant console."""
+
+import pytest
+
+from shoploop.deals.groups import services
+from shoploop.deals.groups.models import GroupCampaign, Seat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_product_page_offers_to_open_a_group_and_lists_open_groups(client, campaign, opened, sku):
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert 'data-testid="group-block"' in html
+    assert "¥39.00" in html
+    assert f"/groups/c/{campaign.public_id}/open/" in html
+    assert f"/groups/g/{opened.public_id}/" in html
+
+
+def test_open_groups_are_listed_nearly_full_first(client, make_campaign, sku, buyers, pay):
+    campaign = make_campaign(sku=sku, group_size=4)
+    groups = []
+    for leader in buyers[:2]:
+        seat = services.open_group(campaign=campaign, user=leader)
+        pay(seat.order.checkout)
+        groups.append(seat.group)
+    pay(services.join_group(group=groups[1], user=buyers[5]).order.checkout)
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert html.index(groups[1].public_id) < html.index(groups[0].public_id)
+
+
+def test_group_page_shows_members_more_needed_countdown_share_and_join(client, opened, buyers):
+    client.force_login(buyers[0])
+    page = client.get(f"/groups/g/{opened.public_id}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "买家小王" in html
+    assert 'data-testid="more-needed"' in html and "2 more needed" in html
+    assert "data-countdown" in html
+    assert f"http://testserver/groups/g/{opened.public_id}/" in html
+    assert 'data-testid="join"' in html
+    assert "never add invented members" in html
+
+
+def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buyer, pay):
+    campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=2)
+    seat = services.open_group(campaign=campaign, user=buyer)
+    html = client.get(f"/groups/g/{seat.group.public_id}/").content.decode()
+    assert 'data-testid="k-rule"' in html and "at least 2 members" in html
+
+
+def test_joining_from_the_page_goes_to_the_cashier(client, opened, buyers):
+    client.force_login(buyers[0])
+    answer = client.post(f"/groups/g/{opened.public_id}/join/")
+    assert answer.status_code == 302
+    seat = Seat.objects.get(user=buyers[0])
+    assert f"next=/groups/g/{opened.public_id}/" in answer["Location"].replace("%2F", "/")
+    page = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert 'data-testid="pay-seat"' in page
+    assert seat.state == Seat.State.RESERVED
+
+
+def test_join_error_is_shown_on_the_page(client, opened, buyer):
+    client.force_login(buyer)
+    page = client.post(f"/groups/g/{opened.public_id}/join/", follow=True)
+    assert "You opened this group" in page.content.decode()
+
+
+def test_opening_from_the_product_page(client, campaign, buyer):
+    client.force_login(buyer)
+    answer = client.post(f"/groups/c/{campaign.public_id}/open/")
+    assert answer.status_code == 302
+    assert Seat.objects.get(user=buyer).is_leader
+
+
+def test_my_groups_page(client, opened, buyer):
+    client.force_login(buyer)
+    html = client.get("/groups/mine/").content.decode()
+    assert 'data-testid="my-group"' in html and "手冲咖啡豆" in html
+    hub = client.get("/deals/mine/").content.decode()
+    assert "/groups/mine/" in hub
+
+
+def test_console_creates_pauses_and_polls_live_counts(client, merchant, sku):
+    client.force_login(merchant)
+    page = client.get("/console/groups/")
+    assert page.status_code == 200
+    client.post(
+        "/console/groups/",
+        {
+            "sku_id": sku.public_id,
+            "group_price": "39",
+            "group_size": "3",
+            "group_minutes": "60",
+            "stock": "4",
+            "per_user_limit": "1",
+            "starts_in_minutes": "0",
+            "duration_days": "7",
+        },
+    )
+    campaign = GroupCampaign.objects.get()
+    assert (campaign.group_price_fen, campaign.stock, campaign.group_minutes) == (3900, 4, 60)
+    rows = client.get("/console/groups/rows/").content.decode()
+    assert 'hx-trigger="every 5s"' in rows and "open groups 0" in rows
+    client.post(f"/console/groups/{campaign.public_id}/pause/")
+    campaign.refresh_from_db()
+    assert campaign.state == "paused"
+    assert "/console/groups/" in client.get("/console/campaigns/").content.decode()
+
+
+def test_console_shows_bad_input_and_creates_nothing(client, merchant, sku):
+    client.force_login(merchant)
+    page = client.post(
+        "/console/groups/",
+        {"sku_id": sku.public_id, "group_price": "99", "group_size": "3", "stock": "4"},
+        follow=True,
+    )
+    assert "below the normal price" in page.content.decode()
+    assert not GroupCampaign.objects.exists()
+
+
+def test_other_merchant_cannot_act_on_a_campaign(client, other_merchant, other_shop, campaign):
+    client.force_login(other_merchant)
+    answer = client.post(f"/console/groups/{campaign.public_id}/end/")
+    assert answer.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.state == "active"
+
+
+def test_community_page_lists_open_groups_of_its_campaigns(client, make_campaign, sku, buyers, pay):
+    from shoploop.communities import services as community_services
+
+    community = community_services.create_community(actor=buyers[5], name="茶友会", tags=["茶"])
+    community_services.join_community(actor=buyers[0], community=community)
+    campaign = make_campaign(sku=sku, communities=[community])
+    seat = services.open_group(campaign=campaign, user=buyers[0])
+    html = client.get(f"/c/{community.public_id}/").content.decode()
+    assert f"/groups/g/{seat.group.public_id}/" not in html  # the leader has not paid yet
+    pay(seat.order.checkout)
+    html = client.get(f"/c/{community.public_id}/").content.decode()
+    assert 'data-testid="group-block"' in html
+    assert f"/groups/g/{seat.group.public_id}/" in html

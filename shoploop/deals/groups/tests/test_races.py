@@ -1,0 +1,169 @@
+"""Races on PostgreSQL with real threads released together; then the invariants and the ledger."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import Sum
+
+from shoploop.core.errors import DomainError
+from shoploop.core.ids import new_public_id
+from shoploop.core.testing import race
+from shoploop.deals.groups import services
+from shoploop.deals.groups.models import Group, GroupCampaign, Seat
+from shoploop.ledger.models import Payment, Refund
+from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+from shoploop.ledger.services import payments
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.models import Order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _succeed(order: Order) -> None:
+    """The provider reports the payment captured; the deal hears it at once (no outer
+    transaction here, so the event is delivered on the spot)."""
+    payment = payments.payment_by_public_id(public_id=order.checkout.payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount,
+        ),
+    )
+
+
+def _payment(order: Order) -> Payment:
+    return Payment.objects.get(public_id=order.checkout.payment_public_id)
+
+
+def _paid_leader_group(make_campaign, sku, leader, size=5):
+    campaign = make_campaign(sku=sku, group_size=size, stock=10)
+    seat = services.open_group(campaign=campaign, user=leader)
+    _succeed(seat.order)
+    group = Group.objects.get(pk=seat.group_id)
+    assert group.paid_count == 1
+    return campaign, group
+
+
+def test_fifty_buyers_join_and_pay_one_five_seat_group_at_once(
+    make_campaign, make_sku, shop, make_user
+):
+    sku = make_sku(shop=shop, stock=20)
+    users = [make_user() for _ in range(50)]
+    campaign, group = _paid_leader_group(make_campaign, sku, users[0])
+
+    def join_and_pay(index):
+        seat = services.join_group(group=Group.objects.get(pk=group.pk), user=users[index + 1])
+        _succeed(seat.order)
+        return seat.public_id
+
+    outcomes = race(join_and_pay, 49)
+    joined = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(joined) == 4, outcomes
+    assert len(refused) == 45
+    assert {o.code for o in refused} <= {"group_full", "group_closed"}
+    group.refresh_from_db()
+    assert (group.state, group.paid_count, group.seats_taken) == ("succeeded", 5, 5)
+    assert Seat.objects.filter(group=group, state=Seat.State.PAID).count() == 5
+    assert Order.objects.filter(state=Order.State.PAID).count() == 5
+    assert GroupCampaign.objects.get(pk=campaign.pk).stock == 5
+    assert verify_ledger().ok
+
+
+def test_fifty_payments_arrive_at_once_for_one_five_seat_group(
+    make_campaign, make_sku, shop, make_user
+):
+    """49 buyers each got a seat order at some point; 45 of those seats were freed unpaid
+    (the 5-minute sweep) before all 50 payments land together: exactly 5 paid members, every
+    other payment refunded once."""
+    sku = make_sku(shop=shop, stock=20)
+    users = [make_user() for _ in range(50)]
+    leader = services.open_group(
+        campaign=make_campaign(sku=sku, group_size=5, stock=10), user=users[0]
+    )
+    group = leader.group
+    _succeed(leader.order)
+    seats = [leader]
+    # Users 1..45 join in waves of at most 4 free seats and expire unpaid; 46..49 hold seats.
+    starts = [1, 2, *range(6, 46, 4), 46]
+    for start, end in zip(starts, [*starts[1:], 50], strict=True):
+        batch = [services.join_group(group=group, user=user) for user in users[start:end]]
+        seats.extend(batch)
+        if end <= 46:
+            services.free_unpaid_seats(batch[-1].reserved_until + timedelta(seconds=1))
+    assert len(seats) == 50
+    assert Seat.objects.filter(group=group, state=Seat.State.RESERVED).count() == 4
+
+    outcomes = race(lambda i: _succeed(Order.objects.get(pk=seats[i].order_id)), 50)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    group.refresh_from_db()
+    assert (group.state, group.paid_count) == ("succeeded", 5)
+    paid = Seat.objects.filter(group=group, state=Seat.State.PAID)
+    assert paid.count() == 5
+    for seat in Seat.objects.filter(group=group).exclude(state=Seat.State.PAID):
+        payment = _payment(Order.objects.get(pk=seat.order_id))
+        assert payment.refunded_fen == payment.captured_fen == 3900
+    assert Refund.objects.count() == 45
+    assert verify_ledger().ok
+
+
+def test_a_join_paying_as_the_deadline_settles_completes_or_refunds_everyone(
+    make_campaign, make_sku, shop, make_user
+):
+    sku = make_sku(shop=shop, stock=40)
+    campaign = make_campaign(sku=sku, group_size=2, stock=30, per_user_limit=10)
+    leader, friend = make_user(), make_user()
+    pairs = []
+    for _ in range(8):
+        seat = services.open_group(campaign=campaign, user=leader)
+        _succeed(seat.order)
+        joiner = services.join_group(group=seat.group, user=friend)
+        pairs.append((seat, joiner))
+
+    for leader_seat, joiner in pairs:
+        group = leader_seat.group
+
+        def work(index, group=group, joiner=joiner):
+            if index == 0:
+                return _succeed(Order.objects.get(pk=joiner.order_id))
+            return services.settle_groups(group.deadline)
+
+        outcomes = race(work, 2)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        group.refresh_from_db()
+        orders = [Order.objects.get(pk=s.order_id) for s in (leader_seat, joiner)]
+        refunded = [_payment(order).refunded_fen for order in orders]
+        if group.state == Group.State.SUCCEEDED:
+            assert [order.state for order in orders] == [Order.State.PAID] * 2
+            assert refunded == [0, 0]
+        else:
+            assert group.state == Group.State.FAILED
+            assert [order.state for order in orders] == [Order.State.CANCELLED] * 2
+            assert refunded == [3900, 3900]
+    assert (
+        Refund.objects.values("payment").annotate(n=Sum("amount")).filter(n__gt=3900).count() == 0
+    )
+    assert verify_ledger().ok
+
+
+def test_settle_workers_in_parallel_settle_each_group_once(
+    make_campaign, make_sku, shop, make_user
+):
+    sku = make_sku(shop=shop, stock=40)
+    campaign = make_campaign(sku=sku, group_size=3, stock=30, per_user_limit=30)
+    leader = make_user()
+    groups = []
+    for _ in range(12):
+        seat = services.open_group(campaign=campaign, user=leader)
+        _succeed(seat.order)
+        groups.append(seat.group)
+    deadline = max(group.deadline for group in groups)
+    outcomes = race(lambda i: services.settle_groups(deadline), 4)
+    assert sum(outcomes) == 12, outcomes
+    assert Group.objects.filter(state=Group.State.FAILED).count() == 12
+    assert Refund.objects.count() == 12
+    assert GroupCampaign.objects.get(pk=campaign.pk).stock == 30
+    assert verify_ledger().ok

@@ -1,0 +1,222 @@
+"""Group buying pages: the group page (members, "N more needed", countdown, share link, join),
+the product- and community-page blocks, "my groups", and the merchant console. Thin: parse, call
+a service or selector, render or redirect; a DomainError's message is shown on the page."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from shoploop.catalog.models import SKU
+from shoploop.core import clock
+from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from shoploop.core.money import parse_yuan
+from shoploop.deals.groups import selectors, services
+from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Seat
+from shoploop.orders import selectors as order_selectors
+
+BLOCK_GROUPS = 5
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _group_url(group) -> str:
+    return reverse("deals_groups:group", args=[group.public_id])
+
+
+def _pay_url(seat: Seat) -> str:
+    if seat.state != Seat.State.RESERVED or seat.order is None:
+        return ""
+    if not seat.order.checkout.payment_public_id:
+        return ""
+    return order_selectors.pay_url(checkout=seat.order.checkout, next_url=_group_url(seat.group))
+
+
+def _after_seat(request, seat: Seat):
+    """Straight to the cashier; back on the group page afterwards."""
+    return redirect(_pay_url(seat) or _group_url(seat.group))
+
+
+# --- blocks on other pages --------------------------------------------------------------------
+
+
+def product_block(request, product) -> str:
+    campaigns = list(selectors.running_campaigns_of_product(product=product)[:3])
+    if not campaigns:
+        return ""
+    groups = list(selectors.open_groups_of_product(product=product)[:BLOCK_GROUPS])
+    return render_to_string(
+        "deals/groups/_product_block.html",
+        {"campaigns": campaigns, "groups": groups},
+        request=request,
+    )
+
+
+def community_block(request, community) -> str:
+    groups = list(selectors.open_groups_of_community(community=community)[:BLOCK_GROUPS])
+    if not groups:
+        return ""
+    return render_to_string(
+        "deals/groups/_community_block.html", {"groups": groups}, request=request
+    )
+
+
+# --- buyers -----------------------------------------------------------------------------------
+
+
+def group_detail(request, group_id):
+    group = selectors.group_by_public_id(public_id=group_id)
+    my_seat = selectors.seat_of(group=group, user=request.user)
+    share_url = request.build_absolute_uri(_group_url(group))
+    return render(
+        request,
+        "deals/groups/group.html",
+        {
+            "group": group,
+            "campaign": group.campaign,
+            "members": selectors.members(group=group),
+            "my_seat": my_seat,
+            "my_pay_url": _pay_url(my_seat) if my_seat else "",
+            "share_url": share_url,
+            "is_leader": request.user.is_authenticated and group.leader_id == request.user.pk,
+        },
+    )
+
+
+@login_required
+@require_POST
+def group_join(request, group_id):
+    group = selectors.group_by_public_id(public_id=group_id)
+    try:
+        seat = services.join_group(group=group, user=request.user)
+    except DomainError as error:
+        if isinstance(error, NotFound):
+            raise
+        messages.error(request, error.message)
+        return redirect(_group_url(group))
+    return _after_seat(request, seat)
+
+
+@login_required
+@require_POST
+def group_open(request, campaign_id):
+    campaign = selectors.campaign_by_public_id(public_id=campaign_id)
+    try:
+        seat = services.open_group(campaign=campaign, user=request.user)
+    except DomainError as error:
+        if isinstance(error, NotFound):
+            raise
+        messages.error(request, error.message)
+        return redirect("catalog:product", campaign.sku.product.public_id)
+    return _after_seat(request, seat)
+
+
+@login_required
+def mine(request):
+    seats = list(selectors.my_seats(user=request.user)[:100])
+    return render(request, "deals/groups/mine.html", {"seats": seats, "nav_active": "me"})
+
+
+# --- merchant console -------------------------------------------------------------------------
+
+
+def _console_context(shop) -> dict:
+    return {"campaigns": list(selectors.shop_campaigns(shop=shop)[:100])}
+
+
+def _create_from_form(request, shop):
+    post = request.POST
+    sku = (
+        SKU.objects.select_related("product__shop")
+        .filter(public_id=post.get("sku_id", "")[:40], product__shop=shop)
+        .first()
+    )
+    if sku is None:
+        raise ValidationFailed(_("Choose one of your SKUs."), fields={"sku_id": "required"})
+    leader_text = post.get("leader_price", "").strip()
+    k = _int(post.get("min_paid_to_complete", ""))
+    starts_in = _int(post.get("starts_in_minutes", "0")) or 0
+    duration_days = _int(post.get("duration_days", "7"))
+    if duration_days is None:
+        raise ValidationFailed(
+            _("Give the campaign's length in days."), fields={"duration_days": "invalid"}
+        )
+    now = clock.now()
+    return services.create_campaign(
+        actor=request.user,
+        sku=sku,
+        group_price_fen=parse_yuan(post.get("group_price", ""), field="group_price"),
+        leader_price_fen=(
+            parse_yuan(leader_text, field="leader_price", allow_zero=True) if leader_text else None
+        ),
+        group_size=_int(post.get("group_size")),
+        group_minutes=_int(post.get("group_minutes", DEFAULT_GROUP_MINUTES)),
+        starts_at=now + timedelta(minutes=starts_in),
+        ends_at=now + timedelta(minutes=starts_in) + timedelta(days=duration_days),
+        stock=_int(post.get("stock")),
+        per_user_limit=_int(post.get("per_user_limit", "1")),
+        min_paid_to_complete=k if k else None,
+    )
+
+
+@login_required
+def console(request):
+    shop = order_selectors.merchant_shop(user=request.user)
+    form = {}
+    if request.method == "POST":
+        try:
+            _create_from_form(request, shop)
+            messages.success(request, _("The group campaign is running."))
+            return redirect("deals_groups:console")
+        except DomainError as error:
+            if isinstance(error, PermissionDenied):
+                raise
+            messages.error(request, error.message)
+            form = request.POST
+    skus = SKU.objects.filter(product__shop=shop, is_active=True).select_related("product")
+    return render(
+        request,
+        "deals/groups/console.html",
+        {
+            **_console_context(shop),
+            "skus": list(skus.order_by("product__title", "pk")[:200]),
+            "form": form,
+            "nav_active": "me",
+        },
+    )
+
+
+@login_required
+def console_rows(request):
+    """The campaign table alone, polled by htmx every 5 s for live counts."""
+    shop = order_selectors.merchant_shop(user=request.user)
+    return render(request, "deals/groups/_console_rows.html", _console_context(shop))
+
+
+@login_required
+@require_POST
+def console_action(request, campaign_id, action):
+    campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
+    act = {
+        "pause": (services.pause_campaign, _("Paused: no new groups or joins.")),
+        "resume": (services.resume_campaign, _("Running again.")),
+        "end": (services.end_campaign, _("Ended; the stock left went back to the SKU.")),
+    }.get(action)
+    if act is None:
+        raise NotFound()
+    try:
+        act[0](campaign=campaign, actor=request.user)
+        messages.success(request, act[1])
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("deals_groups:console")
