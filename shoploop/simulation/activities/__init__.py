@@ -5,6 +5,7 @@ An activity first *plans* (draws from the world's random generator, touches no d
 adding an ``Activity`` subclass to ``DEFAULT_ACTIVITIES``; nothing else changes.
 """
 
+from shoploop.simulation.activities.bargains import Bargaining, CreateBargainCampaigns
 from shoploop.simulation.activities.base import Activity
 from shoploop.simulation.activities.communities import (
     CommunityLifecycle,
@@ -14,6 +15,9 @@ from shoploop.simulation.activities.communities import (
     ReviewJoinRequests,
 )
 from shoploop.simulation.activities.coupons import ClaimCoupons, CreateCoupons
+from shoploop.simulation.activities.crowdfunding import Crowdfunding
+from shoploop.simulation.activities.flash import FlashSales
+from shoploop.simulation.activities.groups import GroupBuying
 from shoploop.simulation.activities.orders import (
     AfterSales,
     CancelOrders,
@@ -46,6 +50,11 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     AfterSales,
     Withdrawals,
     CommunityLifecycle,
+    CreateBargainCampaigns,
+    Bargaining,
+    Crowdfunding,
+    FlashSales,
+    GroupBuying,
     # Last: the day's deadlines fire after everything people did that day.
     SettleDeadlines,
 )

@@ -1,0 +1,127 @@
+"""A crowdfunding fails and its backers see their refunds: two backers, each on their own phone,
+back a tier and pay in the sandbox cashier; the deadline passes (``settle_due``); the project page
+and "My pledges" say the project failed and show each pledge refunded. Every page fits 390 px;
+each step leaves a screenshot in test-artifacts/screenshots/."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from shoploop.catalog import services as catalog
+from shoploop.core import clock
+from shoploop.core.deadlines import settle_due
+from shoploop.core.money import format_fen
+from shoploop.deals.crowdfunding import services as crowdfunding
+from shoploop.deals.crowdfunding.models import Pledge, Project
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.models import Order
+from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+TITLE = "Glow-in-the-dark tent pegs"
+TIER = "Early bird"
+PRICE_FEN = 9900
+PRICE = format_fen(PRICE_FEN)
+
+
+@pytest.fixture
+def project(make_user, operator):
+    merchant = make_user(display_name="Ada")
+    shop = catalog.apply_for_shop(user=merchant, name="Ada's Camp", contact="WeChat ada")
+    catalog.approve_shop(shop=shop, actor=operator)
+    return crowdfunding.create_project(
+        actor=merchant,
+        title=TITLE,
+        story="Pegs you can find at night.\nWe make them if 100 of you back us.",
+        target_kind="fen",
+        target_value=PRICE_FEN * 100,
+        deadline=clock.now() + timedelta(days=3),
+        tiers=[
+            crowdfunding.TierSpec(
+                TIER, PRICE_FEN, 1, 50, (clock.now() + timedelta(days=40)).date()
+            ),
+        ],
+    )
+
+
+def _phone(browser, live_server, user):
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
+    )
+    context.set_default_timeout(15_000)
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return context
+
+
+def _back_and_pay(page, project, screenshot, name):
+    page.goto(f"/crowdfunding/{project.public_id}/")
+    expect(page.locator("main h1")).to_have_text(TITLE)
+    expect(page.locator("main time[data-countdown]")).to_have_count(1)
+    page.get_by_role("button", name="Back this").click()
+    expect(page.locator("main h1")).to_have_text("Sandbox cashier")
+    expect(page.get_by_test_id("pay-amount")).to_have_text(PRICE)
+    screenshot(page, f"crowdfunding-{name}-cashier")
+    page.get_by_role("button", name=f"Pay {PRICE}").click()
+    expect(page.get_by_test_id("pay-state")).to_have_text("Paid")
+    page.get_by_role("link", name="Continue").click()
+    expect(page).to_have_url(re.compile(rf"/crowdfunding/{project.public_id}/$"))
+    expect(page.get_by_test_id("my-pledges").get_by_test_id("pledge-state")).to_have_text("Pledged")
+    assert_no_horizontal_overflow(page)
+    screenshot(page, f"crowdfunding-{name}-pledged")
+
+
+def test_a_failed_crowdfunding_refunds_both_backers(
+    browser, live_server, plain_static_files, make_user, project, screenshot
+):
+    backers = [make_user(display_name="Ming"), make_user(display_name="Li")]
+    contexts = [_phone(browser, live_server, user) for user in backers]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page, name in zip(pages, ("ming", "li"), strict=True):
+            _back_and_pay(page, project, screenshot, name)
+        expect(pages[1].get_by_test_id("backers")).to_have_text("2 backers")
+        assert Pledge.objects.filter(state=Pledge.State.ACTIVE).count() == 2
+
+        # The deadline passes with 2 of 100 pledges: the scheduler's settle_due runs.
+        settled = settle_due(project.deadline + timedelta(seconds=1))
+        assert settled["deals_crowdfunding.settle"] == 2
+        project.refresh_from_db()
+        assert project.state == Project.State.FAILED
+
+        for page, name in zip(pages, ("ming", "li"), strict=True):
+            page.reload()
+            expect(page.get_by_test_id("outcome")).to_contain_text("did not reach its target")
+            mine = page.get_by_test_id("my-pledges")
+            expect(mine.get_by_test_id("pledge-state")).to_have_text("Refunded")
+            expect(mine.get_by_test_id("refund")).to_have_text(f"refunded {PRICE}")
+            expect(page.get_by_role("button", name="Back this")).to_have_count(0)
+            assert_no_horizontal_overflow(page)
+            screenshot(page, f"crowdfunding-{name}-failed")
+
+            page.goto("/deals/mine/")
+            page.get_by_role("link", name="My pledges").click()
+            expect(page.locator("main h1")).to_have_text("My pledges")
+            row = page.get_by_test_id("pledge")
+            expect(row).to_have_count(1)
+            expect(row).to_contain_text(TITLE)
+            expect(row.get_by_test_id("pledge-state")).to_have_text("Refunded")
+            expect(row.get_by_test_id("refund")).to_have_text(f"refunded {PRICE}")
+            assert_no_horizontal_overflow(page)
+            screenshot(page, f"crowdfunding-{name}-my-pledges")
+    finally:
+        for context in contexts:
+            context.close()
+
+    for order in Order.objects.all():
+        assert order.state == Order.State.CANCELLED
+        assert order.refunded_fen == PRICE_FEN
+    report = verify_ledger()
+    assert report.ok, report.problems

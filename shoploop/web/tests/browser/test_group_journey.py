@@ -1,0 +1,123 @@
+"""Two buyers complete a group from a shared link: buyer A opens a group on the product page and
+pays in the sandbox cashier; buyer B opens the shared link in another browser, joins and pays;
+both see the group succeeded. Every page fits 390 px; each step leaves a screenshot."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import expect
+
+from shoploop.catalog import services as catalog
+from shoploop.core import clock
+from shoploop.core.money import format_fen
+from shoploop.deals.groups import services as groups
+from shoploop.deals.groups.models import Group
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.models import Order
+from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PRODUCT = "Pu'er tea cake"
+PRICE_FEN = 12800
+GROUP_PRICE_FEN = 8800
+GROUP_PRICE = format_fen(GROUP_PRICE_FEN)
+
+
+@pytest.fixture
+def tea(make_user, operator):
+    merchant = make_user(display_name="Lin")
+    shop = catalog.apply_for_shop(user=merchant, name="Lin's Tea", contact="WeChat lin-tea")
+    shop = catalog.approve_shop(shop=shop, actor=operator)
+    product = catalog.create_product(shop=shop, actor=merchant, title=PRODUCT, category="food")
+    sku = catalog.add_sku(
+        product=product, actor=merchant, options={"Weight": "357 g"}, price_fen=PRICE_FEN, stock=20
+    )
+    catalog.publish_product(product=product, actor=merchant)
+    now = clock.now()
+    groups.create_campaign(
+        actor=merchant,
+        sku=sku,
+        group_price_fen=GROUP_PRICE_FEN,
+        group_size=2,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=7),
+        stock=10,
+    )
+    return product
+
+
+def _phone(browser, live_server, user):
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
+    )
+    context.set_default_timeout(15_000)
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return context
+
+
+def _pay_in_cashier(page):
+    expect(page.locator("main h1")).to_have_text("Sandbox cashier")
+    expect(page.get_by_test_id("pay-amount")).to_have_text(GROUP_PRICE)
+    page.get_by_role("button", name=f"Pay {GROUP_PRICE}").click()
+    expect(page.get_by_test_id("pay-state")).to_have_text("Paid")
+    page.get_by_role("link", name="Continue").click()
+
+
+def test_two_buyers_complete_a_group_from_a_shared_link(
+    browser, live_server, plain_static_files, make_user, tea, screenshot
+):
+    buyer_a, buyer_b = make_user(display_name="Ann"), make_user(display_name="Bo")
+    context_a = _phone(browser, live_server, buyer_a)
+    context_b = _phone(browser, live_server, buyer_b)
+    a, b = context_a.new_page(), context_b.new_page()
+    try:
+        # 1. A finds the group price on the product page and opens a group.
+        a.goto(f"/p/{tea.public_id}/")
+        block = a.get_by_test_id("group-block")
+        expect(block).to_contain_text(GROUP_PRICE)
+        screenshot(a, "group-1-product")
+        assert_no_horizontal_overflow(a)
+        block.get_by_role("button", name="Open a group").click()
+
+        # 2. The cashier, then back on the group page: 1 more needed, a countdown, a link.
+        _pay_in_cashier(a)
+        expect(a).to_have_url(re.compile(r"/groups/g/\w+/$"))
+        expect(a.get_by_test_id("more-needed")).to_have_text("1 more needed")
+        expect(a.get_by_test_id("members")).to_contain_text("Ann")
+        expect(a.locator("time[data-countdown]")).to_have_count(1)
+        share_url = a.get_by_test_id("share-url").input_value()
+        assert share_url.startswith(live_server.url) and "/groups/g/" in share_url
+        screenshot(a, "group-2-opened")
+        assert_no_horizontal_overflow(a)
+
+        # 3. B opens the shared link in another browser, joins and pays.
+        b.goto(share_url)
+        expect(b.get_by_test_id("members")).to_contain_text("Ann")
+        screenshot(b, "group-3-shared-link")
+        assert_no_horizontal_overflow(b)
+        b.get_by_test_id("join").click()
+        _pay_in_cashier(b)
+
+        # 4. Both see the group complete.
+        expect(b.get_by_test_id("group-state")).to_contain_text("Group complete")
+        expect(b.get_by_test_id("members")).to_contain_text("Bo")
+        screenshot(b, "group-4-complete")
+        a.reload()
+        expect(a.get_by_test_id("group-state")).to_contain_text("Group complete")
+        screenshot(a, "group-5-leader-sees-complete")
+        assert_no_horizontal_overflow(a)
+    finally:
+        context_a.close()
+        context_b.close()
+
+    group = Group.objects.get()
+    assert (group.state, group.paid_count) == (Group.State.SUCCEEDED, 2)
+    assert set(Order.objects.values_list("state", flat=True)) == {Order.State.PAID}
+    assert verify_ledger().ok
