@@ -1,1 +1,4 @@
-"""Benchmarks: ``python -m bench.NAME [--quick]``; each prints its figures and ends with one line ``NAME: key=value …``."""
+"""Benchmarks: ``python -m bench.NAME [--quick]``.
+
+Each prints its figures and ends with one line ``NAME: key=value …``.
+"""

@@ -101,8 +101,17 @@ TEMPLATES = [
 # Database: one URL switches between the embedded SQLite file and PostgreSQL.
 DATABASE_URL = os.environ.get("SHOPLOOP_DATABASE_URL", "").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every request runs in its own thread, so persistent per-thread connections
+        # pile up until PostgreSQL refuses clients in a rush. A bounded pool per process makes a
+        # burst wait briefly for a connection instead of failing.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("SHOPLOOP_DB_POOL_SIZE", "20")),
+            "timeout": float(os.environ.get("SHOPLOOP_DB_POOL_TIMEOUT", "30")),
+        }
 else:
     SQLITE_PATH = os.environ.get("SHOPLOOP_SQLITE_PATH", str(BASE_DIR / "var" / "shoploop.sqlite3"))
     # The embedded default must work on a fresh clone, so its folder is made here.
