@@ -1,10 +1,16 @@
 """Bargaining services: every write of the bargains app.
 
-Lock order (extends orders' one, deadlock-free): a bargain row first (``select_for_update``),
-then the campaign row only through one conditional UPDATE of its ``stock_left``, then the helper's
-daily quota row, then the orders services (checkout → payment → order). Ending a campaign locks
-only the campaign row (then the SKU), never bargains: open bargains of an ended campaign are
-expired by the ``deals_bargains.expire`` deadline handler and refused by every service.
+Lock order (PostgreSQL, deadlock-free), the same on every path:
+
+    bargain (``select_for_update``) → the orders services (checkout → payment → order → ledger
+    accounts) → shared rows: the campaign (one conditional UPDATE of ``stock_left``, the last
+    statement that touches it) → the SKU; a help takes the helper's daily quota row instead.
+
+The campaign row is the hot row every buyer of a campaign touches, so it is changed only by a
+conditional UPDATE placed after the orders' rows: its lock is held from that statement to the
+commit, and nothing takes a checkout, payment or order after it. Ending a campaign locks only
+the campaign row (then the SKU), never bargains: open bargains of an ended campaign are expired
+by the ``deals_bargains.expire`` deadline handler and refused by every service.
 
 Campaign rules: a paused campaign starts no new bargains and takes no helps; bargains already
 started may still be bought. An ended campaign refuses everything; its unsold stock goes back to
@@ -444,12 +450,7 @@ def buy(*, bargain: Bargain, user) -> Order:
                 _("%(n)d more helps are needed before you can buy.") % {"n": row.helps_left},
                 code="floor_not_reached",
             )
-        taken = (
-            BargainCampaign.objects.filter(pk=campaign.pk, stock_left__gte=1)
-            .exclude(state=BargainCampaign.State.ENDED)
-            .update(stock_left=F("stock_left") - 1)
-        )
-        if not taken:
+        if campaign.stock_left < 1:  # a fast answer; the conditional UPDATE below decides
             raise Conflict(_("Sorry, this campaign is sold out."), code="sold_out")
         order = order_services.place_deal_order(
             buyer=user,
@@ -469,6 +470,15 @@ def buy(*, bargain: Bargain, user) -> Order:
             pay_deadline=now + PAY_WINDOW,
             paid_at=now if free else None,
         )
+        # The campaign's unit last (lock order: checkout → payment → order → campaign); sold
+        # out here rolls the order and the bargain's change back with it.
+        taken = (
+            BargainCampaign.objects.filter(pk=campaign.pk, stock_left__gte=1)
+            .exclude(state=BargainCampaign.State.ENDED)
+            .update(stock_left=F("stock_left") - 1)
+        )
+        if not taken:
+            raise Conflict(_("Sorry, this campaign is sold out."), code="sold_out")
         publish("bargains.bought", bargain_public_id=row.public_id, price_fen=order.total_fen)
     bargain.refresh_from_db()
     return order
@@ -524,9 +534,9 @@ def _drop_purchase(row: Bargain, order: Order, now: datetime, reason: str) -> bo
     """Cancel the unpaid purchase of a bargain (locked): unit back, order cancelled."""
     if row.order_id != order.pk or row.state != Bargain.State.BUYING:
         return False
-    _return_unit(row.campaign_id, row.campaign.sku_id)
     _reopen_or_expire(row, now)
     order_services.cancel_deal_order(order=order, reason=reason)
+    _return_unit(row.campaign_id, row.campaign.sku_id)  # shared rows after the order's
     return True
 
 
@@ -585,17 +595,20 @@ def _free_unpaid(now: datetime) -> int:
     """One bargain per transaction: each holds at most one campaign row (its stock coming
     back), so two workers never wait on each other's campaigns (no lock cycle)."""
     freed = 0
+    seen: list[int] = []  # a row this run could not move (e.g. a partial capture) is not retried
     while True:
         with transaction.atomic():
             row = (
                 Bargain.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("campaign", "order__checkout")
                 .filter(state=Bargain.State.BUYING, pay_deadline__lte=now)
+                .exclude(pk__in=seen)
                 .order_by("pay_deadline", "pk")
                 .first()
             )
             if row is None:
                 return freed
+            seen.append(row.pk)
             order = row.order
             if order is None:
                 _reopen_or_expire(row, now)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shoploop.catalog import selectors as catalog_selectors
@@ -254,10 +255,14 @@ def console_counts(request, campaign_id):
     )
 
 
+# Marked with gettext_lazy here so makemessages extracts them (``_(variable)`` is not found).
 _ACTIONS = {
-    "pause": (services.pause_campaign, "The campaign is paused."),
-    "resume": (services.resume_campaign, "The campaign is running again."),
-    "end": (services.end_campaign, "The campaign has ended; its stock is back on the item."),
+    "pause": (services.pause_campaign, gettext_lazy("The campaign is paused.")),
+    "resume": (services.resume_campaign, gettext_lazy("The campaign is running again.")),
+    "end": (
+        services.end_campaign,
+        gettext_lazy("The campaign has ended; its stock is back on the item."),
+    ),
 }
 
 
@@ -273,5 +278,5 @@ def console_action(request, campaign_id, action):
     except DomainError as error:
         _show_error(request, error)
     else:
-        messages.success(request, _(message))
+        messages.success(request, message)
     return redirect("deals_bargains:console_detail", campaign_id=campaign.public_id)

@@ -309,6 +309,29 @@ def test_sold_out_campaign(make_campaign, make_user, friends):
     assert b.state == "active" and b.order_id is None
 
 
+def test_the_last_unit_taken_while_the_order_is_placed_leaves_no_order(
+    make_campaign, make_user, monkeypatch
+):
+    """The campaign's unit is taken last (lock order); a rival who took it meanwhile makes the
+    buy fail as sold out, and the order placed a moment before is rolled back with it."""
+    campaign = make_campaign(stock=1, buy_before_floor=True, helpers=1)
+    buyer = make_user()
+    bargain = services.start_bargain(campaign=campaign, user=buyer)
+    place = services.order_services.place_deal_order
+
+    def rival_buys_first(**kwargs):
+        order = place(**kwargs)
+        BargainCampaign.objects.filter(pk=campaign.pk).update(stock_left=0)
+        return order
+
+    monkeypatch.setattr(services.order_services, "place_deal_order", rival_buys_first)
+    assert _code(lambda: services.buy(bargain=bargain, user=buyer)) == "sold_out"
+    bargain.refresh_from_db()
+    assert (bargain.state, bargain.order_id) == ("active", None)
+    assert not Order.objects.filter(buyer=buyer).exists()
+    assert verify_ledger().ok
+
+
 def test_a_free_bargain_is_paid_at_once(make_campaign, buyer, friends):
     campaign = make_campaign(start=3, floor=0, helpers=3)
     bargain = services.start_bargain(campaign=campaign, user=buyer)
