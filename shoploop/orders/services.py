@@ -1068,8 +1068,11 @@ def _rehold_remainder(*, order: Order, remaining: int) -> None:
 #
 # A deal (group seat, bargain, pledge, flash sale) buys through one checkout with one order and
 # one payment, like the cart, but the deal owns its stock, its unpaid deadline and its outcome.
-# Lock order, extending the one above: the deal's own rows first (campaign, group, seat), then
-# checkout, payment, order, shared rows. Deals call these with their rows locked.
+# Lock order, extending the one above: the deal's per-buyer rows first (group, seat, bargain,
+# pledge), then checkout, payment, order, and last the rows every buyer of a campaign contends
+# for (campaign stock, tier and project counters, ledger accounts, SKU stock), each changed by a
+# conditional UPDATE as late in the transaction as possible so the hot row is held only until
+# the commit. Deals call these with their per-buyer rows locked.
 
 DEAL_OWNED_STATES = (Order.State.PENDING_PAYMENT, Order.State.AWAITING_DEAL)
 
