@@ -102,7 +102,7 @@ def create_sale(request, payload: SaleIn):
         ends_at=payload.ends_at,
         per_user_limit=payload.per_user_limit,
     )
-    return Status(201, selectors.sale_by_public_id(public_id=sale.public_id))
+    return Status(201, selectors.sale_for_merchant(public_id=sale.public_id, actor=request.user))
 
 
 @router.get("/", response=list[SaleOut], auth=optional_auth)
@@ -118,10 +118,21 @@ def list_shop_sales(request):
     return selectors.shop_sales(shop=_my_shop(request))
 
 
+@router.get("/shop/{sale_id}", response=ShopSaleOut)
+def get_shop_sale(request, sale_id: str):
+    """One of the merchant's sales with its live counts (poll it to watch a rush)."""
+    return selectors.sale_for_merchant(public_id=sale_id, actor=request.user)
+
+
 @router.get("/mine", response=list[PurchaseOut])
 @paginate(CursorPagination, ordering=("-created_at", "-id"))
 def list_my_purchases(request):
     return selectors.buyer_purchases(buyer=request.user)
+
+
+@router.get("/mine/{purchase_id}", response=PurchaseOut)
+def get_my_purchase(request, purchase_id: str):
+    return selectors.purchase_for_buyer(public_id=purchase_id, buyer=request.user)
 
 
 @router.get("/{sale_id}", response=SaleOut, auth=optional_auth)
@@ -132,7 +143,7 @@ def get_sale(request, sale_id: str):
 def _merchant_action(request, sale_id: str, service):
     sale = selectors.sale_by_public_id(public_id=sale_id)
     service(sale=sale, actor=request.user)
-    return selectors.sale_by_public_id(public_id=sale_id)
+    return selectors.sale_for_merchant(public_id=sale_id, actor=request.user)
 
 
 @router.post("/{sale_id}/pause", response=ShopSaleOut)

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
-from shoploop.core.errors import NotFound
+from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
 from shoploop.deals.flash.models import FlashPurchase, FlashSale
 
 
@@ -41,17 +41,30 @@ class SaleCounts:
     sold: int
 
 
+def _unit_totals() -> dict:
+    return {
+        "reserved_units": Sum(
+            "purchases__quantity", filter=Q(purchases__state=FlashPurchase.State.RESERVED)
+        ),
+        "sold_units": Sum(
+            "purchases__quantity", filter=Q(purchases__state=FlashPurchase.State.PAID)
+        ),
+    }
+
+
 def counts(*, sale: FlashSale) -> SaleCounts:
-    """Sold and reserved units come from the purchases, so paying never writes the hot row."""
-    totals = sale.purchases.aggregate(
-        reserved=Sum("quantity", filter=Q(state=FlashPurchase.State.RESERVED)),
-        sold=Sum("quantity", filter=Q(state=FlashPurchase.State.PAID)),
-    )
+    """Sold and reserved units come from the purchases, so paying never writes the hot row.
+    A sale from ``shop_sales`` carries them already; another costs one aggregate query."""
+    if hasattr(sale, "reserved_units"):
+        reserved, sold = sale.reserved_units, sale.sold_units
+    else:
+        totals = sale.purchases.aggregate(
+            reserved=Sum("quantity", filter=Q(state=FlashPurchase.State.RESERVED)),
+            sold=Sum("quantity", filter=Q(state=FlashPurchase.State.PAID)),
+        )
+        reserved, sold = totals["reserved"], totals["sold"]
     return SaleCounts(
-        stock=sale.stock,
-        available=sale.available,
-        reserved=totals["reserved"] or 0,
-        sold=totals["sold"] or 0,
+        stock=sale.stock, available=sale.available, reserved=reserved or 0, sold=sold or 0
     )
 
 
@@ -77,7 +90,20 @@ def public_sales(*, now=None) -> QuerySet[FlashSale]:
 
 
 def shop_sales(*, shop) -> QuerySet[FlashSale]:
-    return _sales().filter(shop=shop).order_by("-created_at", "-pk")
+    """A merchant's sales with their live counts (reserved and sold units) in the same query."""
+    return _sales().filter(shop=shop).annotate(**_unit_totals()).order_by("-created_at", "-pk")
+
+
+def sale_for_merchant(*, public_id: str, actor) -> FlashSale:
+    """A sale with its live counts, for its shop's owner only (anyone else: 403)."""
+    sale = _sales().filter(public_id=str(public_id)[:40]).annotate(**_unit_totals()).first()
+    if sale is None:
+        raise NotFound(_("No such flash sale."), code="flash_sale_not_found")
+    if not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    if sale.shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This is not your shop's flash sale."), code="not_shop_owner")
+    return sale
 
 
 def buyer_purchases(*, buyer) -> QuerySet[FlashPurchase]:

@@ -1,14 +1,24 @@
 """Flash sales: every write. Keyword-only arguments, one transaction each, events after commit.
 
-Lock order (deadlock-free): purchase rows, then quota rows, then the sale row, then the orders
-services (checkout → payment → order → accounts). A buyer's request touches the sale row with
-exactly one conditional UPDATE and never ``select_for_update``s it.
+Lock order (PostgreSQL, deadlock-free), the same on every path:
+
+    purchase rows (primary-key order) → quota rows (primary-key order)
+    → orders services (checkout → payment → order → …)
+    → sale rows (primary-key order; one conditional UPDATE each, the last statements)
+    → SKU rows (primary-key order)
+
+The sale row is the hot row of a rush. A buyer's request touches it with exactly one conditional
+UPDATE, the last statement of its transaction, so the row lock is held only from that statement
+to the commit; it never ``select_for_update``s it. Once the sale as read says the units are gone,
+the answer is "sold out" at once: no transaction, no lock, no write. Only the merchant's end and
+the end sweeper lock sale rows (sale → SKU), and they never wait for one another (SKIP LOCKED).
 """
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog import services as catalog_services
@@ -173,14 +183,17 @@ def end_sale(*, sale: FlashSale, actor) -> FlashSale:
     _require_owner(shop=sale.shop, actor=actor)
     with transaction.atomic():
         locked = FlashSale.objects.select_for_update().get(pk=sale.pk)
-        _end_locked(locked)
+        to_sku = Counter()
+        _end_locked(locked, to_sku=to_sku)
+        _release_to_skus(to_sku)
     sale.refresh_from_db()
     return sale
 
 
-def _end_locked(sale: FlashSale) -> bool:
-    """Under the sale's lock: mark it ended and give the unreserved units back, exactly once
-    (the state guard makes a second call, or a second worker, a no-op)."""
+def _end_locked(sale: FlashSale, *, to_sku: Counter) -> bool:
+    """Under the sale's lock: mark it ended, exactly once (the state guard makes a second call,
+    or a second worker, a no-op), and count its unreserved units in ``to_sku`` for the caller
+    to give back to the SKU after its sale rows (lock order)."""
     if sale.state not in OPEN_STATES:
         return False
     leftover = sale.available
@@ -191,9 +204,16 @@ def _end_locked(sale: FlashSale) -> bool:
         ended_at=clock.now(),
     )
     if leftover:
-        catalog_services.release_stock(sku_id=sale.sku_id, quantity=leftover)
+        to_sku[sale.sku_id] += leftover
     publish("deals.flash.ended", sale_id=sale.pk, sale_public_id=sale.public_id, returned=leftover)
     return True
+
+
+def _release_to_skus(to_sku: Counter) -> None:
+    """Units back to their SKUs, in primary-key order (the last locks of a transaction)."""
+    for sku_id in sorted(to_sku):
+        if to_sku[sku_id]:
+            catalog_services.release_stock(sku_id=sku_id, quantity=to_sku[sku_id])
 
 
 # --- buyers ----------------------------------------------------------------------------------
@@ -218,8 +238,11 @@ def _not_open_error(sale: FlashSale, now) -> DomainError | None:
 def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
     """Reserve ``quantity`` units for ``user`` and place the deal order to pay within the window.
 
-    The per-user limit is one conditional UPDATE on the buyer's quota row; the stock is one
-    conditional UPDATE on the sale row; both roll back together if anything after them fails."""
+    The per-user limit is one conditional UPDATE on the buyer's quota row (first); the stock is
+    one conditional UPDATE on the sale row, the last statement, so the hot row stays locked only
+    until the commit. If it finds too few units, everything before it rolls back: nothing
+    changed. A sale that, as read for this request, has too few units left is refused at once,
+    without a transaction."""
     _require_user(user)
     now = clock.now()
     error = _not_open_error(sale, now)
@@ -235,8 +258,8 @@ def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
         raise SoldOut()
     with transaction.atomic():
         _take_quota(sale=sale, user=user, quantity=quantity)
-        _take_units(sale=sale, quantity=quantity, now=now)
         purchase = _place(sale=sale, user=user, quantity=quantity, now=now)
+        _take_units(sale=sale, quantity=quantity, now=now)
         publish(
             "deals.flash.reserved",
             sale_public_id=sale.public_id,
@@ -351,30 +374,36 @@ def on_payment_failed(order: Order) -> bool:
         if purchase.state != FlashPurchase.State.RESERVED:
             return False
         _lock_quotas([purchase])
-        _release(purchase, reason=Order.CancelReason.PAYMENT_FAILED)
+        units = Counter()
+        _release(purchase, reason=Order.CancelReason.PAYMENT_FAILED, units=units)
+        _return_units(units)
         return True
 
 
 def _lock_quotas(purchases) -> None:
-    """Quota rows of these purchases, in primary-key order (after the purchases, before the
-    sale row, as a buyer's request takes them)."""
+    """The quota rows of exactly these purchases' (sale, buyer) pairs, in primary-key order
+    (after the purchases, before the orders' rows, as a buyer's request takes them)."""
     pairs = {(purchase.sale_id, purchase.buyer_id) for purchase in purchases}
-    quotas = FlashQuota.objects.select_for_update().filter(
-        sale_id__in={sale_id for sale_id, _ in pairs}, buyer_id__in={b for _, b in pairs}
-    )
-    list(quotas.order_by("pk").values_list("pk", flat=True))
+    if not pairs:
+        return
+    match = Q()
+    for sale_id, buyer_id in sorted(pairs):
+        match |= Q(sale_id=sale_id, buyer_id=buyer_id)
+    list(FlashQuota.objects.select_for_update().filter(match).order_by("pk").values_list("pk"))
 
 
-def _release(purchase: FlashPurchase, *, reason: str) -> None:
-    """Under the purchase's lock (state reserved): units and quota back, order cancelled."""
+def _release(purchase: FlashPurchase, *, reason: str, units: Counter) -> None:
+    """Under the purchase's and its quota's locks (state reserved): quota back, order cancelled
+    (checkout → payment → order); its units are counted in ``units`` (sale id → quantity) for
+    the caller to give back with ``_return_units``, after every order of its transaction."""
     FlashPurchase.objects.filter(pk=purchase.pk, state=FlashPurchase.State.RESERVED).update(
         state=FlashPurchase.State.RELEASED, settled_at=clock.now()
     )
     FlashQuota.objects.filter(
         sale_id=purchase.sale_id, buyer_id=purchase.buyer_id, bought__gte=purchase.quantity
     ).update(bought=F("bought") - purchase.quantity)
-    _return_units(sale_id=purchase.sale_id, quantity=purchase.quantity)
     order_services.cancel_deal_order(order=purchase.order, reason=reason)
+    units[purchase.sale_id] += purchase.quantity
     publish(
         "deals.flash.released",
         purchase_public_id=purchase.public_id,
@@ -383,18 +412,23 @@ def _release(purchase: FlashPurchase, *, reason: str) -> None:
     )
 
 
-def _return_units(*, sale_id: int, quantity: int) -> None:
-    """Back to the sale while it is open; once it ended, straight back to the SKU (the sale's
+def _return_units(units: Counter) -> None:
+    """Released units (sale id → quantity) back, sale rows in primary-key order, then SKUs.
+
+    Back to the sale while it is open; once it ended, straight back to the SKU (the sale's
     leftovers were already returned). The state condition makes the choice race-safe against
     ``_end_locked``, which holds the sale row's lock while it flips the state."""
-    back = FlashSale.objects.filter(pk=sale_id, state__in=OPEN_STATES).update(
-        available=F("available") + quantity
-    )
-    if back:
-        return
-    FlashSale.objects.filter(pk=sale_id).update(returned=F("returned") + quantity)
-    sku_id = FlashSale.objects.filter(pk=sale_id).values_list("sku_id", flat=True).get()
-    catalog_services.release_stock(sku_id=sku_id, quantity=quantity)
+    sku_of = dict(FlashSale.objects.filter(pk__in=list(units)).values_list("pk", "sku_id"))
+    to_sku = Counter()
+    for sale_id in sorted(units):
+        quantity = units[sale_id]
+        back = FlashSale.objects.filter(pk=sale_id, state__in=OPEN_STATES).update(
+            available=F("available") + quantity
+        )
+        if not back:
+            FlashSale.objects.filter(pk=sale_id).update(returned=F("returned") + quantity)
+            to_sku[sku_of[sale_id]] += quantity
+    _release_to_skus(to_sku)
 
 
 # --- deadlines -------------------------------------------------------------------------------
@@ -415,18 +449,22 @@ def release_unpaid(now) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                FlashPurchase.objects.select_for_update(skip_locked=True)
+                # Only the purchase rows (not the joined order and checkout): those are
+                # locked later, through the orders services, in their own order.
+                FlashPurchase.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(state=FlashPurchase.State.RESERVED, reserved_until__lte=now)
                 .select_related("order", "order__checkout")
                 .order_by("reserved_until", "pk")[:SETTLE_BATCH_SIZE]
             )
             _lock_quotas(batch)
+            units = Counter()
             for purchase in batch:
                 if _payment_captured(purchase):
                     _settle_captured(purchase)
                 else:
-                    _release(purchase, reason=Order.CancelReason.EXPIRED)
+                    _release(purchase, reason=Order.CancelReason.EXPIRED, units=units)
                 handled += 1
+            _return_units(units)
         if len(batch) < SETTLE_BATCH_SIZE:
             return handled
 
@@ -441,7 +479,9 @@ def end_due_sales(now) -> int:
                 .filter(state__in=OPEN_STATES, ends_at__lte=now)
                 .order_by("ends_at", "pk")[:SETTLE_BATCH_SIZE]
             )
+            to_sku = Counter()
             for sale in batch:
-                ended += int(_end_locked(sale))
+                ended += int(_end_locked(sale, to_sku=to_sku))
+            _release_to_skus(to_sku)
         if len(batch) < SETTLE_BATCH_SIZE:
             return ended

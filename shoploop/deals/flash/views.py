@@ -19,6 +19,10 @@ from shoploop.core.money import parse_yuan
 from shoploop.deals.flash import selectors, services
 from shoploop.orders import selectors as order_selectors
 
+# Far beyond any sale the service accepts (it refuses more than 30 days), yet small enough that
+# the date arithmetic below cannot overflow: the service gives the precise message.
+MAX_MINUTES = 366 * 24 * 60
+
 
 def _int(value) -> int | None:
     try:
@@ -106,7 +110,12 @@ def _create_from_form(request, shop):
         raise ValidationFailed(_("Choose one of your SKUs."), fields={"sku_id": "required"})
     starts_in = _int(post.get("starts_in_minutes", "0"))
     minutes = _int(post.get("duration_minutes", ""))
-    if starts_in is None or minutes is None or starts_in < 0 or minutes < 1:
+    if (
+        starts_in is None
+        or minutes is None
+        or not 0 <= starts_in <= MAX_MINUTES
+        or not 1 <= minutes <= MAX_MINUTES
+    ):
         raise ValidationFailed(_("Enter the start and the duration in minutes."))
     starts_at = clock.now() + timedelta(minutes=starts_in)
     return services.create_sale(

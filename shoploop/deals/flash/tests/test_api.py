@@ -131,3 +131,69 @@ def test_buying_before_the_start_is_refused(api, merchant, sku, buyer):
     assert sale["status"] == "scheduled"
     response = api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_started"
+
+
+def test_the_limit_defaults_to_one(api, merchant, sku):
+    body = _create_body(sku)
+    del body["per_user_limit"]
+    response = api.post(f"{BASE}/", body, user=merchant)
+    assert response.status_code == 201 and response.json()["per_user_limit"] == 1
+
+
+def test_merchant_watches_one_sale_and_another_merchant_gets_403(
+    api, merchant, other_merchant, sku, buyer
+):
+    sale = api.post(f"{BASE}/", _create_body(sku, stock=3), user=merchant).json()
+    api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
+    watched = api.get(f"{BASE}/shop/{sale['id']}", user=merchant)
+    assert watched.status_code == 200
+    body = watched.json()
+    assert (body["stock"], body["remaining"], body["reserved"], body["sold"]) == (3, 2, 1, 0)
+    assert api.get(f"{BASE}/shop/{sale['id']}", user=other_merchant).status_code == 403
+    assert api.get(f"{BASE}/shop/{sale['id']}", user=buyer).status_code == 403
+    assert api.get(f"{BASE}/shop/{sale['id']}").status_code == 401
+    assert api.get(f"{BASE}/shop/nope", user=merchant).status_code == 404
+
+
+def test_a_buyer_reads_one_of_their_purchases_only(api, merchant, sku, buyer, make_user):
+    sale = api.post(f"{BASE}/", _create_body(sku), user=merchant).json()
+    bought = api.post(f"{BASE}/{sale['id']}/buy", user=buyer).json()
+    mine = api.get(f"{BASE}/mine/{bought['id']}", user=buyer)
+    assert mine.status_code == 200
+    assert (mine.json()["sale_id"], mine.json()["state"]) == (sale["id"], "reserved")
+    assert api.get(f"{BASE}/mine/{bought['id']}", user=make_user()).status_code == 404
+    assert api.get(f"{BASE}/mine/{bought['id']}").status_code == 401
+
+
+def test_sold_out_is_answered_without_a_transaction_a_lock_or_a_write(
+    client, make_token, merchant, sku, buyer, make_user, api
+):
+    from unittest import mock
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    sale = api.post(f"{BASE}/", _create_body(sku, stock=1), user=merchant).json()
+    api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
+    headers = {"Authorization": f"Bearer {make_token(make_user())}"}
+    url = f"/api/v1{BASE}/{sale['id']}"
+    client.get(url, headers=headers)  # the token's last-use stamp is written once a minute
+    entered = []
+    real_enter = transaction.Atomic.__enter__
+
+    def counting_enter(atomic):
+        entered.append(atomic)
+        return real_enter(atomic)
+
+    with (
+        mock.patch.object(transaction.Atomic, "__enter__", counting_enter),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        response = client.post(
+            f"{url}/buy", data={}, content_type="application/json", headers=headers
+        )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "sold_out"
+    assert not entered
+    statements = [q["sql"].lstrip().upper() for q in captured.captured_queries]
+    assert statements and all(sql.startswith("SELECT") for sql in statements), statements
+    assert not any("FOR UPDATE" in sql for sql in statements)

@@ -112,6 +112,37 @@ def test_console_shows_bad_input_and_changes_nothing(client, merchant, shop, mak
     assert not FlashSale.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"duration_minutes": "99999999999999999999"},
+        {"starts_in_minutes": "99999999999999999999"},
+        {"starts_in_minutes": "-5"},
+        {"duration_minutes": "0"},
+        {"duration_minutes": "abc"},
+        {"stock": "x"},
+        {"per_user_limit": "0"},
+        {"price": "-1"},
+    ],
+)
+def test_console_refuses_nonsense_numbers_with_a_message(client, merchant, shop, make_sku, changes):
+    sku = make_sku(shop=shop, price_fen=5900, stock=10)
+    client.force_login(merchant)
+    form = {
+        "sku_id": sku.public_id,
+        "price": "19.90",
+        "stock": "4",
+        "per_user_limit": "1",
+        "starts_in_minutes": "0",
+        "duration_minutes": "60",
+        **changes,
+    }
+    page = client.post(reverse("deals_flash:console"), form)
+    assert page.status_code == 200
+    assert list(page.context["messages"])
+    assert not FlashSale.objects.exists()
+
+
 def test_console_pause_and_end_and_403_for_another_merchant(client, sale, merchant, other_merchant):
     client.force_login(other_merchant)
     url = reverse("deals_flash:console_action", args=[sale.public_id, "pause"])

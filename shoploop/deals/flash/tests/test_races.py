@@ -1,8 +1,11 @@
 """Flash-sale races on PostgreSQL: real threads released together, then the invariants."""
 
+import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from shoploop.catalog.models import SKU
@@ -137,4 +140,58 @@ def test_end_racing_expiry_returns_every_unit_exactly_once(make_sku, shop, make_
     assert fresh.state == FlashSale.State.ENDED and fresh.available == 0
     assert fresh.returned == 29
     assert SKU.objects.get(pk=sku.pk).stock == 40 - 1  # only the paid unit is gone
+    assert verify_ledger().ok
+
+
+@contextmanager
+def _held(model, pk):
+    """Another worker holds ``model`` row ``pk`` locked (its own connection) inside the block."""
+    locked, finished = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update().get(pk=pk)
+                locked.set()
+                finished.wait(timeout=120)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(timeout=60)
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+
+
+@contextmanager
+def _no_waiting_for_locks():
+    """Any wait for a row lock fails (instead of blocking) inside the block."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '3s'")
+        yield
+
+
+def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, make_user):
+    sale = make_sale(stock=5, limit=1)
+    purchases = [services.buy(sale=sale, user=make_user()) for _ in range(3)]
+    moment = max(p.reserved_until for p in purchases)
+    # Without SKIP LOCKED the second worker would wait for the held row, then fail.
+    with _held(FlashPurchase, purchases[0].pk), _no_waiting_for_locks():
+        assert services.release_unpaid(moment) == 2
+    assert FlashPurchase.objects.get(pk=purchases[0].pk).state == FlashPurchase.State.RESERVED
+    assert services.release_unpaid(moment) == 1  # the first worker let go: done now, once
+    assert services.release_unpaid(moment) == 0
+    assert FlashSale.objects.get(pk=sale.pk).available == 5
+
+    other = make_sale(stock=2, sku=make_sku(shop=shop, price_fen=5900, stock=10))
+    end = max(sale.ends_at, other.ends_at)
+    with _held(FlashSale, sale.pk), _no_waiting_for_locks():
+        assert services.end_due_sales(end) == 1  # the other sale; the held one is skipped
+    assert FlashSale.objects.get(pk=sale.pk).state == FlashSale.State.SCHEDULED
+    assert services.end_due_sales(end) == 1
     assert verify_ledger().ok

@@ -343,14 +343,55 @@ def test_a_buy_touches_the_hot_sale_row_with_exactly_one_statement(sale, buyer, 
             if f'"{table}"' in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
         ]
 
+    def writes_of(queries) -> list[str]:
+        skip = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+        return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(skip)]
+
     with CaptureQueriesContext(connection) as captured:
         services.buy(sale=sale, user=buyer)
     writes = statements_on_sale(captured.captured_queries)
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE")
     assert not any("FOR UPDATE" in q["sql"] for q in captured.captured_queries)
+    # The hot row's UPDATE is the last write of the transaction (after the checkout, the
+    # payment, the order and the purchase), so its lock is held only until the commit.
+    assert writes_of(captured.captured_queries)[-1] == writes[0]
     # Sold out: answered from the sale as read, without a write.
     sold_out = FlashSale.objects.get(pk=sale.pk)
     sold_out.available = 0
     with CaptureQueriesContext(connection) as captured, pytest.raises(Conflict):
         services.buy(sale=sold_out, user=make_user())
     assert not statements_on_sale(captured.captured_queries)
+
+
+def test_losing_the_last_unit_at_the_update_rolls_everything_back(make_sale, make_user):
+    sale = make_sale(stock=1)
+    stale = FlashSale.objects.get(pk=sale.pk)  # read while one unit was left
+    services.buy(sale=sale, user=make_user())
+    late = make_user()
+    with pytest.raises(Conflict) as excinfo:
+        services.buy(sale=stale, user=late)  # passes the read, loses at the conditional update
+    assert _code(excinfo) == "sold_out"
+    # The order, payment and purchase placed before the update are gone with it.
+    assert Order.objects.count() == FlashPurchase.objects.count() == 1
+    assert not Order.objects.filter(buyer=late).exists()
+    assert not Payment.objects.filter(payer=late).exists()
+    assert not FlashQuota.objects.filter(buyer=late, bought__gt=0).exists()
+    assert _fresh(sale).available == 0
+
+
+def test_sweeping_several_sales_returns_units_to_each_and_skus_once(
+    make_sku, shop, make_sale, make_user
+):
+    sku_a = make_sku(shop=shop, price_fen=5900, stock=10)
+    sku_b = make_sku(shop=shop, price_fen=5900, stock=10)
+    open_sale = make_sale(sku=sku_a, stock=5)
+    ending = make_sale(sku=sku_b, stock=5, lasts=timedelta(minutes=2))
+    unpaid = [services.buy(sale=_fresh(s), user=make_user()) for s in (open_sale, ending) * 2]
+    moment = max(p.reserved_until for p in unpaid) + timedelta(minutes=1)
+    assert services.end_due_sales(moment) == 1  # ``ending`` is over: its 3 leftovers go back
+    assert _sku_stock(sku_b) == 8
+    assert services.release_unpaid(moment) == 4
+    assert _fresh(open_sale).available == 5 and _sku_stock(sku_a) == 5
+    assert _fresh(ending).returned == 5 and _sku_stock(sku_b) == 10
+    assert services.release_unpaid(moment) == 0
+    assert verify_ledger().ok
