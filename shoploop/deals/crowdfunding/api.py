@@ -3,10 +3,11 @@ selector, return a schema. Prices come from the tier, never from the client."""
 
 from datetime import date, datetime
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from shoploop.accounts.auth import optional_auth
+from shoploop.catalog.api import ImageOut  # the product photo's schema: id, url, width, height
 from shoploop.core.errors import PermissionDenied
 from shoploop.deals.crowdfunding import selectors, services
 from shoploop.orders import selectors as order_selectors
@@ -55,16 +56,22 @@ class ProjectOut(Schema):
     target_value: int
     deadline: datetime
     state: str
+    paused: bool = Field(..., alias="is_paused")
     pledged_fen: int
     pledged_units: int
     backers: int
     percent: int
     created_at: datetime
     tiers: list[TierOut]
+    images: list[ImageOut]
 
     @staticmethod
     def resolve_tiers(obj):
         return list(obj.tiers.all())
+
+    @staticmethod
+    def resolve_images(obj):
+        return list(obj.images.all())
 
 
 class PledgeOut(Schema):
@@ -153,6 +160,36 @@ def cancel_project(request, project_id: str):
     project = selectors.project_for_owner(public_id=project_id, actor=request.user)
     services.cancel_project(project=project, actor=request.user)
     return selectors.project_by_public_id(public_id=project_id)
+
+
+@router.post("/projects/{project_id}/pause", response=ProjectOut)
+def pause_project(request, project_id: str):
+    project = selectors.project_for_owner(public_id=project_id, actor=request.user)
+    services.pause_project(project=project, actor=request.user)
+    return selectors.project_by_public_id(public_id=project_id)
+
+
+@router.post("/projects/{project_id}/resume", response=ProjectOut)
+def resume_project(request, project_id: str):
+    project = selectors.project_for_owner(public_id=project_id, actor=request.user)
+    services.resume_project(project=project, actor=request.user)
+    return selectors.project_by_public_id(public_id=project_id)
+
+
+@router.post("/projects/{project_id}/images", response={201: ImageOut})
+def add_project_image(request, project_id: str, image: File[UploadedFile]):
+    """Multipart upload (field ``image``): JPEG, PNG or WebP, at most 5 MB; stored resized."""
+    project = selectors.project_by_public_id(public_id=project_id)
+    return Status(
+        201, services.add_project_image(project=project, actor=request.user, upload=image)
+    )
+
+
+@router.delete("/images/{image_id}", response={204: None})
+def remove_project_image(request, image_id: str):
+    image = selectors.image_by_public_id(public_id=image_id)
+    services.remove_project_image(image=image, actor=request.user)
+    return Status(204, None)
 
 
 @router.get("/projects/{project_id}/tiers", response=list[TierOut], auth=optional_auth)

@@ -44,6 +44,9 @@ class Project(models.Model):
     pledged_fen = models.BigIntegerField(default=0)
     pledged_units = models.IntegerField(default=0)
     backers = models.IntegerField(default=0)
+    # Set while the creator has paused the project: no new pledges; the deadline still applies
+    # and backers may still pay, cancel and be settled.
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     # When the outcome was decided (live → succeeded/failed) and when every pledge was processed.
     decided_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +81,14 @@ class Project(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == self.State.LIVE and clock.now() < self.deadline
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def takes_pledges(self) -> bool:
+        return self.is_open and not self.is_paused
 
 
 class RewardTier(models.Model):
@@ -172,3 +183,29 @@ class Update(models.Model):
 
     def __str__(self) -> str:
         return self.body[:40]
+
+
+MAX_PROJECT_IMAGES = 9
+
+
+class ProjectImage(models.Model):
+    """A photo of the project's story: checked, shrunk and re-encoded by ``core.images`` (the
+    product photos' pipeline) before it is stored."""
+
+    public_id = PublicIdField()
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="images", verbose_name=_("project")
+    )
+    image = models.ImageField(_("image"), upload_to="crowdfunding/%Y/%m/")
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("project image")
+        verbose_name_plural = _("project images")
+        ordering = ("position", "created_at", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.project} #{self.position}"

@@ -5,12 +5,13 @@ from django.utils.translation import gettext_lazy as _
 
 from shoploop.core import clock
 from shoploop.core.errors import NotFound, PermissionDenied
-from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier, Update
+from shoploop.deals.crowdfunding.models import Pledge, Project, ProjectImage, RewardTier, Update
 
 
 def _projects() -> QuerySet[Project]:
     return Project.objects.select_related("shop", "shop__owner").prefetch_related(
-        Prefetch("tiers", queryset=RewardTier.objects.order_by("position", "pk"))
+        Prefetch("tiers", queryset=RewardTier.objects.order_by("position", "pk")),
+        Prefetch("images", queryset=ProjectImage.objects.order_by("position", "created_at", "pk")),
     )
 
 
@@ -26,6 +27,17 @@ def project_for_owner(*, public_id: str, actor) -> Project:
     if not getattr(actor, "is_authenticated", False) or project.shop.owner_id != actor.pk:
         raise PermissionDenied(_("This is another shop's project."), code="not_your_project")
     return project
+
+
+def image_by_public_id(*, public_id: str) -> ProjectImage:
+    image = (
+        ProjectImage.objects.select_related("project", "project__shop")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if image is None:
+        raise NotFound(_("No such image."), code="image_not_found")
+    return image
 
 
 def tier_by_public_id(*, public_id: str) -> RewardTier:

@@ -5,8 +5,20 @@ Counters: the project's pledged amount, units and backers count ACTIVE pledges a
 conditional UPDATEs guarded by ``state=live``; a tier's ``claimed`` counts open pledges and changes
 by ``claimed < limit`` conditional UPDATEs.
 
-Lock order (PostgreSQL): pledge row → project row (conditional update) → tier row → the orders
-services (checkout → payment → order …). Backing never locks the project row; it only reads it.
+Payment window: a pledge's payment window ends at the project's deadline at the latest
+(``expires_at = min(window, deadline)``), and a capture that arrives after the deadline is
+refunded, never counted, even before the settle has decided the project (``_count_payment``).
+
+Lock order (PostgreSQL, deadlock-free), the same on every path:
+
+    pledge row → the orders services (checkout → payment → order → ledger accounts) → shared
+    rows: the project's counters (one conditional UPDATE) → the tier's ``claimed`` (one
+    conditional UPDATE)
+
+The project and tier rows are the hot rows every backer touches, so they change only by
+conditional UPDATEs placed after the orders' rows, and their locks are held from that statement
+to the commit. Deciding the outcome locks only the project row. Backing never locks the project.
+Adding an image locks the project row alone, for one insert (the file is prepared before).
 
 Settling at the deadline is two steps, each safe to repeat and to crash in:
 1. the outcome is decided ONCE by one conditional UPDATE live → succeeded/failed on the project
@@ -24,18 +36,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Max, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog import selectors as catalog_selectors
+from shoploop.catalog import services as catalog_services
 from shoploop.catalog.models import Shop
 from shoploop.core import clock
-from shoploop.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
+from shoploop.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from shoploop.core.events import publish
+from shoploop.core.images import prepared_image
 from shoploop.core.money import validate_fen
 from shoploop.core.text import clean_text
 from shoploop.deals import registry
-from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier, Update
+from shoploop.deals.crowdfunding.models import (
+    MAX_PROJECT_IMAGES,
+    Pledge,
+    Project,
+    ProjectImage,
+    RewardTier,
+    Update,
+)
 from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
 
@@ -45,6 +72,8 @@ MAX_TIERS = 10
 MAX_DURATION = timedelta(days=90)
 MIN_DURATION = timedelta(minutes=5)
 MAX_TARGET_UNITS = 1_000_000
+# The same size as product photos: the project page shows them in the same gallery.
+IMAGE_MAX_SIDE = catalog_services.PRODUCT_IMAGE_MAX_SIDE
 
 
 def payment_minutes() -> int:
@@ -231,6 +260,91 @@ def cancel_project(*, project: Project, actor) -> Project:
     return project
 
 
+def _set_paused(*, project: Project, actor, paused: bool) -> Project:
+    _require_owner(project=project, actor=actor)
+    now = clock.now()
+    rows = Project.objects.filter(pk=project.pk, state=Project.State.LIVE, deadline__gt=now)
+    changed = (
+        rows.filter(paused_at__isnull=True).update(paused_at=now)
+        if paused
+        else rows.filter(paused_at__isnull=False).update(paused_at=None)
+    )
+    project.refresh_from_db()
+    if not changed and project.is_paused != paused:
+        raise Conflict(_("This project is already closed."), code="project_closed")
+    if changed:
+        publish(
+            "crowdfunding.paused" if paused else "crowdfunding.resumed",
+            project_id=project.public_id,
+        )
+    return project
+
+
+def pause_project(*, project: Project, actor) -> Project:
+    """No new pledges until resumed. The deadline is not moved: backers may still pay, cancel,
+    and the project is settled at its deadline as usual. Pausing twice changes nothing."""
+    return _set_paused(project=project, actor=actor, paused=True)
+
+
+def resume_project(*, project: Project, actor) -> Project:
+    return _set_paused(project=project, actor=actor, paused=False)
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def add_project_image(*, project: Project, actor, upload) -> ProjectImage:
+    """A photo for the project's story, while it is live, at most MAX_PROJECT_IMAGES.
+
+    The upload goes through ``core.images`` (opened by Pillow, JPEG/PNG/WebP only, at most 5 MB,
+    shrunk to IMAGE_MAX_SIDE and re-encoded); a bad file raises ``ValidationFailed`` before
+    anything is written."""
+    _require_owner(project=project, actor=actor)
+    prepared = prepared_image(upload, max_width=IMAGE_MAX_SIDE, max_height=IMAGE_MAX_SIDE)
+    with transaction.atomic():
+        # The project row lock makes "at most nine" hold when two uploads arrive together; it is
+        # held only for the insert (the image was prepared before).
+        locked = Project.objects.select_for_update().filter(pk=project.pk).first()
+        if locked is None or locked.state != Project.State.LIVE:
+            raise Conflict(
+                _("This project is closed: its images can no longer be added."),
+                code="project_closed",
+            )
+        existing = ProjectImage.objects.filter(project_id=project.pk)
+        if existing.count() >= MAX_PROJECT_IMAGES:
+            raise ValidationFailed(
+                _("A project can have at most %(max)d images.") % {"max": MAX_PROJECT_IMAGES},
+                code="too_many_images",
+                fields={"image": "too_many"},
+            )
+        last = existing.aggregate(last=Max("position"))["last"]
+        image = ProjectImage(
+            project=project,
+            width=prepared.width,
+            height=prepared.height,
+            position=0 if last is None else last + 1,
+        )
+        image.image.save(prepared.file.name, prepared.file, save=False)
+        name, storage = image.image.name, image.image.storage
+        try:
+            image.save()
+        except Exception:
+            storage.delete(name)  # no row, so no file either
+            raise
+    return image
+
+
+def remove_project_image(*, image: ProjectImage, actor) -> None:
+    """The creator takes a photo down (in any state); its file goes once the row is gone."""
+    _require_owner(project=image.project, actor=actor)
+    with transaction.atomic():
+        deleted, _counts = ProjectImage.objects.filter(pk=image.pk).delete()
+        if not deleted:
+            raise NotFound(_("This image no longer exists."), code="image_not_found")
+        name, storage = image.image.name, image.image.storage
+        transaction.on_commit(lambda: storage.delete(name))
+
+
 # --- backing --------------------------------------------------------------------------------
 
 
@@ -250,6 +364,10 @@ def back(*, tier: RewardTier, user) -> Pledge:
         raise Conflict(_("This project is closed: it no longer takes pledges."), code="closed")
     if project.shop.owner_id == user.pk:
         raise Conflict(_("You cannot back your own project."), code="own_project")
+    if project.is_paused:
+        raise Conflict(
+            _("The creator paused this project: it takes no new pledges for now."), code="paused"
+        )
     expires_at = min(now + timedelta(minutes=payment_minutes()), project.deadline)
     with transaction.atomic():
         try:
@@ -268,12 +386,8 @@ def back(*, tier: RewardTier, user) -> Pledge:
                 _("You already back this project; cancel that pledge first to change tiers."),
                 code="already_backed",
             ) from None
-        claimed = (
-            RewardTier.objects.filter(pk=tier.pk)
-            .filter(Q(limit__isnull=True) | Q(claimed__lt=F("limit")))
-            .update(claimed=F("claimed") + 1)
-        )
-        if not claimed:
+        if tier.limit is not None and tier.claimed >= tier.limit:
+            # A fast answer from the row as read; the conditional UPDATE below decides.
             raise Conflict(_("This reward tier is sold out."), code="tier_sold_out")
         tier.project = project
         order = order_services.place_deal_order(
@@ -289,6 +403,15 @@ def back(*, tier: RewardTier, user) -> Pledge:
         )
         Pledge.objects.filter(pk=pledge.pk).update(order=order)
         pledge.order = order
+        # The tier's place last (lock order: checkout → payment → order → tier); sold out here
+        # rolls the pledge and its order back.
+        claimed = (
+            RewardTier.objects.filter(pk=tier.pk)
+            .filter(Q(limit__isnull=True) | Q(claimed__lt=F("limit")))
+            .update(claimed=F("claimed") + 1)
+        )
+        if not claimed:
+            raise Conflict(_("This reward tier is sold out."), code="tier_sold_out")
     return pledge
 
 
@@ -305,6 +428,29 @@ def _count(project_id: int, pledge: Pledge, sign: int) -> int:
     )
 
 
+def _count_payment(pledge: Pledge, *, arrived) -> int:
+    """Count a pledge whose capture arrived at ``arrived``: only while the project is live AND
+    the capture came before its deadline, in the same conditional UPDATE, so a late capture is
+    never counted, whether or not the settle has decided the project yet."""
+    return Project.objects.filter(
+        pk=pledge.project_id, state=Project.State.LIVE, deadline__gt=arrived
+    ).update(
+        pledged_fen=F("pledged_fen") + pledge.amount_fen,
+        pledged_units=F("pledged_units") + pledge.units,
+        backers=F("backers") + 1,
+    )
+
+
+def _captured_at(order: Order):
+    """When the ledger recorded the capture of the order's payment (None if not captured)."""
+    from shoploop.ledger.services import payments
+
+    if not order.checkout.payment_public_id:
+        return None
+    payment = payments.payment_by_public_id(public_id=order.checkout.payment_public_id)
+    return payment.captured_at if payment is not None else None
+
+
 def _free_tier_place(pledge: Pledge) -> None:
     RewardTier.objects.filter(pk=pledge.tier_id, claimed__gt=0).update(claimed=F("claimed") - 1)
 
@@ -316,9 +462,19 @@ def _close_pledge(pledge: Pledge, *, source: str, target: str, now) -> bool:
     return bool(changed)
 
 
+class _ProjectClosed(Exception):
+    """The project was decided before this payment could be counted (rolls a savepoint back)."""
+
+
 def on_payment_succeeded(order: Order) -> str:
-    """The backer paid. Counted and held while the project is live; refunded otherwise.
-    Idempotent: a replayed event finds the pledge active and changes nothing."""
+    """The backer paid. Counted and held if the capture arrived before the deadline and the
+    project is still live (not decided); refunded otherwise. The pledge's payment window already
+    ends at the deadline at the latest, but a payment begun in time may be captured after it.
+    Idempotent: a replayed event finds the pledge active and changes nothing.
+
+    The hold is taken first and the project's counters last (lock order); when the counters
+    refuse (the outcome was decided a moment ago), a savepoint takes the hold back and the
+    payment is refunded instead, so a pledge is never held without being counted."""
     now = clock.now()
     with transaction.atomic():
         pledge = _pledge_of(order)
@@ -328,21 +484,37 @@ def on_payment_succeeded(order: Order) -> str:
             # Active/charged: a replay. Cancelled/refunded: the money came late → refunded.
             keep = pledge.state in (Pledge.State.ACTIVE, Pledge.State.CHARGED)
             return order_services.settle_deal_payment(order=order, accept=keep, await_deal=True)
-        if not _count(pledge.project_id, pledge, +1):
-            # The project closed before the payment arrived: the pledge is over, money back.
-            _close_pledge(
-                pledge, source=Pledge.State.PENDING_PAYMENT, target=Pledge.State.CANCELLED, now=now
-            )
-            _free_tier_place(pledge)
-            return order_services.settle_deal_payment(order=order, accept=False)
-        outcome = order_services.settle_deal_payment(order=order, accept=True, await_deal=True)
-        if outcome == "awaiting":
-            _close_pledge(
-                pledge, source=Pledge.State.PENDING_PAYMENT, target=Pledge.State.ACTIVE, now=None
-            )
-            publish("crowdfunding.pledged", pledge_id=pledge.public_id, order_id=order.public_id)
-        else:
-            _count(pledge.project_id, pledge, -1)  # not captured in full: not a backer yet
+        try:
+            with transaction.atomic():
+                outcome = order_services.settle_deal_payment(
+                    order=order, accept=True, await_deal=True
+                )
+                if outcome != "awaiting":
+                    return outcome  # not captured in full: not a backer yet
+                _close_pledge(
+                    pledge,
+                    source=Pledge.State.PENDING_PAYMENT,
+                    target=Pledge.State.ACTIVE,
+                    now=None,
+                )
+                # A capture that arrived after the deadline is not counted (refunded below),
+                # even while the project still waits for the settle to decide it.
+                if not _count_payment(pledge, arrived=_captured_at(order) or now):
+                    pledge.state = Pledge.State.PENDING_PAYMENT
+                    raise _ProjectClosed
+                publish(
+                    "crowdfunding.pledged", pledge_id=pledge.public_id, order_id=order.public_id
+                )
+                return outcome
+        except _ProjectClosed:
+            pass
+        # The deadline passed (or the project was decided) before the capture arrived: the
+        # pledge is over, money back.
+        _close_pledge(
+            pledge, source=Pledge.State.PENDING_PAYMENT, target=Pledge.State.CANCELLED, now=now
+        )
+        outcome = order_services.settle_deal_payment(order=order, accept=False)
+        _free_tier_place(pledge)
     return outcome
 
 
@@ -372,16 +544,19 @@ def cancel_pledge(*, pledge: Pledge, actor) -> Pledge:
             raise Conflict(
                 _("The deadline has passed: pledges can no longer be cancelled."), code="closed"
             )
-        if pledge.state == Pledge.State.ACTIVE and not _count(project.pk, pledge, -1):
-            raise Conflict(
-                _("The deadline has passed: pledges can no longer be cancelled."), code="closed"
-            )
+        was_active = pledge.state == Pledge.State.ACTIVE
         _close_pledge(pledge, source=pledge.state, target=Pledge.State.CANCELLED, now=now)
-        _free_tier_place(pledge)
         if pledge.order is not None:
             order_services.cancel_deal_order(
                 order=pledge.order, reason=Order.CancelReason.BUYER, actor=actor
             )
+        # Shared rows last. Counters that refuse (the outcome was decided meanwhile) roll the
+        # whole cancellation back: the settle charges or refunds the pledge.
+        if was_active and not _count(project.pk, pledge, -1):
+            raise Conflict(
+                _("The deadline has passed: pledges can no longer be cancelled."), code="closed"
+            )
+        _free_tier_place(pledge)
     return pledge
 
 
@@ -399,7 +574,8 @@ def _payment_captured(order: Order) -> bool:
 
 def expire_unpaid_pledges(now) -> int:
     """Pledges not paid within the payment window: order cancelled, tier place freed. A payment
-    whose success event was lost is settled instead (counted, or refunded if closed)."""
+    whose success event was lost is settled instead (counted if its capture arrived before the
+    deadline and the project is still live, else refunded)."""
     expired = 0
     while True:
         with transaction.atomic():
@@ -419,11 +595,11 @@ def expire_unpaid_pledges(now) -> int:
                     target=Pledge.State.CANCELLED,
                     now=now,
                 ):
-                    _free_tier_place(pledge)
                     if pledge.order is not None:
                         order_services.cancel_deal_order(
                             order=pledge.order, reason=Order.CancelReason.EXPIRED
                         )
+                    _free_tier_place(pledge)  # shared rows after the order's
                     expired += 1
         if len(batch) < SETTLE_BATCH_SIZE:
             return expired
@@ -435,18 +611,22 @@ def decide_outcome(*, project: Project, now) -> bool:
     reached = Q(target_kind=Project.TargetKind.FEN, pledged_fen__gte=F("target_value")) | Q(
         target_kind=Project.TargetKind.UNITS, pledged_units__gte=F("target_value")
     )
-    changed = Project.objects.filter(
-        pk=project.pk, state=Project.State.LIVE, deadline__lte=now
-    ).update(
-        state=Case(
-            When(reached, then=Value(Project.State.SUCCEEDED)),
-            default=Value(Project.State.FAILED),
-        ),
-        decided_at=now,
-    )
-    if changed:
-        project.refresh_from_db()
-        publish("crowdfunding.decided", project_id=project.public_id, outcome=project.state)
+    due = Project.objects.filter(pk=project.pk, state=Project.State.LIVE, deadline__lte=now)
+    with transaction.atomic():
+        # Another worker deciding it (or a payment being counted) holds the row: leave it to
+        # them / to the next run instead of waiting (SKIP LOCKED on PostgreSQL; no-op on SQLite).
+        if not list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:1]):
+            return False
+        changed = due.update(
+            state=Case(
+                When(reached, then=Value(Project.State.SUCCEEDED)),
+                default=Value(Project.State.FAILED),
+            ),
+            decided_at=now,
+        )
+        if changed:
+            project.refresh_from_db()
+            publish("crowdfunding.decided", project_id=project.public_id, outcome=project.state)
     return bool(changed)
 
 
@@ -467,13 +647,13 @@ def _settle_pledge(pledge: Pledge, *, succeeded: bool, now) -> bool:
         pledge, source=Pledge.State.PENDING_PAYMENT, target=Pledge.State.CANCELLED, now=now
     ):
         return False
-    _free_tier_place(pledge)
     if order is not None:
         if _payment_captured(order):
             # Paid but never counted (its event lost or late): not part of the outcome, refunded.
             order_services.settle_deal_payment(order=order, accept=False)
         else:
             order_services.cancel_deal_order(order=order, reason=Order.CancelReason.DEAL_FAILED)
+    _free_tier_place(pledge)  # shared rows after the order's
     return True
 
 
@@ -510,15 +690,16 @@ def settle_pledges_of(*, project: Project, now) -> int:
 def settle(now) -> int:
     """Close every project past its deadline and process every closed, unsettled project."""
     processed = 0
+    after = 0  # a pk cursor: a project skipped (locked elsewhere) is not picked again this run
     while True:
         due = list(
-            Project.objects.filter(state=Project.State.LIVE, deadline__lte=now).order_by(
-                "deadline", "pk"
-            )[:50]
+            Project.objects.filter(
+                state=Project.State.LIVE, deadline__lte=now, pk__gt=after
+            ).order_by("pk")[:50]
         )
         for project in due:
-            with transaction.atomic():
-                decide_outcome(project=project, now=now)
+            decide_outcome(project=project, now=now)
+            after = project.pk
         if len(due) < 50:
             break
     unsettled = Project.objects.filter(

@@ -16,7 +16,18 @@ urlpatterns = [
     path(
         "console/crowdfunding/<str:project_id>/counts/", views.console_counts, name="console_counts"
     ),
+    path(
+        "console/crowdfunding/<str:project_id>/images/",
+        views.console_image_add,
+        name="console_image_add",
+    ),
+    path(
+        "console/crowdfunding/images/<str:image_id>/remove/",
+        views.console_image_remove,
+        name="console_image_remove",
+    ),
     path("console/crowdfunding/<str:project_id>/updates/", views.post_update, name="post_update"),
+    path("console/crowdfunding/<str:project_id>/pause/", views.pause_project, name="pause_project"),
     path(
         "console/crowdfunding/<str:project_id>/cancel/", views.cancel_project, name="cancel_project"
     ),

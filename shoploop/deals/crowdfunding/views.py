@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from shoploop.catalog.forms import ImageForm  # the product photo's upload form
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import parse_yuan
 from shoploop.deals.crowdfunding import selectors, services
-from shoploop.deals.crowdfunding.models import Project
+from shoploop.deals.crowdfunding.models import MAX_PROJECT_IMAGES, Project
 from shoploop.orders import selectors as order_selectors
 
 TIER_ROWS = 3
@@ -42,6 +43,7 @@ def project_page(request, project_id):
         {
             "project": project,
             "tiers": list(project.tiers.all()),
+            "images": list(project.images.all()),
             "updates": selectors.updates_of(project=project)[:20],
             "my_pledges": selectors.pledges_of_viewer(project=project, user=request.user),
             "is_owner": request.user.is_authenticated and project.shop.owner_id == request.user.pk,
@@ -225,10 +227,43 @@ def console_project(request, project_id):
         {
             "project": project,
             "tiers": list(project.tiers.all()),
+            "images": list(project.images.all()),
+            "image_form": ImageForm(),
+            "max_images": MAX_PROJECT_IMAGES,
             "updates": selectors.updates_of(project=project)[:20],
             "nav_active": "me",
         },
     )
+
+
+@login_required
+@require_POST
+def console_image_add(request, project_id):
+    project = selectors.project_for_owner(public_id=project_id, actor=request.user)
+    form = ImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose an image to upload."))
+    else:
+        try:
+            services.add_project_image(
+                project=project, actor=request.user, upload=form.cleaned_data["image"]
+            )
+            messages.success(request, _("Image added."))
+        except DomainError as error:
+            _show_error(request, error)
+    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+
+
+@login_required
+@require_POST
+def console_image_remove(request, image_id):
+    image = selectors.image_by_public_id(public_id=image_id)
+    try:
+        services.remove_project_image(image=image, actor=request.user)
+        messages.success(request, _("Image removed."))
+    except DomainError as error:
+        _show_error(request, error)
+    return redirect("deals_crowdfunding:console_project", project_id=image.project.public_id)
 
 
 @login_required
@@ -249,6 +284,23 @@ def post_update(request, project_id):
     try:
         services.post_update(project=project, actor=request.user, body=request.POST.get("body", ""))
         messages.success(request, _("Update posted."))
+    except DomainError as error:
+        _show_error(request, error)
+    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+
+
+@login_required
+@require_POST
+def pause_project(request, project_id):
+    project = selectors.project_for_owner(public_id=project_id, actor=request.user)
+    resume = request.POST.get("action") == "resume"
+    try:
+        if resume:
+            services.resume_project(project=project, actor=request.user)
+            messages.success(request, _("The project takes pledges again."))
+        else:
+            services.pause_project(project=project, actor=request.user)
+            messages.success(request, _("The project is paused: it takes no new pledges."))
     except DomainError as error:
         _show_error(request, error)
     return redirect("deals_crowdfunding:console_project", project_id=project.public_id)

@@ -1,6 +1,7 @@
-"""Crowdfunding (众筹): a few approved shops launch a project; people of its theme back a tier and
-pay in the sandbox cashier (a few never pay, a few cancel later). Some projects aim modestly and
-get funded, others aim high and fail, so the demo shows both outcomes after ``settle_due``."""
+"""Crowdfunding (众筹): a few approved shops launch a project with a photo or two of the prototype;
+people of its theme back a tier and pay in the sandbox cashier (a few never pay, a few cancel
+later). Some projects aim modestly and get funded, others aim high and fail, so the demo shows
+both outcomes after ``settle_due``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from typing import Any
 from shoploop.deals.crowdfunding import services as crowdfunding
 from shoploop.ledger.services import payments
 from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.images import product_picture
 
 LAUNCH_SHARE = 0.5  # of approved shops with offers, each launches one project
 DURATION_DAYS = (2, 6)
 BACKERS_PER_DAY = (1, 4)
 NEVER_PAY_RATE = 0.1
 CANCEL_RATE = 0.08
+# Photos of the prototype per project (drawn without the world's random stream, so adding them
+# leaves every other choice of a seeded world as it was).
+PICTURES = 2
 # Modest projects need about this many pledges; ambitious ones far more than will come.
 MODEST_PLEDGES = (2, 4)
 AMBITIOUS_PLEDGES = 200
@@ -79,8 +84,21 @@ class Crowdfunding(Activity):
                 ],
             )
             if project is not None:
+                self._add_pictures(project, owner=plan.owner, at=at)
                 tiers = list(project.tiers.order_by("position"))
                 self.projects.append(ProjectPlan(project, plan.theme, plan.owner, tiers, ends_day))
+
+    def _add_pictures(self, project, *, owner: int, at) -> None:
+        for number in range(PICTURES):
+            hue = ((len(self.projects) * PICTURES + number) * 0.618) % 1
+            self.world.call(
+                crowdfunding.add_project_image,
+                at=at + timedelta(minutes=number + 1),
+                outcome="crowdfunding.image_added",
+                project=project,
+                actor=self.world.user(owner),
+                upload=product_picture(project.title, hue=hue),
+            )
 
     def _back(self, day: int) -> None:
         world, rng = self.world, self.world.rng

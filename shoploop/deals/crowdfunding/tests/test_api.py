@@ -121,3 +121,20 @@ def test_creator_cancels_the_project(api, shop, buyer):
     done = api.post(f"{BASE}/projects/{project['id']}/cancel", user=shop.owner)
     assert done.status_code == 200
     assert done.json()["state"] == "cancelled"
+
+
+def test_creator_pauses_and_resumes_new_pledges(api, shop, buyer, other_merchant):
+    project = api.post(f"{BASE}/projects", _body(), user=shop.owner).json()
+    path = f"{BASE}/projects/{project['id']}"
+    assert project["paused"] is False
+    assert api.post(f"{path}/pause", user=other_merchant).status_code == 403
+    paused = api.post(f"{path}/pause", user=shop.owner)
+    assert paused.status_code == 200 and paused.json()["paused"] is True
+    tier_id = paused.json()["tiers"][0]["id"]
+    refused = api.post(f"{BASE}/tiers/{tier_id}/back", user=buyer)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "paused"
+    assert not Pledge.objects.exists()
+    resumed = api.post(f"{path}/resume", user=shop.owner)
+    assert resumed.status_code == 200 and resumed.json()["paused"] is False
+    assert api.post(f"{BASE}/tiers/{tier_id}/back", user=buyer).status_code == 201

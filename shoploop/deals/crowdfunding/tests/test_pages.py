@@ -152,3 +152,31 @@ def test_community_page_lists_live_projects_of_its_shops(client, project, shop):
     assert _url("project", project.public_id) in html
     with clock.frozen_at(project.deadline + timedelta(seconds=1)):
         assert 'data-testid="crowdfunding-block"' not in client.get(page).content.decode()
+
+
+def test_console_pauses_and_resumes_and_the_project_page_says_so(
+    client, project, buyer, other_merchant
+):
+    client.force_login(other_merchant)
+    assert client.post(_url("pause_project", project.public_id)).status_code == 403
+    client.force_login(project.shop.owner)
+    console = client.get(_url("console_project", project.public_id)).content.decode()
+    assert "Pause new pledges" in console
+    client.post(_url("pause_project", project.public_id))
+    project.refresh_from_db()
+    assert project.is_paused
+    console = client.get(_url("console_project", project.public_id)).content.decode()
+    assert 'data-testid="project-paused"' in console and ">Resume<" in console
+    client.force_login(buyer)
+    page = client.get(_url("project", project.public_id)).content.decode()
+    assert 'data-testid="paused"' in page and "Back this" not in page
+    tier = project.tiers.get(position=0)
+    response = client.post(_url("back", tier.public_id), follow=True)
+    assert "paused this project" in response.content.decode()
+    assert not Pledge.objects.exists()
+    client.force_login(project.shop.owner)
+    client.post(_url("pause_project", project.public_id), {"action": "resume"})
+    project.refresh_from_db()
+    assert not project.is_paused
+    client.force_login(buyer)
+    assert "Back this" in client.get(_url("project", project.public_id)).content.decode()

@@ -199,3 +199,34 @@ def test_settle_process_killed_with_sigkill_then_rerun(make_project, make_user, 
     assert verify_ledger().ok
     assert services.settle(now) == 4
     _assert_each_moved_once(pledges, succeeded=False)
+
+
+def test_captures_after_the_deadline_at_once_are_never_counted(make_project, make_user, pay):
+    """Six payments begun in time all arrive at once just after the deadline, before any settle:
+    none is counted (the target needed them), each is refunded once, its tier place freed, and
+    the settle then fails the project with its one backer refunded."""
+    from shoploop.core import clock
+
+    project, pledges = _funded(make_project, make_user, pay, 1, 3 * 9900)
+    tier = project.tiers.get()
+    with clock.frozen_at(project.deadline - timedelta(minutes=1)):
+        late = [services.back(tier=tier, user=make_user()) for _ in range(6)]
+    now = project.deadline + timedelta(seconds=1)
+    with clock.frozen_at(now):
+        outcomes = race(lambda i: pay(late[i].order.checkout), len(late))
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        project.refresh_from_db()
+        assert project.state == Project.State.LIVE  # not decided yet
+        assert (project.backers, project.pledged_fen) == (1, 9900)
+        tier.refresh_from_db()
+        assert tier.claimed == 1
+        services.settle(now)
+    project.refresh_from_db()
+    assert project.state == Project.State.FAILED
+    for pledge in late:
+        pledge.refresh_from_db()
+        assert pledge.state == Pledge.State.CANCELLED
+        order = Order.objects.get(pk=pledge.order_id)
+        assert order.state == Order.State.CANCELLED
+        assert order.refunded_fen == order.total_fen
+    _assert_each_moved_once(pledges, succeeded=False)

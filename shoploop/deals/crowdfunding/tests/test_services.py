@@ -175,7 +175,7 @@ def test_cancel_paid_pledge_refunds_once(project, buyer, back_and_pay, committed
     assert verify_ledger().ok
 
 
-def test_cancel_rules(project, buyer, other_merchant, back_and_pay):
+def test_cancel_rules(project, buyer, other_merchant, back_and_pay, monkeypatch):
     pledge = back_and_pay(_tiers(project)[0], buyer)
     with pytest.raises(PermissionDenied):
         services.cancel_pledge(pledge=pledge, actor=other_merchant)
@@ -183,6 +183,16 @@ def test_cancel_rules(project, buyer, other_merchant, back_and_pay):
         services.cancel_pledge(pledge=pledge, actor=buyer)
     assert error.value.code == "closed"
     assert _reload(pledge).state == Pledge.State.ACTIVE
+    # Decided between the read and the counters (which come last and refuse): the whole
+    # cancellation is rolled back, the hold stays for the settle to charge or refund.
+    monkeypatch.setattr(services, "_count", lambda *args: 0)
+    with pytest.raises(Conflict) as error:
+        services.cancel_pledge(pledge=pledge, actor=buyer)
+    assert error.value.code == "closed"
+    assert _reload(pledge).state == Pledge.State.ACTIVE
+    order = Order.objects.get(pk=pledge.order_id)
+    assert (order.state, order.refunded_fen) == (Order.State.AWAITING_DEAL, 0)
+    assert verify_ledger().ok
 
 
 def test_payment_after_the_project_closed_is_refunded(project, buyer, pay, committed):
@@ -348,3 +358,104 @@ def test_cancel_project_refunds_backers(project, buyer, other_merchant, back_and
 def test_tier_claimed_never_exceeds_limit_in_the_database(project):
     limited = _tiers(project)[1]
     assert RewardTier.objects.filter(pk=limited.pk, claimed__lt=2).exists()
+
+
+def test_pause_stops_new_pledges_only_and_the_deadline_still_settles(
+    project, buyer, make_user, other_merchant, back_and_pay
+):
+    owner = project.shop.owner
+    early = back_and_pay(_tiers(project)[0], buyer)
+    with pytest.raises(PermissionDenied):
+        services.pause_project(project=project, actor=other_merchant)
+    assert not _reload(project).is_paused
+    services.pause_project(project=project, actor=owner)
+    assert services.pause_project(project=project, actor=owner).is_paused  # twice: no change
+    late = make_user()
+    with pytest.raises(Conflict) as error:
+        services.back(tier=_tiers(project)[0], user=late)
+    assert error.value.code == "paused"
+    assert Pledge.objects.count() == 1 and _tiers(project)[0].claimed == 1
+    # Backers already in may still leave while paused.
+    services.cancel_pledge(pledge=early, actor=buyer)
+    assert (_reload(project).backers, _tiers(project)[0].claimed) == (0, 0)
+    services.resume_project(project=project, actor=owner)
+    assert not _reload(project).is_paused
+    pledge = back_and_pay(_tiers(project)[0], late)
+    assert pledge.state == Pledge.State.ACTIVE
+    services.pause_project(project=project, actor=owner)
+    # A paused project is still decided and settled at its deadline.
+    with clock.frozen_at(_after_deadline(project)):
+        with pytest.raises(Conflict) as error:
+            services.resume_project(project=project, actor=owner)
+        assert error.value.code == "project_closed"
+        services.settle(clock.now())
+    assert _reload(project).state == Project.State.FAILED
+    assert _reload(pledge).state == Pledge.State.REFUNDED
+    assert verify_ledger().ok
+
+
+def test_a_payment_after_the_deadline_before_the_settle_is_refunded_not_counted(
+    make_project, buyer, pay, committed
+):
+    # One pledge would reach the target; it is placed a minute before the deadline and its
+    # capture arrives after the deadline, before any settle has run.
+    project = make_project(target_value=9900)
+    tier = _tiers(project)[0]
+    with clock.frozen_at(project.deadline - timedelta(minutes=1)):
+        pledge = services.back(tier=tier, user=buyer)
+    assert pledge.expires_at == project.deadline  # the window ends with the project
+    with clock.frozen_at(project.deadline + timedelta(seconds=30)), committed():
+        payment = pay(pledge.order.checkout)
+    assert payment.state == "succeeded"
+    assert _reload(project).state == Project.State.LIVE  # not decided yet
+    pledge = _reload(pledge)
+    assert pledge.state == Pledge.State.CANCELLED
+    order = _reload(pledge.order)
+    assert order.state == Order.State.CANCELLED
+    assert order.refunded_fen == order.total_fen == 9900
+    project = _reload(project)
+    assert (project.pledged_fen, project.pledged_units, project.backers) == (0, 0, 0)
+    assert _reload(tier).claimed == 0
+    # The settle does not count it either: the project missed its target.
+    with committed():
+        services.settle(_after_deadline(project) + timedelta(minutes=1))
+    assert _reload(project).state == Project.State.FAILED
+    assert _reload(pledge).state == Pledge.State.CANCELLED
+    assert _reload(pledge.order).refunded_fen == 9900
+    assert verify_ledger().ok
+
+
+def test_a_payment_just_before_the_deadline_counts(make_project, buyer, pay):
+    project = make_project(target_value=9900)
+    with clock.frozen_at(project.deadline - timedelta(minutes=1)):
+        pledge = services.back(tier=_tiers(project)[0], user=buyer)
+    with clock.frozen_at(project.deadline - timedelta(seconds=1)):
+        pay(pledge.order.checkout)
+    assert _reload(pledge).state == Pledge.State.ACTIVE
+    services.settle(_after_deadline(project))
+    assert _reload(project).state == Project.State.SUCCEEDED
+    assert _reload(pledge).state == Pledge.State.CHARGED
+    assert verify_ledger().ok
+
+
+def test_a_capture_before_the_deadline_whose_event_was_lost_counts_until_decided(
+    make_project, buyer, pay, monkeypatch
+):
+    # Paid in time; the success event never reached crowdfunding. The sweep, running after the
+    # deadline but before the decision, counts it: the capture arrived before the deadline.
+    project = make_project(target_value=9900)
+    with clock.frozen_at(project.deadline - timedelta(minutes=1)):
+        pledge = services.back(tier=_tiers(project)[0], user=buyer)
+    from shoploop.deals import handlers as deal_handlers
+
+    monkeypatch.setattr(deal_handlers, "kind_for", lambda ref: None)
+    with clock.frozen_at(project.deadline - timedelta(seconds=1)):
+        pay(pledge.order.checkout)
+    monkeypatch.undo()
+    assert _reload(pledge).state == Pledge.State.PENDING_PAYMENT
+    later = _after_deadline(project)
+    with clock.frozen_at(later):
+        settle_due(later)
+    assert _reload(project).state == Project.State.SUCCEEDED
+    assert _reload(pledge).state == Pledge.State.CHARGED
+    assert verify_ledger().ok

@@ -1,7 +1,8 @@
 """A crowdfunding fails and its backers see their refunds: two backers, each on their own phone,
 back a tier and pay in the sandbox cashier; the deadline passes (``settle_due``); the project page
-and "My pledges" say the project failed and show each pledge refunded. Every page fits 390 px;
-each step leaves a screenshot in test-artifacts/screenshots/."""
+and "My pledges" say the project failed and show each pledge refunded. The creator adds photos
+from the console on a phone and a backer sees them in the project's gallery, even without
+JavaScript. Every page fits 390 px; each step leaves a screenshot in test-artifacts/screenshots/."""
 
 import re
 from datetime import timedelta
@@ -12,11 +13,12 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
+from shoploop.catalog.tests.conftest import image_bytes
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.money import format_fen
 from shoploop.deals.crowdfunding import services as crowdfunding
-from shoploop.deals.crowdfunding.models import Pledge, Project
+from shoploop.deals.crowdfunding.models import Pledge, Project, ProjectImage
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
@@ -49,9 +51,13 @@ def project(make_user, operator):
     )
 
 
-def _phone(browser, live_server, user):
+def _phone(browser, live_server, user, *, javascript=True):
     context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
+        viewport=PHONE_VIEWPORT,
+        base_url=live_server.url,
+        locale="en-US",
+        device_scale_factor=1,
+        java_script_enabled=javascript,
     )
     context.set_default_timeout(15_000)
     client = Client()
@@ -120,8 +126,93 @@ def test_a_failed_crowdfunding_refunds_both_backers(
         for context in contexts:
             context.close()
 
+    # The creator's console fits the phone too: the failed project with its counts, and the
+    # form for a new one.
+    console_context = _phone(browser, live_server, project.shop.owner)
+    try:
+        console = console_context.new_page()
+        console.goto(f"/console/crowdfunding/{project.public_id}/")
+        expect(console.locator("main h1")).to_have_text(TITLE)
+        expect(console.get_by_test_id("project-state")).to_have_text("Failed")
+        expect(console.get_by_test_id("backers")).to_have_text("2 backers")
+        assert_no_horizontal_overflow(console)
+        screenshot(console, "crowdfunding-console-project")
+        console.goto("/console/crowdfunding/")
+        expect(console.get_by_role("button", name="Start the project")).to_have_count(1)
+        assert_no_horizontal_overflow(console)
+        screenshot(console, "crowdfunding-console-new")
+    finally:
+        console_context.close()
+
     for order in Order.objects.all():
         assert order.state == Order.State.CANCELLED
         assert order.refunded_fen == PRICE_FEN
     report = verify_ledger()
     assert report.ok, report.problems
+
+
+def _file(name, mime, data):
+    return {"name": name, "mimeType": mime, "buffer": data}
+
+
+def test_the_creator_adds_photos_and_backers_see_the_gallery(
+    browser, live_server, plain_static_files, make_user, project, screenshot
+):
+    creator = _phone(browser, live_server, project.shop.owner)
+    try:
+        console = creator.new_page()
+        console.goto(f"/console/crowdfunding/{project.public_id}/")
+        expect(console.locator("main h1")).to_have_text(TITLE)
+        upload = console.get_by_label(re.compile("^Image"))
+        for color in ((30, 120, 200), (230, 160, 20)):
+            upload.set_input_files(
+                _file("peg.jpg", "image/jpeg", image_bytes("JPEG", (2000, 1500), color))
+            )
+            console.get_by_role("button", name="Upload image").click()
+            expect(console.get_by_text("Image added.")).to_be_visible()
+        images = console.get_by_test_id("console-images").locator("img")
+        expect(images).to_have_count(2)
+        # A file that is not an image: a clear message, nothing added.
+        upload.set_input_files(_file("peg.jpg", "image/jpeg", b"definitely not a photo"))
+        console.get_by_role("button", name="Upload image").click()
+        expect(console.get_by_text("Upload a JPEG, PNG or WebP image.")).to_be_visible()
+        expect(images).to_have_count(2)
+        assert ProjectImage.objects.filter(project=project).count() == 2
+        assert_no_horizontal_overflow(console)
+        screenshot(console, "crowdfunding-console-images")
+    finally:
+        creator.close()
+    stored = list(ProjectImage.objects.filter(project=project).order_by("position"))
+    assert [(image.width, image.height) for image in stored] == [(1200, 900), (1200, 900)]
+
+    # A backer's phone without JavaScript: the gallery is plain HTML and CSS.
+    backer = _phone(browser, live_server, make_user(display_name="Ming"), javascript=False)
+    try:
+        page = backer.new_page()
+        page.goto(f"/crowdfunding/{project.public_id}/")
+        gallery = page.get_by_test_id("project-gallery")
+        photos = gallery.locator("img")
+        expect(photos).to_have_count(2)
+        first = photos.first
+        expect(first).to_be_visible()
+        loaded, shown_width = first.evaluate("img => [img.complete && img.naturalWidth, img.width]")
+        assert loaded == 1200  # the resized file, served from /media/
+        assert 0 < shown_width <= 390
+        assert_no_horizontal_overflow(page)
+        screenshot(page, "crowdfunding-gallery-no-js")
+    finally:
+        backer.close()
+
+    # The creator takes one down; the gallery shows the other.
+    creator = _phone(browser, live_server, project.shop.owner)
+    try:
+        console = creator.new_page()
+        console.goto(f"/console/crowdfunding/{project.public_id}/")
+        console.get_by_test_id("console-images").get_by_role("button", name="Remove").first.click()
+        expect(console.get_by_text("Image removed.")).to_be_visible()
+        expect(console.get_by_test_id("console-images").locator("img")).to_have_count(1)
+        console.goto(f"/crowdfunding/{project.public_id}/")
+        expect(console.get_by_test_id("project-gallery").locator("img")).to_have_count(1)
+    finally:
+        creator.close()
+    assert list(ProjectImage.objects.filter(project=project)) == stored[1:]
