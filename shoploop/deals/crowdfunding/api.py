@@ -4,7 +4,7 @@ selector, return a schema. Prices come from the tier, never from the client."""
 from datetime import date, datetime
 
 from ninja import Field, File, Router, Schema, Status, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import CursorPagination, paginate
 
 from shoploop.accounts.auth import optional_auth
 from shoploop.catalog.api import ImageOut  # the product photo's schema: id, url, width, height
@@ -136,14 +136,14 @@ def create_project(request, payload: ProjectIn):
 
 
 @router.get("/projects", response=list[ProjectOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(CursorPagination, ordering=("deadline", "pk"))
 def list_projects(request):
     """Live projects, the nearest deadline first."""
     return selectors.live_projects()
 
 
 @router.get("/projects/mine", response=list[ProjectOut])
-@paginate(LimitOffsetPagination)
+@paginate(CursorPagination, ordering=("-created_at", "-pk"))
 def list_my_shop_projects(request):
     """The merchant's own projects, any state (the console's list)."""
     shop = services.creator_shop(actor=request.user)
@@ -198,7 +198,7 @@ def list_tiers(request, project_id: str):
 
 
 @router.get("/projects/{project_id}/updates", response=list[UpdateOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(CursorPagination, ordering=("-created_at", "-pk"))
 def list_updates(request, project_id: str):
     return selectors.updates_of(project=selectors.project_by_public_id(public_id=project_id))
 
@@ -221,7 +221,7 @@ def back(request, tier_id: str):
 
 
 @router.get("/pledges/mine", response=list[PledgeOut])
-@paginate(LimitOffsetPagination)
+@paginate(CursorPagination, ordering=("-created_at", "-pk"))
 def my_pledges(request):
     return selectors.my_pledges(user=request.user)
 

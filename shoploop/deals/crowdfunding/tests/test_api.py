@@ -42,11 +42,11 @@ def test_create_list_detail(api, shop, buyer):
     assert project["tiers"][0]["remaining"] == 1
     listed = api.get(f"{BASE}/projects")
     assert listed.status_code == 200
-    assert [item["id"] for item in listed.json()["items"]] == [project["id"]]
+    assert [item["id"] for item in listed.json()["results"]] == [project["id"]]
     assert api.get(f"{BASE}/projects/{project['id']}").json()["title"] == "折叠露营椅"
     tiers = api.get(f"{BASE}/projects/{project['id']}/tiers").json()
     assert tiers[0]["price_fen"] == 12900
-    mine = api.get(f"{BASE}/projects/mine", user=shop.owner).json()["items"]
+    mine = api.get(f"{BASE}/projects/mine", user=shop.owner).json()["results"]
     assert len(mine) == 1
     assert api.get(f"{BASE}/projects/mine", user=buyer).status_code == 403
 
@@ -85,7 +85,7 @@ def test_back_pay_cancel_and_my_pledges(api, shop, buyer, make_user, pay, commit
     assert sold_out.json()["error"]["code"] == "tier_sold_out"
 
     pay(Pledge.objects.get(public_id=pledge["id"]).order.checkout)
-    mine = api.get(f"{BASE}/pledges/mine", user=buyer).json()["items"]
+    mine = api.get(f"{BASE}/pledges/mine", user=buyer).json()["results"]
     assert [(item["id"], item["state"]) for item in mine] == [(pledge["id"], "active")]
     assert api.get(f"{BASE}/projects/{project['id']}").json()["backers"] == 1
 
@@ -106,7 +106,7 @@ def test_updates(api, shop, other_merchant):
     path = f"{BASE}/projects/{project['id']}/updates"
     assert api.post(path, {"body": "样品到了"}, user=shop.owner).status_code == 201
     assert api.post(path, {"body": "假的"}, user=other_merchant).status_code == 403
-    assert [item["body"] for item in api.get(path).json()["items"]] == ["样品到了"]
+    assert [item["body"] for item in api.get(path).json()["results"]] == ["样品到了"]
 
 
 def test_unknown_ids_are_404(api, buyer):

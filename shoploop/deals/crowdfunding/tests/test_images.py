@@ -156,7 +156,7 @@ def test_api_upload_list_and_remove(client, api, make_token, project, other_merc
 
     detail = api.get(f"/deals/crowdfunding/projects/{project.public_id}").json()
     assert [i["url"] for i in detail["images"]] == [image.image.url]
-    listed = api.get("/deals/crowdfunding/projects").json()["items"]
+    listed = api.get("/deals/crowdfunding/projects").json()["results"]
     assert listed[0]["images"][0]["id"] == image.public_id
     assert client.get(image.image.url).status_code == 200  # served in embedded mode
 
