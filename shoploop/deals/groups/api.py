@@ -221,7 +221,7 @@ def get_campaign(request, campaign_id: str):
 @router.get("/campaigns/{campaign_id}/groups", response=list[GroupOut], auth=None)
 def list_open_groups(request, campaign_id: str):
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
-    groups = selectors.open_groups_of_campaign(campaign=campaign)[:50]
+    groups = selectors.with_members(selectors.open_groups_of_campaign(campaign=campaign))[:50]
     return [_group_out(request, group) for group in groups]
 
 
@@ -248,7 +248,7 @@ def join_group(request, group_id: str):
 
 @router.get("/mine", response=list[MyGroupOut])
 def my_groups(request):
+    seats = selectors.with_members(selectors.my_seats(user=request.user), through="group")
     return [
-        {"seat": _seat_out(seat), "group": _group_out(request, seat.group)}
-        for seat in selectors.my_seats(user=request.user)[:100]
+        {"seat": _seat_out(seat), "group": _group_out(request, seat.group)} for seat in seats[:100]
     ]

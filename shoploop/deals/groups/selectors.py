@@ -1,6 +1,6 @@
 """Group buying reads: campaigns, open groups (nearly full first), a group's members, my groups."""
 
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.models import SKU
@@ -61,13 +61,27 @@ def group_by_public_id(*, public_id: str) -> Group:
     return group
 
 
-def members(*, group: Group) -> list[Seat]:
-    """The group's real members (paid or holding a seat), leader first. Never padded."""
-    return list(
-        group.seats.filter(state__in=MEMBER_STATES)
+def _member_seats() -> QuerySet[Seat]:
+    return (
+        Seat.objects.filter(state__in=MEMBER_STATES)
         .select_related("user")
         .order_by("-is_leader", "created_at", "pk")
     )
+
+
+def with_members(groups: QuerySet[Group], *, through: str = "") -> QuerySet:
+    """Prefetch every listed group's members in one query (``members`` then reads no more).
+    ``through``: the path to the group from the listed model (``"group"`` for seats)."""
+    path = f"{through}__seats" if through else "seats"
+    return groups.prefetch_related(Prefetch(path, queryset=_member_seats(), to_attr="member_seats"))
+
+
+def members(*, group: Group) -> list[Seat]:
+    """The group's real members (paid or holding a seat), leader first. Never padded."""
+    prefetched = getattr(group, "member_seats", None)
+    if prefetched is not None:
+        return list(prefetched)
+    return list(_member_seats().filter(group=group))
 
 
 def seat_of(*, group: Group, user) -> Seat | None:
@@ -136,6 +150,6 @@ def my_seats(*, user) -> QuerySet[Seat]:
     return (
         Seat.objects.filter(user=user)
         .exclude(state=Seat.State.FREED)
-        .select_related("group__campaign__sku__product", "group__campaign__shop", "order")
+        .select_related("group__campaign__sku__product", "group__campaign__shop", "order__checkout")
         .order_by("-created_at", "-pk")
     )

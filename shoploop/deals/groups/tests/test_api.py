@@ -114,3 +114,42 @@ def test_join_errors_are_clear(api, merchant, buyer, make_user, sku):
     Group.objects.update(state=Group.State.FAILED)
     answer = api.post(f"{BASE}/groups/{group_id}/join", user=make_user())
     assert answer.json()["error"]["code"] == "group_closed"
+
+
+def test_group_lists_read_members_in_one_query_however_many_groups(
+    api, merchant, make_user, sku, pay
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shoploop.orders.models import Checkout
+
+    body = _campaign_body(sku, group_size=3, per_user_limit=5, stock=8)
+    campaign_id = api.post(f"{BASE}/campaigns", body, user=merchant).json()["id"]
+    friend = make_user(display_name="常客")
+
+    def open_paid_group_with_friend():
+        seat = api.post(f"{BASE}/campaigns/{campaign_id}/groups", user=make_user()).json()
+        pay(Checkout.objects.get(orders__public_id=seat["order_id"]))
+        joined = api.post(f"{BASE}/groups/{seat['group_id']}/join", user=friend)
+        assert joined.status_code == 201, joined.content
+
+    def statements(url, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            answer = api.get(url, **kwargs)
+        assert answer.status_code == 200
+        return len(queries.captured_queries), answer.json()
+
+    open_paid_group_with_friend()
+    one_list, listed = statements(f"{BASE}/campaigns/{campaign_id}/groups")
+    one_mine, mine = statements(f"{BASE}/mine", user=friend)
+    assert len(listed) == 1 and len(listed[0]["members"]) == 2 and len(mine) == 1
+    for _ in range(2):
+        open_paid_group_with_friend()
+    three_list, listed = statements(f"{BASE}/campaigns/{campaign_id}/groups")
+    three_mine, mine = statements(f"{BASE}/mine", user=friend)
+    assert len(listed) == 3 and all(len(row["members"]) == 2 for row in listed)
+    assert len(mine) == 3 and all(len(row["group"]["members"]) == 2 for row in mine)
+    # The reserved seats' pay links read their payments (one each); nothing else grows.
+    assert three_list == one_list
+    assert three_mine == one_mine + 2

@@ -440,3 +440,41 @@ def test_deadline_handlers_are_registered():
         "deals_groups.settle_groups",
         "deals_groups.end_campaigns",
     } <= set(registered_handlers())
+
+
+def test_expired_empty_groups_close_in_bulk_and_groups_with_money_one_by_one(
+    opened, campaign, buyers, pay, committed, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(services, "CLOSE_BATCH_SIZE", 2)
+    member = services.join_group(group=opened, user=buyers[0])
+    pay(member.order.checkout)
+    empties = Group.objects.bulk_create(
+        Group(campaign=campaign, leader=buyers[1], size=3, deadline=opened.deadline)
+        for _ in range(5)
+    )
+    stock = GroupCampaign.objects.get(pk=campaign.pk).stock
+    with recorded_events() as events, committed(), CaptureQueriesContext(connection) as queries:
+        assert services.settle_groups(opened.deadline) == 6
+        assert services.settle_groups(opened.deadline) == 0
+    bulk = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('UPDATE "deals_groups_group" SET "state"')
+        and "IN (" in query["sql"]
+    ]
+    assert len(bulk) == 3  # 5 empty groups in batches of 2: 2 + 2 + 1
+    assert set(Group.objects.values_list("state", flat=True)) == {Group.State.FAILED}
+    failed = [event for event in events if event.name == "deals.group_failed"]
+    assert {event.payload["group_id"] for event in failed} == {
+        group.public_id for group in [*empties, opened]
+    }
+    assert [e.payload["member_ids"] for e in failed if e.payload["group_id"] == opened.public_id]
+    # Only the group with members gave units back (its 2 seats) and refunded its 2 payments.
+    assert GroupCampaign.objects.get(pk=campaign.pk).stock == stock + 2
+    for seat in opened.seats.all():
+        assert _state(seat) == Seat.State.REFUNDED
+        assert _payment(seat.order).refunded_fen == 3900
+    assert verify_ledger().ok
