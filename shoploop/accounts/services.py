@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -432,8 +432,10 @@ def set_avatar(*, actor: User, upload) -> User:
 
 def _lock_pair(a: User, b: User) -> None:
     """Follow and block of the same two people are serialised (primary-key order: no deadlock),
-    so a follow can never slip in beside a concurrent block."""
-    list(User.objects.select_for_update().filter(pk__in=[a.pk, b.pk]).order_by("pk"))
+    so a follow can never slip in beside a concurrent block. SQLite has no row locks (its
+    IMMEDIATE transactions already serialise writers), so there the query would be waste."""
+    if connection.features.has_select_for_update:
+        list(User.objects.select_for_update().filter(pk__in=[a.pk, b.pk]).order_by("pk"))
 
 
 def _blocked_either_way(a: User, b: User) -> bool:
