@@ -161,12 +161,20 @@ def end_sale(request, sale_id: str):
     return _merchant_action(request, sale_id, services.end_sale)
 
 
-@router.post("/{sale_id}/buy", response={201: BoughtOut})
+@router.post("/{sale_id}/buy", response={200: BoughtOut, 201: BoughtOut})
 def buy(request, sale_id: str, payload: BuyIn):
+    """With an ``Idempotency-Key`` header a retried request returns the first purchase (200)
+    instead of buying again; another body with that key is a 409."""
     sale = selectors.sale_by_public_id(public_id=sale_id)
-    purchase = services.buy(sale=sale, user=request.user, quantity=payload.quantity)
-    pay_url = order_selectors.pay_url(
+    key = request.headers.get("Idempotency-Key")
+    replayed = False
+    if key is None:
+        purchase = services.buy(sale=sale, user=request.user, quantity=payload.quantity)
+    else:
+        purchase, replayed = services.buy_idempotently(
+            sale=sale, user=request.user, key=key, quantity=payload.quantity
+        )
+    purchase.pay_url = order_selectors.pay_url(
         checkout=purchase.order.checkout, next_url=reverse("deals_flash:mine")
     )
-    purchase.pay_url = pay_url
-    return Status(201, purchase)
+    return Status(200 if replayed else 201, purchase)

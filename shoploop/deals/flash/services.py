@@ -32,6 +32,7 @@ from shoploop.core.errors import (
     ValidationFailed,
 )
 from shoploop.core.events import publish
+from shoploop.core.idempotency import fingerprint_of, run_idempotent
 from shoploop.core.ids import new_public_id
 from shoploop.core.money import validate_fen
 from shoploop.deals.flash.models import MAX_PER_USER_LIMIT, FlashPurchase, FlashQuota, FlashSale
@@ -268,6 +269,29 @@ def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
             quantity=quantity,
         )
     return purchase
+
+
+def buy_idempotently(
+    *, sale: FlashSale, user, key: str, quantity: int = 1
+) -> tuple[FlashPurchase, bool]:
+    """``buy`` at most once per (buyer, key), for a client that retries after a timeout: the same
+    key and body return the first purchase; the same key with another body is a 409. Returns
+    (purchase, replayed)."""
+    _require_user(user)
+
+    def compute():
+        return 201, {"purchase_id": buy(sale=sale, user=user, quantity=quantity).public_id}
+
+    result = run_idempotent(
+        scope=f"deals.flash.buy:{user.pk}",
+        key=key,
+        fingerprint=fingerprint_of({"sale": sale.public_id, "quantity": quantity}),
+        compute=compute,
+    )
+    purchase = FlashPurchase.objects.select_related("order__checkout").get(
+        public_id=result.body["purchase_id"]
+    )
+    return purchase, result.replayed
 
 
 def _limit_reached(sale: FlashSale) -> Conflict:

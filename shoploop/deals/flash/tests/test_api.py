@@ -112,6 +112,30 @@ def test_public_detail_buy_and_mine(api, merchant, sku, buyer, make_user, pay):
     assert verify_ledger().ok
 
 
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_purchase(
+    api, merchant, sku, buyer
+):
+    from shoploop.deals.flash.models import FlashPurchase
+
+    sale = api.post(f"{BASE}/", _create_body(sku, stock=5, per_user_limit=3), user=merchant).json()
+    path, key = f"{BASE}/{sale['id']}/buy", {"Idempotency-Key": "tap-1"}
+    first = api.post(path, {"quantity": 1}, user=buyer, headers=key)
+    retry = api.post(path, {"quantity": 1}, user=buyer, headers=key)
+    assert (first.status_code, retry.status_code) == (201, 200), retry.content
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.json()["pay_url"] == first.json()["pay_url"]
+
+    other_body = api.post(path, {"quantity": 2}, user=buyer, headers=key)
+    assert other_body.status_code == 409
+    assert other_body.json()["error"]["code"] == "idempotency_key_reused"
+    assert FlashPurchase.objects.filter(buyer=buyer).count() == 1
+    assert api.get(f"{BASE}/{sale['id']}").json()["remaining"] == 4
+
+    # Without a key (or with a new one) a second tap is a second purchase, within the limit.
+    assert api.post(path, {"quantity": 1}, user=buyer).status_code == 201
+    assert FlashPurchase.objects.filter(buyer=buyer).count() == 2
+
+
 def test_unknown_sale_and_bad_quantity(api, merchant, sku, buyer):
     assert api.get(f"{BASE}/nope").status_code == 404
     assert api.post(f"{BASE}/nope/buy", user=buyer).status_code == 404
