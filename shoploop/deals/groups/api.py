@@ -9,6 +9,7 @@ from datetime import datetime
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
+from ninja.pagination import CursorPagination, paginate
 
 from shoploop.communities.models import Community
 from shoploop.deals.groups import selectors, services
@@ -97,8 +98,18 @@ class SeatOut(Schema):
 
 
 class MyGroupOut(Schema):
+    """One of the buyer's seats (a paginated queryset of seats) with its group."""
+
     seat: SeatOut
     group: GroupOut
+
+    @staticmethod
+    def resolve_seat(seat, context) -> dict:
+        return _seat_out(seat)
+
+    @staticmethod
+    def resolve_group(seat, context) -> dict:
+        return _group_out(context["request"], seat.group)
 
 
 # --- converters -------------------------------------------------------------------------------
@@ -187,9 +198,10 @@ def create_campaign(request, payload: CampaignIn):
 
 
 @router.get("/campaigns/shop", response=list[ConsoleCampaignOut])
+@paginate(CursorPagination, ordering=("-created_at", "-pk"))
 def list_shop_campaigns(request):
     shop = order_selectors.merchant_shop(user=request.user)
-    return list(selectors.shop_campaigns(shop=shop)[:200])
+    return selectors.shop_campaigns(shop=shop)
 
 
 @router.post("/campaigns/{campaign_id}/pause", response=CampaignOut)
@@ -247,8 +259,6 @@ def join_group(request, group_id: str):
 
 
 @router.get("/mine", response=list[MyGroupOut])
+@paginate(CursorPagination, ordering=("-created_at", "-pk"))
 def my_groups(request):
-    seats = selectors.with_members(selectors.my_seats(user=request.user), through="group")
-    return [
-        {"seat": _seat_out(seat), "group": _group_out(request, seat.group)} for seat in seats[:100]
-    ]
+    return selectors.with_members(selectors.my_seats(user=request.user), through="group")
