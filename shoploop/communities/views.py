@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shoploop.communities import selectors, services
@@ -171,13 +172,13 @@ def community_moderation(request, public_id):
 
 # Actions on the community by the signed-in person: (service, success message)
 _SELF_ACTIONS = {
-    "join": (services.join_community, _("Welcome! You joined the community.")),
-    "request": (services.request_to_join, _("Your request was sent to the moderators.")),
-    "cancel-request": (services.cancel_request, _("Your request was withdrawn.")),
-    "leave": (services.leave_community, _("You left the community.")),
-    "archive": (services.archive_community, _("The community is archived.")),
-    "unarchive": (services.unarchive_community, _("The community is active again.")),
-    "dissolve": (services.dissolve_community, _("The community was dissolved.")),
+    "join": (services.join_community, gettext_lazy("Welcome! You joined the community.")),
+    "request": (services.request_to_join, gettext_lazy("Your request was sent to the moderators.")),
+    "cancel-request": (services.cancel_request, gettext_lazy("Your request was withdrawn.")),
+    "leave": (services.leave_community, gettext_lazy("You left the community.")),
+    "archive": (services.archive_community, gettext_lazy("The community is archived.")),
+    "unarchive": (services.unarchive_community, gettext_lazy("The community is active again.")),
+    "dissolve": (services.dissolve_community, gettext_lazy("The community was dissolved.")),
 }
 
 
@@ -193,13 +194,13 @@ def community_action(request, public_id, action):
 
 
 _MEMBER_ACTIONS = {
-    "approve": (services.approve_request, _("Request approved.")),
-    "reject": (services.reject_request, _("Request rejected.")),
-    "remove": (services.remove_member, _("Member removed.")),
-    "ban": (services.ban_member, _("Banned.")),
-    "unban": (services.unban_member, _("Ban lifted.")),
-    "promote": (services.promote_moderator, _("Now a moderator.")),
-    "demote": (services.demote_moderator, _("No longer a moderator.")),
+    "approve": (services.approve_request, gettext_lazy("Request approved.")),
+    "reject": (services.reject_request, gettext_lazy("Request rejected.")),
+    "remove": (services.remove_member, gettext_lazy("Member removed.")),
+    "ban": (services.ban_member, gettext_lazy("Banned.")),
+    "unban": (services.unban_member, gettext_lazy("Ban lifted.")),
+    "promote": (services.promote_moderator, gettext_lazy("Now a moderator.")),
+    "demote": (services.demote_moderator, gettext_lazy("No longer a moderator.")),
 }
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from shoploop.catalog import selectors as catalog_selectors
@@ -172,9 +173,12 @@ def console_counts(request):
 
 
 _ACTIONS = {
-    "pause": (services.pause_sale, _("The sale is paused.")),
-    "resume": (services.resume_sale, _("The sale is running again.")),
-    "end": (services.end_sale, _("The sale has ended; the leftovers are back in stock.")),
+    "pause": (services.pause_sale, gettext_lazy("The sale is paused.")),
+    "resume": (services.resume_sale, gettext_lazy("The sale is running again.")),
+    "end": (
+        services.end_sale,
+        gettext_lazy("The sale has ended; the leftovers are back in stock."),
+    ),
 }
 
 

@@ -1,7 +1,9 @@
 """Both languages ship: pages speak the visitor's language, and the catalogues are complete."""
 
+import ast
 import json
 import re
+from pathlib import Path
 
 import polib
 import pytest
@@ -167,3 +169,36 @@ def test_home_is_home_page_not_home_goods(client, compiled_catalogues):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
     assert "<title>首页 · Shoploop</title>" in html
     assert "家居" not in html
+
+
+def _eager_gettext_at_import(path) -> list[int]:
+    """Lines where a module-level statement calls ``_`` bound to the eager ``gettext``: such a
+    string is translated once, in whatever language is active at import, for every visitor."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    eager = any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "django.utils.translation"
+        and any(alias.name == "gettext" and alias.asname == "_" for alias in node.names)
+        for node in tree.body
+    )
+    if not eager:
+        return []
+    return [
+        node.lineno
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign)
+        and any(
+            isinstance(call, ast.Call) and getattr(call.func, "id", "") == "_"
+            for call in ast.walk(node)
+        )
+    ]
+
+
+def test_no_module_level_string_is_translated_eagerly():
+    package = Path(settings.BASE_DIR) / "shoploop"
+    found = {
+        str(path.relative_to(package)): lines
+        for path in package.rglob("*.py")
+        if (lines := _eager_gettext_at_import(path))
+    }
+    assert found == {}, "use gettext_lazy for strings defined at import time"
