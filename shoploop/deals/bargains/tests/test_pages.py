@@ -11,7 +11,7 @@ from shoploop.core import clock
 from shoploop.deals.bargains import services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _text(response) -> str:

@@ -10,7 +10,7 @@ from shoploop.core import clock
 from shoploop.deals.flash import services
 from shoploop.deals.flash.models import FlashPurchase, FlashSale
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _product_url(sale) -> str:

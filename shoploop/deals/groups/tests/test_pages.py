@@ -5,7 +5,7 @@ import pytest
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import GroupCampaign, Seat
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def test_product_page_offers_to_open_a_group_and_lists_open_groups(client, campaign, opened, sku):
