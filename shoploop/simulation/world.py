@@ -79,6 +79,9 @@ DAY_LENGTH = timedelta(hours=16)
 # back its own savepoint.
 CALLS_PER_TRANSACTION = 200
 USER_CACHE_SIZE = 4096
+# Where a shop's campaigns find their customers, and how often to draw before giving up.
+CUSTOMER_SOURCES = ("community", "theme", "anyone")
+CUSTOMER_PICK_TRIES = 4
 
 # A multiplier coprime to 10^8 makes index → phone suffix a bijection (no duplicates, no lookups).
 _PHONE_MULTIPLIER = 48_271_009
@@ -279,6 +282,24 @@ class World:
             pool = self.pool_by_theme[rng.choice(interests)] if interests else None
             return rng.choice(pool) if pool else None
         return rng.choice(self.pool_all) if self.pool_all else None
+
+    def shop_customer(self, shop_index: int, *, exclude: set[int]) -> int | None:
+        """Someone who might buy from this shop: a member of a community it is listed in, someone
+        who shares its theme, or anyone; never its owner nor anyone in ``exclude``."""
+        rng, shop = self.rng, self.shops[shop_index]
+        for _ in range(CUSTOMER_PICK_TRIES):
+            source = rng.choice(CUSTOMER_SOURCES)
+            if source == "community" and shop.listed:
+                members = self.communities[rng.choice(shop.listed)].members
+                candidate = rng.choice(members) if members else None
+            elif source == "theme":
+                pool = self.pool_by_theme[shop.theme]
+                candidate = rng.choice(pool) if pool else None
+            else:
+                candidate = rng.choice(self.pool_all) if self.pool_all else None
+            if candidate is not None and candidate != shop.owner and candidate not in exclude:
+                return candidate
+        return None
 
     # -- calling services -------------------------------------------------------------------
     def call(self, service: Callable[..., Any], /, *, at: datetime, outcome: str, **kwargs) -> Any:

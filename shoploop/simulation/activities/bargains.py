@@ -11,7 +11,8 @@ from typing import Any
 
 from shoploop.deals.bargains import services as bargains
 from shoploop.ledger.services import payments
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, ShopCampaigns
+from shoploop.simulation.world import CUSTOMER_PICK_TRIES, CUSTOMER_SOURCES
 
 # Tunables of this behaviour (the world's parameters do not know bargains yet).
 CAMPAIGN_SHARE = 0.6  # of approved shops with something on sale run one campaign
@@ -19,8 +20,6 @@ BARGAINS_PER_CAMPAIGN_DAY = 1.5  # mean bargains started per running campaign pe
 HELP_RATE = 0.7  # chance that an asked friend helps
 BUY_RATE = 0.8  # chance that a buyer with a finished bargain buys (and pays)
 ASK_EXTRA = 2  # friends asked beyond the helpers needed
-_SOURCES = ("community", "theme", "anyone")
-_PICK_TRIES = 4
 
 
 @dataclass(slots=True)
@@ -37,26 +36,15 @@ def _campaigns(world) -> list[CampaignPlan]:
     return world.bargain_campaigns
 
 
-class CreateBargainCampaigns(Activity):
+class CreateBargainCampaigns(ShopCampaigns):
     """Once a shop has something on sale, about half of the merchants start one campaign."""
 
     name = "bargain_campaign"
 
-    def __init__(self, world):
-        super().__init__(world)
-        self.decided: set[int] = set()
+    share = CAMPAIGN_SHARE
 
-    def play_day(self, day: int) -> None:
-        world = self.world
-        ready = [
-            index
-            for index in world.approved_shops
-            if index not in self.decided and world.shops[index].offers
-        ]
-        for index, moment in zip(ready, world.moments(len(ready)), strict=True):
-            self.decided.add(index)
-            if world.rng.random() < CAMPAIGN_SHARE:
-                self._create(index, at=moment)
+    def start_campaign(self, shop_index: int, *, day: int, at) -> None:
+        self._create(shop_index, at=at)
 
     def _create(self, index: int, *, at) -> None:
         world, rng = self.world, self.world.rng
@@ -98,34 +86,16 @@ class Bargaining(Activity):
             if plan.sold_out:
                 continue
             for _ in range(world.geometric(BARGAINS_PER_CAMPAIGN_DAY)):
-                initiator = self._person_for(plan, exclude=set())
+                initiator = self.world.shop_customer(plan.shop, exclude=set())
                 if initiator is not None:
                     wanted.append((plan, initiator))
         for (plan, initiator), moment in zip(wanted, world.moments(len(wanted)), strict=True):
             self._bargain(plan, initiator, day=day, at=moment)
 
-    def _person_for(self, plan: CampaignPlan, *, exclude: set[int]) -> int | None:
-        """Someone signed up who is interested in the shop (or anyone), not its owner."""
-        world = self.world
-        shop = world.shops[plan.shop]
-        for _ in range(_PICK_TRIES):
-            source = world.rng.choice(_SOURCES)
-            if source == "community" and shop.listed:
-                members = world.communities[world.rng.choice(shop.listed)].members
-                candidate = world.rng.choice(members) if members else None
-            elif source == "theme":
-                pool = world.pool_by_theme[shop.theme]
-                candidate = world.rng.choice(pool) if pool else None
-            else:
-                candidate = world.rng.choice(world.pool_all) if world.pool_all else None
-            if candidate is not None and candidate != shop.owner and candidate not in exclude:
-                return candidate
-        return None
-
     def _friend_of(self, initiator: int, plan: CampaignPlan, exclude: set[int]) -> int | None:
         world = self.world
-        for _ in range(_PICK_TRIES):
-            candidate = world.candidate_from(world.rng.choice(_SOURCES), initiator)
+        for _ in range(CUSTOMER_PICK_TRIES):
+            candidate = world.candidate_from(world.rng.choice(CUSTOMER_SOURCES), initiator)
             owner = world.shops[plan.shop].owner
             if candidate is not None and candidate not in exclude and candidate != owner:
                 return candidate

@@ -12,15 +12,13 @@ from typing import Any
 from shoploop.deals.flash import selectors as flash_selectors
 from shoploop.deals.flash import services as flash
 from shoploop.ledger.services import payments
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import ShopCampaigns
 
 # Tunables of this behaviour (the world's parameters do not know flash sales yet).
 SALE_SHARE = 0.4  # of approved shops with something on sale run one flash sale
 CROWD_PER_UNIT = 2.5  # mean rushers per unit on sale
 PAY_RATE = 0.8  # chance that a buyer who got a unit pays for it
 DOUBLE_TAP = 0.15  # chance that a rusher taps "buy" twice
-_SOURCES = ("community", "theme", "anyone")
-_PICK_TRIES = 4
 
 
 @dataclass(slots=True)
@@ -29,30 +27,20 @@ class FlashPlan:
     shop: int  # shop plan index
 
 
-class FlashSales(Activity):
+class FlashSales(ShopCampaigns):
     """Merchants create a sale starting a few minutes later; the crowd rushes at the start."""
 
     name = "flash_sale"
 
-    def __init__(self, world):
-        super().__init__(world)
-        self.decided: set[int] = set()
+    share = SALE_SHARE
 
-    def play_day(self, day: int) -> None:
-        world = self.world
-        ready = [
-            index
-            for index in world.approved_shops
-            if index not in self.decided and world.shops[index].offers
-        ]
-        for index, moment in zip(ready, world.moments(len(ready)), strict=True):
-            self.decided.add(index)
-            if world.rng.random() < SALE_SHARE:
-                plan = self._create(index, at=moment)
-                if plan is not None:
-                    self._rush(plan, day=day)
-        if day == world.params.days - 1:
-            self._demo_sales(day)
+    def start_campaign(self, shop_index: int, *, day: int, at) -> None:
+        plan = self._create(shop_index, at=at)
+        if plan is not None:
+            self._rush(plan, day=day)
+
+    def last_day(self, day: int) -> None:
+        self._demo_sales(day)
 
     def _demo_sales(self, day: int) -> None:
         """So the demo shows both faces of the product-page block: the first shop's sale is
@@ -98,28 +86,11 @@ class FlashSales(Activity):
         )
         return FlashPlan(sale=sale, shop=index) if sale is not None else None
 
-    def _rusher(self, plan: FlashPlan, exclude: set[int]) -> int | None:
-        world = self.world
-        shop = world.shops[plan.shop]
-        for _ in range(_PICK_TRIES):
-            source = world.rng.choice(_SOURCES)
-            if source == "community" and shop.listed:
-                members = world.communities[world.rng.choice(shop.listed)].members
-                candidate = world.rng.choice(members) if members else None
-            elif source == "theme":
-                pool = world.pool_by_theme[shop.theme]
-                candidate = world.rng.choice(pool) if pool else None
-            else:
-                candidate = world.rng.choice(world.pool_all) if world.pool_all else None
-            if candidate is not None and candidate != shop.owner and candidate not in exclude:
-                return candidate
-        return None
-
     def _rush(self, plan: FlashPlan, *, day: int, crowd_per_unit: float = CROWD_PER_UNIT) -> None:
         world, rng = self.world, self.world.rng
         crowd: list[int] = []
         for _ in range(max(1, world.geometric(crowd_per_unit * plan.sale.stock))):
-            person = self._rusher(plan, set(crowd))
+            person = self.world.shop_customer(plan.shop, exclude=set(crowd))
             if person is not None:
                 crowd.append(person)
         at = plan.sale.starts_at

@@ -13,15 +13,13 @@ from typing import Any
 from shoploop.deals.groups import selectors as group_selectors
 from shoploop.deals.groups import services as groups
 from shoploop.ledger.services import payments
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import ShopCampaigns
 
 # Tunables of this behaviour (the world's parameters do not know group buying yet).
 CAMPAIGN_SHARE = 0.5  # of approved shops with something on sale run a group campaign
 GROUPS_PER_CAMPAIGN = 2.0  # mean groups opened the day it starts
 JOINERS_PER_SEAT = 1.2  # mean joiners per open seat (some never pay: some groups fail)
 PAY_RATE = 0.85  # chance that someone holding a seat pays for it
-_SOURCES = ("community", "theme", "anyone")
-_PICK_TRIES = 4
 
 
 @dataclass(slots=True)
@@ -30,30 +28,20 @@ class CampaignPlan:
     shop: int  # shop plan index
 
 
-class GroupBuying(Activity):
+class GroupBuying(ShopCampaigns):
     """Merchants start campaigns; buyers open groups, share them and fill (or fail) them."""
 
     name = "group_buying"
 
-    def __init__(self, world):
-        super().__init__(world)
-        self.decided: set[int] = set()
+    share = CAMPAIGN_SHARE
 
-    def play_day(self, day: int) -> None:
-        world = self.world
-        ready = [
-            index
-            for index in world.approved_shops
-            if index not in self.decided and world.shops[index].offers
-        ]
-        for index, moment in zip(ready, world.moments(len(ready)), strict=True):
-            self.decided.add(index)
-            if world.rng.random() < CAMPAIGN_SHARE:
-                plan = self._create(index, at=moment)
-                if plan is not None:
-                    self._play(plan, day=day, at=moment)
-        if day == world.params.days - 1:
-            self._demo_group(day)
+    def start_campaign(self, shop_index: int, *, day: int, at) -> None:
+        plan = self._create(shop_index, at=at)
+        if plan is not None:
+            self._play(plan, day=day, at=at)
+
+    def last_day(self, day: int) -> None:
+        self._demo_group(day)
 
     def _demo_group(self, day: int) -> None:
         """So the demo shows an open group to join: the first shop's campaign on the last day,
@@ -65,7 +53,7 @@ class GroupBuying(Activity):
         plan = self._create(0, at=at, group_minutes=24 * 60)
         if plan is None:
             return
-        leader = self._person(plan, set())
+        leader = self.world.shop_customer(plan.shop, exclude=set())
         if leader is None:
             return
         seat = world.call(
@@ -104,28 +92,11 @@ class GroupBuying(Activity):
         )
         return CampaignPlan(campaign=campaign, shop=index) if campaign is not None else None
 
-    def _person(self, plan: CampaignPlan, exclude: set[int]) -> int | None:
-        world = self.world
-        shop = world.shops[plan.shop]
-        for _ in range(_PICK_TRIES):
-            source = world.rng.choice(_SOURCES)
-            if source == "community" and shop.listed:
-                members = world.communities[world.rng.choice(shop.listed)].members
-                candidate = world.rng.choice(members) if members else None
-            elif source == "theme":
-                pool = world.pool_by_theme[shop.theme]
-                candidate = world.rng.choice(pool) if pool else None
-            else:
-                candidate = world.rng.choice(world.pool_all) if world.pool_all else None
-            if candidate is not None and candidate != shop.owner and candidate not in exclude:
-                return candidate
-        return None
-
     def _play(self, plan: CampaignPlan, *, day: int, at) -> None:
         world, rng = self.world, self.world.rng
         seen: set[int] = set()
         for _ in range(max(1, world.geometric(GROUPS_PER_CAMPAIGN))):
-            leader = self._person(plan, seen)
+            leader = self.world.shop_customer(plan.shop, exclude=seen)
             if leader is None:
                 continue
             seen.add(leader)
@@ -145,7 +116,7 @@ class GroupBuying(Activity):
         world, rng = self.world, self.world.rng
         size = plan.campaign.group_size
         for _ in range(world.geometric(JOINERS_PER_SEAT * (size - 1))):
-            person = self._person(plan, seen)
+            person = self.world.shop_customer(plan.shop, exclude=seen)
             if person is None:
                 continue
             seen.add(person)
