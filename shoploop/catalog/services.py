@@ -38,7 +38,7 @@ from shoploop.core.errors import (
     ValidationFailed,
 )
 from shoploop.core.events import publish
-from shoploop.core.images import prepared_image
+from shoploop.core.images import prepared_image, save_with_image
 from shoploop.core.money import validate_fen
 from shoploop.core.text import clean_text
 
@@ -447,13 +447,7 @@ def add_product_image(*, product: Product, actor, upload) -> ProductImage:
             height=height,
             position=0 if last is None else last + 1,
         )
-        image.image.save(content.name, content, save=False)
-        name, storage = image.image.name, image.image.storage
-        try:
-            image.save()
-        except Exception:
-            storage.delete(name)  # no row, so no file either
-            raise
+        save_with_image(image, content)
     return image
 
 

@@ -103,3 +103,16 @@ def _encode(image: Image.Image) -> tuple[bytes, str]:
         return buffer.getvalue(), "png"
     image.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
     return buffer.getvalue(), "jpg"
+
+
+def save_with_image(instance, content, *, field: str = "image") -> None:
+    """Store ``content`` in the instance's image field, then save the row. If the row cannot be
+    saved, the stored file is deleted again: no row, no file."""
+    image = getattr(instance, field)
+    image.save(content.name, content, save=False)
+    name, storage = image.name, image.storage
+    try:
+        instance.save()
+    except Exception:
+        storage.delete(name)
+        raise

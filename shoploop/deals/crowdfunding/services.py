@@ -51,7 +51,7 @@ from shoploop.core.errors import (
     ValidationFailed,
 )
 from shoploop.core.events import publish
-from shoploop.core.images import prepared_image
+from shoploop.core.images import prepared_image, save_with_image
 from shoploop.core.money import validate_fen
 from shoploop.core.text import clean_text
 from shoploop.deals import registry
@@ -324,13 +324,7 @@ def add_project_image(*, project: Project, actor, upload) -> ProjectImage:
             height=prepared.height,
             position=0 if last is None else last + 1,
         )
-        image.image.save(prepared.file.name, prepared.file, save=False)
-        name, storage = image.image.name, image.image.storage
-        try:
-            image.save()
-        except Exception:
-            storage.delete(name)  # no row, so no file either
-            raise
+        save_with_image(image, prepared.file)
     return image
 
 
