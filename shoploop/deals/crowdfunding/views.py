@@ -236,6 +236,17 @@ def console_project(request, project_id):
     )
 
 
+def _console_step(request, project, step, success):
+    """Run ``step()`` and come back to the project's console page saying ``success`` or, for a
+    refusal, why (a missing or foreign project is still a 404/403)."""
+    try:
+        step()
+        messages.success(request, success)
+    except DomainError as error:
+        _show_error(request, error)
+    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+
+
 @login_required
 @require_POST
 def console_image_add(request, project_id):
@@ -243,27 +254,26 @@ def console_image_add(request, project_id):
     form = ImageForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose an image to upload."))
-    else:
-        try:
-            services.add_project_image(
-                project=project, actor=request.user, upload=form.cleaned_data["image"]
-            )
-            messages.success(request, _("Image added."))
-        except DomainError as error:
-            _show_error(request, error)
-    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+        return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+    upload = form.cleaned_data["image"]
+    return _console_step(
+        request,
+        project,
+        lambda: services.add_project_image(project=project, actor=request.user, upload=upload),
+        _("Image added."),
+    )
 
 
 @login_required
 @require_POST
 def console_image_remove(request, image_id):
     image = selectors.image_by_public_id(public_id=image_id)
-    try:
-        services.remove_project_image(image=image, actor=request.user)
-        messages.success(request, _("Image removed."))
-    except DomainError as error:
-        _show_error(request, error)
-    return redirect("deals_crowdfunding:console_project", project_id=image.project.public_id)
+    return _console_step(
+        request,
+        image.project,
+        lambda: services.remove_project_image(image=image, actor=request.user),
+        _("Image removed."),
+    )
 
 
 @login_required
@@ -281,38 +291,38 @@ def console_counts(request, project_id):
 @require_POST
 def post_update(request, project_id):
     project = selectors.project_for_owner(public_id=project_id, actor=request.user)
-    try:
-        services.post_update(project=project, actor=request.user, body=request.POST.get("body", ""))
-        messages.success(request, _("Update posted."))
-    except DomainError as error:
-        _show_error(request, error)
-    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+    body = request.POST.get("body", "")
+    return _console_step(
+        request,
+        project,
+        lambda: services.post_update(project=project, actor=request.user, body=body),
+        _("Update posted."),
+    )
 
 
 @login_required
 @require_POST
 def pause_project(request, project_id):
     project = selectors.project_for_owner(public_id=project_id, actor=request.user)
-    resume = request.POST.get("action") == "resume"
-    try:
-        if resume:
-            services.resume_project(project=project, actor=request.user)
-            messages.success(request, _("The project takes pledges again."))
-        else:
-            services.pause_project(project=project, actor=request.user)
-            messages.success(request, _("The project is paused: it takes no new pledges."))
-    except DomainError as error:
-        _show_error(request, error)
-    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+    if request.POST.get("action") == "resume":
+        service, success = services.resume_project, _("The project takes pledges again.")
+    else:
+        service, success = (
+            services.pause_project,
+            _("The project is paused: it takes no new pledges."),
+        )
+    return _console_step(
+        request, project, lambda: service(project=project, actor=request.user), success
+    )
 
 
 @login_required
 @require_POST
 def cancel_project(request, project_id):
     project = selectors.project_for_owner(public_id=project_id, actor=request.user)
-    try:
-        services.cancel_project(project=project, actor=request.user)
-        messages.success(request, _("The project was cancelled; every backer is refunded."))
-    except DomainError as error:
-        _show_error(request, error)
-    return redirect("deals_crowdfunding:console_project", project_id=project.public_id)
+    return _console_step(
+        request,
+        project,
+        lambda: services.cancel_project(project=project, actor=request.user),
+        _("The project was cancelled; every backer is refunded."),
+    )
