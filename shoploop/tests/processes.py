@@ -29,7 +29,8 @@ TEST_ONLY_VARIABLES = ("DJANGO_ALLOW_ASYNC_UNSAFE",)
 def child_env(**extra) -> dict:
     """This process's environment for a child that runs like production, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if k not in TEST_ONLY_VARIABLES}
-    return {**env, **extra}
+    # Unbuffered, so a child that never gets ready has printed everything it did before.
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def scale_out_env(**extra) -> dict:
@@ -113,4 +114,7 @@ def worker_process(queue: str, env: dict):
         ],
         env=env,
         ready_marker="ready.",
+        # On a 2-core CI machine busy with the rest of the suite, a cold worker start once took
+        # longer than a minute.
+        timeout=180,
     )
