@@ -105,7 +105,8 @@ def test_concurrent_settle_due_pays_each_withdrawal_once(merchant, shop, fund_sh
             request_key=f"w{i}",
         )
     now = clock.now()
-    race(lambda _i: payouts.settle_due_withdrawals(now), 5)
+    outcomes = race(lambda _i: payouts.settle_due_withdrawals(now), 5)
+    assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
     assert Withdrawal.objects.filter(state="paid").count() == 4
     assert Transfer.objects.filter(reason="withdrawal_paid").count() == 4
     assert selectors.wallet_of(actor=merchant).available == 1000
