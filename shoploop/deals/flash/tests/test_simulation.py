@@ -2,6 +2,7 @@
 unpaid, and every unit stays accounted for."""
 
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -22,15 +23,20 @@ def test_the_simulated_world_plays_flash_sales_and_accounts_for_every_unit(tmp_p
     call_command(
         "simulate",
         seed=7,
-        users=40,
+        users=60,
         days=5,
         quiet=True,
         world_file=tmp_path / "world.json",
         stdout=io.StringIO(),
     )
+    outcomes = {
+        name: count
+        for name, count in json.loads((tmp_path / "world.json").read_text())["outcomes"].items()
+        if name.startswith(("flash", "deadline.deals_flash", "payment"))
+    }
     sales = list(FlashSale.objects.all())
-    assert sales, "the world ran no flash sale"
-    assert FlashPurchase.objects.filter(state=FlashPurchase.State.PAID).exists()
+    assert sales, f"the world ran no flash sale: {outcomes}"
+    assert FlashPurchase.objects.filter(state=FlashPurchase.State.PAID).exists(), outcomes
     assert FlashSale.objects.filter(state=FlashSale.State.ENDED).exists()
     for sale in sales:
         reserved = _units(sale, FlashPurchase.State.RESERVED)
