@@ -234,6 +234,25 @@ ALIPAY_SANDBOX = env_bool("SHOPLOOP_ALIPAY_SANDBOX", False)
 ALIPAY_NOTIFY_URL = os.environ.get("SHOPLOOP_ALIPAY_NOTIFY_URL", "")
 ALIPAY_RETURN_URL = os.environ.get("SHOPLOOP_ALIPAY_RETURN_URL", "")
 ALIPAY_WAP = env_bool("SHOPLOOP_ALIPAY_WAP", False)
+# WeChat Pay v3, the Tencent Cloud SMS adapter and the lost-notification query (docs/providers.md).
+WECHAT_MCHID = os.environ.get("SHOPLOOP_WECHAT_MCHID", "")
+WECHAT_APPID = os.environ.get("SHOPLOOP_WECHAT_APPID", "")
+WECHAT_APP_SECRET = os.environ.get("SHOPLOOP_WECHAT_APP_SECRET", "")
+WECHAT_PRIVATE_KEY_PATH = os.environ.get("SHOPLOOP_WECHAT_PRIVATE_KEY_PATH", "")
+WECHAT_CERT_SERIAL_NO = os.environ.get("SHOPLOOP_WECHAT_CERT_SERIAL_NO", "")
+WECHAT_APIV3_KEY = os.environ.get("SHOPLOOP_WECHAT_APIV3_KEY", "")
+WECHAT_PLATFORM_CERT_DIR = os.environ.get("SHOPLOOP_WECHAT_PLATFORM_CERT_DIR", "")
+WECHAT_PUBLIC_KEY_PATH = os.environ.get("SHOPLOOP_WECHAT_PUBLIC_KEY_PATH", "")
+WECHAT_PUBLIC_KEY_ID = os.environ.get("SHOPLOOP_WECHAT_PUBLIC_KEY_ID", "")
+WECHAT_NOTIFY_URL = os.environ.get("SHOPLOOP_WECHAT_NOTIFY_URL", "")
+PAYMENT_QUERY_AFTER_MINUTES = int(os.environ.get("SHOPLOOP_PAYMENT_QUERY_AFTER_MINUTES", "5"))
+TENCENT_SMS_SECRET_ID = os.environ.get("SHOPLOOP_TENCENT_SMS_SECRET_ID", "")
+TENCENT_SMS_SECRET_KEY = os.environ.get("SHOPLOOP_TENCENT_SMS_SECRET_KEY", "")
+TENCENT_SMS_REGION = os.environ.get("SHOPLOOP_TENCENT_SMS_REGION", "ap-guangzhou")
+TENCENT_SMS_SDK_APP_ID = os.environ.get("SHOPLOOP_TENCENT_SMS_SDK_APP_ID", "")
+TENCENT_SMS_SIGN_NAME = os.environ.get("SHOPLOOP_TENCENT_SMS_SIGN_NAME", "")
+# One approved template per message kind; notification kinds are added here as they come.
+SMS_TEMPLATES = {"sign_in_code": os.environ.get("SHOPLOOP_SMS_TEMPLATE_SIGN_IN_CODE", "")}
 
 LOGGING = {
     "version": 1,

@@ -13,4 +13,5 @@ class LedgerConfig(AppConfig):
 
         register_deadline_handler("ledger.expire_pending")(services.expire_due_pending)
         register_deadline_handler("ledger.retry_refunds")(payments.settle_due_refunds)
+        register_deadline_handler("ledger.query_payments")(payments.settle_due_queries)
         register_deadline_handler("ledger.process_withdrawals")(payouts.settle_due_withdrawals)

@@ -3,6 +3,7 @@ the environment); nothing here reads the environment itself."""
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from django.conf import settings
 
@@ -31,3 +32,23 @@ def alipay_settings() -> dict:
         "return_url": getattr(settings, "ALIPAY_RETURN_URL", ""),
         "wap": bool(getattr(settings, "ALIPAY_WAP", False)),
     }
+
+
+def wechat_settings() -> dict:
+    return {
+        "mchid": getattr(settings, "WECHAT_MCHID", ""),
+        "appid": getattr(settings, "WECHAT_APPID", ""),
+        "app_secret": getattr(settings, "WECHAT_APP_SECRET", ""),
+        "private_key_path": getattr(settings, "WECHAT_PRIVATE_KEY_PATH", ""),
+        "cert_serial_no": getattr(settings, "WECHAT_CERT_SERIAL_NO", ""),
+        "apiv3_key": getattr(settings, "WECHAT_APIV3_KEY", ""),
+        "platform_cert_dir": getattr(settings, "WECHAT_PLATFORM_CERT_DIR", ""),
+        "public_key_path": getattr(settings, "WECHAT_PUBLIC_KEY_PATH", ""),
+        "public_key_id": getattr(settings, "WECHAT_PUBLIC_KEY_ID", ""),
+        "notify_url": getattr(settings, "WECHAT_NOTIFY_URL", ""),
+    }
+
+
+def payment_query_delay() -> timedelta:
+    """How long a payment may wait for its notification before we ask the provider ourselves."""
+    return timedelta(minutes=int(getattr(settings, "PAYMENT_QUERY_AFTER_MINUTES", 5)))

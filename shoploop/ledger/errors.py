@@ -63,3 +63,9 @@ class WithdrawalRefused(ValidationFailed):
 
 class ProviderError(Exception):
     """A provider call failed (network, refusal): retried later, never shown as a DomainError."""
+
+
+class ProviderUnavailable(Conflict):
+    code = "provider_unavailable"
+    status = 503
+    default_message = _("The payment provider could not be reached. Please try again in a moment.")

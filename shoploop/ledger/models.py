@@ -183,10 +183,24 @@ class Payment(models.Model):
     created_at = models.DateTimeField(_("created at"), default=clock.now)
     captured_at = models.DateTimeField(_("captured at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("failed or canceled at"), null=True, blank=True)
+    # Lost notifications: while the payment is open, we ask the provider at next_query_at (first
+    # a few minutes after creation, then less and less often); see payments.settle_due_queries.
+    next_query_at = models.DateTimeField(_("next provider query at"), null=True, blank=True)
+    query_attempts = models.PositiveIntegerField(_("provider queries"), default=0)
+    # The sandbox's own record of the buyer's answer ("succeeded"/"failed"), which its query
+    # returns: the sandbox's equivalent of the provider's books.
+    sandbox_outcome = models.CharField(_("sandbox answer"), max_length=12, blank=True)
 
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        indexes = [
+            models.Index(
+                fields=["next_query_at"],
+                condition=Q(state__in=["requires_payment", "processing"]),
+                name="ledger_payments_to_query",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["payer", "idempotency_key"], name="ledger_payment_idempotency"

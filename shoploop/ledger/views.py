@@ -17,11 +17,11 @@ from django.views.decorators.http import require_POST
 from shoploop.core.errors import DomainError
 from shoploop.core.money import parse_yuan
 from shoploop.ledger import selectors
-from shoploop.ledger.errors import InvalidCallback
+from shoploop.ledger.errors import InvalidCallback, PaymentStateConflict
 from shoploop.ledger.forms import WithdrawalForm
 from shoploop.ledger.models import Payment
 from shoploop.ledger.providers import get_provider
-from shoploop.ledger.services import payments, payouts
+from shoploop.ledger.services import payments, payouts, wechat
 
 LINES_PER_PAGE = 20
 RECENT_WITHDRAWALS = 20
@@ -72,6 +72,65 @@ def webhook(request, provider):
     except DomainError as refused:
         return HttpResponse(f"fail: {refused.code}", status=400, content_type="text/plain")
     return HttpResponse(handler.ack_body, content_type=handler.ack_content_type)
+
+
+WECHAT_OPENID_SESSION_KEY = "ledger:wechat-openid"
+
+
+def _in_wechat(request) -> bool:
+    return "micromessenger" in request.headers.get("User-Agent", "").lower()
+
+
+@login_required
+def wechat_checkout(request, payment_id):
+    """WeChat Pay's start: JSAPI inside WeChat's browser, H5 in other phone browsers. The buyer
+    comes back here (``?returned=1``); "I have paid" asks WeChat at once instead of waiting for
+    the notification."""
+    cashier_url = reverse("ledger:cashier", kwargs={"payment_id": payment_id})
+    context = {"payment_id": payment_id, "cashier_url": cashier_url}
+    try:
+        if request.method == "POST":
+            payments.refresh_payment(public_id=payment_id, actor=request.user)
+            return redirect(f"{request.path}?returned=1")
+        if request.GET.get("returned"):
+            payment = payments.payment_for_payer(public_id=payment_id, actor=request.user)
+            if payment.state != Payment.State.REQUIRES_PAYMENT:
+                return redirect(cashier_url)
+            return render(request, "ledger/wechat_checkout.html", {**context, "returned": True})
+        if _in_wechat(request):
+            return _wechat_jsapi(request, payment_id, context)
+        return redirect(
+            wechat.h5_checkout_url(
+                public_id=payment_id,
+                actor=request.user,
+                client_ip=request.META.get("REMOTE_ADDR", ""),
+                return_url=request.build_absolute_uri(f"{request.path}?returned=1"),
+            )
+        )
+    except PaymentStateConflict as answered:
+        if answered.code == "payment_already_answered":
+            return redirect(cashier_url)
+        context["error"] = answered.message
+        status = answered.status
+    except DomainError as failure:
+        context["error"] = failure.message
+        status = failure.status
+    return render(request, "ledger/wechat_checkout.html", context, status=status)
+
+
+def _wechat_jsapi(request, payment_id, context):
+    openid = request.session.get(WECHAT_OPENID_SESSION_KEY)
+    if not openid and request.GET.get("code"):
+        openid = wechat.wechat_openid(code=request.GET["code"])
+        request.session[WECHAT_OPENID_SESSION_KEY] = openid
+    if not openid:
+        return redirect(
+            wechat.wechat_oauth_url(
+                redirect_uri=request.build_absolute_uri(request.path), state=payment_id[:32]
+            )
+        )
+    params = wechat.jsapi_checkout_params(public_id=payment_id, actor=request.user, openid=openid)
+    return render(request, "ledger/wechat_checkout.html", {**context, "jsapi": params})
 
 
 @login_required

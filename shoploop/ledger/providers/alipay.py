@@ -26,11 +26,13 @@ from shoploop.ledger.providers.base import (
     CallbackEvent,
     PaymentProvider,
     RefundResult,
+    query_event,
 )
 
 PAID_STATUSES = {"TRADE_SUCCESS", "TRADE_FINISHED"}
 CLOSED_STATUSES = {"TRADE_CLOSED"}
 SUCCESS_CODE = "10000"
+TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 
 
 def yuan_text(amount: int) -> str:
@@ -120,12 +122,28 @@ class AlipayProvider(PaymentProvider):
             raise ProviderError(f"alipay refused: {response.get('sub_code') or response}")
         return RefundResult(provider_refund_no=str(response.get("trade_no", ""))[:64])
 
-    def query(self, *, payment) -> str:
+    def query(self, *, payment) -> CallbackEvent:
+        """``alipay.trade.query`` by out_trade_no. A trade Alipay does not know yet (the buyer
+        never opened the cashier) is still waiting."""
         try:
             response = self.client.api_alipay_trade_query(out_trade_no=payment.public_id)
         except Exception as error:
             raise ProviderError(f"alipay query failed: {error}") from error
-        return _kind_of(response.get("trade_status", ""))
+        if response.get("code") != SUCCESS_CODE:
+            if response.get("sub_code") == TRADE_NOT_EXIST:
+                return query_event(payment, kind=WAITING, amount=payment.amount)
+            raise ProviderError(f"alipay query refused: {response.get('sub_code') or response}")
+        try:
+            amount = parse_yuan(response.get("total_amount", ""), field="total_amount")
+        except ValidationFailed:
+            raise ProviderError(f"alipay query answered no amount: {response}") from None
+        return query_event(
+            payment,
+            kind=_kind_of(response.get("trade_status", "")),
+            amount=amount,
+            trade_no=str(response.get("trade_no", "")),
+            payload={key: str(value) for key, value in response.items()},
+        )
 
 
 def _kind_of(trade_status: str) -> str:

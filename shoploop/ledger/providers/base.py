@@ -59,8 +59,9 @@ class PaymentProvider(ABC):
         """Ask the provider to return money; idempotent by ``refund.public_id``."""
 
     @abstractmethod
-    def query(self, *, payment) -> str:
-        """The provider's view of the payment: SUCCEEDED, FAILED or WAITING."""
+    def query(self, *, payment) -> CallbackEvent:
+        """The provider's view of the payment, as its notification would have said it (kind
+        WAITING when there is nothing to settle yet). Build it with ``query_event``."""
 
 
 class PayoutProvider(ABC):
@@ -71,6 +72,22 @@ class PayoutProvider(ABC):
         """Send a withdrawal to the bank; idempotent by ``withdrawal.public_id``."""
 
 
+def query_event(
+    payment, *, kind: str, amount: int, trade_no: str = "", payload: dict | None = None
+) -> CallbackEvent:
+    """A provider's answer to our query, shaped as a notification. Its event id names the decision
+    (one per payment and outcome), so asking again records nothing new, and the real notification
+    that arrives later finds the payment already settled."""
+    return CallbackEvent(
+        event_id=f"query:{payment.public_id}:{kind}",
+        payment_public_id=payment.public_id,
+        kind=kind,
+        amount=amount,
+        trade_no=trade_no[:64],
+        payload=payload or {},
+    )
+
+
 def lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {str(key).lower(): str(value) for key, value in headers.items()}
 
@@ -78,11 +95,14 @@ def lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def get_provider(name: str) -> PaymentProvider:
     from shoploop.ledger.providers.alipay import AlipayProvider
     from shoploop.ledger.providers.sandbox import SandboxProvider
+    from shoploop.ledger.providers.wechat import WechatPayProvider
 
     if name == SandboxProvider.name:
         return SandboxProvider()
     if name == AlipayProvider.name:
         return AlipayProvider()
+    if name == WechatPayProvider.name:
+        return WechatPayProvider()
     raise InvalidCallback(code="unknown_provider")
 
 

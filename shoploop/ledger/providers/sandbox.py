@@ -19,12 +19,14 @@ from shoploop.ledger.errors import InvalidCallback
 from shoploop.ledger.providers.base import (
     FAILED,
     SUCCEEDED,
+    WAITING,
     CallbackEvent,
     PaymentProvider,
     PayoutProvider,
     PayoutResult,
     RefundResult,
     lowercase_headers,
+    query_event,
 )
 
 TIMESTAMP_HEADER = "X-Sandbox-Timestamp"
@@ -77,8 +79,12 @@ class SandboxProvider(PaymentProvider):
     def refund(self, *, payment, refund) -> RefundResult:
         return RefundResult(provider_refund_no=f"sandbox-refund-{refund.public_id}")
 
-    def query(self, *, payment) -> str:
-        return payment.state
+    def query(self, *, payment) -> CallbackEvent:
+        """The sandbox's books: the buyer's recorded answer, or still waiting."""
+        kind = payment.sandbox_outcome or WAITING
+        return query_event(
+            payment, kind=kind, amount=payment.amount, trade_no=f"sandbox-{payment.public_id}"
+        )
 
 
 class SandboxPayoutProvider(PayoutProvider):

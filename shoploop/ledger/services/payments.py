@@ -9,6 +9,9 @@
   escrow → refunds at once; the provider is called after commit and, on success, refunds →
   provider_clearing. Failed provider calls are retried by ``settle_due`` with exponential backoff.
 - ``cancel_payment`` — an unpaid payment is canceled ("payments.canceled").
+- ``settle_due_queries`` — a notification may be lost: a payment still open a few minutes after
+  creation is queried at the provider, and its answer goes through ``record_payment_event`` like a
+  callback (so a callback arriving after the query changes nothing).
 
 Locking: a payment row is locked (select_for_update) before its events, capture and refunds, so
 concurrent callbacks and refunds for one payment are serialized; the unique constraints and the
@@ -24,7 +27,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core import clock
-from shoploop.core.errors import NotAuthenticated, PermissionDenied, ValidationFailed
+from shoploop.core.errors import DomainError, NotAuthenticated, PermissionDenied, ValidationFailed
 from shoploop.core.events import publish
 from shoploop.core.ids import new_public_id
 from shoploop.core.money import validate_fen
@@ -40,7 +43,7 @@ from shoploop.ledger.errors import (
 )
 from shoploop.ledger.models import Account, AccountKind, Payment, PaymentEvent, Refund
 from shoploop.ledger.providers import CallbackEvent, get_provider
-from shoploop.ledger.providers.base import FAILED, SUCCEEDED
+from shoploop.ledger.providers.base import FAILED, SUCCEEDED, WAITING
 from shoploop.ledger.services.transfers import open_account, transfer
 
 logger = logging.getLogger(__name__)
@@ -60,6 +63,10 @@ MAX_REFUND_ATTEMPTS = 8
 REFUND_CLAIM_LEASE = timedelta(minutes=5)
 SETTLE_BATCH_SIZE = 50
 LATE_CAPTURE_REFUND_KEY = "late-capture"
+# Lost notifications: after the first query (conf.payment_query_delay() after creation) the wait
+# doubles, capped at 6 h; after this many queries only the notification or a cancel closes it.
+QUERY_BACKOFF_CAP = timedelta(hours=6)
+MAX_QUERY_ATTEMPTS = 8
 
 
 # --- accounts --------------------------------------------------------------------------------
@@ -103,6 +110,7 @@ def create_payment(
                         description=description,
                         idempotency_key=key,
                         provider=conf.payment_provider_name(),
+                        next_query_at=clock.now() + conf.payment_query_delay(),
                     )
             except IntegrityError:
                 earlier = Payment.objects.get(payer=payer, idempotency_key=key)
@@ -159,8 +167,10 @@ def respond_in_sandbox(*, payment: Payment, actor, approve: bool) -> Payment:
             _("This payment is not made in the sandbox cashier."), code="not_sandbox"
         )
     with transaction.atomic():
+        # The sandbox records the answer as a provider keeps its books: its query reads it back
+        # if the callback below is lost.
         moved = Payment.objects.filter(pk=payment.pk, state=Payment.State.REQUIRES_PAYMENT).update(
-            state=Payment.State.PROCESSING
+            state=Payment.State.PROCESSING, sandbox_outcome=SUCCEEDED if approve else FAILED
         )
         if not moved:
             raise PaymentStateConflict(
@@ -304,6 +314,73 @@ def _publish(name: str, payment: Payment) -> None:
         reference=payment.reference,
         amount=payment.amount,
     )
+
+
+# --- lost notifications ----------------------------------------------------------------------
+
+
+def settle_due_queries(now: datetime) -> int:
+    """settle_due handler: ask the provider about open payments whose query is due and settle
+    what it answers through ``record_payment_event``, the callback's own path. Returns how many
+    payments it settled."""
+    settled = 0
+    while True:
+        batch = _claim_due_queries(now)
+        for payment in batch:
+            if query_payment(payment=payment) is not None:
+                settled += 1
+        if len(batch) < SETTLE_BATCH_SIZE:
+            return settled
+
+
+def _claim_due_queries(now: datetime) -> list[Payment]:
+    """Claim a batch: each claimed payment's next query moves on at once, so another worker
+    skips it and a crash only delays it."""
+    with transaction.atomic():
+        batch = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(state__in=OPEN_STATES, next_query_at__lte=now)
+            .order_by("next_query_at", "pk")[:SETTLE_BATCH_SIZE]
+        )
+        for payment in batch:
+            attempts = payment.query_attempts + 1
+            Payment.objects.filter(pk=payment.pk).update(
+                query_attempts=attempts, next_query_at=_next_query_at(now, attempts)
+            )
+    return batch
+
+
+def _next_query_at(now: datetime, attempts: int) -> datetime | None:
+    if attempts >= MAX_QUERY_ATTEMPTS:
+        return None
+    return now + min(conf.payment_query_delay() * 2**attempts, QUERY_BACKOFF_CAP)
+
+
+def query_payment(*, payment: Payment) -> PaymentEvent | None:
+    """Ask the provider about one payment; record a final answer like a callback. None when the
+    provider has nothing final to say or could not be reached (the next query retries)."""
+    try:
+        event = get_provider(payment.provider).query(payment=payment)
+    except ProviderError as error:
+        logger.warning("payment %s: query failed: %s", payment.public_id, error)
+        return None
+    if event.kind == WAITING:
+        return None
+    try:
+        return record_payment_event(provider=payment.provider, event=event)
+    except DomainError as refused:  # one odd answer must not stop the batch; logged for an operator
+        logger.error("payment %s: query answer refused: %s", payment.public_id, refused.code)
+        return None
+
+
+def refresh_payment(*, public_id: str, actor) -> Payment:
+    """The payer says they have paid: ask the provider now rather than wait for the notification
+    (settled through the same path; nothing changes when the provider says it is still open)."""
+    payment = payment_for_payer(public_id=public_id, actor=actor)
+    if payment.state in OPEN_STATES:
+        query_payment(payment=payment)
+        payment.refresh_from_db()
+    return payment
 
 
 # --- refunds ---------------------------------------------------------------------------------
