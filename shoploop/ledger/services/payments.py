@@ -103,14 +103,16 @@ def create_payment(
         if earlier is None:
             try:
                 with transaction.atomic():
+                    now = clock.now()
                     return Payment.objects.create(
+                        created_at=now,
+                        next_query_at=now + conf.payment_query_delay(),
                         payer=payer,
                         amount=amount,
                         reference=reference,
                         description=description,
                         idempotency_key=key,
                         provider=conf.payment_provider_name(),
-                        next_query_at=clock.now() + conf.payment_query_delay(),
                     )
             except IntegrityError:
                 earlier = Payment.objects.get(payer=payer, idempotency_key=key)
