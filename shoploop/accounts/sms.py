@@ -3,6 +3,11 @@
 A real provider subclasses ``SMSProvider`` and implements ``send``. The console provider logs the
 message (a developer reads the code in the server log) and keeps the last code per number in the
 cache for ``latest_debug_code``, which the sign-in page shows only when DEBUG is on.
+
+Chinese SMS services send only approved templates under an approved sign name, so real adapters
+subclass ``TemplateSMSProvider``: each message kind (``SIGN_IN_CODE`` now; notification kinds
+later) names its template in ``settings.SMS_TEMPLATES`` and passes its parameters in order. The
+Tencent Cloud adapter is ``shoploop.accounts.sms_tencent.TencentSMSProvider``.
 """
 
 import logging
@@ -10,11 +15,13 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
 DEBUG_CODE_TTL_SECONDS = 10 * 60
+SIGN_IN_CODE = "sign_in_code"  # template parameters: {1} the code, {2} minutes it stays valid
 
 
 class SMSSendFailed(Exception):
@@ -27,6 +34,29 @@ class SMSProvider:
 
     def send(self, *, phone: str, text: str) -> None:
         raise NotImplementedError
+
+
+class TemplateSMSProvider(SMSProvider):
+    """A provider that sends approved templates: one per message kind (``SMS_TEMPLATES``)."""
+
+    def send_code(self, *, phone: str, code: str) -> None:
+        from shoploop.accounts.services import CODE_LIFETIME
+
+        minutes = str(int(CODE_LIFETIME.total_seconds() // 60))
+        self.send_template(phone=phone, kind=SIGN_IN_CODE, params=[code, minutes])
+
+    def send(self, *, phone: str, text: str) -> None:
+        raise ImproperlyConfigured("This SMS provider sends approved templates only.")
+
+    def send_template(self, *, phone: str, kind: str, params: list[str]) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def template_for(kind: str) -> str:
+        template = (getattr(settings, "SMS_TEMPLATES", {}) or {}).get(kind, "")
+        if not template:
+            raise ImproperlyConfigured(f"No SMS template for {kind!r}: set it in SMS_TEMPLATES.")
+        return template
 
 
 def _debug_code_key(phone: str) -> str:
