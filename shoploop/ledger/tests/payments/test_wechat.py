@@ -5,6 +5,7 @@ API faked at the HTTP transport (every request our SDK sends is checked, nothing
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 from django.test import override_settings
@@ -325,11 +326,11 @@ def test_the_checkout_page_refuses_another_buyer(wechat_payment, client, other_u
 
 def test_an_unreachable_wechat_shows_a_message(wechat_payment, client, user, http):
     client.force_login(user)
-    http.on(
-        "POST",
-        f"{API}/v3/pay/transactions/h5",
-        lambda _r: (_ for _ in ()).throw(ConnectionError("no route")),
-    )
+
+    def unreachable(_request):
+        raise requests.ConnectionError("no route to api.mch.weixin.qq.com")
+
+    http.on("POST", f"{API}/v3/pay/transactions/h5", unreachable)
     page = client.get(f"/pay/{wechat_payment.public_id}/wechat/")
     assert page.status_code == 503
     assert b"could not be reached" in page.content
