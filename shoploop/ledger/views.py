@@ -97,6 +97,8 @@ def wechat_checkout(request, payment_id):
             if payment.state != Payment.State.REQUIRES_PAYMENT:
                 return redirect(cashier_url)
             return render(request, "ledger/wechat_checkout.html", {**context, "returned": True})
+        # Checked before any round trip to WeChat: only the payer, only an open payment.
+        wechat.open_wechat_payment(public_id=payment_id, actor=request.user)
         if _in_wechat(request):
             return _wechat_jsapi(request, payment_id, context)
         return redirect(

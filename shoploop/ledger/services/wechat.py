@@ -10,7 +10,8 @@ from shoploop.ledger.providers.wechat import WechatPayProvider
 from shoploop.ledger.services.payments import payment_for_payer
 
 
-def _open_wechat_payment(*, public_id: str, actor) -> Payment:
+def open_wechat_payment(*, public_id: str, actor) -> Payment:
+    """The actor's own WeChat Pay payment, still awaiting payment; otherwise a DomainError."""
     payment = payment_for_payer(public_id=public_id, actor=actor)
     if payment.provider != WechatPayProvider.name:
         raise PaymentStateConflict(
@@ -25,7 +26,7 @@ def _open_wechat_payment(*, public_id: str, actor) -> Payment:
 
 def h5_checkout_url(*, public_id: str, actor, client_ip: str, return_url: str) -> str:
     """Where a phone browser goes to pay ``public_id`` (WeChat's H5 cashier)."""
-    payment = _open_wechat_payment(public_id=public_id, actor=actor)
+    payment = open_wechat_payment(public_id=public_id, actor=actor)
     try:
         return WechatPayProvider().h5_url(payment, client_ip=client_ip, return_url=return_url)
     except ProviderError as error:
@@ -34,7 +35,7 @@ def h5_checkout_url(*, public_id: str, actor, client_ip: str, return_url: str) -
 
 def jsapi_checkout_params(*, public_id: str, actor, openid: str) -> dict[str, str]:
     """The signed parameters the WeChat browser's JS bridge needs to pay ``public_id``."""
-    payment = _open_wechat_payment(public_id=public_id, actor=actor)
+    payment = open_wechat_payment(public_id=public_id, actor=actor)
     try:
         return WechatPayProvider().jsapi_params(payment, openid=openid)
     except ProviderError as error:

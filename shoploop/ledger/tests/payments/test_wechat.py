@@ -319,8 +319,20 @@ def test_inside_wechat_the_buyer_pays_with_jsapi(wechat_payment, keys, client, u
 
 def test_the_checkout_page_refuses_another_buyer(wechat_payment, client, other_user, http):
     client.force_login(other_user)
-    refused = client.get(f"/pay/{wechat_payment.public_id}/wechat/")
-    assert refused.status_code == 403
+    for browser in (PHONE_BROWSER, WECHAT_BROWSER):
+        path = f"/pay/{wechat_payment.public_id}/wechat/"
+        refused = client.get(path, headers={"User-Agent": browser})
+        assert refused.status_code == 403
+    assert http.sent == []
+
+
+def test_a_paid_payment_goes_back_to_its_page(paid_wechat_payment, client, user, http):
+    client.force_login(user)
+    page = client.get(
+        f"/pay/{paid_wechat_payment.public_id}/wechat/", headers={"User-Agent": WECHAT_BROWSER}
+    )
+    assert page.status_code == 302
+    assert page["Location"] == f"/pay/{paid_wechat_payment.public_id}/"
     assert http.sent == []
 
 
