@@ -76,7 +76,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     search_fields = ("public_id", "reference", "provider_trade_no", "payer__phone")
     list_select_related = ("payer",)
     date_hierarchy = "created_at"
-    actions = ["cancel_unpaid"]
+    actions = ["cancel_unpaid", "ask_provider"]
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, obj):
@@ -89,6 +89,16 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.action(description=_("Cancel selected unpaid payments"))
     def cancel_unpaid(self, request, queryset):
         _run_each(self, request, queryset, lambda p: payments.cancel_payment(payment=p))
+
+    @admin.action(description=_("Ask the provider about the selected payments now"))
+    def ask_provider(self, request, queryset):
+        # A lost notification, settled now instead of at the next scheduled query.
+        _run_each(
+            self,
+            request,
+            queryset,
+            lambda p: payments.refresh_payment(public_id=p.public_id, actor=request.user),
+        )
 
 
 @admin.register(PaymentEvent)

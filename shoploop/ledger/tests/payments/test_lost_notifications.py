@@ -99,3 +99,16 @@ def test_workers_querying_at_once_settle_a_lost_payment_once(make_payment, answe
     assert payment.state == Payment.State.SUCCEEDED and payment.query_attempts == 1
     assert Transfer.objects.filter(reason="payment_captured").count() == 1
     ledger_ok()
+
+
+def test_an_operator_asks_the_provider_from_the_admin(make_payment, answer_lost, operator, client):
+    payment = make_payment()
+    answer_lost(payment)
+    client.force_login(operator)
+    response = client.post(
+        "/admin/ledger/payment/",
+        {"action": "ask_provider", "_selected_action": [payment.pk]},
+    )
+    assert response.status_code == 302
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.SUCCEEDED
