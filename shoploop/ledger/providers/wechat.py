@@ -1,5 +1,5 @@
-"""WeChat Pay API v3 through wechatpayv3: JSAPI (inside WeChat) and H5 (phone browsers) orders,
-verified and decrypted notifications, refunds and order queries.
+"""WeChat Pay API v3 through wechatpayv3: JSAPI (inside WeChat), H5 (phone browsers) and Native (a
+QR code on desktop) orders, verified and decrypted notifications, refunds and order queries.
 
 A notification is a JSON POST signed by WeChat Pay: SHA256withRSA over
 ``"{Wechatpay-Timestamp}\\n{Wechatpay-Nonce}\\n{body}\\n"`` with the platform key named by
@@ -176,6 +176,16 @@ class WechatPayProvider(PaymentProvider):
         if return_url:
             url = f"{url}&{urlencode({'redirect_url': return_url})}"
         return url
+
+    def native_code_url(self, payment) -> str:
+        """Place a Native order: a ``weixin://`` link that a desktop page shows as a QR code for
+        the buyer's phone to scan."""
+        status, data = self._call(
+            "native order", self.client.pay, pay_type=WeChatPayType.NATIVE, **self._order(payment)
+        )
+        if status != 200 or not data.get("code_url"):
+            raise ProviderError(f"wechat refused the native order: {status} {data.get('code')}")
+        return data["code_url"]
 
     def jsapi_params(self, payment, *, openid: str) -> dict[str, str]:
         """Place a JSAPI order for the buyer's ``openid`` and sign what the page hands to

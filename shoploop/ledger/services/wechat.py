@@ -1,6 +1,7 @@
 """Starting a WeChat Pay payment from the buyer's browser: JSAPI inside WeChat (needs the buyer's
-openid, got through a silent OAuth code), H5 in other phone browsers. These write nothing: the
-order lives at WeChat until its notification (or our query) settles the payment."""
+openid, got through a silent OAuth code), H5 in other phone browsers, Native (a QR code) on
+desktop. These write nothing: the order lives at WeChat until its notification (or our query)
+settles the payment."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,15 @@ def h5_checkout_url(*, public_id: str, actor, client_ip: str, return_url: str) -
     payment = open_wechat_payment(public_id=public_id, actor=actor)
     try:
         return WechatPayProvider().h5_url(payment, client_ip=client_ip, return_url=return_url)
+    except ProviderError as error:
+        raise ProviderUnavailable() from error
+
+
+def native_checkout_link(*, public_id: str, actor) -> str:
+    """The ``weixin://`` link a desktop page shows as a QR code for the buyer to scan."""
+    payment = open_wechat_payment(public_id=public_id, actor=actor)
+    try:
+        return WechatPayProvider().native_code_url(payment)
     except ProviderError as error:
         raise ProviderUnavailable() from error
 

@@ -317,6 +317,20 @@ def test_inside_wechat_the_buyer_pays_with_jsapi(wechat_payment, keys, client, u
     assert b"wechat-jsapi" in page.content
 
 
+def test_a_desktop_browser_shows_a_native_qr_code(wechat_payment, keys, client, user, http):
+    code_url = "weixin://wxpay/bizpayurl?pr=p4lpSuKzz"
+    native = f"{API}/v3/pay/transactions/native"
+    http.on("POST", native, answer(keys["platform"], 200, {"code_url": code_url}))
+    client.force_login(user)
+    desktop = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36"
+    page = client.get(f"/pay/{wechat_payment.public_id}/wechat/", headers={"User-Agent": desktop})
+    assert page.status_code == 200
+    assert b'data-testid="pay-qr"><svg' in page.content and b"I have paid" in page.content
+    (order,) = http.bodies(native)
+    assert order["out_trade_no"] == wechat_payment.public_id and "scene_info" not in order
+    assert merchant_signature_verifies(http.sent[0], keys["merchant"].public_key())
+
+
 def test_the_checkout_page_refuses_another_buyer(wechat_payment, client, other_user, http):
     client.force_login(other_user)
     for browser in (PHONE_BROWSER, WECHAT_BROWSER):
@@ -343,7 +357,9 @@ def test_an_unreachable_wechat_shows_a_message(wechat_payment, client, user, htt
         raise requests.ConnectionError("no route to api.mch.weixin.qq.com")
 
     http.on("POST", f"{API}/v3/pay/transactions/h5", unreachable)
-    page = client.get(f"/pay/{wechat_payment.public_id}/wechat/")
+    page = client.get(
+        f"/pay/{wechat_payment.public_id}/wechat/", headers={"User-Agent": PHONE_BROWSER}
+    )
     assert page.status_code == 503
     assert b"could not be reached" in page.content
 
