@@ -11,7 +11,8 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from shoploop.core import clock
-from shoploop.ledger.models import Payment, PaymentEvent, Refund
+from shoploop.core.testing import race
+from shoploop.ledger.models import Payment, PaymentEvent, Refund, Transfer
 from shoploop.ledger.providers import get_provider
 from shoploop.ledger.providers.wechat import WechatPayProvider
 from shoploop.ledger.services import payments
@@ -418,3 +419,30 @@ def test_i_have_paid_asks_wechat_at_once(wechat_payment, keys, client, user, htt
     wechat_payment.refresh_from_db()
     assert wechat_payment.state == Payment.State.SUCCEEDED
     assert PaymentEvent.objects.get().event_id == f"query:{wechat_payment.public_id}:succeeded"
+
+
+# --- several deliveries at once --------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_retries_and_a_query_racing_capture_once(wechat_payment, keys, http, ledger_ok):
+    """WeChat's re-signed retries of one notification arrive together with our own query."""
+    http.on(
+        "GET", query_url(wechat_payment), answer(keys["platform"], 200, transaction(wechat_payment))
+    )
+    deliveries = [notify(wechat_payment, keys) for _ in range(5)]
+
+    def work(i):
+        if i == len(deliveries):
+            return payments.settle_due_queries(wechat_payment.next_query_at)
+        body, headers = deliveries[i]
+        return payments.handle_callback(provider="wechat", body=body, headers=headers)
+
+    outcomes = race(work, len(deliveries) + 1)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+    wechat_payment.refresh_from_db()
+    assert wechat_payment.state == Payment.State.SUCCEEDED and wechat_payment.captured_fen == 8800
+    assert Transfer.objects.filter(reason="payment_captured").count() == 1
+    assert PaymentEvent.objects.filter(outcome=PaymentEvent.Outcome.CAPTURED).count() == 1
+    ledger_ok()
