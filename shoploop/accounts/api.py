@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import CursorPagination, paginate
@@ -26,6 +27,9 @@ class VerifyIn(Schema):
     phone: str = Field(max_length=64)
     code: str = Field(max_length=32)
     token_name: str = Field(default="", max_length=200)
+    # A new number signs up only with consent to the terms of service and the privacy policy.
+    accept_terms: bool = False
+    display_name: str = Field(default="", max_length=200)
 
 
 class CodeSentOut(Schema):
@@ -60,6 +64,8 @@ class MeOut(UserOut):
     locale: str
     phone_verified_at: datetime | None
     date_joined: datetime
+    terms_accepted_at: datetime | None
+    terms_version: str
 
 
 class MePatch(Schema):
@@ -138,7 +144,9 @@ def _profile(user: User, viewer) -> dict:
 
 @router.post("/otp/send", auth=None, response={202: CodeSentOut})
 def otp_send(request, payload: PhoneIn):
-    otp = services.send_code(phone=payload.phone, ip=_client_ip(request))
+    otp = services.send_code(
+        phone=payload.phone, ip=_client_ip(request), locale=translation.get_language() or ""
+    )
     sent = {
         "phone": otp.phone,
         "expires_at": otp.expires_at,
@@ -149,7 +157,12 @@ def otp_send(request, payload: PhoneIn):
 
 @router.post("/otp/verify", auth=None, response=SignedInOut)
 def otp_verify(request, payload: VerifyIn):
-    verified = services.verify_code(phone=payload.phone, code=payload.code)
+    verified = services.verify_code(
+        phone=payload.phone,
+        code=payload.code,
+        accept_terms=payload.accept_terms,
+        display_name=payload.display_name,
+    )
     issued = services.issue_api_token(user=verified.user, name=payload.token_name or "app")
     return {
         "token": issued.raw,

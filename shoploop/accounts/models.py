@@ -41,6 +41,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     session_version = models.PositiveIntegerField(default=0, editable=False)
     banned_at = models.DateTimeField(_("banned at"), null=True, blank=True)
     ban_reason = models.CharField(_("ban reason"), max_length=200, blank=True)
+    # Consent at sign-up (required by PIPL and the e-commerce law): when, and to which version of
+    # the terms of service and privacy policy. Blank for accounts made by trusted scripts.
+    terms_accepted_at = models.DateTimeField(_("terms accepted at"), null=True, blank=True)
+    terms_version = models.CharField(_("terms version"), max_length=20, blank=True)
 
     objects = UserManager()
 
