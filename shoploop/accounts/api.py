@@ -3,7 +3,6 @@
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404
-from django.utils import translation
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import CursorPagination, paginate
@@ -144,9 +143,7 @@ def _profile(user: User, viewer) -> dict:
 
 @router.post("/otp/send", auth=None, response={202: CodeSentOut})
 def otp_send(request, payload: PhoneIn):
-    otp = services.send_code(
-        phone=payload.phone, ip=_client_ip(request), locale=translation.get_language() or ""
-    )
+    otp = services.send_code(phone=payload.phone, ip=_client_ip(request))
     sent = {
         "phone": otp.phone,
         "expires_at": otp.expires_at,

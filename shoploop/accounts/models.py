@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -183,3 +183,13 @@ class OtpThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class PermissionGroup(Group):
+    """Django's auth ``Group`` under a name that cannot be mistaken for a buying group (拼团's
+    团): in the admin it is a "permission group" (权限组), e.g. "Platform operators"."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("permission group")
+        verbose_name_plural = _("permission groups")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -220,11 +221,14 @@ def _sms_locale(*, phone: str, fallback: str) -> str:
     return settings.LANGUAGE_CODE
 
 
-def send_code(*, phone: str, ip: str | None = None, locale: str = "") -> OneTimeCode:
+def send_code(*, phone: str, ip: str | None = None, locale: str | None = None) -> OneTimeCode:
     """Send a fresh sign-in code to ``phone``; the returned row never holds the raw code.
 
-    ``locale`` is the language of the request (used when the number has no stored language)."""
+    ``locale`` is the language of the request that asked, used when the number has no stored
+    language; by default the active language (the request's, set by LocaleMiddleware)."""
     phone = normalize_phone(phone)
+    if locale is None:
+        locale = translation.get_language() or ""
     now = clock.now()
     code = _new_code()
     with transaction.atomic():
@@ -443,9 +447,10 @@ def _operators_group():
         for action in OPERATOR_PERMISSION_ACTIONS:
             codename_prefixes |= Q(codename__startswith=f"{action}_")
         group.permissions.set(
-            Permission.objects.filter(content_type__app_label__in=_shoploop_app_labels()).filter(
-                codename_prefixes
-            )
+            Permission.objects.filter(content_type__app_label__in=_shoploop_app_labels())
+            .filter(codename_prefixes)
+            # Rights are a superuser's to give: operators cannot edit permission groups.
+            .exclude(content_type__model="permissiongroup")
         )
     return group
 

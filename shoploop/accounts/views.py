@@ -103,9 +103,7 @@ def _verify(request, phone: str):
 
 def _send(request, phone: str):
     try:
-        otp = services.send_code(
-            phone=phone, ip=_client_ip(request), locale=translation.get_language() or ""
-        )
+        otp = services.send_code(phone=phone, ip=_client_ip(request))
     except services.ResendTooSoon as error:
         # The code sent a moment ago is still the one to type: keep its box on the page.
         return _sign_in_page(

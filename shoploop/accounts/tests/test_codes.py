@@ -183,7 +183,9 @@ def test_wrong_tries_on_one_number_do_not_touch_another(send_code):
     mine = send_code(PHONE)
     send_code("+8613900000009")
     with pytest.raises(errors.ValidationFailed), at(1):
-        services.verify_code(accept_terms=True, phone="+8613900000009", code="000000" if mine != "000000" else "1")
+        services.verify_code(
+            accept_terms=True, phone="+8613900000009", code="000000" if mine != "000000" else "1"
+        )
     with at(2):
         assert services.verify_code(accept_terms=True, phone=PHONE, code=mine).user.phone == PHONE
     assert OneTimeCode.objects.get(phone=PHONE).wrong_tries == 0

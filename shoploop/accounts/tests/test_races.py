@@ -39,7 +39,9 @@ def test_ten_concurrent_wrong_guesses_cost_at_most_five_tries():
 def test_one_code_signs_in_once_and_makes_one_account():
     services.send_code(phone=PHONE)
     code = latest_debug_code(PHONE)
-    outcomes = _race(8, lambda: services.verify_code(accept_terms=True, phone=PHONE, code=code).user.pk)
+    outcomes = _race(
+        8, lambda: services.verify_code(accept_terms=True, phone=PHONE, code=code).user.pk
+    )
     assert User.objects.count() == 1
     assert sum(1 for outcome in outcomes if isinstance(outcome, int)) == 1
     assert set(outcomes) - {User.objects.get().pk} <= {"code_used", "code_exhausted"}
