@@ -29,6 +29,7 @@ class BargainCampaignAdmin(ReadOnlyAdmin):
     list_select_related = ("shop",)
     date_hierarchy = "created_at"
     actions = ("end_now",)
+    readonly_fields = ("start_price_fen_display", "floor_price_fen_display")
 
     start_price_fen_display = fen_column("start_price_fen", _("start price"))
     floor_price_fen_display = fen_column("floor_price_fen", _("floor price"))
@@ -70,6 +71,7 @@ class BargainAdmin(ReadOnlyAdmin):
     list_select_related = ("campaign", "initiator")
     exclude = ("seed",)
     inlines = (HelpInline,)
+    readonly_fields = ("current_price_fen_display",)
 
     current_price_fen_display = fen_column("current_price_fen", _("current price"))
 

@@ -46,6 +46,7 @@ class ProjectAdmin(ReadOnlyAdmin):
     exclude = ("story",)
     inlines = (RewardTierInline, UpdateInline)
     actions = ("settle_now",)
+    readonly_fields = ("target_display", "pledged_fen_display")
 
     pledged_fen_display = fen_column("pledged_fen", _("pledged"))
 

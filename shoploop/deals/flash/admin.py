@@ -26,6 +26,7 @@ class FlashSaleAdmin(ReadOnlyAdmin):
     search_fields = ("public_id", "shop__name", "shop__public_id", "sku__product__title")
     list_select_related = ("shop", "sku__product")
     date_hierarchy = "starts_at"
+    readonly_fields = ("price_fen_display",)
 
     price_fen_display = fen_column("price_fen", _("flash price"))
 

@@ -25,6 +25,7 @@ class GroupCampaignAdmin(ReadOnlyAdmin):
     list_filter = ("state", "group_size", "ends_at")
     search_fields = ("public_id", "shop__name", "shop__public_id", "sku__product__title")
     list_select_related = ("shop", "sku__product")
+    readonly_fields = ("group_price_fen_display",)
     date_hierarchy = "created_at"
 
     group_price_fen_display = fen_column("group_price_fen", _("group price"))
