@@ -243,9 +243,8 @@ def send_code(*, phone: str, ip: str | None = None, locale: str | None = None) -
         )
     # Sent after commit so a slow provider never holds the database's write lock.
     try:
-        get_provider().send_code(
-            phone=phone, code=code, locale=_sms_locale(phone=phone, fallback=locale)
-        )
+        with translation.override(_sms_locale(phone=phone, fallback=locale)):
+            get_provider().send_code(phone=phone, code=code)
     except Exception:
         logger.exception("SMS provider failed for a sign-in code")
         # An undelivered code must not use up the person's hourly allowance.

@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext
 
@@ -23,18 +22,21 @@ class SMSSendFailed(Exception):
     """The provider could not deliver the message."""
 
 
-def code_text(*, code: str, locale: str) -> str:
-    """The SMS body in the recipient's language (``locale``, e.g. "zh-hans" or "en")."""
-    with translation.override(locale):
-        return gettext(
-            "[Shoploop] Your sign-in code is %(code)s. It is valid for 5 minutes. "
-            "Do not share it with anyone."
-        ) % {"code": code}
+def code_text(*, code: str) -> str:
+    """The SMS body, in the active language: ``send_code`` runs under the recipient's language
+    (``translation.override`` in ``services.send_code``)."""
+    return gettext(
+        "[Shoploop] Your sign-in code is %(code)s. It is valid for 5 minutes. "
+        "Do not share it with anyone."
+    ) % {"code": code}
 
 
 class SMSProvider:
-    def send_code(self, *, phone: str, code: str, locale: str) -> None:
-        self.send(phone=phone, text=code_text(code=code, locale=locale))
+    """``send_code`` is called with the recipient's language active (a template provider can pick
+    its template by ``translation.get_language()``)."""
+
+    def send_code(self, *, phone: str, code: str) -> None:
+        self.send(phone=phone, text=code_text(code=code))
 
     def send(self, *, phone: str, text: str) -> None:
         raise NotImplementedError
@@ -47,11 +49,11 @@ def _debug_code_key(phone: str) -> str:
 class ConsoleSMSProvider(SMSProvider):
     """For development and tests: nothing leaves the machine."""
 
-    def send_code(self, *, phone: str, code: str, locale: str) -> None:
+    def send_code(self, *, phone: str, code: str) -> None:
         # The cache (Redis when scaled out) makes the code readable by the next request, which may
         # be served by another process.
         cache.set(_debug_code_key(phone), code, DEBUG_CODE_TTL_SECONDS)
-        super().send_code(phone=phone, code=code, locale=locale)
+        super().send_code(phone=phone, code=code)
 
     def send(self, *, phone: str, text: str) -> None:
         logger.info("SMS to %s : %s", phone, text)

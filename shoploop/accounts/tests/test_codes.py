@@ -122,7 +122,7 @@ def test_hourly_limit_per_ip(send_code):
 
 
 class BrokenProvider:
-    def send_code(self, *, phone, code, locale):
+    def send_code(self, *, phone, code):
         raise ConnectionError("provider down")
 
 

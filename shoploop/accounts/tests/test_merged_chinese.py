@@ -1,8 +1,10 @@
-"""The operator area in Chinese once this branch's translations are imported (the lead's
-``makemessages`` + ``translations import i18n-pending/h3-operators.json``): the deal kinds are
-拼团, 砍价, 众筹 and 秒杀, Django's groups are 权限组, and "Home" is 首页, never 家居."""
+"""Chinese once this branch's translations are imported (the lead's ``makemessages`` +
+``translations import i18n-pending/h3-operators.json``): in the operator area the deal kinds are
+拼团, 砍价, 众筹 and 秒杀, Django's groups are 权限组, and "Home" is 首页, never 家居; the
+sign-in SMS speaks each recipient's language."""
 
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from shoploop.accounts import services
 from shoploop.web.management.commands.translations import catalogue_path
 
 PENDING = Path(settings.BASE_DIR) / "i18n-pending" / "h3-operators.json"
@@ -80,3 +83,15 @@ def test_the_operator_area_reads_right_in_chinese(client, operator, merged_chine
         reverse("admin:accounts_user_change", args=[operator.pk]), HTTP_ACCEPT_LANGUAGE="zh-Hans"
     ).content.decode()
     assert "权限组" in user_page
+
+
+def test_the_sms_speaks_each_recipients_language(make_user, merged_chinese, caplog):
+    chinese = make_user(phone="+8613412345678")
+    english = make_user(phone="+8613412345679")
+    type(chinese).objects.filter(pk=chinese.pk).update(locale="zh-hans")
+    type(english).objects.filter(pk=english.pk).update(locale="en")
+    with caplog.at_level(logging.INFO, logger="shoploop.accounts.sms"):
+        services.send_code(phone=chinese.phone, locale="en")
+        services.send_code(phone=english.phone, locale="zh-hans")
+    assert f"SMS to {chinese.phone} : 【Shoploop】你的登录验证码是" in caplog.text
+    assert f"SMS to {english.phone} : [Shoploop] Your sign-in code is" in caplog.text
