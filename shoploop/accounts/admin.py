@@ -1,9 +1,34 @@
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.accounts import services
-from shoploop.accounts.models import ApiToken, Block, Follow, OneTimeCode, OtpThrottle, User
+from shoploop.accounts.models import (
+    ApiToken,
+    Block,
+    Follow,
+    OneTimeCode,
+    OtpThrottle,
+    PermissionGroup,
+    User,
+)
 from shoploop.core.errors import DomainError
+
+# The operator area speaks Shoploop, not "Django administration".
+admin.site.site_header = _("Shoploop operator area")
+admin.site.site_title = _("Shoploop operators")
+admin.site.index_title = _("Operator area")
+
+# Django's "Group" would read 组/团 next to group buying's groups (拼团): the same rows are shown
+# as "permission groups" (权限组) instead, through a proxy model.
+admin.site.unregister(Group)
+
+
+@admin.register(PermissionGroup)
+class PermissionGroupAdmin(GroupAdmin):
+    pass
 
 
 class PhoneVerifiedFilter(admin.SimpleListFilter):
@@ -73,9 +98,21 @@ class UserAdmin(admin.ModelAdmin):
         "date_joined",
         "last_login",
     )
-    filter_horizontal = ("groups",)
     ordering = ("-date_joined",)
     actions = ("ban_selected", "unban_selected")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Who is an operator (and with which rights) is a superuser's decision only.
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        return (*fields, "is_staff", "is_superuser", "groups")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            label = _("permission groups")
+            kwargs.update(label=label, widget=FilteredSelectMultiple(label, is_stacked=False))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     @admin.action(description=_("Ban selected users"))
     def ban_selected(self, request, queryset):

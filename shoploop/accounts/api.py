@@ -26,6 +26,9 @@ class VerifyIn(Schema):
     phone: str = Field(max_length=64)
     code: str = Field(max_length=32)
     token_name: str = Field(default="", max_length=200)
+    # A new number signs up only with consent to the terms of service and the privacy policy.
+    accept_terms: bool = False
+    display_name: str = Field(default="", max_length=200)
 
 
 class CodeSentOut(Schema):
@@ -60,6 +63,8 @@ class MeOut(UserOut):
     locale: str
     phone_verified_at: datetime | None
     date_joined: datetime
+    terms_accepted_at: datetime | None
+    terms_version: str
 
 
 class MePatch(Schema):
@@ -149,7 +154,12 @@ def otp_send(request, payload: PhoneIn):
 
 @router.post("/otp/verify", auth=None, response=SignedInOut)
 def otp_verify(request, payload: VerifyIn):
-    verified = services.verify_code(phone=payload.phone, code=payload.code)
+    verified = services.verify_code(
+        phone=payload.phone,
+        code=payload.code,
+        accept_terms=payload.accept_terms,
+        display_name=payload.display_name,
+    )
     issued = services.issue_api_token(user=verified.user, name=payload.token_name or "app")
     return {
         "token": issued.raw,

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -41,6 +41,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     session_version = models.PositiveIntegerField(default=0, editable=False)
     banned_at = models.DateTimeField(_("banned at"), null=True, blank=True)
     ban_reason = models.CharField(_("ban reason"), max_length=200, blank=True)
+    # Consent at sign-up (required by PIPL and the e-commerce law): when, and to which version of
+    # the terms of service and privacy policy. Blank for accounts made by trusted scripts.
+    terms_accepted_at = models.DateTimeField(_("terms accepted at"), null=True, blank=True)
+    terms_version = models.CharField(_("terms version"), max_length=20, blank=True)
 
     objects = UserManager()
 
@@ -179,3 +183,13 @@ class OtpThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class PermissionGroup(Group):
+    """Django's auth ``Group`` under a name that cannot be mistaken for a buying group (拼团's
+    团): in the admin it is a "permission group" (权限组), e.g. "Platform operators"."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("permission group")
+        verbose_name_plural = _("permission groups")

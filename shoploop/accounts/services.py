@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -55,9 +56,31 @@ MAX_ACTIVE_TOKENS = 20
 BAN_REASON_MAX = 200
 
 
+# The version of the terms of service and privacy policy a new account accepts; bump it (a date)
+# when either text changes in substance, and the pages say which version is current.
+TERMS_VERSION = "2026-11-30"
+
+OPERATORS_GROUP = "Platform operators"
+# What the operators' permission group may do in the admin: look at everything of Shoploop's own
+# apps and run the admin actions (which call services); never add or delete rows by hand.
+OPERATOR_PERMISSION_ACTIONS = ("view", "change")
+
+
 class SMSUnavailable(DomainError):
     code = "sms_unavailable"
     status = 503
+
+
+class ResendTooSoon(RateLimited):
+    """A code went to this number less than a minute ago; it is still the one to type."""
+
+    def __init__(self, message, *, wait_seconds: int):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+class TermsNotAccepted(ValidationFailed):
+    code = "terms_required"
 
 
 # --- small validators ------------------------------------------------------------------------
@@ -159,13 +182,14 @@ def _check_send_limits(*, phone: str, ip: str | None, now: datetime) -> None:
     )
     if last_sent and now - last_sent < CODE_RESEND_AFTER:
         wait = math.ceil((CODE_RESEND_AFTER - (now - last_sent)).total_seconds())
-        raise RateLimited(
+        raise ResendTooSoon(
             ngettext(
                 "A code was just sent. Please wait %(seconds)d second before asking again.",
                 "A code was just sent. Please wait %(seconds)d seconds before asking again.",
                 wait,
             )
-            % {"seconds": wait}
+            % {"seconds": wait},
+            wait_seconds=wait,
         )
     window_start = now - SEND_LIMIT_WINDOW
     sent_to_phone = OneTimeCode.objects.filter(phone=phone, created_at__gt=window_start).count()
@@ -186,9 +210,25 @@ def _check_send_limits(*, phone: str, ip: str | None, now: datetime) -> None:
             )
 
 
-def send_code(*, phone: str, ip: str | None = None) -> OneTimeCode:
-    """Send a fresh sign-in code to ``phone``; the returned row never holds the raw code."""
+def _sms_locale(*, phone: str, fallback: str) -> str:
+    """The SMS speaks the recipient's chosen language; a new number gets the language of the
+    request that asked for the code (``fallback``), else the site's default."""
+    stored = User.objects.filter(phone=phone).values_list("locale", flat=True).first()
+    for candidate in (stored, fallback):
+        locale = str(candidate or "").strip().lower()
+        if locale in SUPPORTED_LOCALES:
+            return locale
+    return settings.LANGUAGE_CODE
+
+
+def send_code(*, phone: str, ip: str | None = None, locale: str | None = None) -> OneTimeCode:
+    """Send a fresh sign-in code to ``phone``; the returned row never holds the raw code.
+
+    ``locale`` is the language of the request that asked, used when the number has no stored
+    language; by default the active language (the request's, set by LocaleMiddleware)."""
     phone = normalize_phone(phone)
+    if locale is None:
+        locale = translation.get_language() or ""
     now = clock.now()
     code = _new_code()
     with transaction.atomic():
@@ -203,7 +243,8 @@ def send_code(*, phone: str, ip: str | None = None) -> OneTimeCode:
         )
     # Sent after commit so a slow provider never holds the database's write lock.
     try:
-        get_provider().send_code(phone=phone, code=code)
+        with translation.override(_sms_locale(phone=phone, fallback=locale)):
+            get_provider().send_code(phone=phone, code=code)
     except Exception:
         logger.exception("SMS provider failed for a sign-in code")
         # An undelivered code must not use up the person's hourly allowance.
@@ -286,12 +327,27 @@ def _account_suspended() -> PermissionDenied:
     )
 
 
-def _sign_up_or_find(*, phone: str, now: datetime) -> tuple[User, bool]:
+def _terms_not_accepted() -> TermsNotAccepted:
+    return TermsNotAccepted(
+        _("To create your account, accept the terms of service and the privacy policy."),
+        fields={"accept_terms": _("Required.")},
+    )
+
+
+def _sign_up_or_find(
+    *, phone: str, now: datetime, consent: bool = True, **new_account
+) -> tuple[User, bool]:
+    """The account of ``phone``, made now if there is none. A person signing up must have
+    accepted the terms (``consent``); trusted callers pass their own ``new_account`` fields."""
     existing = User.objects.select_for_update().filter(phone=phone).first()
     if existing is None:
+        if not consent:
+            raise _terms_not_accepted()
         try:
             with transaction.atomic():
-                user = User.objects.create_user(phone, phone_verified_at=now, date_joined=now)
+                user = User.objects.create_user(
+                    phone, phone_verified_at=now, date_joined=now, **new_account
+                )
         except IntegrityError:
             # Someone verified the same number a moment ago: that is now a sign-in.
             existing = User.objects.select_for_update().get(phone=phone)
@@ -312,11 +368,22 @@ class VerifiedPhone:
     signed_up: bool
 
 
-def verify_code(*, phone: str, code: str) -> VerifiedPhone:
+def verify_code(
+    *, phone: str, code: str, accept_terms: bool = False, display_name: str = ""
+) -> VerifiedPhone:
     """Check a code: a new number signs up, a known one signs in. A wrong code costs one try of
-    that code only; the account and other numbers are never locked."""
+    that code only; the account and other numbers are never locked.
+
+    A new number signs up only with ``accept_terms`` (consent is recorded with the terms'
+    version); without it ``terms_required`` is raised and the code stays unused, so the same
+    code works once the person has accepted. ``display_name`` names a new account."""
     phone = normalize_phone(phone)
     code = _clean_code(code)
+    new_account = {}
+    if accept_terms:
+        new_account = {"terms_version": TERMS_VERSION}
+        if str(display_name or "").strip():
+            new_account["display_name"] = _clean_display_name(display_name)
     now = clock.now()
     otp = _latest_code(phone)
     _ensure_code_usable(otp, now)
@@ -336,7 +403,12 @@ def verify_code(*, phone: str, code: str) -> VerifiedPhone:
             otp.refresh_from_db()
             _ensure_code_usable(otp, now)
             raise _exhausted()
-        user, signed_up = _sign_up_or_find(phone=phone, now=now)
+        if accept_terms:
+            new_account["terms_accepted_at"] = now
+        # Raising here (a new number without consent) also rolls back the code's use.
+        user, signed_up = _sign_up_or_find(
+            phone=phone, now=now, consent=accept_terms, **new_account
+        )
     return VerifiedPhone(user=user, signed_up=signed_up)
 
 
@@ -363,14 +435,43 @@ def register_verified_user(*, phone: str, display_name: str = "", locale: str = 
     return user
 
 
+def _operators_group():
+    """The "Platform operators" permission group: view and change on Shoploop's own models.
+    Made on first use (get_or_create on the unique name is safe under a race)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, created = Group.objects.get_or_create(name=OPERATORS_GROUP)
+    if created:
+        codename_prefixes = Q()
+        for action in OPERATOR_PERMISSION_ACTIONS:
+            codename_prefixes |= Q(codename__startswith=f"{action}_")
+        group.permissions.set(
+            Permission.objects.filter(content_type__app_label__in=_shoploop_app_labels())
+            .filter(codename_prefixes)
+            # Rights are a superuser's to give: operators cannot edit permission groups.
+            .exclude(content_type__model="permissiongroup")
+        )
+    return group
+
+
+def _shoploop_app_labels() -> list[str]:
+    from django.apps import apps
+
+    return [config.label for config in apps.get_app_configs() if config.name.startswith("shoploop")]
+
+
 def create_operator(*, phone: str, display_name: str) -> User:
     """Bootstrap a platform operator (staff: admin access, shop approvals, bans).
 
-    Deployment tooling and the demo world call this; operators appointed later are made by a
-    superuser in the admin.
+    Operators sign in to the admin with their phone and a one-time code, like everyone else. They
+    are staff in the "Platform operators" permission group (view and change, never superuser).
+    ``manage.py createoperator``, deployment tooling and the demo world call this; operators
+    appointed later can be made by a superuser in the admin.
     """
-    user = register_verified_user(phone=phone, display_name=display_name)
-    User.objects.filter(pk=user.pk).update(is_staff=True)
+    with transaction.atomic():
+        user = register_verified_user(phone=phone, display_name=display_name)
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.groups.add(_operators_group())
     user.is_staff = True
     return user
 

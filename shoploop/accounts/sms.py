@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,21 @@ class SMSSendFailed(Exception):
     """The provider could not deliver the message."""
 
 
+def code_text(*, code: str) -> str:
+    """The SMS body, in the active language: ``send_code`` runs under the recipient's language
+    (``translation.override`` in ``services.send_code``)."""
+    return gettext(
+        "[Shoploop] Your sign-in code is %(code)s. It is valid for 5 minutes. "
+        "Do not share it with anyone."
+    ) % {"code": code}
+
+
 class SMSProvider:
+    """``send_code`` is called with the recipient's language active (a template provider can pick
+    its template by ``translation.get_language()``)."""
+
     def send_code(self, *, phone: str, code: str) -> None:
-        self.send(phone=phone, text=f"your Shoploop code is {code}")
+        self.send(phone=phone, text=code_text(code=code))
 
     def send(self, *, phone: str, text: str) -> None:
         raise NotImplementedError

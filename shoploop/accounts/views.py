@@ -12,24 +12,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shoploop.accounts import selectors, services
 from shoploop.accounts.models import ApiToken
+from shoploop.accounts.phones import normalize_phone
+from shoploop.accounts.returning import requested_next, safe_next, sign_in_then_back
 from shoploop.core.errors import DomainError, NotFound
 
 PEOPLE_PER_PAGE = 20
-
-
-def _safe_next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse(settings.LOGIN_REDIRECT_URL)
 
 
 def _remember_language(response, locale: str):
@@ -50,46 +42,128 @@ def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _sign_in_page(request, *, step: str, phone: str = "", error=None, status: int = 200):
+def _sign_in_page(request, *, step: str, phone: str = "", error=None, status: int = 200, **extra):
     context = {
         "step": step,
         "phone": phone,
         "error": error,
-        "next": request.POST.get("next") or request.GET.get("next") or "",
+        "next": requested_next(request),
         "debug_code": (
             selectors.latest_debug_code(phone) if settings.DEBUG and step == "code" else None
         ),
+        "terms_version": services.TERMS_VERSION,
         "nav_active": "me",
+        **extra,
     }
     return render(request, "accounts/sign_in.html", context, status=status)
 
 
-def sign_in(request):
-    """Step 1: a phone number → a code by SMS. Step 2: the code → signed in."""
-    if request.method != "POST":
-        if request.user.is_authenticated:
-            return redirect(_safe_next(request))
-        return _sign_in_page(request, step="phone")
-    phone = request.POST.get("phone", "")
-    if request.POST.get("action") == "verify":
-        try:
-            verified = services.verify_code(phone=phone, code=request.POST.get("code", ""))
-        except DomainError as error:
-            return _sign_in_page(
-                request, step="code", phone=phone, error=error.message, status=error.status
-            )
-        login(request, verified.user)
-        if verified.signed_up:
-            messages.success(request, _("Welcome to Shoploop! Choose a display name."))
-            return _remember_language(redirect("accounts:edit_profile"), verified.user.locale)
-        return _remember_language(redirect(_safe_next(request)), verified.user.locale)
+def _welcome_page(request, *, phone: str, error=None, status: int = 200):
+    """The first-time step of a new number: a display name and consent to the terms. The code
+    (still unused) rides along in the form, so the account is made only with consent."""
+    return _sign_in_page(
+        request,
+        step="welcome",
+        phone=phone,
+        error=error,
+        status=status,
+        code=request.POST.get("code", ""),
+        display_name=request.POST.get("display_name", ""),
+    )
+
+
+def _verify(request, phone: str):
+    from_welcome_step = request.POST.get("step") == "welcome"
+    try:
+        verified = services.verify_code(
+            phone=phone,
+            code=request.POST.get("code", ""),
+            accept_terms=from_welcome_step and request.POST.get("accept_terms") == "on",
+            display_name=request.POST.get("display_name", "") if from_welcome_step else "",
+        )
+    except services.TermsNotAccepted as error:
+        # A new number: on to the first-time step; the error shows only if it was skipped there.
+        return _welcome_page(
+            request,
+            phone=phone,
+            error=error.message if from_welcome_step else None,
+            status=error.status if from_welcome_step else 200,
+        )
+    except DomainError as error:
+        if from_welcome_step and "display_name" in error.fields:
+            return _welcome_page(request, phone=phone, error=error.message, status=error.status)
+        return _sign_in_page(
+            request, step="code", phone=phone, error=error.message, status=error.status
+        )
+    login(request, verified.user)
+    if verified.signed_up:
+        messages.success(request, _("Welcome to Shoploop!"))
+    return _remember_language(redirect(safe_next(request)), verified.user.locale)
+
+
+def _send(request, phone: str):
     try:
         otp = services.send_code(phone=phone, ip=_client_ip(request))
+    except services.ResendTooSoon as error:
+        # The code sent a moment ago is still the one to type: keep its box on the page.
+        return _sign_in_page(
+            request,
+            step="code",
+            phone=_normalized_or_typed(phone),
+            error=error.message,
+            status=error.status,
+            wait_seconds=error.wait_seconds,
+        )
     except DomainError as error:
         return _sign_in_page(
             request, step="phone", phone=phone, error=error.message, status=error.status
         )
-    return _sign_in_page(request, step="code", phone=otp.phone)
+    return _sign_in_page(
+        request,
+        step="code",
+        phone=otp.phone,
+        wait_seconds=int(services.CODE_RESEND_AFTER.total_seconds()),
+    )
+
+
+def _normalized_or_typed(phone: str) -> str:
+    try:
+        return normalize_phone(phone)
+    except DomainError:
+        return phone
+
+
+def sign_in(request):
+    """Step 1: a phone number → a code by SMS. Step 2: the code → signed in. A new number has a
+    first-time step in between: a display name and consent to the terms. ``next`` (a page on
+    this site) is carried through every step and is where the person lands at the end."""
+    if request.method != "POST":
+        if request.user.is_authenticated:
+            return redirect(safe_next(request))
+        return _sign_in_page(request, step="phone")
+    phone = request.POST.get("phone", "")
+    if request.POST.get("action") == "verify":
+        return _verify(request, phone)
+    return _send(request, phone)
+
+
+def admin_sign_in(request):
+    """The operator area's sign-in: the same phone and one-time code as everyone (no password).
+    A signed-in operator goes on; anyone else signed in is told the area is for operators."""
+    target = requested_next(request) or reverse("admin:index")
+    if not request.user.is_authenticated:
+        return sign_in_then_back(target)
+    if request.user.is_active and request.user.is_staff:
+        return redirect(target)
+    raise Forbidden(_("Only platform operators can open the operator area."))
+
+
+def terms(request):
+    return render(request, "accounts/terms.html", {"terms_version": services.TERMS_VERSION})
+
+
+def privacy(request):
+    return render(request, "accounts/privacy.html", {"terms_version": services.TERMS_VERSION})
 
 
 @require_POST

@@ -6,6 +6,7 @@ Tables and field validation only; every rule lives in services.py.
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shoploop.core import clock
 from shoploop.core.ids import PublicIdField
@@ -101,7 +102,8 @@ class Product(models.Model):
         FOOD = "food", _("Food & drink")
         FASHION = "fashion", _("Fashion")
         BEAUTY = "beauty", _("Beauty")
-        HOME = "home", _("Home")
+        # With a context: plain "Home" is the admin's and the site's home page (首页), not 家居.
+        HOME = "home", pgettext_lazy("product category", "Home")
         DIGITAL = "digital", _("Digital")
         BOOKS = "books", _("Books")
         SPORTS = "sports", _("Sports & outdoors")

@@ -12,6 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from shoploop.accounts.returning import (
+    remember_pending_action,
+    sign_in_then_back,
+    take_pending_action,
+)
 from shoploop.communities import selectors, services
 from shoploop.communities.forms import CommunityForm, InviteForm, add_domain_error
 from shoploop.communities.models import Community
@@ -266,6 +271,10 @@ def invite_revoke(request, public_id, invite_id):
     return _back_to(community, "moderation")
 
 
+def _invite_action(code: str) -> str:
+    return f"communities:join_by_invite:{code}"
+
+
 def invite_landing(request, code):
     """The page an invite link opens: shows the community; POST joins."""
     try:
@@ -275,9 +284,11 @@ def invite_landing(request, code):
     error = None
     if invite is None:
         error = _("This invite link does not exist.")
-    elif request.method == "POST":
+    elif request.method == "POST" or take_pending_action(request, _invite_action(code)):
+        # A visitor who pressed "Join" before signing in is joined on return: they asked for it.
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('accounts:sign_in')}?next={request.path}")
+            remember_pending_action(request, _invite_action(code))
+            return sign_in_then_back(request.path)
         try:
             services.join_by_invite(actor=request.user, code=code)
         except DomainError as exc:

@@ -79,7 +79,7 @@ def choose_demo_logins(world: World) -> dict[str, int]:
 
 
 def demo_login_rows(world: World) -> list[dict[str, str]]:
-    return [
+    rows = [
         {
             "role": role,
             "phone": world.person(world.demo_logins[role]).phone,
@@ -87,6 +87,12 @@ def demo_login_rows(world: World) -> list[dict[str, str]]:
         }
         for role in DEMO_ROLES
     ]
+    if world.operator is not None:
+        # The operator signs in the same way, at /admin/ (staff only).
+        rows.append(
+            {"role": "operator", "phone": world.operator.phone, "name": world.operator.name}
+        )
+    return rows
 
 
 def world_summary(world: World, *, seconds: float | None = None, ledger=None) -> dict:

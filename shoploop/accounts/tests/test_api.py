@@ -18,11 +18,14 @@ def test_sign_in_by_code_returns_a_working_bearer_token(api, client):
     assert sent.status_code == 202 and sent.json()["phone"] == PHONE
     code = latest_debug_code(PHONE)
     verified = api.post(
-        "/accounts/otp/verify", {"phone": PHONE, "code": code, "token_name": "iPhone"}
+        "/accounts/otp/verify",
+        {"phone": PHONE, "code": code, "token_name": "iPhone", "accept_terms": True},
     )
     assert verified.status_code == 200
     body = verified.json()
     assert body["signed_up"] is True and body["user"]["phone"] == PHONE
+    assert body["user"]["terms_version"] == services.TERMS_VERSION
+    assert body["user"]["terms_accepted_at"]
     assert ApiToken.objects.get().name == "iPhone"
     me = client.get("/api/v1/accounts/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200 and me.json()["id"] == User.objects.get().public_id

@@ -83,7 +83,7 @@ def test_the_console_provider_logs_the_message_for_developers(db, caplog):
     from shoploop.accounts.selectors import latest_debug_code
 
     code = latest_debug_code(PHONE)
-    assert f"SMS to {PHONE} : your Shoploop code is {code}" in caplog.text
+    assert f"SMS to {PHONE} : [Shoploop] Your sign-in code is {code}." in caplog.text
 
 
 def test_resending_sooner_than_a_minute_is_rate_limited(send_code):
@@ -140,7 +140,7 @@ def test_a_failed_sms_does_not_use_up_the_allowance(db):
 def test_a_new_number_signs_up_with_a_verified_phone(send_code):
     code = send_code(PHONE)
     with recorded_events() as events, at(10):
-        verified = services.verify_code(phone="139 1234 5678", code=code)
+        verified = services.verify_code(accept_terms=True, phone="139 1234 5678", code=code)
     assert verified.signed_up
     assert verified.user.phone == PHONE
     assert verified.user.phone_verified_at == T0.replace(second=10)
@@ -152,7 +152,7 @@ def test_a_known_number_signs_in_to_the_same_account(send_code, make_user):
     existing = make_user(phone=PHONE, verified=False)
     code = send_code(PHONE)
     with recorded_events() as events, at(5):
-        verified = services.verify_code(phone=PHONE, code=code)
+        verified = services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert not verified.signed_up and verified.user.pk == existing.pk
     assert events == []
     existing.refresh_from_db()
@@ -165,34 +165,36 @@ def test_wrong_codes_count_and_the_fifth_kills_the_code(send_code):
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     for attempt in range(1, 6):
         with pytest.raises(errors.ValidationFailed) as caught, at(1):
-            services.verify_code(phone=PHONE, code=wrong)
+            services.verify_code(accept_terms=True, phone=PHONE, code=wrong)
         assert caught.value.code == "code_wrong"
         assert OneTimeCode.objects.get().wrong_tries == attempt
     with pytest.raises(errors.ValidationFailed) as caught, at(2):
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert caught.value.code == "code_exhausted"
     assert OneTimeCode.objects.get().wrong_tries == 5
     assert not User.objects.exists()
     # Nothing else is locked: a new code works.
     fresh = send_code(PHONE, at_seconds=61)
     with at(62):
-        assert services.verify_code(phone=PHONE, code=fresh).signed_up
+        assert services.verify_code(accept_terms=True, phone=PHONE, code=fresh).signed_up
 
 
 def test_wrong_tries_on_one_number_do_not_touch_another(send_code):
     mine = send_code(PHONE)
     send_code("+8613900000009")
     with pytest.raises(errors.ValidationFailed), at(1):
-        services.verify_code(phone="+8613900000009", code="000000" if mine != "000000" else "1")
+        services.verify_code(
+            accept_terms=True, phone="+8613900000009", code="000000" if mine != "000000" else "1"
+        )
     with at(2):
-        assert services.verify_code(phone=PHONE, code=mine).user.phone == PHONE
+        assert services.verify_code(accept_terms=True, phone=PHONE, code=mine).user.phone == PHONE
     assert OneTimeCode.objects.get(phone=PHONE).wrong_tries == 0
 
 
 def test_an_expired_code_is_refused(send_code):
     code = send_code(PHONE)
     with pytest.raises(errors.ValidationFailed) as caught, at(5 * 60 + 1):
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert caught.value.code == "code_expired"
     assert not User.objects.exists()
 
@@ -200,9 +202,9 @@ def test_an_expired_code_is_refused(send_code):
 def test_a_code_works_once(send_code):
     code = send_code(PHONE)
     with at(1):
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     with pytest.raises(errors.ValidationFailed) as caught, at(2):
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert caught.value.code == "code_used"
 
 
@@ -211,23 +213,23 @@ def test_only_the_latest_code_counts(send_code):
     new = send_code(PHONE, at_seconds=61)
     if old != new:
         with pytest.raises(errors.ValidationFailed), at(62):
-            services.verify_code(phone=PHONE, code=old)
+            services.verify_code(accept_terms=True, phone=PHONE, code=old)
     with at(63):
-        assert services.verify_code(phone=PHONE, code=new).user
+        assert services.verify_code(accept_terms=True, phone=PHONE, code=new).user
 
 
 @pytest.mark.parametrize("typed", ["", "12345", "1234567", "12ab56", "１２３４５６", "x" * 100_000])
 def test_malformed_codes_are_refused_without_costing_a_try(send_code, typed):
     send_code(PHONE)
     with pytest.raises(errors.ValidationFailed) as caught, at(1):
-        services.verify_code(phone=PHONE, code=typed)
+        services.verify_code(accept_terms=True, phone=PHONE, code=typed)
     assert caught.value.code == "code_malformed"
     assert OneTimeCode.objects.get().wrong_tries == 0
 
 
 def test_verifying_without_a_code_sent(db):
     with pytest.raises(errors.ValidationFailed) as caught:
-        services.verify_code(phone=PHONE, code="123456")
+        services.verify_code(accept_terms=True, phone=PHONE, code="123456")
     assert caught.value.code == "code_not_requested"
 
 
@@ -236,7 +238,7 @@ def test_a_banned_user_cannot_sign_in_and_keeps_the_code(send_code, make_user, o
     services.ban_user(user=banned, actor=operator, reason="spam")
     code = send_code(PHONE)
     with pytest.raises(errors.PermissionDenied) as caught, at(1):
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert caught.value.code == "account_suspended"
     assert OneTimeCode.objects.get().used_at is None
 

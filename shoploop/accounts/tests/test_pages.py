@@ -48,12 +48,17 @@ def test_bad_phone_shows_the_message(db, client):
     assert b"+86" in response.content and b'class="error"' in response.content
 
 
-def test_new_number_signs_up_and_is_sent_to_the_profile_editor(db, client):
+def test_new_number_passes_the_first_time_step_then_is_signed_up(db, client):
     _send(client)
-    response = _verify(client, latest_debug_code(PHONE))
-    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
+    code = latest_debug_code(PHONE)
+    first_time = _verify(client, code)
+    assert first_time.status_code == 200 and b'name="accept_terms"' in first_time.content
+    assert not User.objects.filter(phone=PHONE).exists()
+    response = _verify(client, code, step="welcome", accept_terms="on", display_name="小明")
+    assert response.status_code == 302 and response["Location"] == "/"
     user = User.objects.get(phone=PHONE)
-    assert user.phone_verified_at
+    assert user.phone_verified_at and user.display_name == "小明"
+    assert user.terms_version == services.TERMS_VERSION and user.terms_accepted_at
     assert client.get("/accounts/profile/").status_code == 200
 
 

@@ -23,13 +23,13 @@ def test_ten_concurrent_wrong_guesses_cost_at_most_five_tries():
     services.send_code(phone=PHONE)
     code = latest_debug_code(PHONE)
     wrong = "000000" if code != "000000" else "111111"
-    outcomes = _race(10, lambda: services.verify_code(phone=PHONE, code=wrong))
+    outcomes = _race(10, lambda: services.verify_code(accept_terms=True, phone=PHONE, code=wrong))
     assert len(outcomes) == 10
     assert outcomes.count("code_wrong") <= 5
     assert set(outcomes) <= {"code_wrong", "code_exhausted"}
     assert OneTimeCode.objects.get().wrong_tries == 5
     with pytest.raises(errors.ValidationFailed) as caught:
-        services.verify_code(phone=PHONE, code=code)
+        services.verify_code(accept_terms=True, phone=PHONE, code=code)
     assert caught.value.code == "code_exhausted"
     assert not User.objects.exists()
 
@@ -39,7 +39,9 @@ def test_ten_concurrent_wrong_guesses_cost_at_most_five_tries():
 def test_one_code_signs_in_once_and_makes_one_account():
     services.send_code(phone=PHONE)
     code = latest_debug_code(PHONE)
-    outcomes = _race(8, lambda: services.verify_code(phone=PHONE, code=code).user.pk)
+    outcomes = _race(
+        8, lambda: services.verify_code(accept_terms=True, phone=PHONE, code=code).user.pk
+    )
     assert User.objects.count() == 1
     assert sum(1 for outcome in outcomes if isinstance(outcome, int)) == 1
     assert set(outcomes) - {User.objects.get().pk} <= {"code_used", "code_exhausted"}

@@ -1,19 +1,13 @@
-"""Operators look at campaigns and bargains; every change goes through the services."""
+"""Operators look at bargain campaigns, bargains and helps; every change goes through the
+services (ending a campaign: ``end_campaign``, which gives the unsold units back exactly once)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from shoploop.core import clock
+from shoploop.deals.admin import ReadOnlyAdmin, ReadOnlyInline, fen_column, run_for_each
+from shoploop.deals.bargains import services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BargainCampaign)
@@ -23,23 +17,42 @@ class BargainCampaignAdmin(ReadOnlyAdmin):
         "title",
         "shop",
         "state",
-        "start_price_fen",
-        "floor_price_fen",
+        "start_price_fen_display",
+        "floor_price_fen_display",
         "helpers_needed",
         "stock_left",
         "stock_total",
         "ends_at",
     )
-    list_filter = ("state",)
-    search_fields = ("public_id", "title", "shop__name")
+    list_filter = ("state", "new_users_only", "buy_before_floor", "ends_at")
+    search_fields = ("public_id", "title", "shop__name", "shop__public_id")
+    list_select_related = ("shop",)
+    date_hierarchy = "created_at"
+    actions = ("end_now",)
+    readonly_fields = ("start_price_fen_display", "floor_price_fen_display")
+
+    start_price_fen_display = fen_column("start_price_fen", _("start price"))
+    floor_price_fen_display = fen_column("floor_price_fen", _("floor price"))
+
+    @admin.action(description=_("End selected campaigns now (unsold units go back to the SKU)"))
+    def end_now(self, request, queryset):
+        now = clock.now()
+
+        def end(campaign) -> bool:
+            # actor=None: the operator ends it as its deadline would, whoever owns the shop.
+            services.end_campaign(campaign=campaign, actor=None, now=now)
+            return True
+
+        run_for_each(self, request, queryset.exclude(state=BargainCampaign.State.ENDED), end)
 
 
-class HelpInline(admin.TabularInline):
+class HelpInline(ReadOnlyInline):
     model = Help
-    fields = ("position", "helper", "cut_fen", "created_at")
+    fields = ("position", "helper", "cut_fen_display", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
+    show_change_link = False
+
+    cut_fen_display = fen_column("cut_fen", _("cut"))
 
 
 @admin.register(Bargain)
@@ -49,11 +62,25 @@ class BargainAdmin(ReadOnlyAdmin):
         "campaign",
         "initiator",
         "state",
-        "current_price_fen",
+        "current_price_fen_display",
         "helps_count",
         "deadline",
     )
-    list_filter = ("state",)
-    search_fields = ("public_id", "initiator__phone", "campaign__title")
+    list_filter = ("state", "deadline")
+    search_fields = ("public_id", "initiator__phone", "initiator__public_id", "campaign__title")
+    list_select_related = ("campaign", "initiator")
     exclude = ("seed",)
     inlines = (HelpInline,)
+    readonly_fields = ("current_price_fen_display",)
+
+    current_price_fen_display = fen_column("current_price_fen", _("current price"))
+
+
+@admin.register(Help)
+class HelpAdmin(ReadOnlyAdmin):
+    list_display = ("bargain", "position", "helper", "cut_fen_display", "created_at")
+    search_fields = ("bargain__public_id", "helper__phone", "helper__public_id")
+    list_select_related = ("bargain", "helper")
+    date_hierarchy = "created_at"
+
+    cut_fen_display = fen_column("cut_fen", _("cut"))

@@ -28,9 +28,14 @@ class BargainCampaign(models.Model):
 
     public_id = PublicIdField()
     shop = models.ForeignKey(
-        "catalog.Shop", on_delete=models.CASCADE, related_name="bargain_campaigns"
+        "catalog.Shop",
+        on_delete=models.CASCADE,
+        related_name="bargain_campaigns",
+        verbose_name=_("shop"),
     )
-    sku = models.ForeignKey("catalog.SKU", on_delete=models.PROTECT, related_name="+")
+    sku = models.ForeignKey(
+        "catalog.SKU", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU")
+    )
     title = models.CharField(_("title"), max_length=200)
     start_price_fen = models.BigIntegerField(_("start price (fen)"))
     floor_price_fen = models.BigIntegerField(_("floor price (fen)"))
@@ -47,12 +52,16 @@ class BargainCampaign(models.Model):
     )
     starts_at = models.DateTimeField(_("starts at"), default=clock.now)
     ends_at = models.DateTimeField(_("ends at"))
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    stock_returned = models.PositiveIntegerField(default=0)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.ACTIVE, verbose_name=_("state")
+    )
+    stock_returned = models.PositiveIntegerField(default=0, verbose_name=_("returned to the SKU"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("bargain campaign")
+        verbose_name_plural = _("bargain campaigns")
         constraints = [
             models.CheckConstraint(
                 condition=Q(
@@ -88,25 +97,42 @@ class Bargain(models.Model):
     OPEN_STATES = (State.ACTIVE, State.BUYING)
 
     public_id = PublicIdField()
-    campaign = models.ForeignKey(BargainCampaign, on_delete=models.CASCADE, related_name="bargains")
+    campaign = models.ForeignKey(
+        BargainCampaign,
+        on_delete=models.CASCADE,
+        related_name="bargains",
+        verbose_name=_("campaign"),
+    )
     initiator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bargains"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="bargains",
+        verbose_name=_("started by"),
     )
     # Server-side random seed of the cut sequence (see cuts.py); never shown to clients.
     seed = models.CharField(max_length=64, editable=False)
-    current_price_fen = models.BigIntegerField()
-    helps_count = models.PositiveSmallIntegerField(default=0)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    deadline = models.DateTimeField()
-    order = models.ForeignKey(
-        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    current_price_fen = models.BigIntegerField(verbose_name=_("current price (fen)"))
+    helps_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("helps"))
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.ACTIVE, verbose_name=_("state")
     )
-    pay_deadline = models.DateTimeField(null=True, blank=True)
-    bought_at = models.DateTimeField(null=True, blank=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    deadline = models.DateTimeField(verbose_name=_("deadline"))
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("order"),
+    )
+    pay_deadline = models.DateTimeField(null=True, blank=True, verbose_name=_("pay before"))
+    bought_at = models.DateTimeField(null=True, blank=True, verbose_name=_("bought at"))
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("bargain")
+        verbose_name_plural = _("bargains")
         constraints = [
             # One open bargain per user per campaign at a time (the database decides races).
             models.UniqueConstraint(
@@ -137,15 +163,22 @@ class Bargain(models.Model):
 
 
 class Help(models.Model):
-    bargain = models.ForeignKey(Bargain, on_delete=models.CASCADE, related_name="helps")
-    helper = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bargain_helps"
+    bargain = models.ForeignKey(
+        Bargain, on_delete=models.CASCADE, related_name="helps", verbose_name=_("bargain")
     )
-    position = models.PositiveSmallIntegerField()
-    cut_fen = models.BigIntegerField()
-    created_at = models.DateTimeField(default=clock.now)
+    helper = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="bargain_helps",
+        verbose_name=_("helper"),
+    )
+    position = models.PositiveSmallIntegerField(verbose_name=_("position"))
+    cut_fen = models.BigIntegerField(verbose_name=_("cut (fen)"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("help")
+        verbose_name_plural = _("helps")
         constraints = [
             models.UniqueConstraint(fields=["bargain", "helper"], name="one_help_per_bargain"),
             models.UniqueConstraint(fields=["bargain", "position"], name="one_help_per_position"),
@@ -161,11 +194,18 @@ class HelpQuota(models.Model):
     """Helps a user gave on one (local) day across all bargains; bumped by a conditional update
     so parallel helps on different bargains cannot pass the daily limit."""
 
-    helper = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    used = models.PositiveSmallIntegerField(default=0)
+    helper = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("helper"),
+    )
+    day = models.DateField(verbose_name=_("day"))
+    used = models.PositiveSmallIntegerField(default=0, verbose_name=_("helps used"))
 
     class Meta:
+        verbose_name = _("daily help count")
+        verbose_name_plural = _("daily help counts")
         constraints = [
             models.UniqueConstraint(fields=["helper", "day"], name="one_help_quota_per_day")
         ]

@@ -26,7 +26,10 @@ class Project(models.Model):
 
     public_id = PublicIdField()
     shop = models.ForeignKey(
-        "catalog.Shop", on_delete=models.PROTECT, related_name="crowdfunding_projects"
+        "catalog.Shop",
+        on_delete=models.PROTECT,
+        related_name="crowdfunding_projects",
+        verbose_name=_("shop"),
     )
     title = models.CharField(_("title"), max_length=120)
     # Plain text, stored as typed and escaped on output.
@@ -41,18 +44,20 @@ class Project(models.Model):
     )
     # Counts of ACTIVE (paid, held) pledges, changed only by conditional UPDATEs guarded by
     # state=live, so the outcome decided by the settle sees every counted pledge.
-    pledged_fen = models.BigIntegerField(default=0)
-    pledged_units = models.IntegerField(default=0)
-    backers = models.IntegerField(default=0)
+    pledged_fen = models.BigIntegerField(default=0, verbose_name=_("pledged (fen)"))
+    pledged_units = models.IntegerField(default=0, verbose_name=_("pledged units"))
+    backers = models.IntegerField(default=0, verbose_name=_("backers"))
     # Set while the creator has paused the project: no new pledges; the deadline still applies
     # and backers may still pay, cancel and be settled.
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     # When the outcome was decided (live → succeeded/failed) and when every pledge was processed.
-    decided_at = models.DateTimeField(null=True, blank=True)
-    settled_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=clock.now)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
+    settled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("settled at"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("crowdfunding project")
+        verbose_name_plural = _("crowdfunding projects")
         ordering = ("-created_at", "-pk")
         indexes = [models.Index(fields=("state", "deadline"))]
         constraints = [
@@ -93,17 +98,21 @@ class Project(models.Model):
 
 class RewardTier(models.Model):
     public_id = PublicIdField()
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tiers")
-    position = models.PositiveSmallIntegerField(default=0)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="tiers", verbose_name=_("project")
+    )
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
     title = models.CharField(_("title"), max_length=120)
     price_fen = models.BigIntegerField(_("price"))
     units = models.PositiveIntegerField(_("units per pledge"), default=1)
     limit = models.PositiveIntegerField(_("limit"), null=True, blank=True)
     # Pledges holding a place in the tier (awaiting payment or paid); conditional updates only.
-    claimed = models.PositiveIntegerField(default=0)
+    claimed = models.PositiveIntegerField(default=0, verbose_name=_("claimed"))
     estimated_delivery = models.DateField(_("estimated delivery"))
 
     class Meta:
+        verbose_name = _("reward tier")
+        verbose_name_plural = _("reward tiers")
         ordering = ("position", "pk")
         constraints = [
             models.CheckConstraint(
@@ -132,10 +141,17 @@ class Pledge(models.Model):
     OPEN_STATES = (State.PENDING_PAYMENT, State.ACTIVE)
 
     public_id = PublicIdField()
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="pledges")
-    tier = models.ForeignKey(RewardTier, on_delete=models.PROTECT, related_name="pledges")
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="pledges", verbose_name=_("project")
+    )
+    tier = models.ForeignKey(
+        RewardTier, on_delete=models.PROTECT, related_name="pledges", verbose_name=_("reward tier")
+    )
     backer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pledges"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pledges",
+        verbose_name=_("backer"),
     )
     order = models.OneToOneField(
         "orders.Order",
@@ -143,17 +159,24 @@ class Pledge(models.Model):
         null=True,
         blank=True,
         related_name="crowdfunding_pledge",
+        verbose_name=_("order"),
     )
     state = models.CharField(
-        max_length=16, choices=State.choices, default=State.PENDING_PAYMENT, db_index=True
+        max_length=16,
+        choices=State.choices,
+        default=State.PENDING_PAYMENT,
+        db_index=True,
+        verbose_name=_("state"),
     )
-    amount_fen = models.BigIntegerField()
-    units = models.PositiveIntegerField()
-    expires_at = models.DateTimeField()
-    created_at = models.DateTimeField(default=clock.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    amount_fen = models.BigIntegerField(verbose_name=_("amount (fen)"))
+    units = models.PositiveIntegerField(verbose_name=_("units"))
+    expires_at = models.DateTimeField(verbose_name=_("pay before"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
 
     class Meta:
+        verbose_name = _("pledge")
+        verbose_name_plural = _("pledges")
         ordering = ("-created_at", "-pk")
         constraints = [
             # One open pledge per backer per project: backers count people, not clicks.
@@ -174,11 +197,15 @@ class Pledge(models.Model):
 
 class Update(models.Model):
     public_id = PublicIdField()
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="updates")
-    body = models.TextField(max_length=5000)
-    created_at = models.DateTimeField(default=clock.now)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="updates", verbose_name=_("project")
+    )
+    body = models.TextField(max_length=5000, verbose_name=_("text"))
+    created_at = models.DateTimeField(default=clock.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("project update")
+        verbose_name_plural = _("project updates")
         ordering = ("-created_at", "-pk")
 
     def __str__(self) -> str:

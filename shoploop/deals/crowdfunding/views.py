@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from shoploop.accounts.returning import sign_in_then_back
 from shoploop.catalog.forms import ImageForm  # the product photo's upload form
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import parse_yuan
@@ -57,10 +58,14 @@ def _pay_redirect(request, pledge):
     return redirect(order_selectors.pay_url(checkout=pledge.order.checkout, next_url=next_url))
 
 
-@login_required
 @require_POST
 def back_tier(request, tier_id):
     tier = selectors.tier_by_public_id(public_id=tier_id)
+    if not request.user.is_authenticated:
+        # Back to the project after sign-in or sign-up, where the tier waits for their click.
+        return sign_in_then_back(
+            reverse("deals_crowdfunding:project", args=[tier.project.public_id])
+        )
     try:
         pledge = services.back(tier=tier, user=request.user)
     except DomainError as error:

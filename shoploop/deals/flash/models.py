@@ -95,11 +95,15 @@ class FlashQuota(models.Model):
     the limit is one conditional UPDATE on it (``bought <= limit - q``), so parallel requests
     of the same buyer cannot both pass."""
 
-    sale = models.ForeignKey(FlashSale, on_delete=models.CASCADE, related_name="quotas")
+    sale = models.ForeignKey(
+        FlashSale, on_delete=models.CASCADE, related_name="quotas", verbose_name=_("flash sale")
+    )
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    bought = models.PositiveSmallIntegerField(default=0)
+    bought = models.PositiveSmallIntegerField(default=0, verbose_name=_("bought"))
 
     class Meta:
+        verbose_name = _("flash-sale quota")
+        verbose_name_plural = _("flash-sale quotas")
         constraints = [
             models.UniqueConstraint(fields=["sale", "buyer"], name="flash_one_quota_per_buyer"),
             models.CheckConstraint(condition=Q(bought__gte=0), name="flash_quota_not_negative"),
@@ -116,7 +120,9 @@ class FlashPurchase(models.Model):
         RELEASED = "released", _("Released")
 
     public_id = PublicIdField()
-    sale = models.ForeignKey(FlashSale, on_delete=models.PROTECT, related_name="purchases")
+    sale = models.ForeignKey(
+        FlashSale, on_delete=models.PROTECT, related_name="purchases", verbose_name=_("flash sale")
+    )
     buyer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -125,7 +131,10 @@ class FlashPurchase(models.Model):
     )
     quantity = models.PositiveSmallIntegerField(_("quantity"))
     order = models.OneToOneField(
-        "orders.Order", on_delete=models.PROTECT, related_name="flash_purchase"
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="flash_purchase",
+        verbose_name=_("order"),
     )
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.RESERVED

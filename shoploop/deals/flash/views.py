@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from shoploop.accounts.returning import sign_in_then_back
 from shoploop.catalog import selectors as catalog_selectors
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
@@ -56,10 +57,12 @@ def sale_detail(request, sale_id):
     return render(request, "deals/flash/sale_detail.html", _sale_context(sale, now))
 
 
-@login_required
 @require_POST
 def sale_buy(request, sale_id):
     sale = selectors.sale_by_public_id(public_id=sale_id)
+    if not request.user.is_authenticated:
+        # Back to the sale after sign-in or sign-up, where "Buy" waits for their click.
+        return sign_in_then_back(reverse("deals_flash:detail", args=[sale.public_id]))
     quantity = _int(request.POST.get("quantity", "1"))
     try:
         purchase = services.buy(sale=sale, user=request.user, quantity=quantity)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from shoploop.accounts.returning import sign_in_then_back
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -93,10 +94,12 @@ def group_detail(request, group_id):
     )
 
 
-@login_required
 @require_POST
 def group_join(request, group_id):
     group = selectors.group_by_public_id(public_id=group_id)
+    if not request.user.is_authenticated:
+        # Back to the group page after sign-in or sign-up, where "Join" waits for their click.
+        return sign_in_then_back(_group_url(group))
     try:
         seat = services.join_group(group=group, user=request.user)
     except DomainError as error:
@@ -107,10 +110,11 @@ def group_join(request, group_id):
     return _after_seat(request, seat)
 
 
-@login_required
 @require_POST
 def group_open(request, campaign_id):
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
+    if not request.user.is_authenticated:
+        return sign_in_then_back(reverse("catalog:product", args=[campaign.sku.product.public_id]))
     try:
         seat = services.open_group(campaign=campaign, user=request.user)
     except DomainError as error:

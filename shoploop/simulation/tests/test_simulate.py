@@ -170,9 +170,13 @@ def test_timestamps_fall_on_the_simulated_days(simulate):
 def test_demo_logins_are_a_buyer_a_merchant_with_an_approved_shop_and_an_owner(simulate):
     stdout, summary = simulate()
     assert "sign in with the console code" in stdout
-    assert len(_login_lines(stdout)) == 3
+    assert len(_login_lines(stdout)) == 4
     logins = {row["role"]: row["phone"] for row in summary["demo_logins"]}
     users = get_user_model().objects
+    operator_line = _login_lines(stdout)[-1]
+    assert operator_line.split()[:2] == ["operator", logins["operator"]]
+    assert "/admin/" in operator_line
+    assert users.get(phone=logins["operator"]).is_staff
     merchant = users.get(phone=logins["merchant"])
     assert Shop.objects.get(owner=merchant).status == Shop.Status.APPROVED
     owner = users.get(phone=logins["owner"])

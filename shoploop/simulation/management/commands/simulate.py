@@ -100,4 +100,5 @@ class Command(BaseCommand):
     def _print_logins(self, rows: list[dict]) -> None:
         self.stdout.write(f"Demo logins ({LOGIN_NOTE}):")
         for row in rows:
-            self.stdout.write(f"  {row['role']:<9}{row['phone']}  {row['name']}")
+            where = "  (operator area: /admin/)" if row["role"] == "operator" else ""
+            self.stdout.write(f"  {row['role']:<9}{row['phone']}  {row['name']}{where}")

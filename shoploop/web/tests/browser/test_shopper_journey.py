@@ -52,9 +52,12 @@ def test_new_shopper_signs_up_joins_a_community_and_opens_a_product(page, screen
     assert code and len(code) == 6
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.locator("main h1")).to_have_text("Edit profile")
+    # A new number: the first-time step asks for a name and consent to the terms.
+    expect(page.locator("main h1")).to_have_text("Welcome to Shoploop")
     page.get_by_label("Display name").fill("小明")
-    page.get_by_role("button", name="Save").click()
+    page.locator("#id_accept_terms").check()
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("main h1")).to_have_text("Hello, 小明")
     assert User.objects.get(phone=PHONE_E164).display_name == "小明"
 
     # 3. Switch to Chinese (a plain form post; no JavaScript needed).
