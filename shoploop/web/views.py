@@ -18,6 +18,7 @@ from shoploop.communities.selectors import (
     my_communities,
     popular_communities,
 )
+from shoploop.orders.selectors import BUYER_TABS, buyer_tab_counts
 from shoploop.web.context_processors import shell
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,18 @@ def me(request):
     context = {"nav_active": "me"}
     if request.user.is_authenticated:
         context["menu"] = _me_menu(request.user)
+        context["order_shortcuts"] = _order_shortcuts(request.user)
     return render(request, "web/me.html", context)
+
+
+def _order_shortcuts(user) -> list[dict]:
+    """待付款 待发货 待收货 待评价 退款/售后: each with its count and its filtered order list."""
+    counts = buyer_tab_counts(buyer=user)
+    orders_url = reverse("orders:list")
+    return [
+        {"key": tab, "label": label, "count": counts[tab], "url": f"{orders_url}?tab={tab}"}
+        for tab, label in BUYER_TABS.items()
+    ]
 
 
 def _me_menu(user) -> list[dict]:
