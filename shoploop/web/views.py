@@ -18,6 +18,9 @@ from shoploop.communities.selectors import (
     my_communities,
     popular_communities,
 )
+from shoploop.core import clock
+from shoploop.deals.crowdfunding.selectors import live_projects
+from shoploop.deals.flash.selectors import live_sales
 from shoploop.orders.selectors import BUYER_TABS, buyer_tab_counts
 from shoploop.web.context_processors import shell
 
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 HOME_COMMUNITIES = 6
 MY_COMMUNITY_CHIPS = 12
 HOME_PRODUCTS = 12
+HOME_DEALS = 3
 MORE_PRODUCTS_STEP = 12
 MAX_PRODUCTS = 60
 
@@ -47,6 +51,7 @@ def home(request):
     else:
         context = _visitor_home_context()
     context["nav_active"] = "home"
+    context.update(_live_deals())
     # "Show more" through htmx asks only for the product grid; without JavaScript it is a link.
     partial = request.htmx and request.GET.get("products")
     response = render(request, "web/_home_products.html" if partial else "web/home.html", context)
@@ -72,6 +77,15 @@ def _member_home_context(request) -> dict:
 def _visitor_home_context() -> dict:
     communities = popular_communities(limit=HOME_COMMUNITIES)
     return {"community_entries": [{"community": c, "reason": None} for c in communities]}
+
+
+def _live_deals() -> dict:
+    """Live crowdfunding projects and running or upcoming flash sales, for everyone."""
+    return {
+        "live_projects": list(live_projects()[:HOME_DEALS]),
+        "flash_sales": live_sales(limit=HOME_DEALS),
+        "now": clock.now(),
+    }
 
 
 def _requested_product_count(request) -> int:
