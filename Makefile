@@ -36,8 +36,14 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# axe-core (package.json, pinned in package-lock.json) for the browser journeys' accessibility check.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: system-deps $(VENV)/.installed messages static
-install-test: system-deps $(VENV)/.installed-test messages static
+install-test: system-deps $(VENV)/.installed-test node_modules/.installed messages static
 
 # Debian packages: gettext compiles the message catalogues; Chromium and CJK fonts drive the browser
 # journeys. Installed only when missing, so re-runs cost nothing.
@@ -70,4 +76,4 @@ serve:
 	$(DEMO_ENV) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts node_modules
