@@ -5,17 +5,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= SHOPLOOP_REDIS_URL=
+# make demo PORT=8001 (or HOST=0.0.0.0) serves elsewhere.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # pytest-xdist: one worker per core.
 PYTEST_WORKERS ?= auto
 
 .PHONY: demo test install install-test system-deps system-deps-test messages static lint \
 	migrations-check test-sqlite test-postgres serve clean
 
-## make demo: install, migrate the SQLite file, build the demo world, serve on 127.0.0.1:8000.
+## make demo: install, migrate the SQLite file, build the demo world, serve on $(HOST):$(PORT)
+## (127.0.0.1:8000 unless given: make demo PORT=8001).
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	$(DEMO_ENV) $(BIN)/python manage.py simulate --if-empty
-	$(DEMO_ENV) $(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
+	$(DEMO_ENV) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 ## make test: install what the tests need, then ruff, the migration check and the suite on both databases.
 test: install-test system-deps-test lint migrations-check test-sqlite test-postgres
@@ -32,8 +36,14 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# axe-core (package.json, pinned in package-lock.json) for the browser journeys' accessibility check.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: system-deps $(VENV)/.installed messages static
-install-test: system-deps $(VENV)/.installed-test messages static
+install-test: system-deps $(VENV)/.installed-test node_modules/.installed messages static
 
 # Debian packages: gettext compiles the message catalogues; Chromium and CJK fonts drive the browser
 # journeys. Installed only when missing, so re-runs cost nothing.
@@ -63,7 +73,7 @@ test-postgres:
 	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 serve:
-	$(DEMO_ENV) $(BIN)/python manage.py serve
+	$(DEMO_ENV) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var test-artifacts node_modules

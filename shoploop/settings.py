@@ -158,7 +158,9 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Celery: with Redis, workers and beat run the jobs; embedded, tasks run eagerly in-process.
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Embedded: the in-memory transport. Even eager tasks open a (memory) connection for their
+# serializer, and kombu warns about a URL without a host ("memory://"), so it names one.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = True

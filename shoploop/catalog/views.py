@@ -113,10 +113,14 @@ def console(request):
     if shop is None:
         return redirect("catalog:shop_apply")
     products = list(selectors.merchant_products(shop=shop)) if shop.is_approved else []
+    # What waits for the merchant today, on top of the console (orders sits above catalog).
+    from shoploop.orders.selectors import shop_to_do_counts
+
+    to_do = shop_to_do_counts(shop=shop) if shop.is_approved else {}
     return render(
         request,
         "catalog/console/home.html",
-        {"shop": shop, "products": products, "nav_active": "me"},
+        {"shop": shop, "products": products, "to_do": to_do, "nav_active": "me"},
     )
 
 

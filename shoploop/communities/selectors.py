@@ -3,7 +3,7 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -99,6 +99,24 @@ def members_by_role(*, community: Community) -> list[Membership]:
         active_members(community=community).order_by("created_at"),
         key=lambda m: ROLE_ORDER.get(m.role, 9),
     )
+
+
+def members_for_moderation(*, community: Community, query: str = "") -> QuerySet[Membership]:
+    """Active members, owner first, then moderators, then members by join date, as a queryset a
+    page can paginate. ``query`` finds a name (any part) or the last digits of a phone number."""
+    members = active_members(community=community)
+    query = query.strip()
+    if query:
+        match = Q(user__display_name__icontains=query)
+        if query.isdigit():
+            match |= Q(user__phone__endswith=query)
+        members = members.filter(match)
+    role_rank = Case(
+        *[When(role=role, then=Value(rank)) for role, rank in ROLE_ORDER.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    return members.order_by(role_rank, "created_at", "pk")
 
 
 def pending_requests(*, community: Community) -> QuerySet[Membership]:

@@ -23,6 +23,7 @@ from shoploop.communities.models import Community
 from shoploop.core.errors import DomainError, NotFound
 
 MEMBERS_PER_PAGE = 30
+MEMBER_QUERY_MAX_LENGTH = 40
 
 
 def _community_or_404(public_id: str) -> Community:
@@ -165,7 +166,8 @@ def community_moderation(request, public_id):
         {
             "community": community,
             "requests": selectors.pending_requests(community=community),
-            "members": selectors.members_by_role(community=community),
+            "members": _moderation_members_page(request, community),
+            "query": request.GET.get("q", "").strip()[:MEMBER_QUERY_MAX_LENGTH],
             "banned": selectors.banned_members(community=community),
             "invites": selectors.invites_of(community=community)[:50],
             "invite_form": InviteForm(),
@@ -173,6 +175,13 @@ def community_moderation(request, public_id):
             "nav_active": "communities",
         },
     )
+
+
+def _moderation_members_page(request, community):
+    """One page of the members the moderator searched for (all of them without a search)."""
+    query = request.GET.get("q", "").strip()[:MEMBER_QUERY_MAX_LENGTH]
+    members = selectors.members_for_moderation(community=community, query=query)
+    return Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
 
 
 # Actions on the community by the signed-in person: (service, success message)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -136,11 +136,58 @@ def order_detail(*, public_id: str, viewer) -> Order:
     return order
 
 
-def buyer_orders(*, buyer, state: str | None = None) -> QuerySet[Order]:
+def buyer_orders(*, buyer, state: str | None = None, tab: str | None = None) -> QuerySet[Order]:
     orders = _order_queryset().filter(buyer=buyer)
     if state in Order.State.values:
         orders = orders.filter(state=state)
+    if tab in BUYER_TABS:
+        orders = orders.filter(_buyer_tab_filter(tab)).distinct()
     return orders.order_by("-created_at")
+
+
+# The buyer's shortcuts (待付款, 待发货, 待收货, 待评价, 退款/售后): key → label. The "to review"
+# tab holds received orders still inside the after-sale window, until reviews exist.
+BUYER_TABS = {
+    "to_pay": _("To pay"),
+    "to_ship": _("To ship"),
+    "to_receive": _("To receive"),
+    "to_review": _("To review"),
+    "after_sale": _("Refunds & after-sale"),
+}
+
+
+def _buyer_tab_filter(tab: str) -> Q:
+    from shoploop.orders.services import after_sale_days
+
+    if tab == "to_pay":
+        return Q(state=Order.State.PENDING_PAYMENT)
+    if tab == "to_ship":
+        # Paid for a deal that is still running counts too: paid, nothing shipped yet.
+        return Q(state__in=[Order.State.PAID, Order.State.AWAITING_DEAL])
+    if tab == "to_receive":
+        return Q(state=Order.State.SHIPPED)
+    if tab == "to_review":
+        window_start = clock.now() - timedelta(days=after_sale_days())
+        return Q(state=Order.State.RECEIVED, received_at__gt=window_start)
+    # "after_sale": every order with a request, open or decided (the count shows the open ones).
+    return Q(after_sales__isnull=False)
+
+
+def buyer_tab_counts(*, buyer) -> dict[str, int]:
+    """How many of the buyer's orders each shortcut holds, in one query; "after_sale" counts the
+    requests still waiting for the shop or the platform (what needs the buyer's attention)."""
+    orders = Order.objects.filter(buyer=buyer)
+    counts = orders.aggregate(
+        **{
+            tab: Count("pk", filter=_buyer_tab_filter(tab), distinct=True)
+            for tab in BUYER_TABS
+            if tab != "after_sale"
+        },
+        after_sale=Count(
+            "after_sales", filter=Q(after_sales__state__in=AfterSale.OPEN_STATES), distinct=True
+        ),
+    )
+    return {tab: counts[tab] for tab in BUYER_TABS}
 
 
 def merchant_shop(*, user) -> Shop:
@@ -186,6 +233,16 @@ def shop_after_sales(*, shop: Shop, open_only: bool = True) -> QuerySet[AfterSal
     if open_only:
         queryset = queryset.filter(state=AfterSale.State.REQUESTED)
     return queryset.order_by("-created_at")
+
+
+def shop_to_do_counts(*, shop: Shop) -> dict[str, int]:
+    """What waits for the merchant: paid orders to ship, after-sale requests to answer."""
+    return {
+        "to_ship": to_ship(shop=shop).count(),
+        "after_sales": AfterSale.objects.filter(
+            order__shop=shop, state=AfterSale.State.REQUESTED
+        ).count(),
+    }
 
 
 def checkout_for_buyer(*, public_id: str, buyer) -> Checkout:

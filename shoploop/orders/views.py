@@ -118,13 +118,17 @@ def checkout(request):
 @login_required
 def order_list(request):
     state = request.GET.get("state", "")
+    tab = request.GET.get("tab", "")
+    orders = selectors.buyer_orders(buyer=request.user, state=state or None, tab=tab or None)
     return render(
         request,
         "orders/order_list.html",
         {
-            "orders": selectors.buyer_orders(buyer=request.user, state=state or None)[:100],
+            "orders": orders[:100],
             "state": state,
             "states": Order.State.choices,
+            "tab": tab,
+            "tabs": selectors.BUYER_TABS.items(),
             "nav_active": "me",
         },
     )

@@ -52,11 +52,14 @@ def play_world(world: World, activities: Sequence[Activity]) -> None:
                 world.set_slice(day, position, len(activities))
                 with world.activity(activity.name):
                     activity.play_day(day)
+                world.step_done()
             world.flush()
 
 
-def expected_calls(activities: Sequence[Activity]) -> int:
-    return sum(activity.expected_calls() for activity in activities)
+def total_steps(world: World, activities: Sequence[Activity]) -> int:
+    """The progress bar's exact total: each activity plays each day once. (Counting service calls
+    instead overshot: how many calls a day makes is only known once it is played.)"""
+    return world.params.days * len(activities)
 
 
 def choose_demo_logins(world: World) -> dict[str, int]:

@@ -64,7 +64,8 @@ class WorldParameters:
     skus_per_product: tuple[int, int] = (1, 4)
     stock_per_sku: tuple[int, int] = (5, 200)
     list_price_markup_share: float = 0.3  # share of SKUs with a higher "was" price
-    product_image_share: float = 0.5
+    # Every demo product has a picture (a drawn square: simulation.images); 1.0 means all.
+    product_image_share: float = 1.0
 
     # Coupons: each approved shop creates some once its first products are on sale.
     coupons_per_shop: tuple[int, int] = (1, 3)

@@ -163,7 +163,10 @@ class World:
         self.faker_en = Faker("en_US")
         self.faker_en.seed_instance(self.rng.getrandbits(64))
         self.start = start
+        # The progress bar (tqdm or None) advances one step per activity per day; the number of
+        # service calls cannot be known before the world plays, so it is shown beside the bar.
         self.progress = progress
+        self.calls = 0
         self.people: list[Person] = []
         self.operator: Person | None = None
         self.communities: list[CommunityPlan] = []
@@ -323,8 +326,10 @@ class World:
         self._tick()
         return result
 
-    def _tick_progress(self) -> None:
+    def step_done(self) -> None:
+        """One activity finished its share of one day (engine.play_world calls this)."""
         if self.progress is not None:
+            self.progress.set_postfix_str(f"{self.calls} calls", refresh=False)
             self.progress.update(1)
 
     def _open_batch(self) -> None:
@@ -335,7 +340,7 @@ class World:
 
     def _tick(self) -> None:
         self._calls_in_batch += 1
-        self._tick_progress()
+        self.calls += 1
         if self._calls_in_batch >= CALLS_PER_TRANSACTION:
             self._close_batch()
 
@@ -367,7 +372,6 @@ class World:
                 self.outcomes[f"deadline.{name}.failed"] += 1
             elif count:
                 self.outcomes[f"deadline.{name}"] += count
-        self._tick_progress()
         return settled
 
     # -- follow-ups --------------------------------------------------------------------------

@@ -18,6 +18,10 @@ from shoploop.communities.selectors import (
     my_communities,
     popular_communities,
 )
+from shoploop.core import clock
+from shoploop.deals.crowdfunding.selectors import live_projects
+from shoploop.deals.flash.selectors import live_sales
+from shoploop.orders.selectors import BUYER_TABS, buyer_tab_counts
 from shoploop.web.context_processors import shell
 
 logger = logging.getLogger(__name__)
@@ -25,6 +29,7 @@ logger = logging.getLogger(__name__)
 HOME_COMMUNITIES = 6
 MY_COMMUNITY_CHIPS = 12
 HOME_PRODUCTS = 12
+HOME_DEALS = 3
 MORE_PRODUCTS_STEP = 12
 MAX_PRODUCTS = 60
 
@@ -46,6 +51,7 @@ def home(request):
     else:
         context = _visitor_home_context()
     context["nav_active"] = "home"
+    context.update(_live_deals())
     # "Show more" through htmx asks only for the product grid; without JavaScript it is a link.
     partial = request.htmx and request.GET.get("products")
     response = render(request, "web/_home_products.html" if partial else "web/home.html", context)
@@ -73,6 +79,15 @@ def _visitor_home_context() -> dict:
     return {"community_entries": [{"community": c, "reason": None} for c in communities]}
 
 
+def _live_deals() -> dict:
+    """Live crowdfunding projects and running or upcoming flash sales, for everyone."""
+    return {
+        "live_projects": list(live_projects()[:HOME_DEALS]),
+        "flash_sales": live_sales(limit=HOME_DEALS),
+        "now": clock.now(),
+    }
+
+
 def _requested_product_count(request) -> int:
     """?products=N (from "show more"), clamped to a sane range; junk means the default."""
     try:
@@ -94,7 +109,18 @@ def me(request):
     context = {"nav_active": "me"}
     if request.user.is_authenticated:
         context["menu"] = _me_menu(request.user)
+        context["order_shortcuts"] = _order_shortcuts(request.user)
     return render(request, "web/me.html", context)
+
+
+def _order_shortcuts(user) -> list[dict]:
+    """待付款 待发货 待收货 待评价 退款/售后: each with its count and its filtered order list."""
+    counts = buyer_tab_counts(buyer=user)
+    orders_url = reverse("orders:list")
+    return [
+        {"key": tab, "label": label, "count": counts[tab], "url": f"{orders_url}?tab={tab}"}
+        for tab, label in BUYER_TABS.items()
+    ]
 
 
 def _me_menu(user) -> list[dict]:

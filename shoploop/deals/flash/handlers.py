@@ -1,7 +1,9 @@
 """Flash sales plug into deals and deadlines (imported by ``FlashConfig.ready``)."""
 
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
+from shoploop.core import clock
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.deals import registry
 from shoploop.deals.flash import services
@@ -18,11 +20,24 @@ def register() -> None:
     from shoploop.deals.flash.views import product_block
 
     registry.register_block("product", product_block, order=40)
+    registry.register_block("community", community_block, order=40)
     registry.register_link(
         "mine", registry.DealLink(_("My flash-sale orders"), "deals_flash:mine", 40)
     )
     registry.register_link(
         "console", registry.DealLink(_("Flash sales"), "deals_flash:console", 40)
+    )
+
+
+def community_block(request, community) -> str:
+    """Running and upcoming flash sales of the products offered in this community (or nothing)."""
+    from shoploop.deals.flash.selectors import live_sales
+
+    sales = live_sales(community=community)
+    if not sales:
+        return ""
+    return render_to_string(
+        "deals/flash/_community_block.html", {"sales": sales, "now": clock.now()}, request=request
     )
 
 

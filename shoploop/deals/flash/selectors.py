@@ -89,6 +89,15 @@ def public_sales(*, now=None) -> QuerySet[FlashSale]:
     return _sales().filter(state=FlashSale.State.SCHEDULED, ends_at__gt=now).order_by("starts_at")
 
 
+def live_sales(*, community=None, limit: int = 5, now=None) -> list[FlashSale]:
+    """Running and upcoming sales (soonest first) for a home page, or of the products offered
+    in ``community``."""
+    sales = public_sales(now=now).filter(sku__product__is_published=True)
+    if community is not None:
+        sales = sales.filter(sku__product__communities=community).distinct()
+    return list(sales[:limit])
+
+
 def shop_sales(*, shop) -> QuerySet[FlashSale]:
     """A merchant's sales with their live counts (reserved and sold units) in the same query."""
     return _sales().filter(shop=shop).annotate(**_unit_totals()).order_by("-created_at", "-pk")

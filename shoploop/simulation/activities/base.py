@@ -19,10 +19,6 @@ class Activity:
     def plan(self) -> None:
         """Decide, from the world's random generator only, what this activity will do and when."""
 
-    def expected_calls(self) -> int:
-        """About how many service calls ``play_day`` will make in all (for the progress bar)."""
-        return 0
-
     def play_day(self, day: int) -> None:
         """Do this activity's share of ``day`` by calling services through ``world.call``."""
 

@@ -96,11 +96,6 @@ class FoundCommunities(Activity):
             archived = position < params.archived_communities
             world.communities[index].fate = "archived" if archived else "dissolved"
 
-    def expected_calls(self) -> int:
-        return len(self.world.communities) + sum(
-            1 for community in self.world.communities if community.visibility == "invite"
-        )
-
     def play_day(self, day: int) -> None:
         world = self.world
         founded = self.by_day.pop(day, [])
@@ -153,7 +148,6 @@ class JoinCommunities(Activity):
         # Each community once, plus once per planned member: a uniform pick is preferential.
         self.pools: list[list[int]] = [list(indices) for indices in world.communities_by_theme]
         self.by_day: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        self.total = 0
         for person in world.people:
             for position, theme in enumerate(person.interests):
                 is_shop_theme = person.index in merchants and position == 0
@@ -167,7 +161,6 @@ class JoinCommunities(Activity):
                     )
                     community.planned_members += 1
                     world.planned_joins[person.index] += 1
-                    self.total += 1
 
     def _choose(self, person_index: int, theme: int) -> list[CommunityPlan]:
         """Communities of ``theme`` with probability ∝ planned members + 1 (bigger ones attract)."""
@@ -187,9 +180,6 @@ class JoinCommunities(Activity):
                 chosen.append(community)
                 pool.append(community.index)
         return chosen
-
-    def expected_calls(self) -> int:
-        return self.total
 
     def play_day(self, day: int) -> None:
         world = self.world
@@ -241,13 +231,6 @@ class ReviewJoinRequests(Activity):
 
     name = "review_requests"
 
-    def expected_calls(self) -> int:
-        return sum(
-            community.planned_members
-            for community in self.world.communities
-            if community.visibility == "approval"
-        )
-
     def play_day(self, day: int) -> None:
         world = self.world
         requests, world.pending_requests = world.pending_requests, []
@@ -272,10 +255,6 @@ class PromoteModerators(Activity):
     """Owners promote a moderator for every ``members_per_moderator`` members."""
 
     name = "moderator"
-
-    def expected_calls(self) -> int:
-        per = self.world.params.members_per_moderator
-        return sum(community.planned_members // per for community in self.world.communities)
 
     def play_day(self, day: int) -> None:
         world = self.world
@@ -309,9 +288,6 @@ class CommunityLifecycle(Activity):
     """On the last day some communities are archived and some dissolved by their owners."""
 
     name = "lifecycle"
-
-    def expected_calls(self) -> int:
-        return sum(1 for community in self.world.communities if community.fate != "active")
 
     def play_day(self, day: int) -> None:
         world = self.world

@@ -43,10 +43,6 @@ class CreateCoupons(Activity):
 
     name = "coupon_create"
 
-    def expected_calls(self) -> int:
-        low, high = self.world.params.coupons_per_shop
-        return int(len(self.world.shops) * (low + high) / 2)
-
     def play_day(self, day: int) -> None:
         world = self.world
         ready = [
@@ -107,12 +103,6 @@ class ClaimCoupons(Activity):
     """Each day a few people interested in a shop (its communities, its theme) claim a coupon."""
 
     name = "coupon_claim"
-
-    def expected_calls(self) -> int:
-        params = self.world.params
-        low, high = params.coupons_per_shop
-        per_shop = (low + high) / 2 * params.coupon_claims_per_coupon_day
-        return int(len(self.world.shops) * per_shop * params.days / 2)
 
     def play_day(self, day: int) -> None:
         world = self.world

@@ -44,9 +44,6 @@ class Crowdfunding(Activity):
         self.projects: list[ProjectPlan] = []
         self.launched: set[int] = set()
 
-    def expected_calls(self) -> int:
-        return self.world.params.days * 6
-
     def play_day(self, day: int) -> None:
         self._launch(day)
         self._back(day)

@@ -38,13 +38,6 @@ class Shopping(Activity):
 
     name = "shopping"
 
-    def expected_calls(self) -> int:
-        params = self.world.params
-        low, high = params.items_per_cart
-        per_checkout = (low + high) / 2 + 3
-        share = params.purchase_propensity + params.purchase_propensity_per_community
-        return int(params.users * params.days * share * per_checkout / 2)
-
     def play_day(self, day: int) -> None:
         world = self.world
         if not world.offers:

@@ -27,10 +27,6 @@ class Withdrawals(Activity):
     def plan(self) -> None:
         self.requested = 0
 
-    def expected_calls(self) -> int:
-        params = self.world.params
-        return int(len(self.world.shops) * params.days * params.withdrawal_rate / 3)
-
     def play_day(self, day: int) -> None:
         world = self.world
         rate = world.params.withdrawal_rate
@@ -69,9 +65,6 @@ class SettleDeadlines(Activity):
     completion with fees, refund retries, payouts), each handler in its own transactions."""
 
     name = "deadlines"
-
-    def expected_calls(self) -> int:
-        return self.world.params.days
 
     def play_day(self, day: int) -> None:
         world = self.world

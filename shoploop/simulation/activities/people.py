@@ -64,9 +64,6 @@ class SignUps(Activity):
             return 0
         return rng.randint(1, params.days - 1)
 
-    def expected_calls(self) -> int:
-        return len(self.world.people) + 1
-
     def play_day(self, day: int) -> None:
         world = self.world
         todays = self.by_day.pop(day, [])
@@ -106,11 +103,9 @@ class Follows(Activity):
     def plan(self) -> None:
         world, params = self.world, self.world.params
         self.by_day: dict[int, list[int]] = defaultdict(list)
-        self.total = 0
         for person in world.people:
             for _ in range(world.geometric(params.follows_per_user_mean)):
                 self.by_day[self._follow_day(person)].append(person.index)
-                self.total += 1
         self.sources = list(params.follow_source_shares)
         self.source_weights = [params.follow_source_shares[key] for key in self.sources]
         # follower * stride + followee: compact, so a million follows stay a few dozen megabytes.
@@ -122,9 +117,6 @@ class Follows(Activity):
         if rng.random() < params.follows_on_signup_day_share:
             return person.join_day
         return rng.randint(person.join_day, params.days - 1)
-
-    def expected_calls(self) -> int:
-        return self.total
 
     def play_day(self, day: int) -> None:
         world = self.world
@@ -173,10 +165,6 @@ class Blocks(Activity):
         for blocker in sorted(rng.sample(range(params.users), min(count, params.users))):
             join_day = world.people[blocker].join_day
             self.by_day[rng.randint(join_day, params.days - 1)].append(blocker)
-        self.total = count
-
-    def expected_calls(self) -> int:
-        return self.total
 
     def play_day(self, day: int) -> None:
         world = self.world

@@ -58,9 +58,6 @@ class ApplyForShops(Activity):
             return base
         return f"{self.world.faker_zh.last_name()}家{base}"[:40]
 
-    def expected_calls(self) -> int:
-        return len(self.world.shops)
-
     def play_day(self, day: int) -> None:
         world = self.world
         applying = self.by_day.pop(day, [])
@@ -88,9 +85,6 @@ class ReviewShops(Activity):
     """The operator decides yesterday's applications (today's wait until tomorrow)."""
 
     name = "shop_review"
-
-    def expected_calls(self) -> int:
-        return len(self.world.shops)
 
     def play_day(self, day: int) -> None:
         world = self.world
@@ -123,12 +117,6 @@ class StockShelves(Activity):
     """Approved merchants list their shop in their theme's communities, then publish products."""
 
     name = "products"
-
-    def expected_calls(self) -> int:
-        params = self.world.params
-        low, high = params.skus_per_product
-        per_product = 2 + (low + high) / 2 + params.product_image_share
-        return int(sum(plan.products for plan in self.world.shops if plan.approved) * per_product)
 
     def play_day(self, day: int) -> None:
         world = self.world

@@ -9,13 +9,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from shoploop.ledger.verification import verify_ledger
 from shoploop.simulation.engine import (
     demo_login_rows,
-    expected_calls,
     plan_world,
     play_world,
+    total_steps,
     world_summary,
     write_world_file,
 )
@@ -60,14 +61,17 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         world, activities = plan_world(params)
-        with tqdm(
-            total=expected_calls(activities),
+        progress = tqdm(
+            total=total_steps(world, activities),
             desc="simulate",
-            unit="call",
+            unit="step",
             file=sys.stderr,
             disable=quiet,
             dynamic_ncols=True,
-        ) as progress:
+        )
+        # Log records (a warning from a library, a failed deadline handler) are printed above the
+        # bar through tqdm instead of being torn into it.
+        with progress, logging_redirect_tqdm(tqdm_class=tqdm):
             world.progress = progress
             play_world(world, activities)
         ledger = verify_ledger()

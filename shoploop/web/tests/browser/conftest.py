@@ -21,7 +21,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PHONE_VIEWPORT = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[4]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# axe-core from npm (package.json; `make install-test` runs `npm ci`).
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa"]
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +84,33 @@ def assert_no_horizontal_overflow(page) -> None:
     assert viewport == PHONE_VIEWPORT["width"]
     assert scroll_width <= viewport, f"{page.url} is {scroll_width}px wide"
     assert body_width <= viewport, f"{page.url} body is {body_width}px wide"
+
+
+def axe_violations(page) -> list[dict]:
+    """Runs axe-core in ``page`` against WCAG 2 A and AA; returns its violations (rule id, help
+    and the offending elements' selectors and HTML), an empty list for an accessible page."""
+    if not AXE_SCRIPT.exists():
+        raise RuntimeError(f"{AXE_SCRIPT} is missing: run `make install-test` (npm ci)")
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate(
+        """async (tags) => {
+            const results = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+            return results.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map((n) => ({target: n.target.join(" "), html: n.html,
+                                            summary: n.failureSummary})),
+            }));
+        }""",
+        AXE_TAGS,
+    )
+
+
+def assert_accessible(page) -> None:
+    """No WCAG 2 A/AA violation on the page as it is now; the message lists each one."""
+    violations = axe_violations(page)
+    lines = [
+        f"{v['id']} ({v['impact']}): {v['help']}\n"
+        + "\n".join(f"    {n['target']}: {n['html'][:160]}" for n in v["nodes"])
+        for v in violations
+    ]
+    assert not violations, f"{page.url}:\n" + "\n".join(lines)
