@@ -1,10 +1,14 @@
-"""Celery tasks only call services. Embedded mode runs them eagerly in-process."""
+"""Celery tasks only call services. Embedded mode runs them eagerly in-process.
 
-from celery import shared_task
+Tasks are bound to the project's app, not ``shared_task``: a shared task follows Celery's
+*current* app, and any other ``Celery(...)`` made later in the process (a test's client, a
+library) would silently take our tasks to its own broker instead of running them here.
+"""
 
+from shoploop.celery import app
 from shoploop.core.deadlines import settle_due
 
 
-@shared_task(name="shoploop.core.tasks.settle_due_task")
+@app.task(name="shoploop.core.tasks.settle_due_task")
 def settle_due_task() -> dict[str, int]:
     return settle_due()

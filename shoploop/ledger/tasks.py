@@ -1,15 +1,19 @@
-"""Celery tasks only call services. Embedded mode runs them eagerly in-process."""
+"""Celery tasks only call services. Embedded mode runs them eagerly in-process.
+
+Tasks are bound to the project's app, not ``shared_task``: a shared task follows Celery's
+*current* app, and any other ``Celery(...)`` made later in the process (a test's client, a
+library) would silently take our tasks to its own broker instead of running them here.
+"""
 
 import logging
 
-from celery import shared_task
-
+from shoploop.celery import app
 from shoploop.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="shoploop.ledger.tasks.deliver_sandbox_callback")
+@app.task(name="shoploop.ledger.tasks.deliver_sandbox_callback")
 def deliver_sandbox_callback(*, event_id: str, payment_public_id: str, kind: str, amount: int):
     """The sandbox provider's side: sign a callback and hand it to the webhook handler, exactly
     as its HTTP POST to ``webhooks/sandbox/`` would."""
@@ -25,7 +29,7 @@ def deliver_sandbox_callback(*, event_id: str, payment_public_id: str, kind: str
         logger.exception("sandbox callback %s was refused", event_id)
 
 
-@shared_task(name="shoploop.ledger.tasks.process_refund")
+@app.task(name="shoploop.ledger.tasks.process_refund")
 def process_refund_task(*, refund_public_id: str):
     from shoploop.ledger.models import Refund
     from shoploop.ledger.services import payments

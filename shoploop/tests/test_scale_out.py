@@ -46,7 +46,9 @@ def test_two_web_processes_and_a_worker_share_one_state(client, make_user):
             status, schema = _get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
             assert status == 200 and '"openapi"' in schema
 
-        client_app = Celery("shoploop-test-client", broker=REDIS_URL, backend=REDIS_URL)
+        client_app = Celery(
+            "shoploop-test-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False
+        )
         # The test process is no worker, but an eager task run earlier in it leaves Celery's
         # "inside a task" flag set; waiting here is safe.
         settled = client_app.send_task("shoploop.core.tasks.settle_due_task", queue=queue).get(

@@ -19,7 +19,9 @@ from shoploop.tests.processes import REDIS_URL, scale_out_env, worker_process
 def test_settle_due_runs_in_a_real_worker():
     queue = f"test-{uuid.uuid4().hex[:8]}"
     with worker_process(queue, scale_out_env()):
-        client = Celery("shoploop-test-client", broker=REDIS_URL, backend=REDIS_URL)
+        client = Celery(
+            "shoploop-test-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False
+        )
         result = client.send_task("shoploop.core.tasks.settle_due_task", queue=queue)
         # Eager tasks run earlier in this process may leave Celery's "inside a task" flag set.
         settled = result.get(timeout=60, disable_sync_subtasks=False)
