@@ -19,7 +19,20 @@ from shoploop.deals.api import router as deals_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.orders.api import router as orders_router
 
-api = NinjaAPI(
+APP_PACKAGE = "shoploop."
+
+
+class ShoploopAPI(NinjaAPI):
+    """Operation ids are one readable scheme, ``<app>_<function>`` (``catalog_list_products``,
+    ``deals_groups_join_group``), so generated clients get stable, meaningful method names."""
+
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__.removeprefix(APP_PACKAGE)
+        app = module.removesuffix(".api").replace(".", "_")
+        return f"{app}_{operation.view_func.__name__}"
+
+
+api = ShoploopAPI(
     title="Shoploop API",
     version="1",
     description="Community commerce: attention → communication → transaction → sharing.",

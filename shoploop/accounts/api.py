@@ -11,6 +11,8 @@ from pydantic import Field
 from shoploop.accounts import selectors, services
 from shoploop.accounts.auth import optional_auth
 from shoploop.accounts.models import ApiToken, Follow, User
+from shoploop.core.client_ip import client_ip
+from shoploop.core.schemas import InputSchema
 
 router = Router(tags=["accounts"])
 
@@ -18,11 +20,11 @@ router = Router(tags=["accounts"])
 # --- schemas -----------------------------------------------------------------------------------
 
 
-class PhoneIn(Schema):
+class PhoneIn(InputSchema):
     phone: str = Field(max_length=64)
 
 
-class VerifyIn(Schema):
+class VerifyIn(InputSchema):
     phone: str = Field(max_length=64)
     code: str = Field(max_length=32)
     token_name: str = Field(default="", max_length=200)
@@ -62,7 +64,7 @@ class MeOut(UserOut):
     date_joined: datetime
 
 
-class MePatch(Schema):
+class MePatch(InputSchema):
     display_name: str | None = Field(default=None, max_length=200)
     bio: str | None = Field(default=None, max_length=2000)
     locale: str | None = Field(default=None, max_length=20)
@@ -102,7 +104,7 @@ class TokenOut(Schema):
     revoked_at: datetime | None
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     name: str = Field(default="", max_length=200)
 
 
@@ -112,10 +114,6 @@ class TokenIssuedOut(TokenOut):
 
 class SignedOutOut(Schema):
     revoked_tokens: int
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _profile(user: User, viewer) -> dict:
@@ -138,7 +136,7 @@ def _profile(user: User, viewer) -> dict:
 
 @router.post("/otp/send", auth=None, response={202: CodeSentOut})
 def otp_send(request, payload: PhoneIn):
-    otp = services.send_code(phone=payload.phone, ip=_client_ip(request))
+    otp = services.send_code(phone=payload.phone, ip=client_ip(request))
     sent = {
         "phone": otp.phone,
         "expires_at": otp.expires_at,

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from shoploop.accounts import selectors, services
 from shoploop.accounts.models import ApiToken
+from shoploop.core.client_ip import client_ip
 from shoploop.core.errors import DomainError, NotFound
 
 PEOPLE_PER_PAGE = 20
@@ -44,10 +45,6 @@ def _remember_language(response, locale: str):
             secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _sign_in_page(request, *, step: str, phone: str = "", error=None, status: int = 200):
@@ -84,7 +81,7 @@ def sign_in(request):
             return _remember_language(redirect("accounts:edit_profile"), verified.user.locale)
         return _remember_language(redirect(_safe_next(request)), verified.user.locale)
     try:
-        otp = services.send_code(phone=phone, ip=_client_ip(request))
+        otp = services.send_code(phone=phone, ip=client_ip(request))
     except DomainError as error:
         return _sign_in_page(
             request, step="phone", phone=phone, error=error.message, status=error.status

@@ -15,7 +15,7 @@ from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of, visible_shop
 from shoploop.core import clock
 from shoploop.core.errors import NotFound
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.coupons import selectors, services
 from shoploop.coupons.models import Coupon, CouponClaim
 
@@ -25,12 +25,12 @@ router = Router(tags=["coupons"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class ShopRef(PublicSchema):
+class CouponShopRef(PublicSchema):
     name: str
 
 
 class CouponOut(PublicSchema):
-    shop: ShopRef
+    shop: CouponShopRef
     name: str
     kind: str
     amount_off_fen: int
@@ -82,7 +82,7 @@ class UsableClaimOut(PublicSchema):
     discount_fen: int
 
 
-class QuoteIn(Schema):
+class QuoteIn(InputSchema):
     claim: str
     shop: str
     # StrictInt: money is whole fen; 12.5 or "12" is a client bug and answers 422.
@@ -93,7 +93,7 @@ class QuoteOut(Schema):
     discount_fen: int
 
 
-class CouponIn(Schema):
+class CouponIn(InputSchema):
     name: str
     kind: str
     starts_at: AwareDatetime

@@ -8,8 +8,9 @@ from ninja import Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 from pydantic import Field, StrictInt
 
-from shoploop.core.errors import ValidationFailed
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.deployment import sandbox_allowed
+from shoploop.core.errors import NotFound, ValidationFailed
+from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.ledger import selectors
 from shoploop.ledger.services import payments, payouts
 
@@ -79,7 +80,7 @@ class LineOut(PublicSchema):
         return obj.to_kind
 
 
-class WithdrawalIn(Schema):
+class WithdrawalIn(InputSchema):
     amount: StrictInt = Field(
         description="fen; at least 100 (¥1) and at most the available balance"
     )
@@ -107,6 +108,8 @@ def payment_detail(request, payment_id: str):
 
 
 def _answer_sandbox(request, payment_id: str, *, approve: bool):
+    if not sandbox_allowed():  # buyers approve their own payments here: never in production
+        raise NotFound()
     payment = payments.payment_for_payer(public_id=payment_id, actor=request.user)
     payments.respond_in_sandbox(payment=payment, actor=request.user, approve=approve)
     payment.refresh_from_db()

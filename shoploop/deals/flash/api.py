@@ -13,6 +13,7 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.catalog import selectors as catalog_selectors
 from shoploop.core import clock
 from shoploop.core.errors import PermissionDenied
+from shoploop.core.schemas import InputSchema
 from shoploop.deals.flash import selectors, services
 from shoploop.orders import selectors as order_selectors
 
@@ -53,7 +54,7 @@ class ShopSaleOut(SaleOut):
         return selectors.counts(sale=obj).sold
 
 
-class SaleIn(Schema):
+class SaleIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     price_fen: int
     stock: int
@@ -62,7 +63,7 @@ class SaleIn(Schema):
     per_user_limit: int = 1
 
 
-class BuyIn(Schema):
+class BuyIn(InputSchema):
     quantity: int = 1
 
 
