@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 
 from ninja import Schema
+from ninja.schema import DjangoGetter
 from pydantic import model_validator
 
 
@@ -26,6 +27,7 @@ class InputSchema(Schema):
     @model_validator(mode="before")
     @classmethod
     def _must_be_an_object(cls, value):
-        if isinstance(value, Mapping | cls):
+        given = value._obj if isinstance(value, DjangoGetter) else value
+        if isinstance(given, Mapping | cls):
             return value
         raise ValueError("must be a JSON object")

@@ -86,7 +86,9 @@ def webhook(request, provider):
 
 def _refuse_callback(provider: str, code: str, *, status: int) -> HttpResponse:
     logger.warning("webhook %s refused: %s", provider[:40], code)
-    return HttpResponse(f"fail: {code}", status=status, content_type="text/plain")
+    response = HttpResponse(f"fail: {code}", status=status, content_type="text/plain")
+    response._has_been_logged = True  # the line above says it all; django.request adds no second
+    return response
 
 
 @login_required
