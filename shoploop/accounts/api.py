@@ -102,6 +102,7 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
 
 
 class TokenIn(InputSchema):
@@ -240,16 +241,27 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenIssuedOut})
 def issue_token(request, payload: TokenIn):
     issued = services.issue_api_token(user=request.user, name=payload.name)
+    return Status(201, _issued(issued))
+
+
+def _issued(issued: services.IssuedToken) -> dict:
     token = issued.token
-    created = {
+    return {
         "public_id": token.public_id,
         "name": token.name,
         "created_at": token.created_at,
         "last_used_at": None,
         "revoked_at": None,
+        "expires_at": token.expires_at,
         "token": issued.raw,
     }
-    return Status(201, created)
+
+
+@router.post("/tokens/{id}/rotate", response={201: TokenIssuedOut})
+def rotate_token(request, id: str):
+    """A fresh token with the same name and a full lifetime; the rotated one stops working."""
+    token = get_object_or_404(ApiToken, public_id=id)
+    return Status(201, _issued(services.rotate_api_token(actor=request.user, token=token)))
 
 
 @router.delete("/tokens/{id}", response=TokenOut)

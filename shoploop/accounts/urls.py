@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/profile/avatar/", views.upload_avatar, name="upload_avatar"),
     path("accounts/tokens/", views.tokens, name="tokens"),
     path("accounts/tokens/<str:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+    path("accounts/tokens/<str:token_id>/rotate/", views.rotate_token, name="rotate_token"),
     path("u/<str:public_id>/", views.profile, name="profile"),
     path("u/<str:public_id>/followers/", views.followers, name="followers"),
     path("u/<str:public_id>/following/", views.following, name="following"),

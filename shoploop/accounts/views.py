@@ -246,6 +246,10 @@ def tokens(request):
             issued = services.issue_api_token(user=request.user, name=request.POST.get("name", ""))
         except DomainError as exc:
             error, status = exc.message, exc.status
+    return _tokens_page(request, issued=issued, error=error, status=status)
+
+
+def _tokens_page(request, *, issued=None, error=None, status=200):
     context = {
         "tokens": selectors.api_tokens_of(request.user),
         "issued": issued,
@@ -253,6 +257,19 @@ def tokens(request):
         "nav_active": "me",
     }
     return render(request, "accounts/tokens.html", context, status=status)
+
+
+@require_POST
+@login_required
+def rotate_token(request, token_id):
+    token = get_object_or_404(ApiToken, public_id=token_id)
+    try:
+        issued = services.rotate_api_token(actor=request.user, token=token)
+    except DomainError as error:
+        if error.status == 403:
+            raise Forbidden(error.message) from None
+        return _tokens_page(request, error=error.message, status=error.status)
+    return _tokens_page(request, issued=issued)
 
 
 @require_POST
