@@ -15,6 +15,7 @@ from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of, visible_shop
 from shoploop.core import clock
 from shoploop.core.errors import NotFound
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.coupons import selectors, services
 from shoploop.coupons.models import Coupon, CouponClaim
@@ -137,6 +138,7 @@ def usable_claims(request, shop: str, subtotal_fen: int):
 
 
 @router.post("/quote", response=QuoteOut)
+@money_endpoint
 def quote(request, payload: QuoteIn):
     target = visible_shop(public_id=payload.shop, viewer=request.user)
     discount = services.quote(

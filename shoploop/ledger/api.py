@@ -10,6 +10,7 @@ from pydantic import Field, StrictInt
 
 from shoploop.core.deployment import sandbox_allowed
 from shoploop.core.errors import NotFound, ValidationFailed
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.ledger import selectors
 from shoploop.ledger.services import payments, payouts
@@ -117,11 +118,13 @@ def _answer_sandbox(request, payment_id: str, *, approve: bool):
 
 
 @router.post("/payments/{payment_id}/sandbox/confirm", response=PaymentOut)
+@money_endpoint
 def sandbox_confirm(request, payment_id: str):
     return _answer_sandbox(request, payment_id, approve=True)
 
 
 @router.post("/payments/{payment_id}/sandbox/decline", response=PaymentOut)
+@money_endpoint
 def sandbox_decline(request, payment_id: str):
     return _answer_sandbox(request, payment_id, approve=False)
 
@@ -143,6 +146,7 @@ def wallet_lines(request):
 
 
 @router.post("/withdrawals", response={201: WithdrawalOut})
+@money_endpoint
 def withdrawal_create(request, payload: WithdrawalIn):
     """Takes an ``Idempotency-Key`` header: the same key returns the first withdrawal."""
     key = request.headers.get("Idempotency-Key")

@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.core.errors import ValidationFailed
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.orders import selectors, services
 from shoploop.orders.models import Checkout
@@ -233,6 +234,7 @@ def remove_cart_line(request, sku_id: str):
 
 
 @router.post("/checkout", response={200: CheckoutOut, 201: CheckoutOut})
+@money_endpoint
 def create_checkout(request, payload: CheckoutIn):
     """Needs an ``Idempotency-Key`` header: the same key and body return the same checkout
     (200), another body with that key is a 409."""

@@ -10,6 +10,7 @@ from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.bargains import selectors, services
 from shoploop.orders import selectors as order_selectors
@@ -215,6 +216,7 @@ def help_bargain(request, bargain_id: str):
 
 
 @router.post("/{bargain_id}/buy", response={201: BuyOut})
+@money_endpoint
 def buy(request, bargain_id: str):
     bargain = selectors.bargain_by_public_id(public_id=bargain_id)
     order = services.buy(bargain=bargain, user=request.user)

@@ -9,6 +9,7 @@ from ninja.pagination import CursorPagination, paginate
 from shoploop.accounts.auth import optional_auth
 from shoploop.catalog.api import ImageOut  # the product photo's schema: id, url, width, height
 from shoploop.core.errors import PermissionDenied
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.crowdfunding import selectors, services
 from shoploop.orders import selectors as order_selectors
@@ -214,6 +215,7 @@ def post_update(request, project_id: str, payload: UpdateIn):
 
 
 @router.post("/tiers/{tier_id}/back", response={201: PledgeOut})
+@money_endpoint
 def back(request, tier_id: str):
     """A pledge awaiting payment; pay at its ``pay_url`` before ``expires_at``."""
     tier = selectors.tier_by_public_id(public_id=tier_id)

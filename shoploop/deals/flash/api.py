@@ -13,6 +13,7 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.catalog import selectors as catalog_selectors
 from shoploop.core import clock
 from shoploop.core.errors import PermissionDenied
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.flash import selectors, services
 from shoploop.orders import selectors as order_selectors
@@ -163,6 +164,7 @@ def end_sale(request, sale_id: str):
 
 
 @router.post("/{sale_id}/buy", response={200: BoughtOut, 201: BoughtOut})
+@money_endpoint
 def buy(request, sale_id: str, payload: BuyIn):
     """With an ``Idempotency-Key`` header a retried request returns the first purchase (200)
     instead of buying again; another body with that key is a 409."""

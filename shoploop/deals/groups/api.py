@@ -12,6 +12,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.communities.models import Community
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.groups import selectors, services
 from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
@@ -239,6 +240,7 @@ def list_open_groups(request, campaign_id: str):
 
 
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
+@money_endpoint
 def open_group(request, campaign_id: str):
     """Open a group as its leader; pay at ``pay_url`` within 5 minutes."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
@@ -252,6 +254,7 @@ def get_group(request, group_id: str):
 
 
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
+@money_endpoint
 def join_group(request, group_id: str):
     """Reserve a seat in the group; pay at ``pay_url`` within 5 minutes."""
     group = selectors.group_by_public_id(public_id=group_id)
