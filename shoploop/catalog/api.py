@@ -34,7 +34,10 @@ class ShopRef(PublicSchema):
 class ShopOut(PublicSchema):
     name: str
     description: str
-    contact: str
+    public_contact: str
+    contact: str = Field(
+        description="How the platform reaches the merchant: only its owner sees it, others get ''."
+    )
     logo_url: str | None
     status: str
     fee_rate_bps: int
@@ -45,6 +48,11 @@ class ShopOut(PublicSchema):
     @staticmethod
     def resolve_logo_url(obj) -> str | None:
         return obj.logo.url if obj.logo else None
+
+    @staticmethod
+    def resolve_contact(obj, context) -> str:
+        viewer = context["request"].user if context else None
+        return obj.contact if getattr(viewer, "pk", None) == obj.owner_id else ""
 
     @staticmethod
     def resolve_rejection_reason(obj, context) -> str:
@@ -66,6 +74,7 @@ class ShopApplyIn(InputSchema):
 class ShopUpdateIn(InputSchema):
     name: str | None = None
     contact: str | None = None
+    public_contact: str | None = None
     description: str | None = None
 
 
