@@ -70,3 +70,36 @@ def test_a_third_call_in_a_minute_is_429(api, user, other_user, english):
     assert refused.json()["error"]["message"]
     with clock.frozen_at(start + timedelta(minutes=1)):
         assert api.post(path, user=user).status_code == 404
+
+
+def test_every_money_page_name_exists():
+    from django.urls import NoReverseMatch, reverse
+
+    from shoploop.core.middleware import MONEY_PAGES
+
+    missing = []
+    for name in MONEY_PAGES:
+        for args in ((), ("x",)):
+            try:
+                reverse(name, args=args)
+                break
+            except NoReverseMatch:
+                continue
+        else:
+            missing.append(name)
+    assert missing == []
+
+
+@pytest.mark.django_db
+@override_settings(MONEY_RATE_PER_MINUTE=1)
+def test_money_pages_share_the_limit(client, user, english):
+    client.force_login(user)
+    start = clock.now().replace(second=0, microsecond=0)
+    with clock.frozen_at(start):
+        first = client.post("/groups/g/nosuchgroup0/join/")
+        second = client.post("/deals/flash/nosuchsale00/buy/", {"quantity": 1})
+        looking = client.get("/wallet/")
+    assert first.status_code == 404
+    assert second.status_code == 429
+    assert "Please slow down" in second.content.decode()
+    assert looking.status_code != 429  # reading a page is never limited
