@@ -101,3 +101,25 @@ def test_a_body_that_is_not_an_object_is_refused_everywhere(client, make_user, m
         for method, path in operations
     }
     assert {key: status for key, status in answers.items() if status not in (400, 422)} == {}
+
+
+def test_the_error_schema_names_are_not_taken_by_an_app():
+    assert {"ErrorOut", "ErrorDetail"} & set(_schemas_by_name()) == set()
+
+
+def test_every_operation_declares_its_errors_with_the_error_schema():
+    document = api.get_openapi_schema()
+    error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            expected = {400, 403, 404, 409, 422}
+            if operation.get("security"):
+                expected.add(401)
+            assert expected <= set(responses), (method, path)
+            for status in expected:
+                schema = responses[status]["content"]["application/json"]["schema"]
+                assert schema == error_ref, (method, path, status)
+    checkout = document["paths"]["/api/v1/orders/checkout"]["post"]["responses"]
+    assert 429 in checkout
+    assert 429 not in document["paths"]["/api/v1/catalog/products"]["get"]["responses"]
