@@ -37,6 +37,8 @@ def throwaway_database(name: str):
     url = f"{SERVER_URL}/{name}"
     os.environ["SHOPLOOP_DATABASE_URL"] = url
     os.environ.setdefault("SHOPLOOP_DEBUG", "0")
+    # Benchmarks pay in the sandbox cashier: a staging deployment (production refuses it).
+    os.environ.setdefault("SHOPLOOP_STAGING", "1")
     os.environ.setdefault("SHOPLOOP_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shoploop.settings")
     sys.path.insert(0, str(ROOT))

@@ -5,7 +5,7 @@ Every error answers ``{"error": {"code": …, "message": …, "fields"?: {…}}}
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -19,7 +19,86 @@ from shoploop.deals.api import router as deals_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.orders.api import router as orders_router
 
-api = NinjaAPI(
+APP_PACKAGE = "shoploop."
+COMPONENTS = "#/components/schemas/{model}"
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorOut(Schema):
+    """Every 4xx answer of the API has this shape."""
+
+    error: ErrorDetail
+
+
+# What each error status means for a client; every operation may answer these.
+ERROR_STATUSES = {
+    400: "The request is malformed (unparsable body, characters that are not allowed).",
+    403: "Not allowed for the caller.",
+    404: "Something named in the request does not exist (or is not visible to the caller).",
+    409: "Conflicts with the current state (already done, sold out, key reused...).",
+    422: "Some input is not valid; ``fields`` says which.",
+}
+SIGN_IN_STATUS = {401: "Sign in first (a bearer token or the session)."}
+RATE_LIMIT_STATUS = {429: "Too many requests; ``rate_limited``."}
+
+
+def _operations_of(api_: NinjaAPI):
+    """Every operation of every router (ninja keeps them per path, per router)."""
+    for _prefix, router in api_._routers:
+        for path_operation in router.path_operations.values():
+            yield from path_operation.operations
+
+
+class ShoploopAPI(NinjaAPI):
+    """The document says what the API does:
+
+    - operation ids are one readable scheme, ``<app>_<function>`` (``catalog_list_products``,
+      ``deals_groups_join_group``), so generated clients get stable, meaningful method names;
+    - every operation declares its error answers with the one error schema.
+    """
+
+    def get_openapi_operation_id(self, operation) -> str:
+        module = operation.view_func.__module__.removeprefix(APP_PACKAGE)
+        app = module.removesuffix(".api").replace(".", "_")
+        return f"{app}_{operation.view_func.__name__}"
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        error_schema = ErrorOut.model_json_schema(ref_template=COMPONENTS)
+        schemas.update(error_schema.pop("$defs", {}))
+        schemas["ErrorOut"] = error_schema
+        money = {
+            self.get_openapi_operation_id(op)
+            for op in _operations_of(self)
+            if getattr(op.view_func, "money_endpoint", False)
+        }
+        for methods in document["paths"].values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                statuses = dict(ERROR_STATUSES)
+                if operation.get("security"):  # ninja lists the schemes of signed-in operations
+                    statuses.update(SIGN_IN_STATUS)
+                if operation["operationId"] in money:
+                    statuses.update(RATE_LIMIT_STATUS)
+                for status, description in statuses.items():
+                    responses.setdefault(status, _error_response(description))
+        return document
+
+
+def _error_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": COMPONENTS.format(model="ErrorOut")}}},
+    }
+
+
+api = ShoploopAPI(
     title="Shoploop API",
     version="1",
     description="Community commerce: attention → communication → transaction → sharing.",

@@ -7,6 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shoploop.settings")
 django_asgi_app = get_asgi_application()
 
+from shoploop.core.checks import refuse_to_start_if_unsafe  # noqa: E402
+
+refuse_to_start_if_unsafe()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -25,6 +25,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("SHOPLOOP_DEBUG", False)
+# A staging deployment runs with DEBUG off but may use the sandbox cashier and the console SMS
+# provider; production (neither DEBUG nor STAGING) refuses to start with them (core/checks.py).
+STAGING = env_bool("SHOPLOOP_STAGING", False)
 # A key is only generated for local development; production must set one.
 SECRET_KEY = os.environ.get("SHOPLOOP_SECRET_KEY") or (
     "insecure-dev-key-only-for-debug" if DEBUG else ""
@@ -45,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "csp",
     "channels",
     "shoploop.core",
     "shoploop.accounts",
@@ -64,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shoploop.core.middleware.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -71,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "shoploop.core.middleware.MoneyPagesRateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -206,6 +212,25 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "shoploop.web.views.csrf_failure"
+# Proxies whose X-Forwarded-For is believed (IPs or CIDRs); anyone else's header is ignored, so a
+# client cannot pick its own address to dodge a per-IP limit.
+TRUSTED_PROXIES = env_list("SHOPLOOP_TRUSTED_PROXIES")
+# Content-Security-Policy (django-csp) on every response: scripts, styles and everything else from
+# this origin only, no inline script, style or event handler (templates keep them in static files).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SHOPLOOP_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -219,6 +244,11 @@ if not DEBUG:
 SMS_PROVIDER = os.environ.get("SHOPLOOP_SMS_PROVIDER", "shoploop.accounts.sms.ConsoleSMSProvider")
 OTP_SENDS_PER_PHONE_PER_HOUR = int(os.environ.get("SHOPLOOP_OTP_PHONE_HOURLY", "5"))
 OTP_SENDS_PER_IP_PER_HOUR = int(os.environ.get("SHOPLOOP_OTP_IP_HOURLY", "20"))
+# API tokens stop working this many days after they were issued (rotate to get a fresh one).
+API_TOKEN_TTL_DAYS = int(os.environ.get("SHOPLOOP_API_TOKEN_TTL_DAYS", "30"))
+# Money endpoints (quotes, checkouts, cashier, withdrawals, deal buys/joins/pledges): at most this
+# many calls per user per minute; more answer 429 rate_limited.
+MONEY_RATE_PER_MINUTE = int(os.environ.get("SHOPLOOP_MONEY_RATE_PER_MINUTE", "30"))
 
 # Orders: how long stock is held for an unpaid checkout, when receipt is assumed, and how long
 # after receipt a buyer may ask for an after-sale refund.

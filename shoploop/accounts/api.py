@@ -11,6 +11,8 @@ from pydantic import Field
 from shoploop.accounts import selectors, services
 from shoploop.accounts.auth import optional_auth
 from shoploop.accounts.models import ApiToken, Follow, User
+from shoploop.core.client_ip import client_ip
+from shoploop.core.schemas import InputSchema
 
 router = Router(tags=["accounts"])
 
@@ -18,11 +20,11 @@ router = Router(tags=["accounts"])
 # --- schemas -----------------------------------------------------------------------------------
 
 
-class PhoneIn(Schema):
+class PhoneIn(InputSchema):
     phone: str = Field(max_length=64)
 
 
-class VerifyIn(Schema):
+class VerifyIn(InputSchema):
     phone: str = Field(max_length=64)
     code: str = Field(max_length=32)
     token_name: str = Field(default="", max_length=200)
@@ -67,7 +69,7 @@ class MeOut(UserOut):
     terms_version: str
 
 
-class MePatch(Schema):
+class MePatch(InputSchema):
     display_name: str | None = Field(default=None, max_length=200)
     bio: str | None = Field(default=None, max_length=2000)
     locale: str | None = Field(default=None, max_length=20)
@@ -105,9 +107,10 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     name: str = Field(default="", max_length=200)
 
 
@@ -117,10 +120,6 @@ class TokenIssuedOut(TokenOut):
 
 class SignedOutOut(Schema):
     revoked_tokens: int
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _profile(user: User, viewer) -> dict:
@@ -143,7 +142,7 @@ def _profile(user: User, viewer) -> dict:
 
 @router.post("/otp/send", auth=None, response={202: CodeSentOut})
 def otp_send(request, payload: PhoneIn):
-    otp = services.send_code(phone=payload.phone, ip=_client_ip(request))
+    otp = services.send_code(phone=payload.phone, ip=client_ip(request))
     sent = {
         "phone": otp.phone,
         "expires_at": otp.expires_at,
@@ -252,16 +251,27 @@ def list_tokens(request):
 @router.post("/tokens", response={201: TokenIssuedOut})
 def issue_token(request, payload: TokenIn):
     issued = services.issue_api_token(user=request.user, name=payload.name)
+    return Status(201, _issued(issued))
+
+
+def _issued(issued: services.IssuedToken) -> dict:
     token = issued.token
-    created = {
+    return {
         "public_id": token.public_id,
         "name": token.name,
         "created_at": token.created_at,
         "last_used_at": None,
         "revoked_at": None,
+        "expires_at": token.expires_at,
         "token": issued.raw,
     }
-    return Status(201, created)
+
+
+@router.post("/tokens/{id}/rotate", response={201: TokenIssuedOut})
+def rotate_token(request, id: str):
+    """A fresh token with the same name and a full lifetime; the rotated one stops working."""
+    token = get_object_or_404(ApiToken, public_id=id)
+    return Status(201, _issued(services.rotate_api_token(actor=request.user, token=token)))
 
 
 @router.delete("/tokens/{id}", response=TokenOut)

@@ -16,7 +16,13 @@ class BearerToken(HttpBearer):
     def authenticate(self, request, token: str):
         found = (
             ApiToken.objects.select_related("user")
-            .filter(token_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .filter(
+                token_hash=hash_token(token),
+                revoked_at__isnull=True,
+                # A token works for API_TOKEN_TTL_DAYS after it was issued; rotate for a new one.
+                created_at__gt=clock.now() - ApiToken.lifetime(),
+                user__is_active=True,
+            )
             .first()
         )
         if found is None:

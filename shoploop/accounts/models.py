@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.db import models
 from django.utils.crypto import salted_hmac
@@ -93,6 +96,18 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or 'token'} ({self.public_id})"
+
+    @staticmethod
+    def lifetime() -> timedelta:
+        return timedelta(days=settings.API_TOKEN_TTL_DAYS)
+
+    @property
+    def expires_at(self):
+        return self.created_at + self.lifetime()
+
+    @property
+    def is_expired(self) -> bool:
+        return clock.now() >= self.expires_at
 
 
 class Follow(models.Model):

@@ -624,7 +624,7 @@ def issue_api_token(*, user: User, name: str = "") -> IssuedToken:
     with transaction.atomic():
         # The user row lock makes the "at most N live tokens" count exact under concurrency.
         User.objects.select_for_update().filter(pk=user.pk).first()
-        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True).count()
+        live = _live_tokens(user).count()
         if live >= MAX_ACTIVE_TOKENS:
             raise Conflict(
                 _("You have too many active tokens. Revoke one you no longer use."),
@@ -635,6 +635,34 @@ def issue_api_token(*, user: User, name: str = "") -> IssuedToken:
             user=user, name=name, token_hash=hash_token(raw), created_at=clock.now()
         )
     return IssuedToken(token=token, raw=raw)
+
+
+def _live_tokens(user: User):
+    """Not revoked and not expired: the tokens that still open the API."""
+    return ApiToken.objects.filter(
+        user=user, revoked_at__isnull=True, created_at__gt=clock.now() - ApiToken.lifetime()
+    )
+
+
+def rotate_api_token(*, actor: User, token: ApiToken) -> IssuedToken:
+    """Replace ``token`` by a fresh one with the same name (and a full lifetime); the old one
+    stops working in the same transaction, so there is never a moment with neither or both."""
+    if token.user_id != actor.pk:
+        raise PermissionDenied(_("This token is not yours."))
+    if not actor.is_active:
+        raise _account_suspended()
+    now = clock.now()
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        if not revoked:
+            raise Conflict(_("This token was already revoked."), code="already_revoked")
+        raw = secrets.token_urlsafe(32)
+        fresh = ApiToken.objects.create(
+            user=actor, name=token.name, token_hash=hash_token(raw), created_at=now
+        )
+    return IssuedToken(token=fresh, raw=raw)
 
 
 def revoke_api_token(*, actor: User, token: ApiToken) -> ApiToken:

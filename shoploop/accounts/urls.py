@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/tokens/<str:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("terms/", views.terms, name="terms"),
     path("privacy/", views.privacy, name="privacy"),
+    path("accounts/tokens/<str:token_id>/rotate/", views.rotate_token, name="rotate_token"),
     path("u/<str:public_id>/", views.profile, name="profile"),
     path("u/<str:public_id>/followers/", views.followers, name="followers"),
     path("u/<str:public_id>/following/", views.following, name="following"),

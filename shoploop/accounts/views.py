@@ -19,6 +19,7 @@ from shoploop.accounts import selectors, services
 from shoploop.accounts.models import ApiToken
 from shoploop.accounts.phones import normalize_phone
 from shoploop.accounts.returning import requested_next, safe_next, sign_in_then_back
+from shoploop.core.client_ip import client_ip
 from shoploop.core.errors import DomainError, NotFound
 
 PEOPLE_PER_PAGE = 20
@@ -36,10 +37,6 @@ def _remember_language(response, locale: str):
             secure=settings.SESSION_COOKIE_SECURE,
         )
     return response
-
-
-def _client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def _sign_in_page(request, *, step: str, phone: str = "", error=None, status: int = 200, **extra):
@@ -103,7 +100,7 @@ def _verify(request, phone: str):
 
 def _send(request, phone: str):
     try:
-        otp = services.send_code(phone=phone, ip=_client_ip(request))
+        otp = services.send_code(phone=phone, ip=client_ip(request))
     except services.ResendTooSoon as error:
         # The code sent a moment ago is still the one to type: keep its box on the page.
         return _sign_in_page(
@@ -323,6 +320,10 @@ def tokens(request):
             issued = services.issue_api_token(user=request.user, name=request.POST.get("name", ""))
         except DomainError as exc:
             error, status = exc.message, exc.status
+    return _tokens_page(request, issued=issued, error=error, status=status)
+
+
+def _tokens_page(request, *, issued=None, error=None, status=200):
     context = {
         "tokens": selectors.api_tokens_of(request.user),
         "issued": issued,
@@ -330,6 +331,19 @@ def tokens(request):
         "nav_active": "me",
     }
     return render(request, "accounts/tokens.html", context, status=status)
+
+
+@require_POST
+@login_required
+def rotate_token(request, token_id):
+    token = get_object_or_404(ApiToken, public_id=token_id)
+    try:
+        issued = services.rotate_api_token(actor=request.user, token=token)
+    except DomainError as error:
+        if error.status == 403:
+            raise Forbidden(error.message) from None
+        return _tokens_page(request, error=error.message, status=error.status)
+    return _tokens_page(request, issued=issued)
 
 
 @require_POST

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
-from ninja import File, Router, Schema, Status, UploadedFile
+from ninja import File, Router, Status, UploadedFile
 from ninja.pagination import CursorPagination, paginate
 from pydantic import Field, StrictInt
 
@@ -15,7 +15,7 @@ from shoploop.catalog.models import (
     Shop,
 )
 from shoploop.core.errors import NotFound
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.schemas import InputSchema, PublicSchema
 
 router = Router(tags=["catalog"])
 
@@ -34,7 +34,10 @@ class ShopRef(PublicSchema):
 class ShopOut(PublicSchema):
     name: str
     description: str
-    contact: str
+    public_contact: str
+    contact: str = Field(
+        description="How the platform reaches the merchant: only its owner sees it, others get ''."
+    )
     logo_url: str | None
     status: str
     fee_rate_bps: int
@@ -47,6 +50,11 @@ class ShopOut(PublicSchema):
         return obj.logo.url if obj.logo else None
 
     @staticmethod
+    def resolve_contact(obj, context) -> str:
+        viewer = context["request"].user if context else None
+        return obj.contact if getattr(viewer, "pk", None) == obj.owner_id else ""
+
+    @staticmethod
     def resolve_rejection_reason(obj, context) -> str:
         """Why an application was rejected is between the operator and the applicant."""
         viewer = context["request"].user if context else None
@@ -57,19 +65,20 @@ class ShopOut(PublicSchema):
         return list(selectors.shop_communities(shop=obj))
 
 
-class ShopApplyIn(Schema):
+class ShopApplyIn(InputSchema):
     name: str
     contact: str
     description: str = ""
 
 
-class ShopUpdateIn(Schema):
+class ShopUpdateIn(InputSchema):
     name: str | None = None
     contact: str | None = None
+    public_contact: str | None = None
     description: str | None = None
 
 
-class CommunityIdIn(Schema):
+class CommunityIdIn(InputSchema):
     community: str
 
 
@@ -144,7 +153,7 @@ class ProductOut(ProductTile):
         return list(obj.communities.all())
 
 
-class ProductIn(Schema):
+class ProductIn(InputSchema):
     title: str = Field(max_length=PRODUCT_TITLE_MAX_LENGTH * 4)  # the service has the exact rule
     description: str = ""
     category: str = Product.Category.OTHER
@@ -152,7 +161,7 @@ class ProductIn(Schema):
     communities: list[str] = []
 
 
-class ProductPatch(Schema):
+class ProductPatch(InputSchema):
     title: str | None = None
     description: str | None = None
     category: str | None = None
@@ -160,7 +169,7 @@ class ProductPatch(Schema):
     communities: list[str] | None = None
 
 
-class SkuIn(Schema):
+class SkuIn(InputSchema):
     options: dict[str, str] = {}
     # StrictInt: money is whole fen; 12.5 or "12" is a client bug and answers 422.
     price_fen: StrictInt
@@ -168,14 +177,14 @@ class SkuIn(Schema):
     stock: StrictInt = 0
 
 
-class SkuPatch(Schema):
+class SkuPatch(InputSchema):
     options: dict[str, str] | None = None
     price_fen: StrictInt | None = None
     list_price_fen: StrictInt | None = None
     is_active: bool | None = None
 
 
-class StockAdjustIn(Schema):
+class StockAdjustIn(InputSchema):
     delta: StrictInt
 
 

@@ -33,6 +33,16 @@ class ShopForm(forms.Form):
     )
 
 
+class ShopDetailsForm(ShopForm):
+    """The console's form: also what buyers see as the shop's contact (blank shows nothing)."""
+
+    public_contact = forms.CharField(
+        label=_("Public contact (shown on the shop page; leave empty to show none)"),
+        max_length=SHOP_CONTACT_MAX_LENGTH,
+        required=False,
+    )
+
+
 class LogoForm(forms.Form):
     logo = forms.FileField(label=_("Logo (JPEG, PNG or WebP, at most 5 MB)"))
 

@@ -47,7 +47,12 @@ class Shop(models.Model):
     description = models.TextField(
         _("description"), max_length=SHOP_DESCRIPTION_MAX_LENGTH, blank=True
     )
+    # How the platform reaches the merchant (given when applying): never shown to buyers.
     contact = models.CharField(_("contact"), max_length=SHOP_CONTACT_MAX_LENGTH)
+    # What the merchant chose to publish on the shop page; empty until they choose.
+    public_contact = models.CharField(
+        _("public contact"), max_length=SHOP_CONTACT_MAX_LENGTH, blank=True, default=""
+    )
     logo = models.ImageField(_("logo"), upload_to="shops/logos/%Y/%m/", blank=True)
     # The platform's cut of each sale in basis points (1/100 of a percent); read by the money issue.
     fee_rate_bps = models.PositiveIntegerField(

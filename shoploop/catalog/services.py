@@ -175,10 +175,15 @@ def update_shop(
     actor,
     name: str | None = None,
     contact: str | None = None,
+    public_contact: str | None = None,
     description: str | None = None,
 ) -> Shop:
     _require_shop_owner(shop=shop, actor=actor)
     changes = {}
+    if public_contact is not None:
+        changes["public_contact"] = clean_text(
+            public_contact, field="public_contact", max_length=SHOP_CONTACT_MAX_LENGTH
+        )
     if name is not None:
         changes["name"] = clean_text(
             name, field="name", max_length=SHOP_NAME_MAX_LENGTH, required=True

@@ -135,9 +135,14 @@ def _own_shop(request) -> Shop:
 def console_shop(request):
     shop = _own_shop(request)
     choices = selectors.listable_communities(user=request.user) | shop.communities.all()
-    details = forms.ShopForm(
+    details = forms.ShopDetailsForm(
         request.POST if request.POST.get("part") == "details" else None,
-        initial={"name": shop.name, "contact": shop.contact, "description": shop.description},
+        initial={
+            "name": shop.name,
+            "contact": shop.contact,
+            "public_contact": shop.public_contact,
+            "description": shop.description,
+        },
     )
     listing = forms.ShopCommunitiesForm(
         request.POST if request.POST.get("part") == "communities" else None,

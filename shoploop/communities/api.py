@@ -13,7 +13,7 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.communities import selectors, services
 from shoploop.communities.models import Community, Membership
 from shoploop.core.errors import NotFound, PermissionDenied
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.schemas import InputSchema, PublicSchema
 
 router = Router(tags=["communities"])
 
@@ -44,14 +44,14 @@ class CommunityOut(Schema):
     my_state: str | None = None
 
 
-class CommunityIn(Schema):
+class CommunityIn(InputSchema):
     name: str
     description: str = ""
     tags: list[str]
     visibility: str = Community.Visibility.PUBLIC
 
 
-class CommunityPatch(Schema):
+class CommunityPatch(InputSchema):
     name: str | None = None
     description: str | None = None
     tags: list[str] | None = None
@@ -59,7 +59,7 @@ class CommunityPatch(Schema):
     remove_cover: bool = False
 
 
-class MemberOut(Schema):
+class CommunityMemberOut(Schema):
     user: PersonOut
     role: str
     state: str
@@ -76,7 +76,7 @@ class MembershipOut(Schema):
     state: str
 
 
-class InviteIn(Schema):
+class InviteIn(InputSchema):
     expires_in_hours: int = services.INVITE_DEFAULT_HOURS
     max_uses: int | None = None
 
@@ -101,11 +101,11 @@ class InviteOut(PublicSchema):
         return selectors.invite_is_usable(obj)
 
 
-class JoinByInviteIn(Schema):
+class JoinByInviteIn(InputSchema):
     code: str
 
 
-class TransferIn(Schema):
+class TransferIn(InputSchema):
     user_id: str
 
 
@@ -272,7 +272,7 @@ def leave(request, community_id: str):
     return _membership(services.leave_community(actor=request.user, community=_get(community_id)))
 
 
-@router.get("/{community_id}/members", response=list[MemberOut], auth=optional_auth)
+@router.get("/{community_id}/members", response=list[CommunityMemberOut], auth=optional_auth)
 @paginate(CursorPagination, ordering=("-created_at",))
 def members(request, community_id: str):
     community = _get(community_id)
@@ -281,7 +281,7 @@ def members(request, community_id: str):
     return selectors.active_members(community=community)
 
 
-@router.get("/{community_id}/requests", response=list[MemberOut])
+@router.get("/{community_id}/requests", response=list[CommunityMemberOut])
 @paginate(CursorPagination, ordering=("-created_at",))
 def requests(request, community_id: str):
     community = _get(community_id)
@@ -316,7 +316,7 @@ def _member_action(action: str):
 for _action in _MEMBER_ACTIONS:
     router.post(
         f"/{{community_id}}/members/{{user_id}}/{_action}",
-        response=MemberOut,
+        response=CommunityMemberOut,
         operation_id=f"communities_member_{_action}",
     )(_member_action(_action))
 

@@ -1,7 +1,11 @@
 """Request hygiene that every endpoint needs, applied once at the door."""
 
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from shoploop.core.errors import RateLimited
+from shoploop.core.ratelimit import limit_money_calls
 
 NUL = "\x00"
 
@@ -39,3 +43,46 @@ class RejectNulCharactersMiddleware:
             body = {"error": {"code": "invalid_characters", "message": message}}
             return JsonResponse(body, status=400, json_dumps_params={"ensure_ascii": False})
         return HttpResponseBadRequest(message)
+
+
+# Pages that move money, by URL name: a POST to one counts against the same per-user limit as
+# the API's money endpoints (core/ratelimit.py).
+MONEY_PAGES = frozenset(
+    {
+        "orders:checkout",
+        "ledger:cashier",
+        "ledger:wallet",  # the withdrawal form
+        "deals_groups:join",
+        "deals_groups:open",
+        "deals_bargains:buy",
+        "deals_flash:buy",
+        "deals_crowdfunding:back",
+    }
+)
+
+
+class MoneyPagesRateLimitMiddleware:
+    """Each signed-in user gets ``MONEY_RATE_PER_MINUTE`` money-moving form posts a minute; past
+    that the page answers 429 and nothing happens."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if (
+            request.method != "POST"
+            or match is None
+            or match.view_name not in MONEY_PAGES
+            or not request.user.is_authenticated
+        ):
+            return None
+        try:
+            limit_money_calls(request.user)
+        except RateLimited as refused:
+            context = {"status": 429, "title": _("Please slow down"), "message": refused.message}
+            return render(request, "web/error.html", context, status=429)
+        return None

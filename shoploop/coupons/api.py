@@ -15,7 +15,8 @@ from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of, visible_shop
 from shoploop.core import clock
 from shoploop.core.errors import NotFound
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.coupons import selectors, services
 from shoploop.coupons.models import Coupon, CouponClaim
 
@@ -25,12 +26,12 @@ router = Router(tags=["coupons"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class ShopRef(PublicSchema):
+class CouponShopRef(PublicSchema):
     name: str
 
 
 class CouponOut(PublicSchema):
-    shop: ShopRef
+    shop: CouponShopRef
     name: str
     kind: str
     amount_off_fen: int
@@ -82,7 +83,7 @@ class UsableClaimOut(PublicSchema):
     discount_fen: int
 
 
-class QuoteIn(Schema):
+class QuoteIn(InputSchema):
     claim: str
     shop: str
     # StrictInt: money is whole fen; 12.5 or "12" is a client bug and answers 422.
@@ -93,7 +94,7 @@ class QuoteOut(Schema):
     discount_fen: int
 
 
-class CouponIn(Schema):
+class CouponIn(InputSchema):
     name: str
     kind: str
     starts_at: AwareDatetime
@@ -137,6 +138,7 @@ def usable_claims(request, shop: str, subtotal_fen: int):
 
 
 @router.post("/quote", response=QuoteOut)
+@money_endpoint
 def quote(request, payload: QuoteIn):
     target = visible_shop(public_id=payload.shop, viewer=request.user)
     discount = services.quote(

@@ -8,8 +8,10 @@ from ninja import Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 from pydantic import Field, StrictInt
 
-from shoploop.core.errors import ValidationFailed
-from shoploop.core.schemas import PublicSchema
+from shoploop.core.deployment import sandbox_allowed
+from shoploop.core.errors import NotFound, ValidationFailed
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema, PublicSchema
 from shoploop.ledger import selectors
 from shoploop.ledger.services import payments, payouts
 
@@ -79,7 +81,7 @@ class LineOut(PublicSchema):
         return obj.to_kind
 
 
-class WithdrawalIn(Schema):
+class WithdrawalIn(InputSchema):
     amount: StrictInt = Field(
         description="fen; at least 100 (¥1) and at most the available balance"
     )
@@ -107,6 +109,8 @@ def payment_detail(request, payment_id: str):
 
 
 def _answer_sandbox(request, payment_id: str, *, approve: bool):
+    if not sandbox_allowed():  # buyers approve their own payments here: never in production
+        raise NotFound()
     payment = payments.payment_for_payer(public_id=payment_id, actor=request.user)
     payments.respond_in_sandbox(payment=payment, actor=request.user, approve=approve)
     payment.refresh_from_db()
@@ -114,11 +118,13 @@ def _answer_sandbox(request, payment_id: str, *, approve: bool):
 
 
 @router.post("/payments/{payment_id}/sandbox/confirm", response=PaymentOut)
+@money_endpoint
 def sandbox_confirm(request, payment_id: str):
     return _answer_sandbox(request, payment_id, approve=True)
 
 
 @router.post("/payments/{payment_id}/sandbox/decline", response=PaymentOut)
+@money_endpoint
 def sandbox_decline(request, payment_id: str):
     return _answer_sandbox(request, payment_id, approve=False)
 
@@ -140,6 +146,7 @@ def wallet_lines(request):
 
 
 @router.post("/withdrawals", response={201: WithdrawalOut})
+@money_endpoint
 def withdrawal_create(request, payload: WithdrawalIn):
     """Takes an ``Idempotency-Key`` header: the same key returns the first withdrawal."""
     key = request.headers.get("Idempotency-Key")

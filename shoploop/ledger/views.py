@@ -1,11 +1,13 @@
 """Ledger pages: the sandbox cashier, the providers' webhook, the merchant's wallet. Thin: parse,
 call a service or selector, render; a DomainError's message is shown on the page."""
 
+import logging
 from uuid import uuid4
 
 import qrcode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,14 +19,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from qrcode.image.svg import SvgPathImage
 
+from shoploop.core.client_ip import client_ip
+from shoploop.core.deployment import SANDBOX_PAYMENT_PROVIDER, sandbox_allowed
 from shoploop.core.errors import DomainError
 from shoploop.core.money import parse_yuan
 from shoploop.ledger import selectors
-from shoploop.ledger.errors import InvalidCallback, PaymentStateConflict
+from shoploop.ledger.errors import PaymentStateConflict
 from shoploop.ledger.forms import WithdrawalForm
 from shoploop.ledger.models import Payment
 from shoploop.ledger.providers import get_provider
 from shoploop.ledger.services import payments, payouts, wechat
+
+logger = logging.getLogger(__name__)
 
 LINES_PER_PAGE = 20
 RECENT_WITHDRAWALS = 20
@@ -41,6 +47,8 @@ def _safe_next(request) -> str:
 
 @login_required
 def cashier(request, payment_id):
+    if not sandbox_allowed():  # buyers approve their own payments here: never in production
+        raise Http404(_("No such page."))
     payment = payments.payment_for_payer(public_id=payment_id, actor=request.user)
     if payment.provider != "sandbox" and payment.state == Payment.State.REQUIRES_PAYMENT:
         return redirect(payments.payment_start_url(payment))
@@ -66,14 +74,18 @@ def cashier(request, payment_id):
 @csrf_exempt  # a provider cannot send our CSRF token; the body's signature authenticates it
 @require_POST
 def webhook(request, provider):
+    """A provider's notification. Whatever is wrong with it (an unknown, disabled or unconfigured
+    provider, a bad signature, a malformed body) answers 4xx and logs one line; never 500."""
+    if provider == SANDBOX_PAYMENT_PROVIDER and not sandbox_allowed():
+        return _refuse_callback(provider, "provider_disabled", status=404)
     try:
         handler = get_provider(provider)
-    except InvalidCallback:
-        raise Http404(_("No such payment provider.")) from None
-    try:
         payments.handle_callback(provider=provider, body=request.body, headers=request.headers)
+    except (ImproperlyConfigured, OSError):  # no app id, or a key file that cannot be read
+        return _refuse_callback(provider, "provider_not_configured", status=404)
     except DomainError as refused:
-        return HttpResponse(f"fail: {refused.code}", status=400, content_type="text/plain")
+        status = 404 if refused.code == "unknown_provider" else 400
+        return _refuse_callback(provider, refused.code, status=status)
     return HttpResponse(handler.ack_body, content_type=handler.ack_content_type)
 
 
@@ -126,7 +138,7 @@ def wechat_checkout(request, payment_id):
             wechat.h5_checkout_url(
                 public_id=payment_id,
                 actor=request.user,
-                client_ip=request.META.get("REMOTE_ADDR", ""),
+                client_ip=client_ip(request) or "",
                 return_url=request.build_absolute_uri(f"{request.path}?returned=1"),
             )
         )
@@ -154,6 +166,13 @@ def _wechat_jsapi(request, payment_id, context):
         )
     params = wechat.jsapi_checkout_params(public_id=payment_id, actor=request.user, openid=openid)
     return render(request, "ledger/wechat_checkout.html", {**context, "jsapi": params})
+
+
+def _refuse_callback(provider: str, code: str, *, status: int) -> HttpResponse:
+    logger.warning("webhook %s refused: %s", provider[:40], code)
+    response = HttpResponse(f"fail: {code}", status=status, content_type="text/plain")
+    response._has_been_logged = True  # the line above says it all; django.request adds no second
+    return response
 
 
 @login_required

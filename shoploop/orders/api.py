@@ -11,6 +11,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.core.errors import ValidationFailed
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema
 from shoploop.orders import selectors, services
 from shoploop.orders.models import Checkout
 
@@ -41,16 +43,16 @@ class CartOut(Schema):
     can_check_out: bool
 
 
-class CartLineIn(Schema):
+class CartLineIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     quantity: int = 1
 
 
-class QuantityIn(Schema):
+class QuantityIn(InputSchema):
     quantity: int
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(InputSchema):
     # {shop id: coupon claim id}, at most one coupon per shop.
     coupons: dict[str, str] = Field(default_factory=dict)
 
@@ -116,24 +118,24 @@ class CheckoutOut(Schema):
     orders: list[OrderOut]
 
 
-class ShipIn(Schema):
+class ShipIn(InputSchema):
     carrier: str = Field(..., max_length=200)
     tracking_number: str = Field(..., max_length=200)
 
 
-class RefundLineIn(Schema):
+class RefundLineIn(InputSchema):
     line_id: str = Field(..., max_length=40)
     quantity: int
 
 
-class AfterSaleIn(Schema):
+class AfterSaleIn(InputSchema):
     kind: str = Field(..., max_length=40)
     reason: str = Field(..., max_length=2000)
     lines: list[RefundLineIn] = Field(..., max_length=100)
     return_tracking_number: str = Field("", max_length=200)
 
 
-class RejectIn(Schema):
+class RejectIn(InputSchema):
     reason: str = Field(..., max_length=2000)
 
 
@@ -232,6 +234,7 @@ def remove_cart_line(request, sku_id: str):
 
 
 @router.post("/checkout", response={200: CheckoutOut, 201: CheckoutOut})
+@money_endpoint
 def create_checkout(request, payload: CheckoutIn):
     """Needs an ``Idempotency-Key`` header: the same key and body return the same checkout
     (200), another body with that key is a 409."""

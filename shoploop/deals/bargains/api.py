@@ -10,6 +10,8 @@ from django.urls import reverse
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema
 from shoploop.deals.bargains import selectors, services
 from shoploop.orders import selectors as order_selectors
 
@@ -19,7 +21,7 @@ router = Router(tags=["deals: bargains"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class CampaignIn(Schema):
+class BargainCampaignIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     start_price_fen: int
     floor_price_fen: int
@@ -33,7 +35,7 @@ class CampaignIn(Schema):
     new_users_only: bool = False
 
 
-class CampaignOut(Schema):
+class BargainCampaignOut(Schema):
     id: str = Field(..., alias="public_id")
     shop_id: str = Field(..., alias="shop.public_id")
     sku_id: str = Field(..., alias="sku.public_id")
@@ -66,7 +68,7 @@ class CountsOut(Schema):
     state: str
 
 
-class CampaignDetailOut(CampaignOut):
+class CampaignDetailOut(BargainCampaignOut):
     counts: CountsOut
 
 
@@ -130,8 +132,8 @@ class BuyOut(Schema):
 # --- merchants --------------------------------------------------------------------------------
 
 
-@router.post("/campaigns", response={201: CampaignOut})
-def create_campaign(request, payload: CampaignIn):
+@router.post("/campaigns", response={201: BargainCampaignOut})
+def create_campaign(request, payload: BargainCampaignIn):
     data = payload.dict()
     campaign = services.create_campaign(
         actor=request.user, sku_public_id=data.pop("sku_id"), **data
@@ -139,13 +141,13 @@ def create_campaign(request, payload: CampaignIn):
     return Status(201, selectors.campaign_by_public_id(public_id=campaign.public_id))
 
 
-@router.get("/campaigns", response=list[CampaignOut])
+@router.get("/campaigns", response=list[BargainCampaignOut])
 @paginate(CursorPagination, ordering=("-created_at",))
 def list_my_campaigns(request):
     return selectors.shop_campaigns(user=request.user)
 
 
-@router.get("/campaigns/{campaign_id}", response=CampaignOut, auth=None)
+@router.get("/campaigns/{campaign_id}", response=BargainCampaignOut, auth=None)
 def get_campaign(request, campaign_id: str):
     return selectors.campaign_by_public_id(public_id=campaign_id)
 
@@ -162,17 +164,17 @@ def _campaign_action(request, campaign_id: str, service):
     return selectors.campaign_by_public_id(public_id=campaign_id)
 
 
-@router.post("/campaigns/{campaign_id}/pause", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/pause", response=BargainCampaignOut)
 def pause_campaign(request, campaign_id: str):
     return _campaign_action(request, campaign_id, services.pause_campaign)
 
 
-@router.post("/campaigns/{campaign_id}/resume", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/resume", response=BargainCampaignOut)
 def resume_campaign(request, campaign_id: str):
     return _campaign_action(request, campaign_id, services.resume_campaign)
 
 
-@router.post("/campaigns/{campaign_id}/end", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/end", response=BargainCampaignOut)
 def end_campaign(request, campaign_id: str):
     return _campaign_action(request, campaign_id, services.end_campaign)
 
@@ -214,6 +216,7 @@ def help_bargain(request, bargain_id: str):
 
 
 @router.post("/{bargain_id}/buy", response={201: BuyOut})
+@money_endpoint
 def buy(request, bargain_id: str):
     bargain = selectors.bargain_by_public_id(public_id=bargain_id)
     order = services.buy(bargain=bargain, user=request.user)

@@ -9,6 +9,8 @@ from ninja.pagination import CursorPagination, paginate
 from shoploop.accounts.auth import optional_auth
 from shoploop.catalog.api import ImageOut  # the product photo's schema: id, url, width, height
 from shoploop.core.errors import PermissionDenied
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema
 from shoploop.deals.crowdfunding import selectors, services
 from shoploop.orders import selectors as order_selectors
 
@@ -18,7 +20,7 @@ router = Router(tags=["deals: crowdfunding"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class TierIn(Schema):
+class TierIn(InputSchema):
     title: str = Field(..., max_length=120)
     price_fen: int
     units: int = 1
@@ -26,7 +28,7 @@ class TierIn(Schema):
     estimated_delivery: date
 
 
-class ProjectIn(Schema):
+class ProjectIn(InputSchema):
     title: str = Field(..., max_length=120)
     story: str = Field(..., max_length=10000)
     target_kind: str = Field("fen", max_length=10)
@@ -104,7 +106,7 @@ class PledgeOut(Schema):
         return order_selectors.pay_url(checkout=obj.order.checkout)
 
 
-class UpdateIn(Schema):
+class UpdateIn(InputSchema):
     body: str = Field(..., max_length=5000)
 
 
@@ -213,6 +215,7 @@ def post_update(request, project_id: str, payload: UpdateIn):
 
 
 @router.post("/tiers/{tier_id}/back", response={201: PledgeOut})
+@money_endpoint
 def back(request, tier_id: str):
     """A pledge awaiting payment; pay at its ``pay_url`` before ``expires_at``."""
     tier = selectors.tier_by_public_id(public_id=tier_id)

@@ -13,6 +13,8 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.catalog import selectors as catalog_selectors
 from shoploop.core import clock
 from shoploop.core.errors import PermissionDenied
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema
 from shoploop.deals.flash import selectors, services
 from shoploop.orders import selectors as order_selectors
 
@@ -53,7 +55,7 @@ class ShopSaleOut(SaleOut):
         return selectors.counts(sale=obj).sold
 
 
-class SaleIn(Schema):
+class SaleIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     price_fen: int
     stock: int
@@ -62,7 +64,7 @@ class SaleIn(Schema):
     per_user_limit: int = 1
 
 
-class BuyIn(Schema):
+class BuyIn(InputSchema):
     quantity: int = 1
 
 
@@ -162,6 +164,7 @@ def end_sale(request, sale_id: str):
 
 
 @router.post("/{sale_id}/buy", response={200: BoughtOut, 201: BoughtOut})
+@money_endpoint
 def buy(request, sale_id: str, payload: BuyIn):
     """With an ``Idempotency-Key`` header a retried request returns the first purchase (200)
     instead of buying again; another body with that key is a 409."""

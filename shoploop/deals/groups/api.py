@@ -12,6 +12,8 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.communities.models import Community
+from shoploop.core.ratelimit import money_endpoint
+from shoploop.core.schemas import InputSchema
 from shoploop.deals.groups import selectors, services
 from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
 from shoploop.orders import selectors as order_selectors
@@ -22,7 +24,7 @@ router = Router(tags=["deals: groups"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class CampaignIn(Schema):
+class GroupCampaignIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     group_price_fen: int
     leader_price_fen: int | None = None
@@ -36,7 +38,7 @@ class CampaignIn(Schema):
     community_ids: list[str] = Field(default_factory=list, max_length=20)
 
 
-class CampaignOut(Schema):
+class GroupCampaignOut(Schema):
     id: str = Field(..., alias="public_id")
     shop_id: str = Field(..., alias="shop.public_id")
     sku_id: str = Field(..., alias="sku.public_id")
@@ -56,13 +58,13 @@ class CampaignOut(Schema):
     state: str
 
 
-class ConsoleCampaignOut(CampaignOut):
+class ConsoleCampaignOut(GroupCampaignOut):
     open_groups: int
     succeeded_groups: int
     failed_groups: int
 
 
-class MemberOut(Schema):
+class GroupMemberOut(Schema):
     name: str
     avatar_url: str
     is_leader: bool
@@ -82,7 +84,7 @@ class GroupOut(Schema):
     group_price_fen: int
     # The K rule: completes at the deadline with at least this many paid members (or null).
     min_paid_to_complete: int | None
-    members: list[MemberOut]
+    members: list[GroupMemberOut]
     share_url: str
 
 
@@ -176,8 +178,8 @@ def _seat_out(seat: Seat) -> dict:
 # --- merchant ---------------------------------------------------------------------------------
 
 
-@router.post("/campaigns", response={201: CampaignOut})
-def create_campaign(request, payload: CampaignIn):
+@router.post("/campaigns", response={201: GroupCampaignOut})
+def create_campaign(request, payload: GroupCampaignIn):
     sku = selectors.sku_by_public_id(public_id=payload.sku_id)
     communities = list(Community.objects.filter(public_id__in=payload.community_ids))
     campaign = services.create_campaign(
@@ -204,19 +206,19 @@ def list_shop_campaigns(request):
     return selectors.shop_campaigns(shop=shop)
 
 
-@router.post("/campaigns/{campaign_id}/pause", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/pause", response=GroupCampaignOut)
 def pause_campaign(request, campaign_id: str):
     campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
     return services.pause_campaign(campaign=campaign, actor=request.user)
 
 
-@router.post("/campaigns/{campaign_id}/resume", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/resume", response=GroupCampaignOut)
 def resume_campaign(request, campaign_id: str):
     campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
     return services.resume_campaign(campaign=campaign, actor=request.user)
 
 
-@router.post("/campaigns/{campaign_id}/end", response=CampaignOut)
+@router.post("/campaigns/{campaign_id}/end", response=GroupCampaignOut)
 def end_campaign(request, campaign_id: str):
     campaign = selectors.campaign_for_merchant(public_id=campaign_id, user=request.user)
     return services.end_campaign(campaign=campaign, actor=request.user)
@@ -225,7 +227,7 @@ def end_campaign(request, campaign_id: str):
 # --- buyers -----------------------------------------------------------------------------------
 
 
-@router.get("/campaigns/{campaign_id}", response=CampaignOut, auth=None)
+@router.get("/campaigns/{campaign_id}", response=GroupCampaignOut, auth=None)
 def get_campaign(request, campaign_id: str):
     return selectors.campaign_by_public_id(public_id=campaign_id)
 
@@ -238,6 +240,7 @@ def list_open_groups(request, campaign_id: str):
 
 
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
+@money_endpoint
 def open_group(request, campaign_id: str):
     """Open a group as its leader; pay at ``pay_url`` within 5 minutes."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
@@ -251,6 +254,7 @@ def get_group(request, group_id: str):
 
 
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
+@money_endpoint
 def join_group(request, group_id: str):
     """Reserve a seat in the group; pay at ``pay_url`` within 5 minutes."""
     group = selectors.group_by_public_id(public_id=group_id)
