@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog import services as catalog_services
@@ -162,6 +162,15 @@ def cart_for(*, user=None, session_key: str | None = None) -> Cart:
         return Cart.objects.get(**owner)
 
 
+def _locked_cart(*, user=None, session_key: str | None = None) -> Cart:
+    """The owner's cart, created if needed, with its row locked until the transaction ends.
+
+    Every change to a cart's lines and the checkout that empties it take this lock first, so a
+    checkout never orders lines that another request is changing or has already ordered."""
+    cart = cart_for(user=user, session_key=session_key)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
 def _purchasable_sku(*, sku_public_id, buyer=None) -> SKU:
     if not isinstance(sku_public_id, str) or not sku_public_id:
         raise NotFound(_("No such SKU."), code="sku_not_found")
@@ -203,7 +212,7 @@ def add_to_cart(
     quantity = _quantity(quantity)
     sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
+        cart = _locked_cart(user=user, session_key=session_key)
         line = CartLine.objects.filter(cart=cart, sku=sku).first()
         current = line.quantity if line else 0
         wanted = current + quantity
@@ -237,18 +246,18 @@ def set_cart_quantity(
     sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
     _within_stock(sku=sku, quantity=quantity)
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
-        line = CartLine.objects.filter(cart=cart, sku=sku).first()
-        if line is None:
+        cart = _locked_cart(user=user, session_key=session_key)
+        # One statement: a line that a checkout just ordered is gone, not silently "updated".
+        changed = CartLine.objects.filter(cart=cart, sku=sku).update(quantity=quantity)
+        if not changed:
             raise NotFound(_("This item is not in your cart."), code="not_in_cart")
-        CartLine.objects.filter(pk=line.pk).update(quantity=quantity)
-        line.quantity = quantity
+        line = CartLine.objects.get(cart=cart, sku=sku)
     return line
 
 
 def remove_from_cart(*, user=None, session_key: str | None = None, sku_public_id: str) -> None:
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
+        cart = _locked_cart(user=user, session_key=session_key)
         deleted, _details = CartLine.objects.filter(
             cart=cart, sku__public_id=str(sku_public_id)
         ).delete()
@@ -262,10 +271,12 @@ def merge_session_cart(*, session_key: str | None, user) -> int:
     if not session_key or user is None or not user.is_authenticated:
         return 0
     with transaction.atomic():
-        anonymous = Cart.objects.filter(session_key=session_key).first()
+        # Lock order: the user's cart, then the anonymous one (two sign-ins of one session
+        # merge it once: the second finds it gone).
+        cart = _locked_cart(user=user)
+        anonymous = Cart.objects.select_for_update().filter(session_key=session_key).first()
         if anonymous is None:
             return 0
-        cart = cart_for(user=user)
         merged = 0
         for line in anonymous.lines.select_related("sku", "sku__product__shop"):
             if line.sku.product.shop.owner_id == user.pk:
@@ -330,13 +341,7 @@ def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
     now = clock.now()
     expires_at = now + timedelta(minutes=reservation_minutes())
     with transaction.atomic():
-        lines = list(
-            CartLine.objects.filter(cart__user=buyer)
-            .select_related("sku", "sku__product", "sku__product__shop")
-            .order_by("sku_id")
-        )
-        if not lines:
-            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+        lines = _claimable_lines(buyer)
         by_shop: dict[Shop, list[CartLine]] = {}
         for line in lines:
             _require_on_sale(line.sku)
@@ -379,10 +384,40 @@ def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
         )
         checkout_row.payment_public_id = payment.public_id
         checkout_row.save(update_fields=["total_fen", "payment_public_id"])
-        CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        _claim_lines(lines)
         for order in orders:
             _publish("orders.placed", order, checkout_public_id=checkout_row.public_id)
     return checkout_row
+
+
+def _claimable_lines(buyer) -> list[CartLine]:
+    """The buyer's cart lines, read under the cart's row lock: a second checkout of the same cart
+    waits here and then finds the lines gone (``cart_empty``)."""
+    cart = Cart.objects.select_for_update().filter(user=buyer).first()
+    if cart is None:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    lines = list(
+        CartLine.objects.filter(cart=cart)
+        .select_related("sku", "sku__product", "sku__product__shop")
+        .order_by("sku_id")
+    )
+    if not lines:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    return lines
+
+
+def _claim_lines(lines: list[CartLine]) -> None:
+    """Delete exactly the lines this checkout ordered, unchanged. Fewer rows deleted means another
+    request ordered or changed them meanwhile: this checkout is refused and rolled back whole."""
+    claimed = Q()
+    for line in lines:
+        claimed |= Q(pk=line.pk, quantity=line.quantity)
+    deleted, _details = CartLine.objects.filter(claimed).delete()
+    if deleted != len(lines):
+        raise Conflict(
+            _("This cart is already being checked out; see your orders."),
+            code="checkout_in_progress",
+        )
 
 
 def _reserve(line: CartLine) -> None:

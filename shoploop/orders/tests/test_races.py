@@ -144,3 +144,48 @@ def test_double_submitted_checkout_makes_one(buyer, make_sku, shop):
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], str), outcomes
     assert Order.objects.count() == 1
     assert SKU.objects.get(pk=sku.pk).stock == 8
+
+
+def test_one_cart_checked_out_by_five_requests_at_once_is_one_order(buyer, make_sku, shop):
+    sku = make_sku(shop=shop, stock=10)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+
+    def check_out(index):
+        checkout, _replayed = services.checkout_idempotently(buyer=buyer, key=f"key-{index}")
+        return checkout.public_id
+
+    outcomes = race(check_out, 5)
+    made = [o for o in outcomes if isinstance(o, str)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(made) == 1, outcomes
+    assert len(refused) == 4
+    assert {o.code for o in refused} <= {"cart_empty", "checkout_in_progress"}
+    assert Order.objects.count() == 1
+    assert Payment.objects.count() == 1
+    assert SKU.objects.get(pk=sku.pk).stock == 8
+    _succeed(Order.objects.get().checkout.payment_public_id)
+    assert Order.objects.get().state == Order.State.PAID
+    assert verify_ledger().ok
+
+
+def test_cart_changes_racing_its_checkout_never_order_what_is_not_in_the_cart(
+    buyer, make_sku, shop
+):
+    sku = make_sku(shop=shop, stock=50)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+
+    def act(index):
+        if index == 0:
+            return services.checkout(buyer=buyer).public_id
+        services.set_cart_quantity(user=buyer, sku_public_id=sku.public_id, quantity=3)
+        return "changed"
+
+    outcomes = race(act, 4)
+    assert all(isinstance(o, str) or getattr(o, "code", "") == "not_in_cart" for o in outcomes), (
+        outcomes
+    )
+    ordered = sum(line.quantity for order in Order.objects.all() for line in order.lines.all())
+    left = sum(line.quantity for line in services.CartLine.objects.filter(cart__user=buyer))
+    # What was ordered was taken from stock exactly once; what is left in the cart is not.
+    assert SKU.objects.get(pk=sku.pk).stock == 50 - ordered
+    assert ordered in (1, 3) and left == 0
