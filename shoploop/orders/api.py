@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.core.errors import ValidationFailed
-from shoploop.orders import selectors, services
+from shoploop.orders import address_services, regions, selectors, services
 from shoploop.orders.models import Checkout
 
 router = Router(tags=["orders"])
@@ -161,6 +161,38 @@ class AfterSaleOut(Schema):
         return list(obj.lines.select_related("order_line"))
 
 
+class AddressIn(Schema):
+    recipient_name: str = Field(..., max_length=200)
+    phone: str = Field(..., max_length=40)
+    province_code: str = Field(..., max_length=12)
+    city_code: str = Field(..., max_length=12)
+    district_code: str = Field(..., max_length=12)
+    street: str = Field(..., max_length=500)
+    postcode: str = Field("", max_length=12)
+
+
+class NewAddressIn(AddressIn):
+    is_default: bool = False
+
+
+class AddressOut(Schema):
+    id: str = Field(..., alias="public_id")
+    recipient_name: str
+    phone: str = Field(..., alias="national_phone")
+    province_code: str
+    city_code: str
+    district_code: str
+    region: str = Field(..., alias="region_label")
+    street: str
+    postcode: str
+    is_default: bool
+
+
+class RegionOut(Schema):
+    code: str
+    name: str
+
+
 # --- converters -------------------------------------------------------------------------------
 
 
@@ -251,6 +283,52 @@ def create_checkout(request, payload: CheckoutIn):
 @router.get("/checkouts/{checkout_id}", response=CheckoutOut)
 def get_checkout(request, checkout_id: str):
     return _checkout_out(selectors.checkout_for_buyer(public_id=checkout_id, buyer=request.user))
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+@router.get("/regions", response=list[RegionOut])
+def list_regions(request, parent: str = ""):
+    """Provinces (no ``parent``), a province's cities or a city's districts."""
+    found = regions.children_of(parent) if parent else regions.provinces()
+    return [{"code": region.code, "name": region.name} for region in found]
+
+
+@router.get("/addresses", response=list[AddressOut])
+def list_addresses(request):
+    return list(selectors.addresses_of(user=request.user))
+
+
+@router.post("/addresses", response={201: AddressOut})
+def add_address(request, payload: NewAddressIn):
+    fields = payload.dict()
+    make_default = fields.pop("is_default")
+    address = address_services.add_address(user=request.user, make_default=make_default, **fields)
+    return Status(201, address)
+
+
+@router.get("/addresses/{address_id}", response=AddressOut)
+def get_address(request, address_id: str):
+    return selectors.address_of(user=request.user, public_id=address_id)
+
+
+@router.put("/addresses/{address_id}", response=AddressOut)
+def update_address(request, address_id: str, payload: AddressIn):
+    return address_services.update_address(
+        user=request.user, address_public_id=address_id, **payload.dict()
+    )
+
+
+@router.post("/addresses/{address_id}/default", response=AddressOut)
+def set_default_address(request, address_id: str):
+    return address_services.set_default_address(user=request.user, address_public_id=address_id)
+
+
+@router.delete("/addresses/{address_id}", response={204: None})
+def delete_address(request, address_id: str):
+    address_services.delete_address(user=request.user, address_public_id=address_id)
+    return Status(204, None)
 
 
 # --- orders -----------------------------------------------------------------------------------

@@ -367,3 +367,62 @@ class AfterSaleLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line_id}"
+
+
+RECIPIENT_MAX_LENGTH = 40
+STREET_MAX_LENGTH = 120
+PHONE_MAX_LENGTH = 20
+REGION_CODE_LENGTH = 6
+POSTCODE_LENGTH = 6
+
+
+class Address(models.Model):
+    """One entry of a buyer's address book. The region is three codes of China's administrative
+    divisions (see regions.py), never free text; an order keeps its own copy (``Order.ship_*``)."""
+
+    public_id = PublicIdField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        verbose_name=_("user"),
+    )
+    recipient_name = models.CharField(_("recipient"), max_length=RECIPIENT_MAX_LENGTH)
+    # E.164, e.g. +8613812345678 (accounts.phones.normalize_phone).
+    phone = models.CharField(_("phone"), max_length=PHONE_MAX_LENGTH)
+    province_code = models.CharField(_("province"), max_length=REGION_CODE_LENGTH)
+    city_code = models.CharField(_("city"), max_length=REGION_CODE_LENGTH)
+    district_code = models.CharField(_("district"), max_length=REGION_CODE_LENGTH)
+    street = models.CharField(_("street address"), max_length=STREET_MAX_LENGTH)
+    postcode = models.CharField(_("postcode"), max_length=POSTCODE_LENGTH, blank=True)
+    is_default = models.BooleanField(_("default address"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            # At most one default per user: the database refuses a second.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="orders_one_default_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_name} {self.street}"
+
+    @property
+    def region_label(self) -> str:
+        from shoploop.orders import regions
+
+        return regions.label(self.province_code, self.city_code, self.district_code)
+
+    @property
+    def masked_phone(self) -> str:
+        national = self.phone.removeprefix("+86")
+        return f"{national[:3]}****{national[-4:]}" if len(national) == 11 else national
+
+    @property
+    def national_phone(self) -> str:
+        return self.phone.removeprefix("+86")

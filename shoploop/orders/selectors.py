@@ -16,7 +16,15 @@ from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of
 from shoploop.core import clock
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
-from shoploop.orders.models import AfterSale, Cart, CartLine, Checkout, Order, OrderEvent
+from shoploop.orders.models import (
+    Address,
+    AfterSale,
+    Cart,
+    CartLine,
+    Checkout,
+    Order,
+    OrderEvent,
+)
 
 
 @dataclass
@@ -242,3 +250,24 @@ def can_request_after_sale(*, order: Order) -> bool:
     if order.after_sales.filter(state__in=AfterSale.OPEN_STATES).exists():
         return False
     return any(line.refundable_quantity for line in order.lines.all())
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+def addresses_of(*, user) -> QuerySet[Address]:
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated()
+    return Address.objects.filter(user=user).order_by("-is_default", "-created_at", "-id")
+
+
+def address_of(*, user, public_id) -> Address:
+    """One of the user's addresses; someone else's is "not found" (its existence is private)."""
+    found = addresses_of(user=user).filter(public_id=str(public_id or "")[:40]).first()
+    if found is None:
+        raise NotFound(_("No such address."), code="address_not_found")
+    return found
+
+
+def default_address(*, user) -> Address | None:
+    return addresses_of(user=user).first()

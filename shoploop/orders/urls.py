@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shoploop.orders import views
+from shoploop.orders import address_views, views
 
 app_name = "orders"
 urlpatterns = [
@@ -8,6 +8,16 @@ urlpatterns = [
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/lines/<str:sku_id>/", views.cart_update, name="cart_update"),
     path("cart/checkout/", views.checkout, name="checkout"),
+    path("addresses/", address_views.address_list, name="addresses"),
+    path("addresses/new/", address_views.address_add, name="address_add"),
+    path("addresses/regions/", address_views.address_regions, name="address_regions"),
+    path("addresses/<str:address_id>/", address_views.address_edit, name="address_edit"),
+    path("addresses/<str:address_id>/delete/", address_views.address_delete, name="address_delete"),
+    path(
+        "addresses/<str:address_id>/default/",
+        address_views.address_default,
+        name="address_default",
+    ),
     path("orders/", views.order_list, name="list"),
     path("orders/<str:order_id>/", views.order_detail, name="detail"),
     path("orders/<str:order_id>/pay/", views.order_pay, name="pay"),

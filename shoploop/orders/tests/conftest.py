@@ -113,3 +113,28 @@ def place(buyer):
         return services.checkout(buyer=who, coupons=coupons)
 
     return run
+
+
+SHENZHEN_NANSHAN = {"province_code": "44", "city_code": "4403", "district_code": "440305"}
+
+
+@pytest.fixture
+def address_fields():
+    """Fields of a valid address (深圳 南山区), as a form or the API would send them."""
+    return {
+        "recipient_name": "王小明",
+        "phone": "138 1234 5678",
+        **SHENZHEN_NANSHAN,
+        "street": "科技园南区 1 栋 101",
+        "postcode": "518000",
+    }
+
+
+@pytest.fixture
+def make_address(address_fields):
+    from shoploop.orders import address_services
+
+    def make(user, **overrides):
+        return address_services.add_address(user=user, **{**address_fields, **overrides})
+
+    return make
