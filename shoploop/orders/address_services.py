@@ -154,3 +154,27 @@ def delete_address(*, user, address_public_id) -> None:
         if address.is_default and remaining:
             newest = max(remaining, key=lambda item: (item.created_at, item.pk))
             _make_default(user=user, address=newest)
+
+
+def address_snapshot(address: Address) -> dict:
+    """The ``Order.ship_*`` copy of an address: names as well as the district's code, so the
+    order reads the same even if the divisions data or the address book change later."""
+    return {
+        "ship_recipient": address.recipient_name,
+        "ship_phone": address.phone,
+        "ship_province": regions.name_of(address.province_code),
+        "ship_city": regions.name_of(address.city_code),
+        "ship_district": regions.name_of(address.district_code),
+        "ship_district_code": address.district_code,
+        "ship_street": address.street,
+        "ship_postcode": address.postcode,
+    }
+
+
+def own_address(*, user, address_public_id) -> Address:
+    """One of the user's addresses (read for a checkout); another user's is not found."""
+    _require_user(user)
+    found = Address.objects.filter(user=user, public_id=str(address_public_id or "")[:40]).first()
+    if found is None:
+        raise NotFound(_("No such address."), code="address_not_found")
+    return found

@@ -50,9 +50,88 @@ class QuantityIn(Schema):
     quantity: int
 
 
+class AddressIn(Schema):
+    recipient_name: str = Field(..., max_length=200)
+    phone: str = Field(..., max_length=40)
+    province_code: str = Field(..., max_length=12)
+    city_code: str = Field(..., max_length=12)
+    district_code: str = Field(..., max_length=12)
+    street: str = Field(..., max_length=500)
+    postcode: str = Field("", max_length=12)
+
+
+class NewAddressIn(AddressIn):
+    is_default: bool = False
+
+
+class AddressOut(Schema):
+    id: str = Field(..., alias="public_id")
+    recipient_name: str
+    phone: str = Field(..., alias="national_phone")
+    province_code: str
+    city_code: str
+    district_code: str
+    region: str = Field(..., alias="region_label")
+    street: str
+    postcode: str
+    is_default: bool
+
+
+class RegionOut(Schema):
+    code: str
+    name: str
+
+
 class CheckoutIn(Schema):
     # {shop id: coupon claim id}, at most one coupon per shop.
     coupons: dict[str, str] = Field(default_factory=dict)
+    # One of the buyer's addresses (GET /addresses); required: every product is a physical good.
+    address_id: str = Field("", max_length=40)
+    delivery_method: str = Field("delivery", max_length=16)
+
+
+class QuoteIn(Schema):
+    # Omitted: each shop's best usable coupon is chosen; {} means no coupons.
+    coupons: dict[str, str] | None = None
+    # Omitted: the default address.
+    address_id: str = Field("", max_length=40)
+    delivery_method: str = Field("delivery", max_length=16)
+
+
+class QuoteLineOut(Schema):
+    sku_id: str
+    title: str
+    options: dict
+    quantity: int
+    unit_price_fen: int
+    line_total_fen: int
+
+
+class CouponChoiceOut(Schema):
+    claim_id: str
+    name: str
+    discount_fen: int
+
+
+class QuoteShopOut(Schema):
+    shop_id: str
+    shop_name: str
+    lines: list[QuoteLineOut]
+    subtotal_fen: int
+    coupon_claim_id: str
+    discount_fen: int
+    total_fen: int
+    coupon_choices: list[CouponChoiceOut]
+
+
+class QuoteOut(Schema):
+    shops: list[QuoteShopOut]
+    delivery_method: str
+    address: AddressOut | None
+    subtotal_fen: int
+    discount_fen: int
+    total_fen: int
+    can_confirm: bool
 
 
 class OrderLineOut(Schema):
@@ -161,38 +240,6 @@ class AfterSaleOut(Schema):
         return list(obj.lines.select_related("order_line"))
 
 
-class AddressIn(Schema):
-    recipient_name: str = Field(..., max_length=200)
-    phone: str = Field(..., max_length=40)
-    province_code: str = Field(..., max_length=12)
-    city_code: str = Field(..., max_length=12)
-    district_code: str = Field(..., max_length=12)
-    street: str = Field(..., max_length=500)
-    postcode: str = Field("", max_length=12)
-
-
-class NewAddressIn(AddressIn):
-    is_default: bool = False
-
-
-class AddressOut(Schema):
-    id: str = Field(..., alias="public_id")
-    recipient_name: str
-    phone: str = Field(..., alias="national_phone")
-    province_code: str
-    city_code: str
-    district_code: str
-    region: str = Field(..., alias="region_label")
-    street: str
-    postcode: str
-    is_default: bool
-
-
-class RegionOut(Schema):
-    code: str
-    name: str
-
-
 # --- converters -------------------------------------------------------------------------------
 
 
@@ -231,6 +278,47 @@ def _checkout_out(checkout: Checkout) -> dict:
         "pay_url": selectors.pay_url(checkout=checkout),
         "expires_at": checkout.expires_at,
         "orders": list(orders.order_by("pk")),
+    }
+
+
+def _quote_out(quote) -> dict:
+    return {
+        "shops": [
+            {
+                "shop_id": group.shop.public_id,
+                "shop_name": group.shop.name,
+                "lines": [
+                    {
+                        "sku_id": item.sku.public_id,
+                        "title": item.sku.product.title,
+                        "options": item.sku.options,
+                        "quantity": item.line.quantity,
+                        "unit_price_fen": item.unit_price_fen,
+                        "line_total_fen": item.line_total_fen,
+                    }
+                    for item in group.lines
+                ],
+                "subtotal_fen": group.subtotal_fen,
+                "coupon_claim_id": group.coupon_claim_id,
+                "discount_fen": group.discount_fen,
+                "total_fen": group.total_fen,
+                "coupon_choices": [
+                    {
+                        "claim_id": choice.public_id,
+                        "name": choice.coupon.name,
+                        "discount_fen": choice.discount_fen,
+                    }
+                    for choice in group.coupon_choices
+                ],
+            }
+            for group in quote.groups
+        ],
+        "delivery_method": quote.delivery_method,
+        "address": quote.address,
+        "subtotal_fen": quote.subtotal_fen,
+        "discount_fen": quote.discount_fen,
+        "total_fen": quote.total_fen,
+        "can_confirm": quote.can_confirm,
     }
 
 
@@ -275,9 +363,27 @@ def create_checkout(request, payload: CheckoutIn):
             fields={"Idempotency-Key": "required"},
         )
     checkout, replayed = services.checkout_idempotently(
-        buyer=request.user, key=key, coupons=payload.coupons
+        buyer=request.user,
+        key=key,
+        coupons=payload.coupons,
+        address_public_id=payload.address_id,
+        delivery_method=payload.delivery_method,
     )
     return Status(200 if replayed else 201, _checkout_out(checkout))
+
+
+@router.post("/checkout/quote", response=QuoteOut)
+def quote_checkout(request, payload: QuoteIn):
+    """What confirming would charge (lines, coupons applied, address, total). Charges nothing
+    and reserves nothing; POST /checkout with the same choices places the orders."""
+    return _quote_out(
+        selectors.checkout_quote(
+            buyer=request.user,
+            coupons=payload.coupons,
+            address_public_id=payload.address_id,
+            delivery_method=payload.delivery_method,
+        )
+    )
 
 
 @router.get("/checkouts/{checkout_id}", response=CheckoutOut)

@@ -156,6 +156,27 @@ class Order(models.Model):
     # The current ledger hold toward the merchant is f"order:{public_id}:hold:{hold_version}".
     hold_version = models.PositiveIntegerField(default=0, editable=False)
     has_hold = models.BooleanField(default=False, editable=False)
+
+    class DeliveryMethod(models.TextChoices):
+        # Pickup (自提) is the next method; the confirm page and the quote already carry the field.
+        DELIVERY = "delivery", _("Delivery to an address")
+
+    delivery_method = models.CharField(
+        _("delivery method"),
+        max_length=16,
+        choices=DeliveryMethod.choices,
+        default=DeliveryMethod.DELIVERY,
+    )
+    # A copy of the address the order ships to, taken at checkout (the address book may change
+    # later; this does not). Blank for an order that ships nothing (digital goods, some deals).
+    ship_recipient = models.CharField(_("recipient"), max_length=40, blank=True)
+    ship_phone = models.CharField(_("recipient's phone"), max_length=20, blank=True)
+    ship_province = models.CharField(_("province"), max_length=40, blank=True)
+    ship_city = models.CharField(_("city"), max_length=40, blank=True)
+    ship_district = models.CharField(_("district"), max_length=40, blank=True)
+    ship_district_code = models.CharField(_("district code"), max_length=6, blank=True)
+    ship_street = models.CharField(_("street address"), max_length=120, blank=True)
+    ship_postcode = models.CharField(_("postcode"), max_length=6, blank=True)
     carrier = models.CharField(_("carrier"), max_length=CARRIER_MAX_LENGTH, blank=True)
     tracking_number = models.CharField(
         _("tracking number"), max_length=TRACKING_MAX_LENGTH, blank=True
@@ -204,6 +225,25 @@ class Order(models.Model):
     @property
     def net_fen(self) -> int:
         return self.total_fen - self.refunded_fen
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.ship_street)
+
+    @property
+    def ship_region(self) -> str:
+        parts = (self.ship_province, self.ship_city, self.ship_district)
+        return " ".join(part for part in parts if part and part != "市辖区")
+
+    @property
+    def ship_address_line(self) -> str:
+        """One line for a label: "广东省 深圳市 南山区 科技园 1 栋 (518000)"."""
+        line = f"{self.ship_region} {self.ship_street}".strip()
+        return f"{line} ({self.ship_postcode})" if self.ship_postcode else line
+
+    @property
+    def ship_national_phone(self) -> str:
+        return self.ship_phone.removeprefix("+86")
 
 
 class OrderLine(models.Model):
@@ -261,6 +301,8 @@ EVENT_LABELS = {
     "completed": _("Completed"),
     "cancelled": _("Cancelled"),
     "refunded": _("Refunded"),
+    "address_changed": _("Delivery address changed"),
+    "payment_failed": _("Payment not completed"),
     "after_sale_requested": _("After-sale requested"),
     "after_sale_rejected": _("After-sale rejected by the shop"),
     "after_sale_escalated": _("After-sale escalated to the platform"),

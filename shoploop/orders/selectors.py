@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of
 from shoploop.core import clock
-from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from shoploop.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from shoploop.orders.models import (
     Address,
     AfterSale,
@@ -271,3 +277,118 @@ def address_of(*, user, public_id) -> Address:
 
 def default_address(*, user) -> Address | None:
     return addresses_of(user=user).first()
+
+
+# --- checkout quote ---------------------------------------------------------------------------
+
+
+@dataclass
+class QuoteGroup:
+    """One shop's part of a quote: its lines, the coupon applied and what it will cost."""
+
+    shop: Shop
+    lines: list[CartLineView]
+    subtotal_fen: int
+    coupon_choices: list = field(default_factory=list)
+    coupon_claim_id: str = ""
+    discount_fen: int = 0
+
+    @property
+    def total_fen(self) -> int:
+        return self.subtotal_fen - self.discount_fen
+
+
+@dataclass
+class CheckoutQuote:
+    """What "confirm" would charge, computed as the checkout computes it; nothing is reserved."""
+
+    groups: list[QuoteGroup]
+    delivery_method: str
+    address: Address | None
+    addresses: list[Address]
+
+    @property
+    def subtotal_fen(self) -> int:
+        return sum(group.subtotal_fen for group in self.groups)
+
+    @property
+    def discount_fen(self) -> int:
+        return sum(group.discount_fen for group in self.groups)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(group.total_fen for group in self.groups)
+
+    @property
+    def coupons(self) -> dict[str, str]:
+        return {g.shop.public_id: g.coupon_claim_id for g in self.groups if g.coupon_claim_id}
+
+    @property
+    def can_confirm(self) -> bool:
+        return bool(self.groups) and self.address is not None
+
+
+def checkout_quote(
+    *,
+    buyer,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> CheckoutQuote:
+    """The confirm step: the cart's lines by shop, each shop's coupon with its discount already
+    in the total, the delivery method and the address (the default unless one is chosen).
+
+    ``coupons=None`` preselects each shop's best usable coupon; a dict is the buyer's choice
+    ({shop id: claim id}, "" for none) and a claim that cannot be used raises its DomainError, as
+    the checkout would. A line that cannot be bought raises as the checkout would."""
+    from shoploop.coupons import selectors as coupon_selectors
+    from shoploop.coupons import services as coupon_services
+    from shoploop.orders import address_services, services
+
+    if buyer is None or not buyer.is_authenticated:
+        raise NotAuthenticated()
+    delivery_method = services.clean_delivery_method(delivery_method)
+    chosen = None if coupons is None else services.clean_coupons(coupons)
+    cart = cart_view(user=buyer)
+    if cart.is_empty:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    lines = [item.line for group in cart.groups for item in group.lines]
+    services.group_by_shop(buyer=buyer, lines=lines, coupons=chosen or {})
+    for group in cart.groups:
+        for item in group.lines:
+            if item.problem:
+                raise Conflict(item.problem, code="cart_line_unavailable")
+    groups = []
+    for group in cart.groups:
+        subtotal = group.subtotal_fen
+        choices = coupon_selectors.usable_claims(user=buyer, shop=group.shop, subtotal_fen=subtotal)
+        if chosen is None:
+            claim_id = choices[0].public_id if choices else ""
+        else:
+            claim_id = chosen.get(group.shop.public_id, "")
+        discount = 0
+        if claim_id:
+            discount = services.capped_discount(
+                discount=coupon_services.quote(
+                    claim_public_id=claim_id, user=buyer, shop=group.shop, subtotal_fen=subtotal
+                ),
+                subtotal=subtotal,
+            )
+        groups.append(
+            QuoteGroup(
+                shop=group.shop,
+                lines=group.lines,
+                subtotal_fen=subtotal,
+                coupon_choices=choices,
+                coupon_claim_id=claim_id,
+                discount_fen=discount,
+            )
+        )
+    addresses = list(addresses_of(user=buyer))
+    if address_public_id:
+        address = address_services.own_address(user=buyer, address_public_id=address_public_id)
+    else:
+        address = addresses[0] if addresses else None
+    return CheckoutQuote(
+        groups=groups, delivery_method=delivery_method, address=address, addresses=addresses
+    )

@@ -44,6 +44,7 @@ from shoploop.ledger.models import AccountKind, Payment, Transfer
 from shoploop.ledger.services import TransferSpec, open_account, payments, transfer, transfer_linked
 from shoploop.ledger.services import post_hold as ledger_post_hold
 from shoploop.ledger.services import void_hold as ledger_void_hold
+from shoploop.orders import address_services
 from shoploop.orders.models import (
     CARRIER_MAX_LENGTH,
     MAX_QUANTITY,
@@ -299,7 +300,7 @@ def merge_session_cart(*, session_key: str | None, user) -> int:
 # --- checkout ---------------------------------------------------------------------------------
 
 
-def _clean_coupons(coupons) -> dict[str, str]:
+def clean_coupons(coupons) -> dict[str, str]:
     """{shop public id: coupon claim public id}; at most one coupon per shop."""
     if coupons is None:
         return {}
@@ -331,30 +332,78 @@ def _allocate_discount(amounts: list[int], discount: int) -> list[int]:
     return shares
 
 
-def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
-    """Turn the buyer's cart into one order per shop and one payment for all of them.
+def clean_delivery_method(value) -> str:
+    if value not in Order.DeliveryMethod.values:
+        raise ValidationFailed(
+            _("Choose a delivery method."),
+            code="delivery_method_invalid",
+            fields={"delivery_method": "invalid"},
+        )
+    return value
+
+
+def shipping_fields(*, buyer, address_public_id, delivery_method: str) -> dict:
+    """The order's delivery method and its copy of the chosen address. Every product of the
+    catalog is a physical good today (its "digital" category is 数码, electronics), so a cart
+    checkout always needs an address; deal orders are placed by the deals apps."""
+    fields = {"delivery_method": clean_delivery_method(delivery_method)}
+    if not address_public_id:
+        raise ValidationFailed(
+            _("Choose a delivery address."),
+            code="address_required",
+            fields={"address_id": "required"},
+        )
+    address = address_services.own_address(user=buyer, address_public_id=address_public_id)
+    return fields | address_services.address_snapshot(address)
+
+
+def group_by_shop(*, buyer, lines, coupons: dict) -> dict[Shop, list[CartLine]]:
+    """Lines by shop, each still on sale and not the buyer's own; coupons only for those shops."""
+    by_shop: dict[Shop, list[CartLine]] = {}
+    for line in lines:
+        _require_on_sale(line.sku)
+        if line.sku.product.shop.owner_id == buyer.pk:
+            raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+        by_shop.setdefault(line.sku.product.shop, []).append(line)
+    unknown_shops = set(coupons) - {shop.public_id for shop in by_shop}
+    if unknown_shops:
+        raise ValidationFailed(
+            _("A coupon was chosen for a shop that is not in your cart."),
+            code="coupon_shop_not_in_cart",
+            fields={"coupons": "unknown_shop"},
+        )
+    return by_shop
+
+
+def capped_discount(*, discount: int, subtotal: int) -> int:
+    """An order always costs at least one fen, so there is a payment to hold and refund."""
+    return max(0, min(int(discount), subtotal - 1))
+
+
+def checkout(
+    *,
+    buyer,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> Checkout:
+    """Turn the buyer's cart into one order per shop and one payment for all of them, shipped
+    to a copy of the chosen address (required: every product is a physical good).
 
     Reserves the stock (released if unpaid after ``ORDER_RESERVATION_MINUTES``); out of stock →
     ``out_of_stock`` and nothing is reserved or created."""
     _require_user(buyer)
-    coupons = _clean_coupons(coupons)
+    coupons = clean_coupons(coupons)
     now = clock.now()
     expires_at = now + timedelta(minutes=reservation_minutes())
     with transaction.atomic():
         lines = _claimable_lines(buyer)
-        by_shop: dict[Shop, list[CartLine]] = {}
-        for line in lines:
-            _require_on_sale(line.sku)
-            if line.sku.product.shop.owner_id == buyer.pk:
-                raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
-            by_shop.setdefault(line.sku.product.shop, []).append(line)
-        unknown_shops = set(coupons) - {shop.public_id for shop in by_shop}
-        if unknown_shops:
-            raise ValidationFailed(
-                _("A coupon was chosen for a shop that is not in your cart."),
-                code="coupon_shop_not_in_cart",
-                fields={"coupons": "unknown_shop"},
-            )
+        shipping = shipping_fields(
+            buyer=buyer,
+            address_public_id=address_public_id,
+            delivery_method=delivery_method,
+        )
+        by_shop = group_by_shop(buyer=buyer, lines=lines, coupons=coupons)
         for line in lines:  # in SKU primary-key order, so concurrent checkouts cannot deadlock
             _reserve(line)
         checkout_row = Checkout.objects.create(
@@ -368,6 +417,7 @@ def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
                 lines=shop_lines,
                 claim_public_id=coupons.get(shop.public_id, ""),
                 expires_at=expires_at,
+                shipping=shipping,
             )
             for shop, shop_lines in sorted(by_shop.items(), key=lambda item: item[0].pk)
         ]
@@ -434,7 +484,9 @@ def _reserve(line: CartLine) -> None:
         ) from None
 
 
-def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) -> Order:
+def _create_order(
+    *, checkout, buyer, shop, lines, claim_public_id, expires_at, shipping: dict
+) -> Order:
     public_id = new_public_id()
     amounts = [line.sku.price_fen * line.quantity for line in lines]
     subtotal = sum(amounts)
@@ -447,8 +499,7 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
             subtotal_fen=subtotal,
             order_ref=f"order:{public_id}",
         )
-        # An order always costs at least one fen, so there is a payment to hold and refund.
-        discount = max(0, min(int(discount), subtotal - 1))
+        discount = capped_discount(discount=discount, subtotal=subtotal)
     order = Order.objects.create(
         public_id=public_id,
         checkout=checkout,
@@ -460,6 +511,7 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
         coupon_claim_public_id=claim_public_id,
         reservation_expires_at=expires_at,
         created_at=checkout.created_at,
+        **shipping,
     )
     shares = _allocate_discount(amounts, discount)
     OrderLine.objects.bulk_create(
@@ -479,14 +531,31 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
     return order
 
 
-def checkout_idempotently(*, buyer, key: str, coupons: dict | None = None) -> tuple[Checkout, bool]:
+def checkout_idempotently(
+    *,
+    buyer,
+    key: str,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> tuple[Checkout, bool]:
     """``checkout`` at most once per (buyer, key): the same key and body return the first
     checkout; the same key with another body is a 409. Returns (checkout, replayed)."""
     _require_user(buyer)
     body = {"coupons": coupons or {}}
+    # Only fields that were sent count, so a key used before addresses existed still replays.
+    if address_public_id:
+        body["address_id"] = address_public_id
+    if delivery_method != Order.DeliveryMethod.DELIVERY:
+        body["delivery_method"] = delivery_method
 
     def compute():
-        created = checkout(buyer=buyer, coupons=coupons)
+        created = checkout(
+            buyer=buyer,
+            coupons=coupons,
+            address_public_id=address_public_id,
+            delivery_method=delivery_method,
+        )
         return 201, {"checkout_id": created.public_id}
 
     result = run_idempotent(

@@ -7,6 +7,7 @@ urlpatterns = [
     path("cart/", views.cart, name="cart"),
     path("cart/add/", views.cart_add, name="cart_add"),
     path("cart/lines/<str:sku_id>/", views.cart_update, name="cart_update"),
+    path("cart/confirm/", views.cart_confirm, name="confirm"),
     path("cart/checkout/", views.checkout, name="checkout"),
     path("addresses/", address_views.address_list, name="addresses"),
     path("addresses/new/", address_views.address_add, name="address_add"),

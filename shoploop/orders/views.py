@@ -3,15 +3,16 @@ selector, render or redirect. A DomainError's message is shown on the page; 'not
 yours' become the site's 404 and 403 pages."""
 
 import secrets
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
-from shoploop.coupons import selectors as coupon_selectors
 from shoploop.orders import selectors, services
 from shoploop.orders.models import AfterSale, Order
 
@@ -39,26 +40,9 @@ def _cart_owner(request, *, create: bool = False) -> dict:
 
 
 def cart(request):
+    # Coupons, the address and the amount to pay are chosen on the confirm step (cart_confirm).
     view = selectors.cart_view(**_cart_owner(request))
-    for group in view.groups:
-        # The coupon picker offers only the claims the checkout would accept for this subtotal.
-        group.coupon_choices = (
-            coupon_selectors.usable_claims(
-                user=request.user, shop=group.shop, subtotal_fen=group.subtotal_fen
-            )
-            if group.subtotal_fen > 0
-            else []
-        )
-    return render(
-        request,
-        "orders/cart.html",
-        {
-            "cart": view,
-            # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
-            "checkout_token": secrets.token_urlsafe(16),
-            "nav_active": "cart",
-        },
-    )
+    return render(request, "orders/cart.html", {"cart": view, "nav_active": "cart"})
 
 
 @require_POST
@@ -91,24 +75,77 @@ def cart_update(request, sku_id):
     return redirect("orders:cart")
 
 
+def _choices(data) -> dict:
+    """The confirm step's choices from a query or a form: coupons, address, delivery method.
+    ``coupons`` is None until the buyer chose (then each shop's best coupon is preselected)."""
+    coupons = None
+    if data.get("chosen"):
+        coupons = {
+            name.removeprefix("coupon_"): value
+            for name, value in data.items()
+            if name.startswith("coupon_")
+        }
+    return {
+        "coupons": coupons,
+        "address_public_id": data.get("address", ""),
+        "delivery_method": data.get("delivery_method") or Order.DeliveryMethod.DELIVERY,
+    }
+
+
+def _confirm_query(quote) -> str:
+    query = {"chosen": "1", "delivery_method": quote.delivery_method}
+    if quote.address is not None:
+        query["address"] = quote.address.public_id
+    query.update({f"coupon_{g.shop.public_id}": g.coupon_claim_id for g in quote.groups})
+    return urlencode(query)
+
+
+@login_required
+def cart_confirm(request):
+    """Confirm before paying: lines with their options, delivery, the address, the coupons with
+    their discount in the total, and the amount to pay. Nothing is reserved or charged here."""
+    try:
+        quote = selectors.checkout_quote(buyer=request.user, **_choices(request.GET))
+    except DomainError as error:
+        messages.error(request, error.message)
+        if request.GET.get("chosen"):
+            # A stale choice (a coupon used meanwhile, an address deleted): start again from
+            # the defaults, which fail only for the cart itself (then back to the cart).
+            return redirect("orders:confirm")
+        return redirect("orders:cart")
+    here = f"{reverse('orders:confirm')}?{_confirm_query(quote)}"
+    return render(
+        request,
+        "orders/confirm.html",
+        {
+            "quote": quote,
+            "here": here,
+            "delivery_methods": Order.DeliveryMethod.choices,
+            # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
+            "checkout_token": secrets.token_urlsafe(16),
+            "nav_active": "cart",
+        },
+    )
+
+
 @login_required
 @require_POST
 def checkout(request):
-    """The cart page's one-time token is the idempotency key: a double-click (or a resubmit)
+    """The confirm page's one-time token is the idempotency key: a double-click (or a resubmit)
     makes one checkout and lands on the same payment."""
     token = request.POST.get("token", "")
-    coupons = {
-        name.removeprefix("coupon_"): value
-        for name, value in request.POST.items()
-        if name.startswith("coupon_") and value
-    }
+    choices = _choices(request.POST)
     try:
         checkout_row, _replayed = services.checkout_idempotently(
-            buyer=request.user, key=f"page:{token}", coupons=coupons
+            buyer=request.user,
+            key=f"page:{token}",
+            coupons={shop: claim for shop, claim in (choices["coupons"] or {}).items() if claim},
+            address_public_id=choices["address_public_id"],
+            delivery_method=choices["delivery_method"],
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect("orders:cart")
+        return redirect("orders:confirm")
     return redirect(selectors.pay_url(checkout=checkout_row))
 
 

@@ -10,7 +10,7 @@ from shoploop.ledger.models import Payment
 from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
-from shoploop.orders import services
+from shoploop.orders import address_services, services
 from shoploop.orders.models import AfterSale, Order
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,14 +29,15 @@ def _succeed(checkout_or_payment_id: str) -> None:
     )
 
 
-def test_fifty_buyers_for_the_last_five_units(make_user, make_sku, shop):
+def test_fifty_buyers_for_the_last_five_units(make_user, make_sku, shop, ship_to):
     sku = make_sku(shop=shop, stock=5)
     buyers = [make_user() for _ in range(50)]
+    addresses = [ship_to(buyer) for buyer in buyers]
     for buyer in buyers:
         services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
 
     def buy(index):
-        checkout = services.checkout(buyer=buyers[index])
+        checkout = services.checkout(buyer=buyers[index], address_public_id=addresses[index])
         _succeed(checkout.payment_public_id)
         return checkout.public_id
 
@@ -51,12 +52,14 @@ def test_fifty_buyers_for_the_last_five_units(make_user, make_sku, shop):
     assert verify_ledger().ok
 
 
-def test_cancel_racing_payment_success_ends_cancelled_with_money_back(buyer, make_sku, shop):
+def test_cancel_racing_payment_success_ends_cancelled_with_money_back(
+    buyer, make_sku, shop, ship_to
+):
     sku = make_sku(shop=shop, stock=50)
     checkouts = []
     for _ in range(8):
         services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
-        checkouts.append(services.checkout(buyer=buyer))
+        checkouts.append(services.checkout(buyer=buyer, address_public_id=ship_to(buyer)))
 
     def act(index):
         checkout = checkouts[index // 2]
@@ -79,7 +82,16 @@ def test_cancel_racing_payment_success_ends_cancelled_with_money_back(buyer, mak
 
 def _received_order(buyer, sku):
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
-    checkout = services.checkout(buyer=buyer)
+    address = address_services.add_address(
+        user=buyer,
+        recipient_name="收件人",
+        phone="13912345678",
+        province_code="44",
+        city_code="4403",
+        district_code="440305",
+        street="人民路 1 号",
+    )
+    checkout = services.checkout(buyer=buyer, address_public_id=address.public_id)
     _succeed(checkout.payment_public_id)
     order = checkout.orders.get()
     services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
@@ -133,12 +145,15 @@ def test_concurrent_requests_and_refunds_never_exceed_what_was_paid(buyer, make_
     assert verify_ledger().ok
 
 
-def test_double_submitted_checkout_makes_one(buyer, make_sku, shop):
+def test_double_submitted_checkout_makes_one(buyer, make_sku, shop, ship_to):
     sku = make_sku(shop=shop, stock=10)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+    address = ship_to(buyer)
 
     def submit(_index):
-        return services.checkout_idempotently(buyer=buyer, key="double-click")[0].public_id
+        return services.checkout_idempotently(
+            buyer=buyer, key="double-click", address_public_id=address
+        )[0].public_id
 
     outcomes = race(submit, 8)
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], str), outcomes
@@ -146,12 +161,15 @@ def test_double_submitted_checkout_makes_one(buyer, make_sku, shop):
     assert SKU.objects.get(pk=sku.pk).stock == 8
 
 
-def test_one_cart_checked_out_by_five_requests_at_once_is_one_order(buyer, make_sku, shop):
+def test_one_cart_checked_out_by_five_requests_at_once_is_one_order(buyer, make_sku, shop, ship_to):
     sku = make_sku(shop=shop, stock=10)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+    address = ship_to(buyer)
 
     def check_out(index):
-        checkout, _replayed = services.checkout_idempotently(buyer=buyer, key=f"key-{index}")
+        checkout, _replayed = services.checkout_idempotently(
+            buyer=buyer, key=f"key-{index}", address_public_id=address
+        )
         return checkout.public_id
 
     outcomes = race(check_out, 5)
@@ -169,14 +187,15 @@ def test_one_cart_checked_out_by_five_requests_at_once_is_one_order(buyer, make_
 
 
 def test_cart_changes_racing_its_checkout_never_order_what_is_not_in_the_cart(
-    buyer, make_sku, shop
+    buyer, make_sku, shop, ship_to
 ):
     sku = make_sku(shop=shop, stock=50)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    address = ship_to(buyer)
 
     def act(index):
         if index == 0:
-            return services.checkout(buyer=buyer).public_id
+            return services.checkout(buyer=buyer, address_public_id=address).public_id
         services.set_cart_quantity(user=buyer, sku_public_id=sku.public_id, quantity=3)
         return "changed"
 

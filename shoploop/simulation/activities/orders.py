@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shoploop.ledger.services import payments
+from shoploop.orders import address_services, regions
 from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as orders
 from shoploop.simulation.activities.base import Activity
@@ -25,6 +26,8 @@ _CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "�
 _REFUND_ONLY_REASONS = ("商品与描述不符", "少发了一件", "收到时包装破损，影响使用")
 _RETURN_REASONS = ("尺码不合适，想退货", "颜色和图片差别较大", "不喜欢，七天无理由退货")
 _REJECTION_REASONS = ("商品已使用，影响二次销售", "请先提供破损照片，我们再处理")
+_RECIPIENTS = ("王芳", "李娜", "张伟", "刘洋", "陈静")
+_STREETS = ("人民路", "解放路", "中山路", "建设路", "和平街", "新华街")
 _OPERATOR_NOTES = ("已核实聊天记录与照片，支持退款。", "证据不足，维持商家的决定。")
 
 
@@ -117,8 +120,33 @@ class Shopping(Activity):
             return rng.randrange(len(world.offers))
         return rng.choice(pool) if pool else None
 
+    def _address(self, buyer, *, at) -> str | None:
+        """The buyer's default address, added to their address book before the first checkout
+        (a random district of China, a mobile number, a street)."""
+        found = order_selectors.default_address(user=buyer)
+        if found is not None:
+            return found.public_id
+        rng = self.world.rng
+        province = rng.choice(regions.provinces())
+        city = rng.choice(regions.children_of(province.code))
+        district = rng.choice(regions.children_of(city.code))
+        address = self.world.call(
+            address_services.add_address,
+            at=at,
+            outcome="address.added",
+            user=buyer,
+            recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
+            phone=f"139{rng.randrange(10**8):08d}",
+            province_code=province.code,
+            city_code=city.code,
+            district_code=district.code,
+            street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
+        )
+        return address.public_id if address is not None else None
+
     def _checkout(self, person: Person, buyer, added: list[tuple[int, int]], *, at):
         world = self.world
+        address = self._address(buyer, at=at)
         chosen = self._coupons(person, added)
         checkout = world.call(
             orders.checkout,
@@ -127,11 +155,17 @@ class Shopping(Activity):
             buyer=buyer,
             coupons={world.shops[shop].shop.public_id: claim for shop, claim in chosen.items()}
             or None,
+            address_public_id=address,
         )
         if checkout is None and chosen:
             # The coupon was refused: the buyer drops it and checks out at full price.
             checkout = world.call(
-                orders.checkout, at=at, outcome="order.checkout", buyer=buyer, coupons=None
+                orders.checkout,
+                at=at,
+                outcome="order.checkout",
+                buyer=buyer,
+                coupons=None,
+                address_public_id=address,
             )
         return checkout
 
