@@ -134,6 +134,21 @@ class QuoteOut(Schema):
     can_confirm: bool
 
 
+class OrderAddressIn(Schema):
+    address_id: str = Field(..., max_length=40)
+
+
+class ShipAddressOut(Schema):
+    recipient: str = Field(..., alias="ship_recipient")
+    phone: str = Field(..., alias="ship_national_phone")
+    province: str = Field(..., alias="ship_province")
+    city: str = Field(..., alias="ship_city")
+    district: str = Field(..., alias="ship_district")
+    district_code: str = Field(..., alias="ship_district_code")
+    street: str = Field(..., alias="ship_street")
+    postcode: str = Field(..., alias="ship_postcode")
+
+
 class OrderLineOut(Schema):
     id: str = Field(..., alias="public_id")
     title: str
@@ -161,6 +176,8 @@ class OrderOut(Schema):
     discount_fen: int
     total_fen: int
     refunded_fen: int
+    delivery_method: str
+    address: ShipAddressOut | None
     carrier: str
     tracking_number: str
     cancel_reason: str
@@ -176,6 +193,10 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_lines(obj):
         return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_address(obj):
+        return obj if obj.has_address else None
 
 
 class OrderDetailOut(OrderOut):
@@ -494,6 +515,15 @@ def get_order(request, order_id: str):
 def cancel_order(request, order_id: str):
     order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
     return services.cancel_order(order=order, actor=request.user)
+
+
+@router.post("/{order_id}/address", response=OrderDetailOut)
+def change_order_address(request, order_id: str, payload: OrderAddressIn):
+    """The buyer ships the order to another of their addresses (until it ships)."""
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return services.change_order_address(
+        order=order, actor=request.user, address_public_id=payload.address_id
+    )
 
 
 @router.post("/{order_id}/ship", response=OrderDetailOut)

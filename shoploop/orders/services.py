@@ -835,6 +835,36 @@ def _void_current_hold(order: Order) -> None:
         ledger_void_hold(key=f"{hold.idempotency_key}:void", hold=hold)
 
 
+ADDRESS_CHANGEABLE_STATES = (
+    Order.State.PENDING_PAYMENT,
+    Order.State.AWAITING_DEAL,
+    Order.State.PAID,
+)
+
+
+def change_order_address(*, order: Order, actor, address_public_id) -> Order:
+    """The buyer ships the order to another address of their book, until it ships. The order
+    takes a new copy; the merchant sees it in the ship queue and on the packing list."""
+    _require_buyer(order=order, actor=actor)
+    address = address_services.own_address(user=actor, address_public_id=address_public_id)
+    snapshot = address_services.address_snapshot(address)
+    with transaction.atomic():
+        # One conditional statement: a shipment committed a moment ago wins, never a silent
+        # change of an order already on its way.
+        changed = Order.objects.filter(pk=order.pk, state__in=ADDRESS_CHANGEABLE_STATES).update(
+            **snapshot
+        )
+        if not changed:
+            raise Conflict(
+                _("The address can no longer be changed: the order has shipped or ended."),
+                code="address_locked",
+            )
+        order.refresh_from_db()
+        _record(order, "address_changed", actor=actor, note=order.ship_address_line)
+        _publish("orders.address_changed", order)
+    return order
+
+
 def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Order:
     _require_merchant(order=order, actor=actor)
     carrier = clean_text(carrier, field="carrier", max_length=CARRIER_MAX_LENGTH, required=True)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("orders/<str:order_id>/pay/", views.order_pay, name="pay"),
     path("orders/<str:order_id>/cancel/", views.order_cancel, name="cancel"),
     path("orders/<str:order_id>/receive/", views.order_receive, name="receive"),
+    path("orders/<str:order_id>/address/", views.order_change_address, name="change_address"),
     path("orders/<str:order_id>/ship/", views.order_ship, name="ship"),
     path("orders/<str:order_id>/after-sale/", views.after_sale_request, name="after_sale"),
     path(

@@ -176,6 +176,12 @@ def order_detail(request, order_id):
         {
             "order": order,
             "is_buyer": order.buyer_id == request.user.pk,
+            "addresses": (
+                list(selectors.addresses_of(user=request.user))
+                if order.buyer_id == request.user.pk
+                and order.state in services.ADDRESS_CHANGEABLE_STATES
+                else []
+            ),
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,
             "can_request_after_sale": selectors.can_request_after_sale(order=order),
@@ -215,6 +221,19 @@ def order_cancel(request, order_id):
         order_id,
         lambda order: services.cancel_order(order=order, actor=request.user),
         _("The order was cancelled."),
+    )
+
+
+@login_required
+@require_POST
+def order_change_address(request, order_id):
+    return _order_action(
+        request,
+        order_id,
+        lambda order: services.change_order_address(
+            order=order, actor=request.user, address_public_id=request.POST.get("address", "")
+        ),
+        _("The delivery address was changed."),
     )
 
 
