@@ -221,6 +221,21 @@ class ShipIn(Schema):
     tracking_number: str = Field(..., max_length=200)
 
 
+class ShipmentIn(Schema):
+    order_id: str = Field(..., max_length=40)
+    carrier: str = Field(..., max_length=40)
+    tracking_number: str = Field(..., max_length=200)
+
+
+class ShipManyIn(Schema):
+    shipments: list[ShipmentIn] = Field(..., max_length=200)
+
+
+class ShipManyOut(Schema):
+    # {order id: "shipped" or why not (e.g. "cannot_ship")}
+    results: dict[str, str]
+
+
 class RefundLineIn(Schema):
     line_id: str = Field(..., max_length=40)
     quantity: int
@@ -472,6 +487,17 @@ def list_my_orders(request, state: str = ""):
 def list_shop_orders(request, state: str = ""):
     shop = selectors.merchant_shop(user=request.user)
     return selectors.shop_orders(shop=shop, state=state or None)
+
+
+@router.post("/shop/ship", response=ShipManyOut)
+def ship_many(request, payload: ShipManyIn):
+    """Ship several paid orders at once. Bad input ships nothing (422 naming the order in
+    ``fields.order_id``); an order that is no longer paid is reported, the others ship."""
+    shop = selectors.merchant_shop(user=request.user)
+    outcomes = services.ship_orders(
+        shop=shop, actor=request.user, shipments=[item.dict() for item in payload.shipments]
+    )
+    return {"results": outcomes}
 
 
 @router.get("/shop/after-sales", response=list[AfterSaleOut])

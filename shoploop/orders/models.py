@@ -245,6 +245,12 @@ class Order(models.Model):
     def ship_national_phone(self) -> str:
         return self.ship_phone.removeprefix("+86")
 
+    @property
+    def carrier_label(self) -> str:
+        from shoploop.orders.carriers import label
+
+        return label(self.carrier)
+
 
 class OrderLine(models.Model):
     """A snapshot of what was bought: title, options and price at checkout time."""

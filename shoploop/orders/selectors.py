@@ -172,7 +172,16 @@ def shop_orders(*, shop: Shop, state: str | None = None) -> QuerySet[Order]:
 
 
 def to_ship(*, shop: Shop) -> QuerySet[Order]:
-    return shop_orders(shop=shop, state=Order.State.PAID).order_by("paid_at")
+    return shop_orders(shop=shop, state=Order.State.PAID).order_by("paid_at", "pk")
+
+
+def packing_list(*, shop: Shop, order_ids=()) -> list[Order]:
+    """The shop's paid orders to pack: the chosen ones, or all of them if none is chosen."""
+    orders = to_ship(shop=shop)
+    chosen = [str(order_id)[:40] for order_id in order_ids if order_id][:500]
+    if chosen:
+        orders = orders.filter(public_id__in=chosen)
+    return list(orders[:500])
 
 
 def after_sale_for_viewer(*, public_id: str, viewer) -> AfterSale:

@@ -44,9 +44,8 @@ from shoploop.ledger.models import AccountKind, Payment, Transfer
 from shoploop.ledger.services import TransferSpec, open_account, payments, transfer, transfer_linked
 from shoploop.ledger.services import post_hold as ledger_post_hold
 from shoploop.ledger.services import void_hold as ledger_void_hold
-from shoploop.orders import address_services
+from shoploop.orders import address_services, carriers
 from shoploop.orders.models import (
-    CARRIER_MAX_LENGTH,
     MAX_QUANTITY,
     MIN_QUANTITY,
     REASON_MAX_LENGTH,
@@ -866,11 +865,11 @@ def change_order_address(*, order: Order, actor, address_public_id) -> Order:
 
 
 def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Order:
+    """The shop hands a paid order to a carrier (a code of carriers.Carrier) with its tracking
+    number in that carrier's format."""
     _require_merchant(order=order, actor=actor)
-    carrier = clean_text(carrier, field="carrier", max_length=CARRIER_MAX_LENGTH, required=True)
-    tracking_number = clean_text(
-        tracking_number, field="tracking_number", max_length=TRACKING_MAX_LENGTH, required=True
-    )
+    carrier = carriers.clean_carrier(carrier)
+    tracking_number = carriers.clean_tracking_number(carrier=carrier, value=tracking_number)
     with transaction.atomic():
         changed = Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
             state=Order.State.SHIPPED,
@@ -881,9 +880,68 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
         if not changed:
             raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
         order.refresh_from_db()
-        _record(order, "shipped", actor=actor, note=f"{carrier} {tracking_number}")
+        _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
         _publish("orders.shipped", order)
     return order
+
+
+MAX_SHIPMENTS_AT_ONCE = 200
+
+
+def ship_orders(*, shop: Shop, actor, shipments) -> dict[str, str]:
+    """Ship several of the shop's paid orders at once, each with its carrier and number.
+
+    Every line is checked first, so bad input ships nothing. Then each order ships in its own
+    transaction: one cancelled a moment ago does not hold back the others. Returns
+    {order id: "shipped" or the refusal's code}."""
+    _require_user(actor)
+    if shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This order belongs to another shop."), code="not_your_shop")
+    if not isinstance(shipments, list | tuple) or not 1 <= len(shipments) <= MAX_SHIPMENTS_AT_ONCE:
+        raise ValidationFailed(
+            _("Choose the orders to ship (at most %(max)d at once).")
+            % {"max": MAX_SHIPMENTS_AT_ONCE},
+            code="no_orders_chosen",
+            fields={"shipments": "count"},
+        )
+    planned = _planned_shipments(shop=shop, shipments=shipments)
+    outcomes = {}
+    for order, carrier, number in planned:
+        try:
+            ship_order(order=order, actor=actor, carrier=carrier, tracking_number=number)
+            outcomes[order.public_id] = "shipped"
+        except Conflict as refused:
+            outcomes[order.public_id] = refused.code
+    return outcomes
+
+
+def _planned_shipments(*, shop: Shop, shipments) -> list[tuple[Order, str, str]]:
+    by_id = {}
+    for item in shipments:
+        order_id = item.get("order_id") if isinstance(item, dict) else None
+        if not isinstance(order_id, str) or order_id in by_id:
+            raise ValidationFailed(_("Each order once, please."), fields={"shipments": "invalid"})
+        by_id[order_id] = item
+    orders = {
+        order.public_id: order
+        for order in Order.objects.select_related("shop").filter(
+            shop=shop, public_id__in=list(by_id)
+        )
+    }
+    planned = []
+    for order_id, item in by_id.items():
+        if order_id not in orders:
+            raise NotFound(_("No such order."), code="order_not_found")
+        try:
+            carrier = carriers.clean_carrier(item.get("carrier"))
+            number = carriers.clean_tracking_number(
+                carrier=carrier, value=item.get("tracking_number")
+            )
+        except ValidationFailed as error:
+            error.fields = {**error.fields, "order_id": order_id}
+            raise
+        planned.append((orders[order_id], carrier, number))
+    return planned
 
 
 def confirm_receipt(*, order: Order, actor) -> Order:

@@ -39,5 +39,12 @@ urlpatterns = [
         "after-sales/<str:after_sale_id>/reject/", views.after_sale_reject, name="after_sale_reject"
     ),
     path("console/orders/", views.merchant_to_ship, name="merchant_to_ship"),
+    path("console/orders/ship/", views.merchant_ship_selected, name="merchant_ship_selected"),
+    path("console/orders/packing-list/", views.merchant_packing_list, name="merchant_packing_list"),
+    path(
+        "console/orders/packing-list.csv",
+        views.merchant_packing_list_csv,
+        name="merchant_packing_list_csv",
+    ),
     path("console/after-sales/", views.merchant_after_sales, name="merchant_after_sales"),
 ]

@@ -2,18 +2,23 @@
 selector, render or redirect. A DomainError's message is shown on the page; 'not found' and 'not
 yours' become the site's 404 and 403 pages."""
 
+import csv
 import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
 from shoploop.orders import selectors, services
+from shoploop.orders.carriers import Carrier
 from shoploop.orders.models import AfterSale, Order
 
 
@@ -184,6 +189,7 @@ def order_detail(request, order_id):
             ),
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,
+            "carriers": Carrier.choices,
             "can_request_after_sale": selectors.can_request_after_sale(order=order),
             "nav_active": "me",
         },
@@ -348,14 +354,138 @@ def after_sale_reject(request, after_sale_id):
 # --- merchant ---------------------------------------------------------------------------------
 
 
-@login_required
-def merchant_to_ship(request):
-    shop = selectors.merchant_shop(user=request.user)
+def _queue(request, *, shop, posted=None, error=None):
+    orders = list(selectors.to_ship(shop=shop)[: services.MAX_SHIPMENTS_AT_ONCE])
+    chosen = set(posted.getlist("order")) if posted else set()
+    for order in orders:
+        # What the merchant typed stays on the page when the batch is refused.
+        order.form_checked = order.public_id in chosen
+        order.form_carrier = posted.get(f"carrier_{order.public_id}", "") if posted else ""
+        order.form_tracking = posted.get(f"tracking_{order.public_id}", "") if posted else ""
     return render(
         request,
         "orders/merchant_to_ship.html",
-        {"shop": shop, "orders": selectors.to_ship(shop=shop)[:200], "nav_active": "me"},
+        {
+            "shop": shop,
+            "orders": orders,
+            "carriers": Carrier.choices,
+            "error": error,
+            "nav_active": "me",
+        },
+        status=422 if error else 200,
     )
+
+
+@login_required
+def merchant_to_ship(request):
+    """Paid orders waiting to ship, oldest first, with their addresses."""
+    return _queue(request, shop=selectors.merchant_shop(user=request.user))
+
+
+@login_required
+@require_POST
+def merchant_ship_selected(request):
+    """Ship the ticked orders, each with its carrier and number; bad input ships nothing and
+    the page keeps what was typed."""
+    shop = selectors.merchant_shop(user=request.user)
+    shipments = [
+        {
+            "order_id": order_id,
+            "carrier": request.POST.get(f"carrier_{order_id}", ""),
+            "tracking_number": request.POST.get(f"tracking_{order_id}", ""),
+        }
+        for order_id in request.POST.getlist("order")
+    ]
+    try:
+        outcomes = services.ship_orders(shop=shop, actor=request.user, shipments=shipments)
+    except DomainError as error:
+        if isinstance(error, PermissionDenied):
+            raise
+        order_id = error.fields.get("order_id")
+        message = f"{order_id}: {error.message}" if order_id else error.message
+        return _queue(request, shop=shop, posted=request.POST, error=message)
+    shipped = [order_id for order_id, outcome in outcomes.items() if outcome == "shipped"]
+    if shipped:
+        messages.success(
+            request,
+            ngettext("%(count)d order shipped.", "%(count)d orders shipped.", len(shipped))
+            % {"count": len(shipped)},
+        )
+    for order_id, outcome in outcomes.items():
+        if outcome != "shipped":
+            messages.error(
+                request, _("%(order)s was not shipped: it is no longer paid.") % {"order": order_id}
+            )
+    return redirect("orders:merchant_to_ship")
+
+
+def _packing_orders(request):
+    shop = selectors.merchant_shop(user=request.user)
+    return shop, selectors.packing_list(shop=shop, order_ids=request.GET.getlist("order"))
+
+
+@login_required
+def merchant_packing_list(request):
+    """A printable packing list of the chosen orders (all paid orders if none is chosen)."""
+    shop, orders = _packing_orders(request)
+    return render(
+        request,
+        "orders/packing_list.html",
+        {"shop": shop, "orders": orders, "printed_at": clock.now(), "nav_active": "me"},
+    )
+
+
+@login_required
+def merchant_packing_list_csv(request):
+    _shop, orders = _packing_orders(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="packing-list.csv"'
+    response.write("\ufeff")  # a BOM, so spreadsheet apps read the Chinese text as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Order"),
+            _("Paid at"),
+            _("Recipient"),
+            _("Phone"),
+            _("Province"),
+            _("City"),
+            _("District"),
+            _("Street address"),
+            _("Postcode"),
+            _("Items"),
+            _("Total (yuan)"),
+        ]
+    )
+    for order in orders:
+        items = "; ".join(
+            f"{line.title}{f' ({line.options_label})' if line.options_label else ''} × "
+            f"{line.quantity}"
+            for line in order.lines.all()
+        )
+        writer.writerow(
+            _csv_safe(value)
+            for value in (
+                order.public_id,
+                order.paid_at.isoformat() if order.paid_at else "",
+                order.ship_recipient,
+                order.ship_national_phone,
+                order.ship_province,
+                order.ship_city,
+                order.ship_district,
+                order.ship_street,
+                order.ship_postcode,
+                items,
+                f"{order.total_fen // 100}.{order.total_fen % 100:02d}",
+            )
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Buyers type names and streets: a cell starting like a formula is kept as text."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @login_required

@@ -146,7 +146,7 @@ def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_o
     assert paid_order.public_id in queue
     client.post(
         f"/orders/{paid_order.public_id}/ship/",
-        {"carrier": "顺丰", "tracking_number": "SF1", "next": "queue"},
+        {"carrier": "sf", "tracking_number": "SF123456789012", "next": "queue"},
     )
     paid_order.refresh_from_db()
     assert paid_order.state == Order.State.SHIPPED
@@ -158,7 +158,9 @@ def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_o
 
 def test_after_sale_request_and_merchant_reject_from_pages(client, buyer, paid_order):
     order = paid_order
-    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    services.ship_order(
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     services.confirm_receipt(order=order, actor=buyer)
     client.force_login(buyer)
     line = order.lines.get()

@@ -94,7 +94,9 @@ def _received_order(buyer, sku):
     checkout = services.checkout(buyer=buyer, address_public_id=address.public_id)
     _succeed(checkout.payment_public_id)
     order = checkout.orders.get()
-    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    services.ship_order(
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     return services.confirm_receipt(order=order, actor=buyer)
 
 
