@@ -543,6 +543,14 @@ def cancel_order(request, order_id: str):
     return services.cancel_order(order=order, actor=request.user)
 
 
+@router.post("/{order_id}/pay", response=CheckoutOut)
+def pay_order(request, order_id: str):
+    """Pay an unpaid order again after a declined or abandoned payment: a new attempt for its
+    checkout (the open one is reused), until the reservation ends. Go to ``pay_url``."""
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return _checkout_out(services.retry_payment(order=order, actor=request.user))
+
+
 @router.post("/{order_id}/address", response=OrderDetailOut)
 def change_order_address(request, order_id: str, payload: OrderAddressIn):
     """The buyer ships the order to another of their addresses (until it ships)."""

@@ -89,8 +89,10 @@ class Checkout(models.Model):
     # reference, e.g. "group_seat:<public id>". The deals app drives such checkouts' payments
     # and deadlines; the cart paths leave them alone.
     deal_ref = models.CharField(_("deal"), max_length=64, blank=True, db_index=True)
-    # The ledger's Payment, by public id (the payments module owns that table).
+    # The ledger's Payment, by public id (the payments module owns that table): the current
+    # attempt. A declined or abandoned one is replaced by a new attempt (retry_payment).
     payment_public_id = models.CharField(_("payment"), max_length=12, blank=True, db_index=True)
+    payment_attempts = models.PositiveSmallIntegerField(_("payment attempts"), default=1)
     expires_at = models.DateTimeField(_("reservation expires at"))
     created_at = models.DateTimeField(_("created at"), default=clock.now)
 

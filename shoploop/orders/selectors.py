@@ -230,6 +230,13 @@ def payment_of(*, checkout: Checkout):
     return payments.payment_by_public_id(public_id=checkout.payment_public_id)
 
 
+def payment_is_open(*, checkout: Checkout) -> bool:
+    """The checkout's current payment attempt can still be paid at the cashier."""
+    from shoploop.ledger.models import Payment
+
+    return payment_of(checkout=checkout).state == Payment.State.REQUIRES_PAYMENT
+
+
 def pay_url(*, checkout: Checkout, next_url: str | None = None) -> str:
     """Where the buyer pays (the sandbox cashier, or the real provider's page). The in-app cashier
     is told to come back to ``next_url`` (default: the buyer's orders) afterwards."""

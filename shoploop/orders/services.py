@@ -689,9 +689,12 @@ def _refund_late_payment(*, order: Order, payment) -> None:
     _publish("orders.refunded", order, amount_fen=order.total_fen)
 
 
-def record_payment_failure(*, reference: str) -> int:
-    """A failed or canceled payment cancels the checkout's unpaid orders (stock and coupons
-    back)."""
+def record_payment_failure(*, reference: str, payment_public_id: str = "") -> int:
+    """A declined, abandoned or canceled payment leaves the checkout's orders unpaid and payable
+    again (``retry_payment``) until their reservation ends; then ``expire_unpaid_checkouts``
+    cancels them. The orders' timelines say the payment was not completed. A failure of an
+    earlier attempt (replaced by a newer one) changes nothing. Returns how many orders are still
+    waiting for payment."""
     if not isinstance(reference, str) or not reference.startswith("checkout:"):
         return 0
     with transaction.atomic():
@@ -702,10 +705,65 @@ def record_payment_failure(*, reference: str) -> int:
         )
         if checkout_row is None or checkout_row.deal_ref:
             return 0
-        _lock_payment_of(checkout_row)
-        return _cancel_unpaid_orders(
-            checkout_row=checkout_row, reason=Order.CancelReason.PAYMENT_FAILED, actor=None
+        if payment_public_id and checkout_row.payment_public_id != payment_public_id:
+            return 0  # an earlier attempt: the buyer is already paying with a newer one
+        payment = _lock_payment_of(checkout_row)
+        if payment.state not in (Payment.State.FAILED, Payment.State.CANCELED):
+            return 0
+        waiting = list(
+            Order.objects.select_for_update()
+            .filter(checkout=checkout_row, state=Order.State.PENDING_PAYMENT)
+            .order_by("pk")
         )
+        for order in waiting:
+            _record(order, "payment_failed", note=str(_("You can pay again until the deadline.")))
+            _publish("orders.payment_failed", order, payment_public_id=payment.public_id)
+        return len(waiting)
+
+
+def retry_payment(*, order: Order, actor) -> Checkout:
+    """The buyer's "pay" on an unpaid order: a new payment attempt for its whole checkout, while
+    the reservation lasts. An attempt still waiting for the buyer is reused; one the cashier is
+    processing is left to finish (``payment_processing``). Each attempt has its own key
+    (``checkout:<id>:attempt:<n>``), so a retried request never makes two."""
+    _require_buyer(order=order, actor=actor)
+    with transaction.atomic():
+        checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
+        payment = _lock_payment_of(checkout_row)
+        if checkout_row.deal_ref:
+            raise Conflict(
+                _("This order belongs to a running deal; see the deal's page."), code="deal_order"
+            )
+        if not checkout_row.orders.filter(state=Order.State.PENDING_PAYMENT).exists():
+            raise Conflict(_("There is nothing left to pay here."), code="nothing_to_pay")
+        if clock.now() >= checkout_row.expires_at:
+            raise Conflict(
+                _("The time to pay has run out; the order will be cancelled."),
+                code="reservation_expired",
+            )
+        if payment.state == Payment.State.REQUIRES_PAYMENT:
+            return checkout_row
+        if payment.state != Payment.State.FAILED and payment.state != Payment.State.CANCELED:
+            raise Conflict(
+                _("Your payment is being processed; please wait a moment."),
+                code="payment_processing",
+            )
+        attempt = checkout_row.payment_attempts + 1
+        new_payment = payments.create_payment(
+            payer=actor,
+            amount=checkout_row.total_fen,
+            reference=checkout_row.reference,
+            description=payment.description,
+            idempotency_key=f"{checkout_row.reference}:attempt:{attempt}",
+        )
+        Checkout.objects.filter(pk=checkout_row.pk).update(
+            payment_public_id=new_payment.public_id, payment_attempts=attempt
+        )
+        checkout_row.payment_public_id, checkout_row.payment_attempts = (
+            new_payment.public_id,
+            attempt,
+        )
+    return checkout_row
 
 
 def _cancel_unpaid_orders(*, checkout_row: Checkout, reason: str, actor) -> int:
@@ -726,6 +784,10 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
     )
     if not changed:
         return
+    if release_stock and reason == Order.CancelReason.EXPIRED:
+        # An abandoned payment does not cost the buyer their cart: the lines come back (before
+        # the stock is released: lock order cart, then SKU stock, as in checkout).
+        _restore_to_cart(order)
     if release_stock:
         _release_stock(order)
     if order.coupon_claim_public_id:
@@ -733,6 +795,20 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
     order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
     _publish("orders.cancelled", order, reason=reason)
+
+
+def _restore_to_cart(order: Order) -> None:
+    """Put an expired cart order's items back in the buyer's cart (quantities add up, at most
+    99 per item); the cart page then shows what is no longer on sale or in stock."""
+    cart = _locked_cart(user=order.buyer)
+    for line in order.lines.filter(sku__isnull=False).order_by("sku_id"):
+        existing = CartLine.objects.filter(cart=cart, sku_id=line.sku_id).first()
+        if existing is None:
+            CartLine.objects.create(cart=cart, sku_id=line.sku_id, quantity=line.quantity)
+        else:
+            CartLine.objects.filter(pk=existing.pk).update(
+                quantity=min(existing.quantity + line.quantity, MAX_QUANTITY)
+            )
 
 
 def _release_stock(order: Order) -> None:

@@ -198,11 +198,24 @@ def order_detail(request, order_id):
 
 @login_required
 def order_pay(request, order_id):
-    """Back to the cashier for an unpaid order (the whole checkout is paid at once)."""
+    """The "pay" button of an unpaid order: to the cashier for its whole checkout. A POST makes
+    a new payment attempt if the last one was declined or abandoned (services.retry_payment);
+    a GET only follows the current attempt."""
     order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
     if order.buyer_id != request.user.pk:
         raise PermissionDenied()
     if order.state != Order.State.PENDING_PAYMENT:
+        return redirect("orders:detail", order_id=order.public_id)
+    if request.method == "POST":
+        try:
+            checkout_row = services.retry_payment(order=order, actor=request.user)
+        except DomainError as error:
+            if isinstance(error, NotFound | PermissionDenied):
+                raise
+            messages.error(request, error.message)
+            return redirect("orders:detail", order_id=order.public_id)
+        return redirect(selectors.pay_url(checkout=checkout_row))
+    if not selectors.payment_is_open(checkout=order.checkout):
         return redirect("orders:detail", order_id=order.public_id)
     return redirect(selectors.pay_url(checkout=order.checkout))
 

@@ -224,6 +224,9 @@ class Shopping(Activity):
         # Commit now, at this moment: the sandbox's signed callback (after commit) captures the
         # money and orders mark the checkout's orders paid, exactly as in production.
         world.flush()
+        if answered is not None and answer == "decline":
+            answered = self._pay_again(buyer, checkout, at=at)
+            answer = "approve" if answered is not None else answer
         if answered is None or answer != "approve":
             return
         for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
@@ -236,6 +239,33 @@ class Shopping(Activity):
             else:
                 ship_day = day + world.rng.randint(*params.ship_delay_days)
                 world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
+
+    def _pay_again(self, buyer, checkout, *, at):
+        """After a declined payment the order is still payable: some buyers press "pay" again
+        (a new payment attempt) and approve it; the others let the reservation run out."""
+        world = self.world
+        if world.rng.random() >= world.params.pay_again_after_decline_rate:
+            return None
+        at += timedelta(minutes=1)
+        retried = world.call(
+            orders.retry_payment,
+            at=at,
+            outcome="payment.retried",
+            order=checkout.orders.order_by("pk").first(),
+            actor=buyer,
+        )
+        if retried is None:
+            return None
+        answered = world.call(
+            payments.respond_in_sandbox,
+            at=at,
+            outcome="payment.approve",
+            payment=payments.payment_by_public_id(public_id=retried.payment_public_id),
+            actor=buyer,
+            approve=True,
+        )
+        world.flush()
+        return answered
 
 
 def _current(public_id: str, state: str):
