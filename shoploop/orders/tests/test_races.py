@@ -210,3 +210,61 @@ def test_cart_changes_racing_its_checkout_never_order_what_is_not_in_the_cart(
     # What was ordered was taken from stock exactly once; what is left in the cart is not.
     assert SKU.objects.get(pk=sku.pk).stock == 50 - ordered
     assert ordered in (1, 3) and left == 0
+
+
+def _fail(payment_public_id: str) -> None:
+    from shoploop.ledger.providers.base import FAILED
+
+    payment = payments.payment_by_public_id(public_id=payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=FAILED,
+            amount=payment.amount,
+        ),
+    )
+
+
+def test_pay_again_pressed_many_times_at_once_makes_one_new_attempt(buyer, make_sku, shop, ship_to):
+    sku = make_sku(shop=shop, stock=10)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    checkout = services.checkout(buyer=buyer, address_public_id=ship_to(buyer))
+    _fail(checkout.payment_public_id)
+    order = checkout.orders.get()
+
+    def press(_index):
+        return services.retry_payment(order=order, actor=buyer).payment_public_id
+
+    outcomes = race(press, 6)
+    assert all(isinstance(o, str) for o in outcomes), outcomes
+    assert len(set(outcomes)) == 1
+    assert Payment.objects.count() == 2
+    _succeed(outcomes[0])
+    assert Order.objects.get(pk=order.pk).state == Order.State.PAID
+    assert verify_ledger().ok
+
+
+def test_making_different_addresses_default_at_once_leaves_exactly_one(buyer):
+    addresses = [
+        address_services.add_address(
+            user=buyer,
+            recipient_name=f"收件人{index}",
+            phone="13912345678",
+            province_code="44",
+            city_code="4403",
+            district_code="440305",
+            street=f"人民路 {index} 号",
+        )
+        for index in range(6)
+    ]
+
+    def make_default(index):
+        return address_services.set_default_address(
+            user=buyer, address_public_id=addresses[index].public_id
+        ).public_id
+
+    outcomes = race(make_default, 6)
+    assert all(isinstance(o, str) for o in outcomes), outcomes
+    assert address_services.Address.objects.filter(user=buyer, is_default=True).count() == 1
