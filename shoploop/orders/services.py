@@ -730,10 +730,6 @@ def retry_payment(*, order: Order, actor) -> Checkout:
     with transaction.atomic():
         checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
         payment = _lock_payment_of(checkout_row)
-        if checkout_row.deal_ref:
-            raise Conflict(
-                _("This order belongs to a running deal; see the deal's page."), code="deal_order"
-            )
         if not checkout_row.orders.filter(state=Order.State.PENDING_PAYMENT).exists():
             raise Conflict(_("There is nothing left to pay here."), code="nothing_to_pay")
         if clock.now() >= checkout_row.expires_at:
@@ -741,8 +737,13 @@ def retry_payment(*, order: Order, actor) -> Checkout:
                 _("The time to pay has run out; the order will be cancelled."),
                 code="reservation_expired",
             )
-        if payment.state == Payment.State.REQUIRES_PAYMENT:
+        if payment is not None and payment.state == Payment.State.REQUIRES_PAYMENT:
             return checkout_row
+        if checkout_row.deal_ref or payment is None:
+            # A deal settles its own payments (a failed one ends the seat or the purchase).
+            raise Conflict(
+                _("This order belongs to a running deal; see the deal's page."), code="deal_order"
+            )
         if payment.state != Payment.State.FAILED and payment.state != Payment.State.CANCELED:
             raise Conflict(
                 _("Your payment is being processed; please wait a moment."),
