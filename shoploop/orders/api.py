@@ -13,7 +13,7 @@ from ninja.pagination import CursorPagination, paginate
 from shoploop.core.errors import ValidationFailed
 from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
-from shoploop.orders import selectors, services
+from shoploop.orders import address_services, regions, selectors, services
 from shoploop.orders.models import Checkout
 
 router = Router(tags=["orders"])
@@ -52,9 +52,103 @@ class QuantityIn(InputSchema):
     quantity: int
 
 
+class AddressIn(InputSchema):
+    recipient_name: str = Field(..., max_length=200)
+    phone: str = Field(..., max_length=40)
+    province_code: str = Field(..., max_length=12)
+    city_code: str = Field(..., max_length=12)
+    district_code: str = Field(..., max_length=12)
+    street: str = Field(..., max_length=500)
+    postcode: str = Field("", max_length=12)
+
+
+class NewAddressIn(AddressIn):
+    is_default: bool = False
+
+
+class AddressOut(Schema):
+    id: str = Field(..., alias="public_id")
+    recipient_name: str
+    phone: str = Field(..., alias="national_phone")
+    province_code: str
+    city_code: str
+    district_code: str
+    region: str = Field(..., alias="region_label")
+    street: str
+    postcode: str
+    is_default: bool
+
+
+class RegionOut(Schema):
+    code: str
+    name: str
+
+
 class CheckoutIn(InputSchema):
     # {shop id: coupon claim id}, at most one coupon per shop.
     coupons: dict[str, str] = Field(default_factory=dict)
+    # One of the buyer's addresses (GET /addresses); required: every product is a physical good.
+    address_id: str = Field("", max_length=40)
+    delivery_method: str = Field("delivery", max_length=16)
+
+
+class QuoteIn(InputSchema):
+    # Omitted: each shop's best usable coupon is chosen; {} means no coupons.
+    coupons: dict[str, str] | None = None
+    # Omitted: the default address.
+    address_id: str = Field("", max_length=40)
+    delivery_method: str = Field("delivery", max_length=16)
+
+
+class QuoteLineOut(Schema):
+    sku_id: str
+    title: str
+    options: dict
+    quantity: int
+    unit_price_fen: int
+    line_total_fen: int
+
+
+class CouponChoiceOut(Schema):
+    claim_id: str
+    name: str
+    discount_fen: int
+
+
+class QuoteShopOut(Schema):
+    shop_id: str
+    shop_name: str
+    lines: list[QuoteLineOut]
+    subtotal_fen: int
+    coupon_claim_id: str
+    discount_fen: int
+    total_fen: int
+    coupon_choices: list[CouponChoiceOut]
+
+
+class QuoteOut(Schema):
+    shops: list[QuoteShopOut]
+    delivery_method: str
+    address: AddressOut | None
+    subtotal_fen: int
+    discount_fen: int
+    total_fen: int
+    can_confirm: bool
+
+
+class OrderAddressIn(InputSchema):
+    address_id: str = Field(..., max_length=40)
+
+
+class ShipAddressOut(Schema):
+    recipient: str = Field(..., alias="ship_recipient")
+    phone: str = Field(..., alias="ship_national_phone")
+    province: str = Field(..., alias="ship_province")
+    city: str = Field(..., alias="ship_city")
+    district: str = Field(..., alias="ship_district")
+    district_code: str = Field(..., alias="ship_district_code")
+    street: str = Field(..., alias="ship_street")
+    postcode: str = Field(..., alias="ship_postcode")
 
 
 class OrderLineOut(Schema):
@@ -84,6 +178,8 @@ class OrderOut(Schema):
     discount_fen: int
     total_fen: int
     refunded_fen: int
+    delivery_method: str
+    address: ShipAddressOut | None
     carrier: str
     tracking_number: str
     cancel_reason: str
@@ -99,6 +195,10 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_lines(obj):
         return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_address(obj):
+        return obj if obj.has_address else None
 
 
 class OrderDetailOut(OrderOut):
@@ -121,6 +221,21 @@ class CheckoutOut(Schema):
 class ShipIn(InputSchema):
     carrier: str = Field(..., max_length=200)
     tracking_number: str = Field(..., max_length=200)
+
+
+class ShipmentIn(InputSchema):
+    order_id: str = Field(..., max_length=40)
+    carrier: str = Field(..., max_length=40)
+    tracking_number: str = Field(..., max_length=200)
+
+
+class ShipManyIn(InputSchema):
+    shipments: list[ShipmentIn] = Field(..., max_length=200)
+
+
+class ShipManyOut(Schema):
+    # {order id: "shipped" or why not (e.g. "cannot_ship")}
+    results: dict[str, str]
 
 
 class RefundLineIn(InputSchema):
@@ -204,6 +319,47 @@ def _checkout_out(checkout: Checkout) -> dict:
     }
 
 
+def _quote_out(quote) -> dict:
+    return {
+        "shops": [
+            {
+                "shop_id": group.shop.public_id,
+                "shop_name": group.shop.name,
+                "lines": [
+                    {
+                        "sku_id": item.sku.public_id,
+                        "title": item.sku.product.title,
+                        "options": item.sku.options,
+                        "quantity": item.line.quantity,
+                        "unit_price_fen": item.unit_price_fen,
+                        "line_total_fen": item.line_total_fen,
+                    }
+                    for item in group.lines
+                ],
+                "subtotal_fen": group.subtotal_fen,
+                "coupon_claim_id": group.coupon_claim_id,
+                "discount_fen": group.discount_fen,
+                "total_fen": group.total_fen,
+                "coupon_choices": [
+                    {
+                        "claim_id": choice.public_id,
+                        "name": choice.coupon.name,
+                        "discount_fen": choice.discount_fen,
+                    }
+                    for choice in group.coupon_choices
+                ],
+            }
+            for group in quote.groups
+        ],
+        "delivery_method": quote.delivery_method,
+        "address": quote.address,
+        "subtotal_fen": quote.subtotal_fen,
+        "discount_fen": quote.discount_fen,
+        "total_fen": quote.total_fen,
+        "can_confirm": quote.can_confirm,
+    }
+
+
 # --- cart -------------------------------------------------------------------------------------
 
 
@@ -246,14 +402,78 @@ def create_checkout(request, payload: CheckoutIn):
             fields={"Idempotency-Key": "required"},
         )
     checkout, replayed = services.checkout_idempotently(
-        buyer=request.user, key=key, coupons=payload.coupons
+        buyer=request.user,
+        key=key,
+        coupons=payload.coupons,
+        address_public_id=payload.address_id,
+        delivery_method=payload.delivery_method,
     )
     return Status(200 if replayed else 201, _checkout_out(checkout))
+
+
+@router.post("/checkout/quote", response=QuoteOut)
+def quote_checkout(request, payload: QuoteIn):
+    """What confirming would charge (lines, coupons applied, address, total). Charges nothing
+    and reserves nothing; POST /checkout with the same choices places the orders."""
+    return _quote_out(
+        selectors.checkout_quote(
+            buyer=request.user,
+            coupons=payload.coupons,
+            address_public_id=payload.address_id,
+            delivery_method=payload.delivery_method,
+        )
+    )
 
 
 @router.get("/checkouts/{checkout_id}", response=CheckoutOut)
 def get_checkout(request, checkout_id: str):
     return _checkout_out(selectors.checkout_for_buyer(public_id=checkout_id, buyer=request.user))
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+@router.get("/regions", response=list[RegionOut])
+def list_regions(request, parent: str = ""):
+    """Provinces (no ``parent``), a province's cities or a city's districts."""
+    found = regions.children_of(parent) if parent else regions.provinces()
+    return [{"code": region.code, "name": region.name} for region in found]
+
+
+@router.get("/addresses", response=list[AddressOut])
+def list_addresses(request):
+    return list(selectors.addresses_of(user=request.user))
+
+
+@router.post("/addresses", response={201: AddressOut})
+def add_address(request, payload: NewAddressIn):
+    fields = payload.dict()
+    make_default = fields.pop("is_default")
+    address = address_services.add_address(user=request.user, make_default=make_default, **fields)
+    return Status(201, address)
+
+
+@router.get("/addresses/{address_id}", response=AddressOut)
+def get_address(request, address_id: str):
+    return selectors.address_of(user=request.user, public_id=address_id)
+
+
+@router.put("/addresses/{address_id}", response=AddressOut)
+def update_address(request, address_id: str, payload: AddressIn):
+    return address_services.update_address(
+        user=request.user, address_public_id=address_id, **payload.dict()
+    )
+
+
+@router.post("/addresses/{address_id}/default", response=AddressOut)
+def set_default_address(request, address_id: str):
+    return address_services.set_default_address(user=request.user, address_public_id=address_id)
+
+
+@router.delete("/addresses/{address_id}", response={204: None})
+def delete_address(request, address_id: str):
+    address_services.delete_address(user=request.user, address_public_id=address_id)
+    return Status(204, None)
 
 
 # --- orders -----------------------------------------------------------------------------------
@@ -270,6 +490,17 @@ def list_my_orders(request, state: str = ""):
 def list_shop_orders(request, state: str = ""):
     shop = selectors.merchant_shop(user=request.user)
     return selectors.shop_orders(shop=shop, state=state or None)
+
+
+@router.post("/shop/ship", response=ShipManyOut)
+def ship_many(request, payload: ShipManyIn):
+    """Ship several paid orders at once. Bad input ships nothing (422 naming the order in
+    ``fields.order_id``); an order that is no longer paid is reported, the others ship."""
+    shop = selectors.merchant_shop(user=request.user)
+    outcomes = services.ship_orders(
+        shop=shop, actor=request.user, shipments=[item.dict() for item in payload.shipments]
+    )
+    return {"results": outcomes}
 
 
 @router.get("/shop/after-sales", response=list[AfterSaleOut])
@@ -313,6 +544,23 @@ def get_order(request, order_id: str):
 def cancel_order(request, order_id: str):
     order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
     return services.cancel_order(order=order, actor=request.user)
+
+
+@router.post("/{order_id}/pay", response=CheckoutOut)
+def pay_order(request, order_id: str):
+    """Pay an unpaid order again after a declined or abandoned payment: a new attempt for its
+    checkout (the open one is reused), until the reservation ends. Go to ``pay_url``."""
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return _checkout_out(services.retry_payment(order=order, actor=request.user))
+
+
+@router.post("/{order_id}/address", response=OrderDetailOut)
+def change_order_address(request, order_id: str, payload: OrderAddressIn):
+    """The buyer ships the order to another of their addresses (until it ships)."""
+    order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+    return services.change_order_address(
+        order=order, actor=request.user, address_public_id=payload.address_id
+    )
 
 
 @router.post("/{order_id}/ship", response=OrderDetailOut)

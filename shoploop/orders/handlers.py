@@ -19,7 +19,10 @@ def on_payment_succeeded(event: DomainEvent) -> None:
 @subscribe("payments.failed")
 @subscribe("payments.canceled")
 def on_payment_failed(event: DomainEvent) -> None:
-    services.record_payment_failure(reference=event.payload.get("reference", ""))
+    services.record_payment_failure(
+        reference=event.payload.get("reference", ""),
+        payment_public_id=event.payload.get("payment_public_id", ""),
+    )
 
 
 # Auth plumbing, not business logic: sign-in rotates the session key, so the anonymous cart is

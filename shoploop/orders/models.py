@@ -89,8 +89,10 @@ class Checkout(models.Model):
     # reference, e.g. "group_seat:<public id>". The deals app drives such checkouts' payments
     # and deadlines; the cart paths leave them alone.
     deal_ref = models.CharField(_("deal"), max_length=64, blank=True, db_index=True)
-    # The ledger's Payment, by public id (the payments module owns that table).
+    # The ledger's Payment, by public id (the payments module owns that table): the current
+    # attempt. A declined or abandoned one is replaced by a new attempt (retry_payment).
     payment_public_id = models.CharField(_("payment"), max_length=12, blank=True, db_index=True)
+    payment_attempts = models.PositiveSmallIntegerField(_("payment attempts"), default=1)
     expires_at = models.DateTimeField(_("reservation expires at"))
     created_at = models.DateTimeField(_("created at"), default=clock.now)
 
@@ -156,6 +158,27 @@ class Order(models.Model):
     # The current ledger hold toward the merchant is f"order:{public_id}:hold:{hold_version}".
     hold_version = models.PositiveIntegerField(default=0, editable=False)
     has_hold = models.BooleanField(default=False, editable=False)
+
+    class DeliveryMethod(models.TextChoices):
+        # Pickup (自提) is the next method; the confirm page and the quote already carry the field.
+        DELIVERY = "delivery", _("Delivery to an address")
+
+    delivery_method = models.CharField(
+        _("delivery method"),
+        max_length=16,
+        choices=DeliveryMethod.choices,
+        default=DeliveryMethod.DELIVERY,
+    )
+    # A copy of the address the order ships to, taken at checkout (the address book may change
+    # later; this does not). Blank for an order that ships nothing (digital goods, some deals).
+    ship_recipient = models.CharField(_("recipient"), max_length=40, blank=True)
+    ship_phone = models.CharField(_("recipient's phone"), max_length=20, blank=True)
+    ship_province = models.CharField(_("province"), max_length=40, blank=True)
+    ship_city = models.CharField(_("city"), max_length=40, blank=True)
+    ship_district = models.CharField(_("district"), max_length=40, blank=True)
+    ship_district_code = models.CharField(_("district code"), max_length=6, blank=True)
+    ship_street = models.CharField(_("street address"), max_length=120, blank=True)
+    ship_postcode = models.CharField(_("postcode"), max_length=6, blank=True)
     carrier = models.CharField(_("carrier"), max_length=CARRIER_MAX_LENGTH, blank=True)
     tracking_number = models.CharField(
         _("tracking number"), max_length=TRACKING_MAX_LENGTH, blank=True
@@ -204,6 +227,31 @@ class Order(models.Model):
     @property
     def net_fen(self) -> int:
         return self.total_fen - self.refunded_fen
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.ship_street)
+
+    @property
+    def ship_region(self) -> str:
+        parts = (self.ship_province, self.ship_city, self.ship_district)
+        return " ".join(part for part in parts if part and part != "市辖区")
+
+    @property
+    def ship_address_line(self) -> str:
+        """One line for a label: "广东省 深圳市 南山区 科技园 1 栋 (518000)"."""
+        line = f"{self.ship_region} {self.ship_street}".strip()
+        return f"{line} ({self.ship_postcode})" if self.ship_postcode else line
+
+    @property
+    def ship_national_phone(self) -> str:
+        return self.ship_phone.removeprefix("+86")
+
+    @property
+    def carrier_label(self) -> str:
+        from shoploop.orders.carriers import label
+
+        return label(self.carrier)
 
 
 class OrderLine(models.Model):
@@ -261,6 +309,8 @@ EVENT_LABELS = {
     "completed": _("Completed"),
     "cancelled": _("Cancelled"),
     "refunded": _("Refunded"),
+    "address_changed": _("Delivery address changed"),
+    "payment_failed": _("Payment not completed"),
     "after_sale_requested": _("After-sale requested"),
     "after_sale_rejected": _("After-sale rejected by the shop"),
     "after_sale_escalated": _("After-sale escalated to the platform"),
@@ -367,3 +417,62 @@ class AfterSaleLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line_id}"
+
+
+RECIPIENT_MAX_LENGTH = 40
+STREET_MAX_LENGTH = 120
+PHONE_MAX_LENGTH = 20
+REGION_CODE_LENGTH = 6
+POSTCODE_LENGTH = 6
+
+
+class Address(models.Model):
+    """One entry of a buyer's address book. The region is three codes of China's administrative
+    divisions (see regions.py), never free text; an order keeps its own copy (``Order.ship_*``)."""
+
+    public_id = PublicIdField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        verbose_name=_("user"),
+    )
+    recipient_name = models.CharField(_("recipient"), max_length=RECIPIENT_MAX_LENGTH)
+    # E.164, e.g. +8613812345678 (accounts.phones.normalize_phone).
+    phone = models.CharField(_("phone"), max_length=PHONE_MAX_LENGTH)
+    province_code = models.CharField(_("province"), max_length=REGION_CODE_LENGTH)
+    city_code = models.CharField(_("city"), max_length=REGION_CODE_LENGTH)
+    district_code = models.CharField(_("district"), max_length=REGION_CODE_LENGTH)
+    street = models.CharField(_("street address"), max_length=STREET_MAX_LENGTH)
+    postcode = models.CharField(_("postcode"), max_length=POSTCODE_LENGTH, blank=True)
+    is_default = models.BooleanField(_("default address"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default", "-created_at", "-id"]
+        constraints = [
+            # At most one default per user: the database refuses a second.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(is_default=True), name="orders_one_default_address"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_name} {self.street}"
+
+    @property
+    def region_label(self) -> str:
+        from shoploop.orders import regions
+
+        return regions.label(self.province_code, self.city_code, self.district_code)
+
+    @property
+    def masked_phone(self) -> str:
+        national = self.phone.removeprefix("+86")
+        return f"{national[:3]}****{national[-4:]}" if len(national) == 11 else national
+
+    @property
+    def national_phone(self) -> str:
+        return self.phone.removeprefix("+86")

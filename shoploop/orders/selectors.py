@@ -15,8 +15,22 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.catalog.models import Shop
 from shoploop.catalog.selectors import shop_of
 from shoploop.core import clock
-from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
-from shoploop.orders.models import AfterSale, Cart, CartLine, Checkout, Order, OrderEvent
+from shoploop.core.errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from shoploop.orders.models import (
+    Address,
+    AfterSale,
+    Cart,
+    CartLine,
+    Checkout,
+    Order,
+    OrderEvent,
+)
 
 
 @dataclass
@@ -205,7 +219,16 @@ def shop_orders(*, shop: Shop, state: str | None = None) -> QuerySet[Order]:
 
 
 def to_ship(*, shop: Shop) -> QuerySet[Order]:
-    return shop_orders(shop=shop, state=Order.State.PAID).order_by("paid_at")
+    return shop_orders(shop=shop, state=Order.State.PAID).order_by("paid_at", "pk")
+
+
+def packing_list(*, shop: Shop, order_ids=()) -> list[Order]:
+    """The shop's paid orders to pack: the chosen ones, or all of them if none is chosen."""
+    orders = to_ship(shop=shop)
+    chosen = [str(order_id)[:40] for order_id in order_ids if order_id][:500]
+    if chosen:
+        orders = orders.filter(public_id__in=chosen)
+    return list(orders[:500])
 
 
 def after_sale_for_viewer(*, public_id: str, viewer) -> AfterSale:
@@ -264,6 +287,13 @@ def payment_of(*, checkout: Checkout):
     return payments.payment_by_public_id(public_id=checkout.payment_public_id)
 
 
+def payment_is_open(*, checkout: Checkout) -> bool:
+    """The checkout's current payment attempt can still be paid at the cashier."""
+    from shoploop.ledger.models import Payment
+
+    return payment_of(checkout=checkout).state == Payment.State.REQUIRES_PAYMENT
+
+
 def pay_url(*, checkout: Checkout, next_url: str | None = None) -> str:
     """Where the buyer pays (the sandbox cashier, or the real provider's page). The in-app cashier
     is told to come back to ``next_url`` (default: the buyer's orders) afterwards."""
@@ -299,3 +329,139 @@ def can_request_after_sale(*, order: Order) -> bool:
     if order.after_sales.filter(state__in=AfterSale.OPEN_STATES).exists():
         return False
     return any(line.refundable_quantity for line in order.lines.all())
+
+
+# --- address book -----------------------------------------------------------------------------
+
+
+def addresses_of(*, user) -> QuerySet[Address]:
+    if user is None or not user.is_authenticated:
+        raise NotAuthenticated()
+    return Address.objects.filter(user=user).order_by("-is_default", "-created_at", "-id")
+
+
+def address_of(*, user, public_id) -> Address:
+    """One of the user's addresses; someone else's is "not found" (its existence is private)."""
+    found = addresses_of(user=user).filter(public_id=str(public_id or "")[:40]).first()
+    if found is None:
+        raise NotFound(_("No such address."), code="address_not_found")
+    return found
+
+
+def default_address(*, user) -> Address | None:
+    return addresses_of(user=user).first()
+
+
+# --- checkout quote ---------------------------------------------------------------------------
+
+
+@dataclass
+class QuoteGroup:
+    """One shop's part of a quote: its lines, the coupon applied and what it will cost."""
+
+    shop: Shop
+    lines: list[CartLineView]
+    subtotal_fen: int
+    coupon_choices: list = field(default_factory=list)
+    coupon_claim_id: str = ""
+    discount_fen: int = 0
+
+    @property
+    def total_fen(self) -> int:
+        return self.subtotal_fen - self.discount_fen
+
+
+@dataclass
+class CheckoutQuote:
+    """What "confirm" would charge, computed as the checkout computes it; nothing is reserved."""
+
+    groups: list[QuoteGroup]
+    delivery_method: str
+    address: Address | None
+    addresses: list[Address]
+
+    @property
+    def subtotal_fen(self) -> int:
+        return sum(group.subtotal_fen for group in self.groups)
+
+    @property
+    def discount_fen(self) -> int:
+        return sum(group.discount_fen for group in self.groups)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(group.total_fen for group in self.groups)
+
+    @property
+    def coupons(self) -> dict[str, str]:
+        return {g.shop.public_id: g.coupon_claim_id for g in self.groups if g.coupon_claim_id}
+
+    @property
+    def can_confirm(self) -> bool:
+        return bool(self.groups) and self.address is not None
+
+
+def checkout_quote(
+    *,
+    buyer,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> CheckoutQuote:
+    """The confirm step: the cart's lines by shop, each shop's coupon with its discount already
+    in the total, the delivery method and the address (the default unless one is chosen).
+
+    ``coupons=None`` preselects each shop's best usable coupon; a dict is the buyer's choice
+    ({shop id: claim id}, "" for none) and a claim that cannot be used raises its DomainError, as
+    the checkout would. A line that cannot be bought raises as the checkout would."""
+    from shoploop.coupons import selectors as coupon_selectors
+    from shoploop.coupons import services as coupon_services
+    from shoploop.orders import address_services, services
+
+    if buyer is None or not buyer.is_authenticated:
+        raise NotAuthenticated()
+    delivery_method = services.clean_delivery_method(delivery_method)
+    chosen = None if coupons is None else services.clean_coupons(coupons)
+    cart = cart_view(user=buyer)
+    if cart.is_empty:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    lines = [item.line for group in cart.groups for item in group.lines]
+    services.group_by_shop(buyer=buyer, lines=lines, coupons=chosen or {})
+    for group in cart.groups:
+        for item in group.lines:
+            if item.problem:
+                raise Conflict(item.problem, code="cart_line_unavailable")
+    groups = []
+    for group in cart.groups:
+        subtotal = group.subtotal_fen
+        choices = coupon_selectors.usable_claims(user=buyer, shop=group.shop, subtotal_fen=subtotal)
+        if chosen is None:
+            claim_id = choices[0].public_id if choices else ""
+        else:
+            claim_id = chosen.get(group.shop.public_id, "")
+        discount = 0
+        if claim_id:
+            discount = services.capped_discount(
+                discount=coupon_services.quote(
+                    claim_public_id=claim_id, user=buyer, shop=group.shop, subtotal_fen=subtotal
+                ),
+                subtotal=subtotal,
+            )
+        groups.append(
+            QuoteGroup(
+                shop=group.shop,
+                lines=group.lines,
+                subtotal_fen=subtotal,
+                coupon_choices=choices,
+                coupon_claim_id=claim_id,
+                discount_fen=discount,
+            )
+        )
+    addresses = list(addresses_of(user=buyer))
+    if address_public_id:
+        address = address_services.own_address(user=buyer, address_public_id=address_public_id)
+    else:
+        address = addresses[0] if addresses else None
+    return CheckoutQuote(
+        groups=groups, delivery_method=delivery_method, address=address, addresses=addresses
+    )

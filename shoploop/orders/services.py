@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog import services as catalog_services
@@ -44,8 +44,8 @@ from shoploop.ledger.models import AccountKind, Payment, Transfer
 from shoploop.ledger.services import TransferSpec, open_account, payments, transfer, transfer_linked
 from shoploop.ledger.services import post_hold as ledger_post_hold
 from shoploop.ledger.services import void_hold as ledger_void_hold
+from shoploop.orders import address_services, carriers
 from shoploop.orders.models import (
-    CARRIER_MAX_LENGTH,
     MAX_QUANTITY,
     MIN_QUANTITY,
     REASON_MAX_LENGTH,
@@ -162,6 +162,15 @@ def cart_for(*, user=None, session_key: str | None = None) -> Cart:
         return Cart.objects.get(**owner)
 
 
+def _locked_cart(*, user=None, session_key: str | None = None) -> Cart:
+    """The owner's cart, created if needed, with its row locked until the transaction ends.
+
+    Every change to a cart's lines and the checkout that empties it take this lock first, so a
+    checkout never orders lines that another request is changing or has already ordered."""
+    cart = cart_for(user=user, session_key=session_key)
+    return Cart.objects.select_for_update().get(pk=cart.pk)
+
+
 def _purchasable_sku(*, sku_public_id, buyer=None) -> SKU:
     if not isinstance(sku_public_id, str) or not sku_public_id:
         raise NotFound(_("No such SKU."), code="sku_not_found")
@@ -203,7 +212,7 @@ def add_to_cart(
     quantity = _quantity(quantity)
     sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
+        cart = _locked_cart(user=user, session_key=session_key)
         line = CartLine.objects.filter(cart=cart, sku=sku).first()
         current = line.quantity if line else 0
         wanted = current + quantity
@@ -237,18 +246,18 @@ def set_cart_quantity(
     sku = _purchasable_sku(sku_public_id=sku_public_id, buyer=user)
     _within_stock(sku=sku, quantity=quantity)
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
-        line = CartLine.objects.filter(cart=cart, sku=sku).first()
-        if line is None:
+        cart = _locked_cart(user=user, session_key=session_key)
+        # One statement: a line that a checkout just ordered is gone, not silently "updated".
+        changed = CartLine.objects.filter(cart=cart, sku=sku).update(quantity=quantity)
+        if not changed:
             raise NotFound(_("This item is not in your cart."), code="not_in_cart")
-        CartLine.objects.filter(pk=line.pk).update(quantity=quantity)
-        line.quantity = quantity
+        line = CartLine.objects.get(cart=cart, sku=sku)
     return line
 
 
 def remove_from_cart(*, user=None, session_key: str | None = None, sku_public_id: str) -> None:
     with transaction.atomic():
-        cart = cart_for(user=user, session_key=session_key)
+        cart = _locked_cart(user=user, session_key=session_key)
         deleted, _details = CartLine.objects.filter(
             cart=cart, sku__public_id=str(sku_public_id)
         ).delete()
@@ -262,10 +271,12 @@ def merge_session_cart(*, session_key: str | None, user) -> int:
     if not session_key or user is None or not user.is_authenticated:
         return 0
     with transaction.atomic():
-        anonymous = Cart.objects.filter(session_key=session_key).first()
+        # Lock order: the user's cart, then the anonymous one (two sign-ins of one session
+        # merge it once: the second finds it gone).
+        cart = _locked_cart(user=user)
+        anonymous = Cart.objects.select_for_update().filter(session_key=session_key).first()
         if anonymous is None:
             return 0
-        cart = cart_for(user=user)
         merged = 0
         for line in anonymous.lines.select_related("sku", "sku__product__shop"):
             if line.sku.product.shop.owner_id == user.pk:
@@ -288,7 +299,7 @@ def merge_session_cart(*, session_key: str | None, user) -> int:
 # --- checkout ---------------------------------------------------------------------------------
 
 
-def _clean_coupons(coupons) -> dict[str, str]:
+def clean_coupons(coupons) -> dict[str, str]:
     """{shop public id: coupon claim public id}; at most one coupon per shop."""
     if coupons is None:
         return {}
@@ -320,36 +331,78 @@ def _allocate_discount(amounts: list[int], discount: int) -> list[int]:
     return shares
 
 
-def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
-    """Turn the buyer's cart into one order per shop and one payment for all of them.
+def clean_delivery_method(value) -> str:
+    if value not in Order.DeliveryMethod.values:
+        raise ValidationFailed(
+            _("Choose a delivery method."),
+            code="delivery_method_invalid",
+            fields={"delivery_method": "invalid"},
+        )
+    return value
+
+
+def shipping_fields(*, buyer, address_public_id, delivery_method: str) -> dict:
+    """The order's delivery method and its copy of the chosen address. Every product of the
+    catalog is a physical good today (its "digital" category is 数码, electronics), so a cart
+    checkout always needs an address; deal orders are placed by the deals apps."""
+    fields = {"delivery_method": clean_delivery_method(delivery_method)}
+    if not address_public_id:
+        raise ValidationFailed(
+            _("Choose a delivery address."),
+            code="address_required",
+            fields={"address_id": "required"},
+        )
+    address = address_services.own_address(user=buyer, address_public_id=address_public_id)
+    return fields | address_services.address_snapshot(address)
+
+
+def group_by_shop(*, buyer, lines, coupons: dict) -> dict[Shop, list[CartLine]]:
+    """Lines by shop, each still on sale and not the buyer's own; coupons only for those shops."""
+    by_shop: dict[Shop, list[CartLine]] = {}
+    for line in lines:
+        _require_on_sale(line.sku)
+        if line.sku.product.shop.owner_id == buyer.pk:
+            raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
+        by_shop.setdefault(line.sku.product.shop, []).append(line)
+    unknown_shops = set(coupons) - {shop.public_id for shop in by_shop}
+    if unknown_shops:
+        raise ValidationFailed(
+            _("A coupon was chosen for a shop that is not in your cart."),
+            code="coupon_shop_not_in_cart",
+            fields={"coupons": "unknown_shop"},
+        )
+    return by_shop
+
+
+def capped_discount(*, discount: int, subtotal: int) -> int:
+    """An order always costs at least one fen, so there is a payment to hold and refund."""
+    return max(0, min(int(discount), subtotal - 1))
+
+
+def checkout(
+    *,
+    buyer,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> Checkout:
+    """Turn the buyer's cart into one order per shop and one payment for all of them, shipped
+    to a copy of the chosen address (required: every product is a physical good).
 
     Reserves the stock (released if unpaid after ``ORDER_RESERVATION_MINUTES``); out of stock →
     ``out_of_stock`` and nothing is reserved or created."""
     _require_user(buyer)
-    coupons = _clean_coupons(coupons)
+    coupons = clean_coupons(coupons)
     now = clock.now()
     expires_at = now + timedelta(minutes=reservation_minutes())
     with transaction.atomic():
-        lines = list(
-            CartLine.objects.filter(cart__user=buyer)
-            .select_related("sku", "sku__product", "sku__product__shop")
-            .order_by("sku_id")
+        lines = _claimable_lines(buyer)
+        shipping = shipping_fields(
+            buyer=buyer,
+            address_public_id=address_public_id,
+            delivery_method=delivery_method,
         )
-        if not lines:
-            raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
-        by_shop: dict[Shop, list[CartLine]] = {}
-        for line in lines:
-            _require_on_sale(line.sku)
-            if line.sku.product.shop.owner_id == buyer.pk:
-                raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
-            by_shop.setdefault(line.sku.product.shop, []).append(line)
-        unknown_shops = set(coupons) - {shop.public_id for shop in by_shop}
-        if unknown_shops:
-            raise ValidationFailed(
-                _("A coupon was chosen for a shop that is not in your cart."),
-                code="coupon_shop_not_in_cart",
-                fields={"coupons": "unknown_shop"},
-            )
+        by_shop = group_by_shop(buyer=buyer, lines=lines, coupons=coupons)
         for line in lines:  # in SKU primary-key order, so concurrent checkouts cannot deadlock
             _reserve(line)
         checkout_row = Checkout.objects.create(
@@ -363,6 +416,7 @@ def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
                 lines=shop_lines,
                 claim_public_id=coupons.get(shop.public_id, ""),
                 expires_at=expires_at,
+                shipping=shipping,
             )
             for shop, shop_lines in sorted(by_shop.items(), key=lambda item: item[0].pk)
         ]
@@ -379,10 +433,40 @@ def checkout(*, buyer, coupons: dict | None = None) -> Checkout:
         )
         checkout_row.payment_public_id = payment.public_id
         checkout_row.save(update_fields=["total_fen", "payment_public_id"])
-        CartLine.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        _claim_lines(lines)
         for order in orders:
             _publish("orders.placed", order, checkout_public_id=checkout_row.public_id)
     return checkout_row
+
+
+def _claimable_lines(buyer) -> list[CartLine]:
+    """The buyer's cart lines, read under the cart's row lock: a second checkout of the same cart
+    waits here and then finds the lines gone (``cart_empty``)."""
+    cart = Cart.objects.select_for_update().filter(user=buyer).first()
+    if cart is None:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    lines = list(
+        CartLine.objects.filter(cart=cart)
+        .select_related("sku", "sku__product", "sku__product__shop")
+        .order_by("sku_id")
+    )
+    if not lines:
+        raise ValidationFailed(_("Your cart is empty."), code="cart_empty")
+    return lines
+
+
+def _claim_lines(lines: list[CartLine]) -> None:
+    """Delete exactly the lines this checkout ordered, unchanged. Fewer rows deleted means another
+    request ordered or changed them meanwhile: this checkout is refused and rolled back whole."""
+    claimed = Q()
+    for line in lines:
+        claimed |= Q(pk=line.pk, quantity=line.quantity)
+    deleted, _details = CartLine.objects.filter(claimed).delete()
+    if deleted != len(lines):
+        raise Conflict(
+            _("This cart is already being checked out; see your orders."),
+            code="checkout_in_progress",
+        )
 
 
 def _reserve(line: CartLine) -> None:
@@ -399,7 +483,9 @@ def _reserve(line: CartLine) -> None:
         ) from None
 
 
-def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) -> Order:
+def _create_order(
+    *, checkout, buyer, shop, lines, claim_public_id, expires_at, shipping: dict
+) -> Order:
     public_id = new_public_id()
     amounts = [line.sku.price_fen * line.quantity for line in lines]
     subtotal = sum(amounts)
@@ -412,8 +498,7 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
             subtotal_fen=subtotal,
             order_ref=f"order:{public_id}",
         )
-        # An order always costs at least one fen, so there is a payment to hold and refund.
-        discount = max(0, min(int(discount), subtotal - 1))
+        discount = capped_discount(discount=discount, subtotal=subtotal)
     order = Order.objects.create(
         public_id=public_id,
         checkout=checkout,
@@ -425,6 +510,7 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
         coupon_claim_public_id=claim_public_id,
         reservation_expires_at=expires_at,
         created_at=checkout.created_at,
+        **shipping,
     )
     shares = _allocate_discount(amounts, discount)
     OrderLine.objects.bulk_create(
@@ -444,14 +530,31 @@ def _create_order(*, checkout, buyer, shop, lines, claim_public_id, expires_at) 
     return order
 
 
-def checkout_idempotently(*, buyer, key: str, coupons: dict | None = None) -> tuple[Checkout, bool]:
+def checkout_idempotently(
+    *,
+    buyer,
+    key: str,
+    coupons: dict | None = None,
+    address_public_id: str = "",
+    delivery_method: str = Order.DeliveryMethod.DELIVERY,
+) -> tuple[Checkout, bool]:
     """``checkout`` at most once per (buyer, key): the same key and body return the first
     checkout; the same key with another body is a 409. Returns (checkout, replayed)."""
     _require_user(buyer)
     body = {"coupons": coupons or {}}
+    # Only fields that were sent count, so a key used before addresses existed still replays.
+    if address_public_id:
+        body["address_id"] = address_public_id
+    if delivery_method != Order.DeliveryMethod.DELIVERY:
+        body["delivery_method"] = delivery_method
 
     def compute():
-        created = checkout(buyer=buyer, coupons=coupons)
+        created = checkout(
+            buyer=buyer,
+            coupons=coupons,
+            address_public_id=address_public_id,
+            delivery_method=delivery_method,
+        )
         return 201, {"checkout_id": created.public_id}
 
     result = run_idempotent(
@@ -586,9 +689,12 @@ def _refund_late_payment(*, order: Order, payment) -> None:
     _publish("orders.refunded", order, amount_fen=order.total_fen)
 
 
-def record_payment_failure(*, reference: str) -> int:
-    """A failed or canceled payment cancels the checkout's unpaid orders (stock and coupons
-    back)."""
+def record_payment_failure(*, reference: str, payment_public_id: str = "") -> int:
+    """A declined, abandoned or canceled payment leaves the checkout's orders unpaid and payable
+    again (``retry_payment``) until their reservation ends; then ``expire_unpaid_checkouts``
+    cancels them. The orders' timelines say the payment was not completed. A failure of an
+    earlier attempt (replaced by a newer one) changes nothing. Returns how many orders are still
+    waiting for payment."""
     if not isinstance(reference, str) or not reference.startswith("checkout:"):
         return 0
     with transaction.atomic():
@@ -599,10 +705,66 @@ def record_payment_failure(*, reference: str) -> int:
         )
         if checkout_row is None or checkout_row.deal_ref:
             return 0
-        _lock_payment_of(checkout_row)
-        return _cancel_unpaid_orders(
-            checkout_row=checkout_row, reason=Order.CancelReason.PAYMENT_FAILED, actor=None
+        if payment_public_id and checkout_row.payment_public_id != payment_public_id:
+            return 0  # an earlier attempt: the buyer is already paying with a newer one
+        payment = _lock_payment_of(checkout_row)
+        if payment.state not in (Payment.State.FAILED, Payment.State.CANCELED):
+            return 0
+        waiting = list(
+            Order.objects.select_for_update()
+            .filter(checkout=checkout_row, state=Order.State.PENDING_PAYMENT)
+            .order_by("pk")
         )
+        for order in waiting:
+            _record(order, "payment_failed", note=str(_("You can pay again until the deadline.")))
+            _publish("orders.payment_failed", order, payment_public_id=payment.public_id)
+        return len(waiting)
+
+
+def retry_payment(*, order: Order, actor) -> Checkout:
+    """The buyer's "pay" on an unpaid order: a new payment attempt for its whole checkout, while
+    the reservation lasts. An attempt still waiting for the buyer is reused; one the cashier is
+    processing is left to finish (``payment_processing``). Each attempt has its own key
+    (``checkout:<id>:attempt:<n>``), so a retried request never makes two."""
+    _require_buyer(order=order, actor=actor)
+    with transaction.atomic():
+        checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
+        payment = _lock_payment_of(checkout_row)
+        if not checkout_row.orders.filter(state=Order.State.PENDING_PAYMENT).exists():
+            raise Conflict(_("There is nothing left to pay here."), code="nothing_to_pay")
+        if clock.now() >= checkout_row.expires_at:
+            raise Conflict(
+                _("The time to pay has run out; the order will be cancelled."),
+                code="reservation_expired",
+            )
+        if payment is not None and payment.state == Payment.State.REQUIRES_PAYMENT:
+            return checkout_row
+        if checkout_row.deal_ref or payment is None:
+            # A deal settles its own payments (a failed one ends the seat or the purchase).
+            raise Conflict(
+                _("This order belongs to a running deal; see the deal's page."), code="deal_order"
+            )
+        if payment.state != Payment.State.FAILED and payment.state != Payment.State.CANCELED:
+            raise Conflict(
+                _("Your payment is being processed; please wait a moment."),
+                code="payment_processing",
+            )
+        attempt = checkout_row.payment_attempts + 1
+        new_payment = payments.create_payment(
+            payer=actor,
+            amount=checkout_row.total_fen,
+            reference=checkout_row.reference,
+            description=payment.description,
+            idempotency_key=f"{checkout_row.reference}:attempt:{attempt}",
+        )
+        Checkout.objects.filter(pk=checkout_row.pk).update(
+            payment_public_id=new_payment.public_id, payment_attempts=attempt
+        )
+        checkout_row.payment_public_id, checkout_row.payment_attempts = (
+            new_payment.public_id,
+            attempt,
+        )
+    return checkout_row
 
 
 def _cancel_unpaid_orders(*, checkout_row: Checkout, reason: str, actor) -> int:
@@ -623,6 +785,10 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
     )
     if not changed:
         return
+    if release_stock and reason == Order.CancelReason.EXPIRED:
+        # An abandoned payment does not cost the buyer their cart: the lines come back (before
+        # the stock is released: lock order cart, then SKU stock, as in checkout).
+        _restore_to_cart(order)
     if release_stock:
         _release_stock(order)
     if order.coupon_claim_public_id:
@@ -630,6 +796,20 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
     order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
     _publish("orders.cancelled", order, reason=reason)
+
+
+def _restore_to_cart(order: Order) -> None:
+    """Put an expired cart order's items back in the buyer's cart (quantities add up, at most
+    99 per item); the cart page then shows what is no longer on sale or in stock."""
+    cart = _locked_cart(user=order.buyer)
+    for line in order.lines.filter(sku__isnull=False).order_by("sku_id"):
+        existing = CartLine.objects.filter(cart=cart, sku_id=line.sku_id).first()
+        if existing is None:
+            CartLine.objects.create(cart=cart, sku_id=line.sku_id, quantity=line.quantity)
+        else:
+            CartLine.objects.filter(pk=existing.pk).update(
+                quantity=min(existing.quantity + line.quantity, MAX_QUANTITY)
+            )
 
 
 def _release_stock(order: Order) -> None:
@@ -731,12 +911,42 @@ def _void_current_hold(order: Order) -> None:
         ledger_void_hold(key=f"{hold.idempotency_key}:void", hold=hold)
 
 
+ADDRESS_CHANGEABLE_STATES = (
+    Order.State.PENDING_PAYMENT,
+    Order.State.AWAITING_DEAL,
+    Order.State.PAID,
+)
+
+
+def change_order_address(*, order: Order, actor, address_public_id) -> Order:
+    """The buyer ships the order to another address of their book, until it ships. The order
+    takes a new copy; the merchant sees it in the ship queue and on the packing list."""
+    _require_buyer(order=order, actor=actor)
+    address = address_services.own_address(user=actor, address_public_id=address_public_id)
+    snapshot = address_services.address_snapshot(address)
+    with transaction.atomic():
+        # One conditional statement: a shipment committed a moment ago wins, never a silent
+        # change of an order already on its way.
+        changed = Order.objects.filter(pk=order.pk, state__in=ADDRESS_CHANGEABLE_STATES).update(
+            **snapshot
+        )
+        if not changed:
+            raise Conflict(
+                _("The address can no longer be changed: the order has shipped or ended."),
+                code="address_locked",
+            )
+        order.refresh_from_db()
+        _record(order, "address_changed", actor=actor, note=order.ship_address_line)
+        _publish("orders.address_changed", order)
+    return order
+
+
 def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Order:
+    """The shop hands a paid order to a carrier (a code of carriers.Carrier) with its tracking
+    number in that carrier's format."""
     _require_merchant(order=order, actor=actor)
-    carrier = clean_text(carrier, field="carrier", max_length=CARRIER_MAX_LENGTH, required=True)
-    tracking_number = clean_text(
-        tracking_number, field="tracking_number", max_length=TRACKING_MAX_LENGTH, required=True
-    )
+    carrier = carriers.clean_carrier(carrier)
+    tracking_number = carriers.clean_tracking_number(carrier=carrier, value=tracking_number)
     with transaction.atomic():
         changed = Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
             state=Order.State.SHIPPED,
@@ -747,9 +957,68 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
         if not changed:
             raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
         order.refresh_from_db()
-        _record(order, "shipped", actor=actor, note=f"{carrier} {tracking_number}")
+        _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
         _publish("orders.shipped", order)
     return order
+
+
+MAX_SHIPMENTS_AT_ONCE = 200
+
+
+def ship_orders(*, shop: Shop, actor, shipments) -> dict[str, str]:
+    """Ship several of the shop's paid orders at once, each with its carrier and number.
+
+    Every line is checked first, so bad input ships nothing. Then each order ships in its own
+    transaction: one cancelled a moment ago does not hold back the others. Returns
+    {order id: "shipped" or the refusal's code}."""
+    _require_user(actor)
+    if shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This order belongs to another shop."), code="not_your_shop")
+    if not isinstance(shipments, list | tuple) or not 1 <= len(shipments) <= MAX_SHIPMENTS_AT_ONCE:
+        raise ValidationFailed(
+            _("Choose the orders to ship (at most %(max)d at once).")
+            % {"max": MAX_SHIPMENTS_AT_ONCE},
+            code="no_orders_chosen",
+            fields={"shipments": "count"},
+        )
+    planned = _planned_shipments(shop=shop, shipments=shipments)
+    outcomes = {}
+    for order, carrier, number in planned:
+        try:
+            ship_order(order=order, actor=actor, carrier=carrier, tracking_number=number)
+            outcomes[order.public_id] = "shipped"
+        except Conflict as refused:
+            outcomes[order.public_id] = refused.code
+    return outcomes
+
+
+def _planned_shipments(*, shop: Shop, shipments) -> list[tuple[Order, str, str]]:
+    by_id = {}
+    for item in shipments:
+        order_id = item.get("order_id") if isinstance(item, dict) else None
+        if not isinstance(order_id, str) or order_id in by_id:
+            raise ValidationFailed(_("Each order once, please."), fields={"shipments": "invalid"})
+        by_id[order_id] = item
+    orders = {
+        order.public_id: order
+        for order in Order.objects.select_related("shop").filter(
+            shop=shop, public_id__in=list(by_id)
+        )
+    }
+    planned = []
+    for order_id, item in by_id.items():
+        if order_id not in orders:
+            raise NotFound(_("No such order."), code="order_not_found")
+        try:
+            carrier = carriers.clean_carrier(item.get("carrier"))
+            number = carriers.clean_tracking_number(
+                carrier=carrier, value=item.get("tracking_number")
+            )
+        except ValidationFailed as error:
+            error.fields = {**error.fields, "order_id": order_id}
+            raise
+        planned.append((orders[order_id], carrier, number))
+    return planned
 
 
 def confirm_receipt(*, order: Order, actor) -> Order:

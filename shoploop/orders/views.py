@@ -2,17 +2,23 @@
 selector, render or redirect. A DomainError's message is shown on the page; 'not found' and 'not
 yours' become the site's 404 and 403 pages."""
 
+import csv
 import secrets
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
-from shoploop.coupons import selectors as coupon_selectors
 from shoploop.orders import selectors, services
+from shoploop.orders.carriers import Carrier
 from shoploop.orders.models import AfterSale, Order
 
 
@@ -39,26 +45,9 @@ def _cart_owner(request, *, create: bool = False) -> dict:
 
 
 def cart(request):
+    # Coupons, the address and the amount to pay are chosen on the confirm step (cart_confirm).
     view = selectors.cart_view(**_cart_owner(request))
-    for group in view.groups:
-        # The coupon picker offers only the claims the checkout would accept for this subtotal.
-        group.coupon_choices = (
-            coupon_selectors.usable_claims(
-                user=request.user, shop=group.shop, subtotal_fen=group.subtotal_fen
-            )
-            if group.subtotal_fen > 0
-            else []
-        )
-    return render(
-        request,
-        "orders/cart.html",
-        {
-            "cart": view,
-            # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
-            "checkout_token": secrets.token_urlsafe(16),
-            "nav_active": "cart",
-        },
-    )
+    return render(request, "orders/cart.html", {"cart": view, "nav_active": "cart"})
 
 
 @require_POST
@@ -91,24 +80,77 @@ def cart_update(request, sku_id):
     return redirect("orders:cart")
 
 
+def _choices(data) -> dict:
+    """The confirm step's choices from a query or a form: coupons, address, delivery method.
+    ``coupons`` is None until the buyer chose (then each shop's best coupon is preselected)."""
+    coupons = None
+    if data.get("chosen"):
+        coupons = {
+            name.removeprefix("coupon_"): value
+            for name, value in data.items()
+            if name.startswith("coupon_")
+        }
+    return {
+        "coupons": coupons,
+        "address_public_id": data.get("address", ""),
+        "delivery_method": data.get("delivery_method") or Order.DeliveryMethod.DELIVERY,
+    }
+
+
+def _confirm_query(quote) -> str:
+    query = {"chosen": "1", "delivery_method": quote.delivery_method}
+    if quote.address is not None:
+        query["address"] = quote.address.public_id
+    query.update({f"coupon_{g.shop.public_id}": g.coupon_claim_id for g in quote.groups})
+    return urlencode(query)
+
+
+@login_required
+def cart_confirm(request):
+    """Confirm before paying: lines with their options, delivery, the address, the coupons with
+    their discount in the total, and the amount to pay. Nothing is reserved or charged here."""
+    try:
+        quote = selectors.checkout_quote(buyer=request.user, **_choices(request.GET))
+    except DomainError as error:
+        messages.error(request, error.message)
+        if request.GET.get("chosen"):
+            # A stale choice (a coupon used meanwhile, an address deleted): start again from
+            # the defaults, which fail only for the cart itself (then back to the cart).
+            return redirect("orders:confirm")
+        return redirect("orders:cart")
+    here = f"{reverse('orders:confirm')}?{_confirm_query(quote)}"
+    return render(
+        request,
+        "orders/confirm.html",
+        {
+            "quote": quote,
+            "here": here,
+            "delivery_methods": Order.DeliveryMethod.choices,
+            # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
+            "checkout_token": secrets.token_urlsafe(16),
+            "nav_active": "cart",
+        },
+    )
+
+
 @login_required
 @require_POST
 def checkout(request):
-    """The cart page's one-time token is the idempotency key: a double-click (or a resubmit)
+    """The confirm page's one-time token is the idempotency key: a double-click (or a resubmit)
     makes one checkout and lands on the same payment."""
     token = request.POST.get("token", "")
-    coupons = {
-        name.removeprefix("coupon_"): value
-        for name, value in request.POST.items()
-        if name.startswith("coupon_") and value
-    }
+    choices = _choices(request.POST)
     try:
         checkout_row, _replayed = services.checkout_idempotently(
-            buyer=request.user, key=f"page:{token}", coupons=coupons
+            buyer=request.user,
+            key=f"page:{token}",
+            coupons={shop: claim for shop, claim in (choices["coupons"] or {}).items() if claim},
+            address_public_id=choices["address_public_id"],
+            delivery_method=choices["delivery_method"],
         )
     except DomainError as error:
         messages.error(request, error.message)
-        return redirect("orders:cart")
+        return redirect("orders:confirm")
     return redirect(selectors.pay_url(checkout=checkout_row))
 
 
@@ -143,8 +185,15 @@ def order_detail(request, order_id):
         {
             "order": order,
             "is_buyer": order.buyer_id == request.user.pk,
+            "addresses": (
+                list(selectors.addresses_of(user=request.user))
+                if order.buyer_id == request.user.pk
+                and order.state in services.ADDRESS_CHANGEABLE_STATES
+                else []
+            ),
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,
+            "carriers": Carrier.choices,
             "can_request_after_sale": selectors.can_request_after_sale(order=order),
             "nav_active": "me",
         },
@@ -153,11 +202,24 @@ def order_detail(request, order_id):
 
 @login_required
 def order_pay(request, order_id):
-    """Back to the cashier for an unpaid order (the whole checkout is paid at once)."""
+    """The "pay" button of an unpaid order: to the cashier for its whole checkout. A POST makes
+    a new payment attempt if the last one was declined or abandoned (services.retry_payment);
+    a GET only follows the current attempt."""
     order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
     if order.buyer_id != request.user.pk:
         raise PermissionDenied()
     if order.state != Order.State.PENDING_PAYMENT:
+        return redirect("orders:detail", order_id=order.public_id)
+    if request.method == "POST":
+        try:
+            checkout_row = services.retry_payment(order=order, actor=request.user)
+        except DomainError as error:
+            if isinstance(error, NotFound | PermissionDenied):
+                raise
+            messages.error(request, error.message)
+            return redirect("orders:detail", order_id=order.public_id)
+        return redirect(selectors.pay_url(checkout=checkout_row))
+    if not selectors.payment_is_open(checkout=order.checkout):
         return redirect("orders:detail", order_id=order.public_id)
     return redirect(selectors.pay_url(checkout=order.checkout))
 
@@ -182,6 +244,19 @@ def order_cancel(request, order_id):
         order_id,
         lambda order: services.cancel_order(order=order, actor=request.user),
         _("The order was cancelled."),
+    )
+
+
+@login_required
+@require_POST
+def order_change_address(request, order_id):
+    return _order_action(
+        request,
+        order_id,
+        lambda order: services.change_order_address(
+            order=order, actor=request.user, address_public_id=request.POST.get("address", "")
+        ),
+        _("The delivery address was changed."),
     )
 
 
@@ -296,14 +371,138 @@ def after_sale_reject(request, after_sale_id):
 # --- merchant ---------------------------------------------------------------------------------
 
 
-@login_required
-def merchant_to_ship(request):
-    shop = selectors.merchant_shop(user=request.user)
+def _queue(request, *, shop, posted=None, error=None):
+    orders = list(selectors.to_ship(shop=shop)[: services.MAX_SHIPMENTS_AT_ONCE])
+    chosen = set(posted.getlist("order")) if posted else set()
+    for order in orders:
+        # What the merchant typed stays on the page when the batch is refused.
+        order.form_checked = order.public_id in chosen
+        order.form_carrier = posted.get(f"carrier_{order.public_id}", "") if posted else ""
+        order.form_tracking = posted.get(f"tracking_{order.public_id}", "") if posted else ""
     return render(
         request,
         "orders/merchant_to_ship.html",
-        {"shop": shop, "orders": selectors.to_ship(shop=shop)[:200], "nav_active": "me"},
+        {
+            "shop": shop,
+            "orders": orders,
+            "carriers": Carrier.choices,
+            "error": error,
+            "nav_active": "me",
+        },
+        status=422 if error else 200,
     )
+
+
+@login_required
+def merchant_to_ship(request):
+    """Paid orders waiting to ship, oldest first, with their addresses."""
+    return _queue(request, shop=selectors.merchant_shop(user=request.user))
+
+
+@login_required
+@require_POST
+def merchant_ship_selected(request):
+    """Ship the ticked orders, each with its carrier and number; bad input ships nothing and
+    the page keeps what was typed."""
+    shop = selectors.merchant_shop(user=request.user)
+    shipments = [
+        {
+            "order_id": order_id,
+            "carrier": request.POST.get(f"carrier_{order_id}", ""),
+            "tracking_number": request.POST.get(f"tracking_{order_id}", ""),
+        }
+        for order_id in request.POST.getlist("order")
+    ]
+    try:
+        outcomes = services.ship_orders(shop=shop, actor=request.user, shipments=shipments)
+    except DomainError as error:
+        if isinstance(error, PermissionDenied):
+            raise
+        order_id = error.fields.get("order_id")
+        message = f"{order_id}: {error.message}" if order_id else error.message
+        return _queue(request, shop=shop, posted=request.POST, error=message)
+    shipped = [order_id for order_id, outcome in outcomes.items() if outcome == "shipped"]
+    if shipped:
+        messages.success(
+            request,
+            ngettext("%(count)d order shipped.", "%(count)d orders shipped.", len(shipped))
+            % {"count": len(shipped)},
+        )
+    for order_id, outcome in outcomes.items():
+        if outcome != "shipped":
+            messages.error(
+                request, _("%(order)s was not shipped: it is no longer paid.") % {"order": order_id}
+            )
+    return redirect("orders:merchant_to_ship")
+
+
+def _packing_orders(request):
+    shop = selectors.merchant_shop(user=request.user)
+    return shop, selectors.packing_list(shop=shop, order_ids=request.GET.getlist("order"))
+
+
+@login_required
+def merchant_packing_list(request):
+    """A printable packing list of the chosen orders (all paid orders if none is chosen)."""
+    shop, orders = _packing_orders(request)
+    return render(
+        request,
+        "orders/packing_list.html",
+        {"shop": shop, "orders": orders, "printed_at": clock.now(), "nav_active": "me"},
+    )
+
+
+@login_required
+def merchant_packing_list_csv(request):
+    _shop, orders = _packing_orders(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="packing-list.csv"'
+    response.write("\ufeff")  # a BOM, so spreadsheet apps read the Chinese text as UTF-8
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Order"),
+            _("Paid at"),
+            _("Recipient"),
+            _("Phone"),
+            _("Province"),
+            _("City"),
+            _("District"),
+            _("Street address"),
+            _("Postcode"),
+            _("Items"),
+            _("Total (yuan)"),
+        ]
+    )
+    for order in orders:
+        items = "; ".join(
+            f"{line.title}{f' ({line.options_label})' if line.options_label else ''} × "
+            f"{line.quantity}"
+            for line in order.lines.all()
+        )
+        writer.writerow(
+            _csv_safe(value)
+            for value in (
+                order.public_id,
+                order.paid_at.isoformat() if order.paid_at else "",
+                order.ship_recipient,
+                order.ship_national_phone,
+                order.ship_province,
+                order.ship_city,
+                order.ship_district,
+                order.ship_street,
+                order.ship_postcode,
+                items,
+                f"{order.total_fen // 100}.{order.total_fen % 100:02d}",
+            )
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Buyers type names and streets: a cell starting like a formula is kept as text."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @login_required

@@ -90,6 +90,8 @@ class WorldParameters:
         default_factory=lambda: {"approve": 0.86, "decline": 0.06, "never_pay": 0.08}
     )
     payment_delay_minutes: tuple[int, int] = (1, 10)  # within the 15-minute reservation
+    # After a decline the order stays payable; this share presses "pay" again and approves.
+    pay_again_after_decline_rate: float = 0.5
 
     # Fulfilment and after-sale.
     cancel_before_shipping_rate: float = 0.04  # the buyer cancels a paid order the same day

@@ -4,6 +4,8 @@ import pytest
 
 from shoploop.catalog import services as catalog
 
+SHENZHEN_NANSHAN = {"province_code": "44", "city_code": "4403", "district_code": "440305"}
+
 
 @pytest.fixture
 def merchant(make_user):
@@ -102,7 +104,28 @@ def committed(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def place(buyer):
+def ship_to():
+    """``ship_to(user)`` → the public id of the user's default address (made on first use)."""
+    from shoploop.orders import address_services
+    from shoploop.orders.models import Address
+
+    def run(user):
+        found = Address.objects.filter(user=user, is_default=True).first()
+        if found is None:
+            found = address_services.add_address(
+                user=user,
+                recipient_name="收件人",
+                phone="13912345678",
+                street="人民路 1 号",
+                **SHENZHEN_NANSHAN,
+            )
+        return found.public_id
+
+    return run
+
+
+@pytest.fixture
+def place(buyer, ship_to):
     """``place(*(sku, qty))`` → a checkout of those items by ``buyer`` (or ``user=``)."""
     from shoploop.orders import services
 
@@ -110,6 +133,28 @@ def place(buyer):
         who = user or buyer
         for sku, quantity in items:
             services.add_to_cart(user=who, sku_public_id=sku.public_id, quantity=quantity)
-        return services.checkout(buyer=who, coupons=coupons)
+        return services.checkout(buyer=who, coupons=coupons, address_public_id=ship_to(who))
 
     return run
+
+
+@pytest.fixture
+def address_fields():
+    """Fields of a valid address (深圳 南山区), as a form or the API would send them."""
+    return {
+        "recipient_name": "王小明",
+        "phone": "138 1234 5678",
+        **SHENZHEN_NANSHAN,
+        "street": "科技园南区 1 栋 101",
+        "postcode": "518000",
+    }
+
+
+@pytest.fixture
+def make_address(address_fields):
+    from shoploop.orders import address_services
+
+    def make(user, **overrides):
+        return address_services.add_address(user=user, **{**address_fields, **overrides})
+
+    return make

@@ -14,7 +14,9 @@ def escalated(buyer, sku, place, pay):
     checkout = place((sku, 2))
     pay(checkout)
     order = Order.objects.get(checkout=checkout)
-    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    services.ship_order(
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     services.confirm_receipt(order=order, actor=buyer)
     after_sale = services.request_after_sale(
         order=order,

@@ -91,11 +91,33 @@ def test_malformed_coupon_choice_is_refused(buyer, sku, place, coupon_map):
     assert not Checkout.objects.exists()
 
 
-def test_cart_page_offers_usable_coupons_and_checkout_applies_the_choice(client, buyer, sku, claim):
+def test_confirm_page_offers_usable_coupons_and_checkout_applies_the_choice(
+    client, buyer, sku, claim, ship_to
+):
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    address = ship_to(buyer)
     client.force_login(buyer)
-    html = client.get("/cart/").content.decode()
+    html = client.get("/cart/confirm/").content.decode()
     assert f'value="{claim.public_id}"' in html and "满50减10" in html
     field = f"coupon_{sku.product.shop.public_id}"
-    client.post("/cart/checkout/", {"token": "t-1", field: claim.public_id})
+    client.post(
+        "/cart/checkout/",
+        {"token": "t-1", "chosen": "1", "address": address, field: claim.public_id},
+    )
     assert Order.objects.get().discount_fen == 1000
+
+
+def test_confirm_page_total_includes_the_selected_coupon(client, buyer, sku, claim, ship_to):
+    """The defect "the cart total ignores the selected coupon": the amount to pay is after it."""
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    ship_to(buyer)
+    client.force_login(buyer)
+    preselected = client.get("/cart/confirm/")
+    assert preselected.context["quote"].total_fen == 4900
+    assert "¥49.00" in preselected.content.decode()
+    field = f"coupon_{sku.product.shop.public_id}"
+    without = client.get("/cart/confirm/", {"chosen": "1", field: ""})
+    assert without.context["quote"].total_fen == 5900
+    chosen = client.get("/cart/confirm/", {"chosen": "1", field: claim.public_id})
+    assert chosen.context["quote"].total_fen == 4900
+    assert not Checkout.objects.exists()

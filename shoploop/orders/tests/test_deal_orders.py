@@ -162,3 +162,23 @@ def test_deal_order_for_payment_finds_only_deal_checkouts(place_deal, place, sku
     cart_checkout = place((sku, 1))
     assert selectors.deal_order_for_payment(reference=cart_checkout.reference) is None
     assert selectors.deal_order_for_payment(reference="nonsense") is None
+
+
+def test_pay_now_on_a_deal_order_goes_to_its_open_payment_but_never_makes_a_new_one(
+    place_deal, buyer, client
+):
+    from shoploop.core.errors import Conflict
+
+    order = place_deal()
+    assert services.retry_payment(order=order, actor=buyer).payment_public_id == (
+        order.checkout.payment_public_id
+    )
+    client.force_login(buyer)
+    response = client.post(f"/orders/{order.public_id}/pay/")
+    assert order.checkout.payment_public_id in response.url
+    services_payment = _payment(order)
+    Payment.objects.filter(pk=services_payment.pk).update(state=Payment.State.FAILED)
+    with pytest.raises(Conflict) as caught:
+        services.retry_payment(order=order, actor=buyer)
+    assert caught.value.code == "deal_order"
+    assert Payment.objects.count() == 1

@@ -16,7 +16,7 @@ def test_cart_page_replaces_coming_soon(client, buyer, sku):
     page = client.get("/cart/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert "手冲咖啡豆" in html and "¥118.00" in html and 'name="token"' in html
+    assert "手冲咖啡豆" in html and "¥118.00" in html and reverse("orders:confirm") in html
 
 
 def test_anonymous_cart_page_works_and_asks_to_sign_in(client, sku):
@@ -44,23 +44,68 @@ def test_update_and_remove_line(client, buyer, sku):
     assert selectors.cart_view(user=buyer).is_empty
 
 
-def test_double_click_on_checkout_makes_one_checkout(client, buyer, sku):
+def test_double_click_on_checkout_makes_one_checkout(client, buyer, sku, ship_to):
     client.force_login(buyer)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
-    first = client.post("/cart/checkout/", {"token": "tok-1"})
-    second = client.post("/cart/checkout/", {"token": "tok-1"})
+    form = {"token": "tok-1", "address": ship_to(buyer)}
+    first = client.post("/cart/checkout/", form)
+    second = client.post("/cart/checkout/", form)
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Checkout.objects.count() == 1 and SKU.objects.get(pk=sku.pk).stock == 9
 
 
-def test_checkout_out_of_stock_shows_message_on_cart(client, buyer, sku):
+def test_checkout_out_of_stock_shows_message(client, buyer, sku, ship_to):
     client.force_login(buyer)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
     SKU.objects.filter(pk=sku.pk).update(stock=1)
-    page = client.post("/cart/checkout/", {"token": "tok-2"}, follow=True)
-    assert "手冲咖啡豆" in next(str(m) for m in page.context["messages"])
+    form = {"token": "tok-2", "address": ship_to(buyer)}
+    page = client.post("/cart/checkout/", form, follow=True)
+    assert "手冲咖啡豆" in " ".join(str(m) for m in page.context["messages"])
     assert not Checkout.objects.exists()
+
+
+def test_confirm_page_shows_lines_options_address_and_amount(client, buyer, sku, make_address):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+    make_address(buyer)
+    other = make_address(buyer, recipient_name="李四", street="第二街 2 号")
+    response = client.get("/cart/confirm/")
+    html = response.content.decode()
+    assert "手冲咖啡豆" in html and "250g" in html and "¥118.00" in html
+    assert "王小明" in html and "李四" in html
+    assert response.context["quote"].address.recipient_name == "王小明"  # the default
+    chosen = client.get("/cart/confirm/", {"chosen": "1", "address": other.public_id})
+    assert chosen.context["quote"].address == other
+    assert f'name="address" value="{other.public_id}"' in chosen.content.decode()
+    assert not Checkout.objects.exists() and SKU.objects.get(pk=sku.pk).stock == 10
+
+
+def test_confirm_page_without_an_address_links_to_add_one_and_back(client, buyer, sku, english):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    response = client.get("/cart/confirm/")
+    html = response.content.decode()
+    assert "Add a delivery address to continue." in html
+    assert f"{reverse('orders:address_add')}?next=" in html
+    assert response.context["quote"].can_confirm is False
+
+
+def test_confirm_with_another_users_address_starts_again(client, buyer, other_user, sku, ship_to):
+    client.force_login(buyer)
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    theirs = ship_to(other_user)
+    response = client.get("/cart/confirm/", {"chosen": "1", "address": theirs})
+    assert response.status_code == 302 and response.url == reverse("orders:confirm")
+    posted = client.post("/cart/checkout/", {"token": "t", "address": theirs})
+    assert posted.url == reverse("orders:confirm")
+    assert not Checkout.objects.exists()
+
+
+def test_confirm_with_an_empty_cart_goes_back_to_the_cart(client, buyer):
+    client.force_login(buyer)
+    response = client.get("/cart/confirm/")
+    assert response.status_code == 302 and response.url == reverse("orders:cart")
 
 
 def test_checkout_needs_sign_in(client, sku):
@@ -101,7 +146,7 @@ def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_o
     assert paid_order.public_id in queue
     client.post(
         f"/orders/{paid_order.public_id}/ship/",
-        {"carrier": "顺丰", "tracking_number": "SF1", "next": "queue"},
+        {"carrier": "sf", "tracking_number": "SF123456789012", "next": "queue"},
     )
     paid_order.refresh_from_db()
     assert paid_order.state == Order.State.SHIPPED
@@ -113,7 +158,9 @@ def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_o
 
 def test_after_sale_request_and_merchant_reject_from_pages(client, buyer, paid_order):
     order = paid_order
-    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="1")
+    services.ship_order(
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     services.confirm_receipt(order=order, actor=buyer)
     client.force_login(buyer)
     line = order.lines.get()

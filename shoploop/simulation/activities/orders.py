@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shoploop.ledger.services import payments
+from shoploop.orders import address_services, regions
 from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as orders
 from shoploop.simulation.activities.base import Activity
@@ -21,10 +22,19 @@ RECEIVED = "received"
 # A person's chance to shop grows with the communities they are in, up to this many.
 MAX_COMMUNITY_BOOST = 3
 _PICK_TRIES = 4
-_CARRIERS = ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "京东物流")
+# Carrier code → a tracking number in its format (orders.carriers checks them).
+_CARRIERS = {
+    "sf": lambda rng: f"SF{rng.randrange(10**12):012d}",
+    "zto": lambda rng: f"7{rng.randrange(10**11):011d}",
+    "yto": lambda rng: f"YT{rng.randrange(10**13):013d}",
+    "yunda": lambda rng: f"43{rng.randrange(10**11):011d}",
+    "jd": lambda rng: f"JDVA{rng.randrange(10**11):011d}",
+}
 _REFUND_ONLY_REASONS = ("商品与描述不符", "少发了一件", "收到时包装破损，影响使用")
 _RETURN_REASONS = ("尺码不合适，想退货", "颜色和图片差别较大", "不喜欢，七天无理由退货")
 _REJECTION_REASONS = ("商品已使用，影响二次销售", "请先提供破损照片，我们再处理")
+_RECIPIENTS = ("王芳", "李娜", "张伟", "刘洋", "陈静")
+_STREETS = ("人民路", "解放路", "中山路", "建设路", "和平街", "新华街")
 _OPERATOR_NOTES = ("已核实聊天记录与照片，支持退款。", "证据不足，维持商家的决定。")
 
 
@@ -110,8 +120,33 @@ class Shopping(Activity):
             return rng.randrange(len(world.offers))
         return rng.choice(pool) if pool else None
 
+    def _address(self, buyer, *, at) -> str | None:
+        """The buyer's default address, added to their address book before the first checkout
+        (a random district of China, a mobile number, a street)."""
+        found = order_selectors.default_address(user=buyer)
+        if found is not None:
+            return found.public_id
+        rng = self.world.rng
+        province = rng.choice(regions.provinces())
+        city = rng.choice(regions.children_of(province.code))
+        district = rng.choice(regions.children_of(city.code))
+        address = self.world.call(
+            address_services.add_address,
+            at=at,
+            outcome="address.added",
+            user=buyer,
+            recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
+            phone=f"139{rng.randrange(10**8):08d}",
+            province_code=province.code,
+            city_code=city.code,
+            district_code=district.code,
+            street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
+        )
+        return address.public_id if address is not None else None
+
     def _checkout(self, person: Person, buyer, added: list[tuple[int, int]], *, at):
         world = self.world
+        address = self._address(buyer, at=at)
         chosen = self._coupons(person, added)
         checkout = world.call(
             orders.checkout,
@@ -120,11 +155,17 @@ class Shopping(Activity):
             buyer=buyer,
             coupons={world.shops[shop].shop.public_id: claim for shop, claim in chosen.items()}
             or None,
+            address_public_id=address,
         )
         if checkout is None and chosen:
             # The coupon was refused: the buyer drops it and checks out at full price.
             checkout = world.call(
-                orders.checkout, at=at, outcome="order.checkout", buyer=buyer, coupons=None
+                orders.checkout,
+                at=at,
+                outcome="order.checkout",
+                buyer=buyer,
+                coupons=None,
+                address_public_id=address,
             )
         return checkout
 
@@ -176,6 +217,9 @@ class Shopping(Activity):
         # Commit now, at this moment: the sandbox's signed callback (after commit) captures the
         # money and orders mark the checkout's orders paid, exactly as in production.
         world.flush()
+        if answered is not None and answer == "decline":
+            answered = self._pay_again(buyer, checkout, at=at)
+            answer = "approve" if answered is not None else answer
         if answered is None or answer != "approve":
             return
         for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
@@ -188,6 +232,33 @@ class Shopping(Activity):
             else:
                 ship_day = day + world.rng.randint(*params.ship_delay_days)
                 world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
+
+    def _pay_again(self, buyer, checkout, *, at):
+        """After a declined payment the order is still payable: some buyers press "pay" again
+        (a new payment attempt) and approve it; the others let the reservation run out."""
+        world = self.world
+        if world.rng.random() >= world.params.pay_again_after_decline_rate:
+            return None
+        at += timedelta(minutes=1)
+        retried = world.call(
+            orders.retry_payment,
+            at=at,
+            outcome="payment.retried",
+            order=checkout.orders.order_by("pk").first(),
+            actor=buyer,
+        )
+        if retried is None:
+            return None
+        answered = world.call(
+            payments.respond_in_sandbox,
+            at=at,
+            outcome="payment.approve",
+            payment=payments.payment_by_public_id(public_id=retried.payment_public_id),
+            actor=buyer,
+            approve=True,
+        )
+        world.flush()
+        return answered
 
 
 def _current(public_id: str, state: str):
@@ -234,8 +305,8 @@ class ShipOrders(Activity):
                 outcome="order.shipped",
                 order=order,
                 actor=world.user(world.shops[shop].owner),
-                carrier=rng.choice(_CARRIERS),
-                tracking_number=tracking_number(rng),
+                carrier=(carrier := rng.choice(sorted(_CARRIERS))),
+                tracking_number=_CARRIERS[carrier](rng),
             )
             if shipped is not None and rng.random() < params.confirm_receipt_rate:
                 confirm_day = day + rng.randint(*params.confirm_delay_days)

@@ -1,5 +1,6 @@
-"""A buyer on a phone buys two bags of beans with a coupon, pays in the sandbox cashier, the
-merchant ships from the to-ship queue and the buyer confirms receipt. Every page fits 390 px;
+"""A buyer on a phone buys two bags of beans with a coupon: adds a delivery address from the
+confirm step, confirms, pays in the sandbox cashier; the merchant ships from the to-ship queue
+and the buyer confirms receipt. Every page fits 390 px;
 each step leaves a screenshot in test-artifacts/screenshots/."""
 
 import re
@@ -33,8 +34,12 @@ QUANTITY = 2
 COUPON = "Welcome gift"
 COUPON_OFF_FEN = 1000
 COUPON_MIN_SPEND_FEN = 10000
-CARRIER = "SF Express"
-TRACKING_NUMBER = "SF1234567890"
+CARRIER = "SF Express (顺丰)"
+TRACKING_NUMBER = "SF123456789012"
+RECIPIENT = "Ming Li"
+MOBILE = "13812345678"
+STREET = "1 Keyuan Road"
+REGION = "广东省 深圳市 南山区"
 
 SUBTOTAL = format_fen(LARGE_PRICE_FEN * QUANTITY)  # ¥119.80
 TOTAL = format_fen(LARGE_PRICE_FEN * QUANTITY - COUPON_OFF_FEN)  # ¥109.80
@@ -195,7 +200,7 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     expect(page.locator(".flash")).to_contain_text("Added to your cart.")
     expect(page.locator("main h1")).to_have_text("Cart")
 
-    # 3. Open the cart from the navigation: one line of two, the coupon on offer.
+    # 3. Open the cart from the navigation: one line of two; coupons come at the next step.
     page.locator(".bottomnav").get_by_role("link", name="Cart", exact=True).click()
     expect(page.locator("main h1")).to_have_text("Cart")
     cart = page.locator("main section.card")
@@ -206,18 +211,49 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     expect(cart).to_contain_text(f"{format_fen(LARGE_PRICE_FEN)} × {QUANTITY}")
     expect(page.get_by_label("Quantity")).to_have_value(str(QUANTITY))
     expect(cart).to_contain_text(f"Subtotal: {SUBTOTAL}")
-    coupon_choice = f"{COUPON} −{format_fen(COUPON_OFF_FEN)}"
-    page.get_by_label("Coupon").select_option(label=coupon_choice)
-    expect(page.get_by_label("Coupon")).to_have_value(roastery.claim.public_id)
     step(page, "3-cart")
 
-    # 4. Check out: the sandbox cashier asks for the discounted total.
-    page.get_by_role("button", name="Check out and pay").click()
+    # 4. Check out: the confirm step has no address yet, so the buyer adds one from there; the
+    #    region lists fill in place (htmx) and saving comes back to the confirm step.
+    page.get_by_role("link", name="Check out").click()
+    expect(page.locator("main h1")).to_have_text("Confirm your order")
+    expect(page.locator("main")).to_contain_text("Add a delivery address to continue.")
+    expect(page.get_by_role("button", name=re.compile("^Confirm and pay"))).to_be_disabled()
+    page.get_by_role("link", name="Add an address").click()
+    expect(page.locator("main h1")).to_have_text("Add an address")
+    page.get_by_label("Recipient").fill(RECIPIENT)
+    page.get_by_label("Mobile number").fill(MOBILE)
+    page.get_by_label("Province").select_option(label="广东省")
+    expect(page.get_by_label("City").locator("option", has_text="深圳市")).to_have_count(1)
+    page.get_by_label("City").select_option(label="深圳市")
+    expect(page.get_by_label("District").locator("option", has_text="南山区")).to_have_count(1)
+    page.get_by_label("District").select_option(label="南山区")
+    page.get_by_label("Street address").fill(STREET)
+    step(page, "4-add-address")
+    page.get_by_role("button", name="Save address").click()
+    expect(page.locator(".flash")).to_contain_text("Address saved.")
+
+    # 5. Back on the confirm step: the new address chosen, the coupon preselected and already
+    #    taken off the amount to pay.
+    expect(page.locator("main h1")).to_have_text("Confirm your order")
+    addresses = page.get_by_test_id("addresses")
+    expect(addresses).to_contain_text(RECIPIENT)
+    expect(addresses).to_contain_text(f"{REGION} {STREET}")
+    expect(addresses.get_by_role("radio")).to_be_checked()
+    expect(page.locator("main")).to_contain_text(PRODUCT)
+    expect(page.locator("main")).to_contain_text("500 g")
+    coupon_choice = f"{COUPON} −{format_fen(COUPON_OFF_FEN)}"
+    expect(page.get_by_label("Coupon").locator("option:checked")).to_have_text(coupon_choice)
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(TOTAL)
+    step(page, "5-confirm")
+
+    # 6. Confirm: the sandbox cashier asks for the discounted total.
+    page.get_by_role("button", name=f"Confirm and pay {TOTAL}").click()
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     expect(page).to_have_url(re.compile(r"/pay/\w+/\?next=%2Forders%2F$"))
     expect(page.get_by_test_id("pay-amount")).to_have_text(TOTAL)
     expect(page.get_by_test_id("pay-state")).to_have_text("Awaiting payment")
-    step(page, "4-cashier")
+    step(page, "6-cashier")
 
     # 5. Confirm: the signed callback is delivered in-process, so the payment is settled at once.
     page.get_by_role("button", name=f"Pay {TOTAL}").click()
@@ -233,8 +269,9 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     _go_to_my_order(page, order)
     order_url = page.url
     expect(page.locator("main .badge").first).to_have_text("Paid, to be shipped")
-    summary = page.locator("main section.card")
+    summary = page.locator("main section.card").first
     expect(summary).to_contain_text(PRODUCT)
+    expect(page.locator("#delivery-address")).to_contain_text(f"{REGION} {STREET}")
     expect(summary).to_contain_text(
         f"Subtotal {SUBTOTAL} · Coupon −{format_fen(COUPON_OFF_FEN)} · Total {TOTAL}"
     )
@@ -253,11 +290,13 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     expect(queue).to_contain_text(BUYER)
     expect(queue).to_contain_text(TOTAL)
     expect(queue).to_contain_text(f"{PRODUCT} (500 g) × {QUANTITY}")
-    queue.get_by_label("Carrier").fill(CARRIER)
+    expect(queue).to_contain_text(f"{RECIPIENT} {MOBILE} · {REGION} {STREET}")
+    queue.get_by_label(order.public_id).check()
+    queue.get_by_label("Carrier").select_option(label=CARRIER)
     queue.get_by_label("Tracking number").fill(TRACKING_NUMBER)
     step(shop_page, "7-to-ship")
-    queue.get_by_role("button", name="Ship").click()
-    expect(shop_page.locator(".flash")).to_contain_text("Marked as shipped.")
+    shop_page.get_by_role("button", name="Ship the selected orders").click()
+    expect(shop_page.locator(".flash")).to_contain_text("1 order shipped.")
     expect(shop_page.locator("main .empty")).to_have_text("Nothing to ship.")
     step(shop_page, "8-shipped-queue-empty")
 
