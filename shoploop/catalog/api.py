@@ -67,6 +67,7 @@ class ShopUpdateIn(Schema):
     name: str | None = None
     contact: str | None = None
     description: str | None = None
+    return_address: str | None = None
 
 
 class CommunityIdIn(Schema):

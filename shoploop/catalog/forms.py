@@ -13,6 +13,7 @@ from shoploop.catalog.models import (
     SHOP_CONTACT_MAX_LENGTH,
     SHOP_DESCRIPTION_MAX_LENGTH,
     SHOP_NAME_MAX_LENGTH,
+    SHOP_RETURN_ADDRESS_MAX_LENGTH,
     SKU_MAX_OPTIONS,
     Product,
 )
@@ -30,6 +31,15 @@ class ShopForm(forms.Form):
         max_length=SHOP_DESCRIPTION_MAX_LENGTH,
         required=False,
         widget=forms.Textarea,
+    )
+
+
+class ReturnAddressForm(forms.Form):
+    return_address = forms.CharField(
+        label=_("Return address (name, phone, address) shown to buyers whose return you accept"),
+        max_length=SHOP_RETURN_ADDRESS_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

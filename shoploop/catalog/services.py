@@ -18,6 +18,7 @@ from shoploop.catalog.models import (
     SHOP_CONTACT_MAX_LENGTH,
     SHOP_DESCRIPTION_MAX_LENGTH,
     SHOP_NAME_MAX_LENGTH,
+    SHOP_RETURN_ADDRESS_MAX_LENGTH,
     SKU,
     SKU_MAX_OPTIONS,
     SKU_OPTION_MAX_LENGTH,
@@ -176,9 +177,14 @@ def update_shop(
     name: str | None = None,
     contact: str | None = None,
     description: str | None = None,
+    return_address: str | None = None,
 ) -> Shop:
     _require_shop_owner(shop=shop, actor=actor)
     changes = {}
+    if return_address is not None:
+        changes["return_address"] = clean_text(
+            return_address, field="return_address", max_length=SHOP_RETURN_ADDRESS_MAX_LENGTH
+        )
     if name is not None:
         changes["name"] = clean_text(
             name, field="name", max_length=SHOP_NAME_MAX_LENGTH, required=True
