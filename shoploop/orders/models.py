@@ -399,20 +399,26 @@ class AfterSale(models.Model):
     @property
     def due_label(self) -> str:
         """What happens at ``due_at``, in the words the buyer and the shop read."""
-        return str(DUE_LABELS.get((self.state, self.kind), DUE_LABELS.get(self.state, "")))
+        key = self.state
+        if (
+            self.state == self.State.REQUESTED
+            and self.kind == self.Kind.REFUND_ONLY
+            and self.order.state == Order.State.PAID
+        ):
+            key = "requested_unshipped"
+        return str(DUE_LABELS.get(key, ""))
 
 
 DUE_LABELS = {
-    (AfterSale.State.REQUESTED, AfterSale.Kind.REFUND_ONLY): _(
-        "If the shop does not answer by then, an unshipped order is refunded automatically and "
-        "anything else goes to the platform."
+    "requested_unshipped": _(
+        "If the shop does not answer by then, the buyer is refunded automatically."
     ),
     AfterSale.State.REQUESTED: _("If the shop does not answer by then, the platform decides."),
     AfterSale.State.ACCEPTED: _(
-        "Send the goods back and enter the tracking number by then, or the request closes."
+        "The goods must be sent back with a tracking number by then, or the request closes."
     ),
     AfterSale.State.RETURN_SHIPPED: _(
-        "Unless the shop disputes the returned goods by then, you are refunded automatically."
+        "Unless the shop disputes the returned goods by then, the buyer is refunded automatically."
     ),
 }
 
