@@ -443,6 +443,15 @@ class AfterSaleLine(models.Model):
         return f"{self.quantity} × {self.order_line_id}"
 
 
+class EscalatedAfterSale(AfterSale):
+    """The operators' queue in the admin: the same rows, only the escalated ones."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("escalated after-sale request")
+        verbose_name_plural = _("escalated after-sales (operator queue)")
+
+
 # Timeline labels of the after-sale steps added with deadlines and returns (kept here, next to
 # the after-sale models, and merged into the order timeline's labels).
 EVENT_LABELS.update(
