@@ -185,3 +185,22 @@ def test_the_order_waits_for_an_open_return_before_completing(accepted, received
     received.refresh_from_db()
     assert not services.complete_order(order=received, now=received.received_at + timedelta(days=8))
     assert AfterSale.objects.get().is_open
+
+
+def test_the_return_address_is_set_in_the_console(client, shop):
+    client.force_login(shop.owner)
+    page = client.get("/console/shop/").content.decode()
+    assert 'name="return_address"' in page
+    client.post("/console/shop/", {"part": "returns", "return_address": ADDRESS})
+    shop.refresh_from_db()
+    assert shop.return_address == ADDRESS
+    client.post("/console/shop/", {"part": "returns", "return_address": "x" * 301})
+    shop.refresh_from_db()
+    assert shop.return_address == ADDRESS
+
+
+def test_only_the_owner_sets_the_return_address(shop, other_user):
+    with pytest.raises(PermissionDenied):
+        catalog_services.update_shop(shop=shop, actor=other_user, return_address="mine")
+    shop.refresh_from_db()
+    assert shop.return_address == ""
