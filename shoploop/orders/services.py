@@ -1032,7 +1032,9 @@ def add_after_sale_photo(*, after_sale: AfterSale, actor, upload) -> AfterSalePh
     """One more photo for an open request (the API's multipart upload), at most
     MAX_AFTER_SALE_PHOTOS in all; the request's row lock keeps the limit under concurrency."""
     _require_buyer(order=after_sale.order, actor=actor)
-    (prepared,) = _prepared_photos([upload]) if upload is not None else _prepared_photos([None])
+    prepared = prepared_image(
+        upload, max_width=PHOTO_MAX_SIDE, max_height=PHOTO_MAX_SIDE, field="photos"
+    )
     with transaction.atomic():
         locked = AfterSale.objects.select_for_update().get(pk=after_sale.pk)
         if locked.state not in AfterSale.OPEN_STATES:

@@ -91,6 +91,14 @@ def test_adding_photos_later_up_to_six(received, other_user):
     assert after_sale.photos.count() == MAX_AFTER_SALE_PHOTOS
 
 
+def test_adding_no_file_is_refused(received):
+    after_sale = _ask(received)
+    with pytest.raises(ValidationFailed) as caught:
+        services.add_after_sale_photo(after_sale=after_sale, actor=received.buyer, upload=None)
+    assert caught.value.code == "photos_required"
+    assert not after_sale.photos.exists()
+
+
 def test_no_photos_for_a_decided_request(received):
     after_sale = _ask(received)
     services.reject_after_sale(after_sale=after_sale, actor=received.shop.owner, reason="no")
