@@ -1348,10 +1348,12 @@ def _execute_refund(*, after_sale: AfterSale, order: Order, actor, note: str = "
 
 def _unship_refunded_units(*, order: Order, units, nothing_left: bool) -> None:
     """Refunded before shipping: those units are back in stock, and an order refunded whole is
-    cancelled, so the shop no longer sees it to ship."""
-    for line, quantity in sorted(units, key=lambda unit: unit[0].sku_id or 0):
-        if line.sku_id:
-            catalog_services.release_stock(sku_id=line.sku_id, quantity=quantity)
+    cancelled, so the shop no longer sees it to ship. A deal's order took no SKU stock (the
+    campaign holds its own), so it gives none back either."""
+    if not order.checkout.deal_ref:
+        for line, quantity in sorted(units, key=lambda unit: unit[0].sku_id or 0):
+            if line.sku_id:
+                catalog_services.release_stock(sku_id=line.sku_id, quantity=quantity)
     if nothing_left:
         now = clock.now()
         Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(

@@ -195,3 +195,27 @@ def test_shop_accepting_while_the_deadline_passes_refunds_once(buyer, make_sku, 
     after_sale.refresh_from_db()
     assert after_sale.state == "refunded", outcomes
     assert verify_ledger().ok
+
+
+def test_a_deal_order_refunded_before_shipping_gives_back_no_sku_stock(buyer, sku, pay, committed):
+    order = services.place_deal_order(
+        buyer=buyer,
+        shop=sku.product.shop,
+        title=sku.product.title,
+        unit_price_fen=3900,
+        quantity=1,
+        deal_ref="test:after-sale",
+        expires_at=clock.now() + timedelta(minutes=5),
+        sku=sku,
+    )
+    pay(order.checkout)
+    order.refresh_from_db()
+    assert services.settle_deal_payment(order=order, accept=True) == "paid"
+    after_sale = _ask(order)
+    with committed():
+        services.settle_after_sale_deadlines(after_sale.due_at)
+    order.refresh_from_db()
+    assert order.state == Order.State.CANCELLED and order.refunded_fen == 3900
+    assert SKU.objects.get(pk=sku.pk).stock == sku.stock  # the campaign owns a deal's stock
+    assert _payment(order).refunded_fen == 3900
+    assert verify_ledger().ok
