@@ -461,6 +461,7 @@ EVENT_LABELS.update(
         "after_sale_disputed": _("The shop disputed the returned goods"),
         "after_sale_expired": _("After-sale closed: the goods were not sent back in time"),
         "after_sale_auto_escalated": _("The shop did not answer: escalated to the platform"),
+        "after_sale_void": _("After-sale closed: the order was already refunded"),
     }
 )
 

@@ -1435,7 +1435,7 @@ def _settle_due_after_sale(*, after_sale: AfterSale, order: Order) -> None:
     if not _refundable(order):
         # Cancelled (and refunded in full) meanwhile: nothing is left to decide.
         _set_state(after_sale, state=AfterSale.State.CLOSED, decided_at=clock.now())
-        _record(order, "after_sale_closed", note=NOTE_NOTHING_TO_REFUND)
+        _record(order, "after_sale_void", note=NOTE_NOTHING_TO_REFUND)
         return
     if after_sale.state == AfterSale.State.RETURN_SHIPPED:
         _execute_refund(

@@ -139,6 +139,7 @@ def test_a_request_whose_order_was_cancelled_closes_without_a_second_refund(paid
         services.settle_after_sale_deadlines(after_sale.due_at)
     after_sale.refresh_from_db()
     assert after_sale.state == "closed"
+    assert paid.events.filter(kind="after_sale_void").exists()
     assert _payment(paid).refunded_fen == 11800
     assert verify_ledger().ok
 
