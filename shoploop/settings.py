@@ -286,6 +286,14 @@ TENCENT_SMS_SIGN_NAME = os.environ.get("SHOPLOOP_TENCENT_SMS_SIGN_NAME", "")
 # One approved template per message kind; notification kinds are added here as they come.
 SMS_TEMPLATES = {"sign_in_code": os.environ.get("SHOPLOOP_SMS_TEMPLATE_SIGN_IN_CODE", "")}
 
+# After-sale deadlines: a request the shop leaves unanswered this long is decided (refund only
+# before shipping: refunded; otherwise: escalated to the operators); an accepted return must be
+# shipped back within RETURN_SHIP_DAYS; a shipped return is refunded after AUTO_REFUND_DAYS unless
+# the shop confirmed receipt or disputed it first.
+AFTER_SALE_ANSWER_HOURS = int(os.environ.get("SHOPLOOP_AFTER_SALE_ANSWER_HOURS", "48"))
+AFTER_SALE_RETURN_SHIP_DAYS = int(os.environ.get("SHOPLOOP_RETURN_SHIP_DAYS", "7"))
+AFTER_SALE_RETURN_AUTO_REFUND_DAYS = int(os.environ.get("SHOPLOOP_RETURN_AUTO_REFUND_DAYS", "7"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -76,6 +76,7 @@ class ShopUpdateIn(InputSchema):
     contact: str | None = None
     public_contact: str | None = None
     description: str | None = None
+    return_address: str | None = None
 
 
 class CommunityIdIn(InputSchema):

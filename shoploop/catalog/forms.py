@@ -13,6 +13,7 @@ from shoploop.catalog.models import (
     SHOP_CONTACT_MAX_LENGTH,
     SHOP_DESCRIPTION_MAX_LENGTH,
     SHOP_NAME_MAX_LENGTH,
+    SHOP_RETURN_ADDRESS_MAX_LENGTH,
     SKU_MAX_OPTIONS,
     Product,
 )
@@ -40,6 +41,15 @@ class ShopDetailsForm(ShopForm):
         label=_("Public contact (shown on the shop page; leave empty to show none)"),
         max_length=SHOP_CONTACT_MAX_LENGTH,
         required=False,
+    )
+
+
+class ReturnAddressForm(forms.Form):
+    return_address = forms.CharField(
+        label=_("Return address (name, phone, address) shown to buyers whose return you accept"),
+        max_length=SHOP_RETURN_ADDRESS_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -15,6 +15,7 @@ from shoploop.core.money import MAX_PRICE_FEN
 SHOP_NAME_MAX_LENGTH = 40
 SHOP_DESCRIPTION_MAX_LENGTH = 2000
 SHOP_CONTACT_MAX_LENGTH = 100
+SHOP_RETURN_ADDRESS_MAX_LENGTH = 300
 REJECTION_REASON_MAX_LENGTH = 500
 DEFAULT_FEE_RATE_BPS = 500  # 5 %
 BPS_PER_WHOLE = 10_000
@@ -54,6 +55,10 @@ class Shop(models.Model):
         _("public contact"), max_length=SHOP_CONTACT_MAX_LENGTH, blank=True, default=""
     )
     logo = models.ImageField(_("logo"), upload_to="shops/logos/%Y/%m/", blank=True)
+    # Where buyers send goods back after the shop accepted a return (shown only to them).
+    return_address = models.CharField(
+        _("return address"), max_length=SHOP_RETURN_ADDRESS_MAX_LENGTH, blank=True
+    )
     # The platform's cut of each sale in basis points (1/100 of a percent); read by the money issue.
     fee_rate_bps = models.PositiveIntegerField(
         _("platform fee (bps)"), default=DEFAULT_FEE_RATE_BPS

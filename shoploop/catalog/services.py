@@ -18,6 +18,7 @@ from shoploop.catalog.models import (
     SHOP_CONTACT_MAX_LENGTH,
     SHOP_DESCRIPTION_MAX_LENGTH,
     SHOP_NAME_MAX_LENGTH,
+    SHOP_RETURN_ADDRESS_MAX_LENGTH,
     SKU,
     SKU_MAX_OPTIONS,
     SKU_OPTION_MAX_LENGTH,
@@ -177,12 +178,17 @@ def update_shop(
     contact: str | None = None,
     public_contact: str | None = None,
     description: str | None = None,
+    return_address: str | None = None,
 ) -> Shop:
     _require_shop_owner(shop=shop, actor=actor)
     changes = {}
     if public_contact is not None:
         changes["public_contact"] = clean_text(
             public_contact, field="public_contact", max_length=SHOP_CONTACT_MAX_LENGTH
+        )
+    if return_address is not None:
+        changes["return_address"] = clean_text(
+            return_address, field="return_address", max_length=SHOP_RETURN_ADDRESS_MAX_LENGTH
         )
     if name is not None:
         changes["name"] = clean_text(

@@ -152,10 +152,16 @@ def console_shop(request):
     logo = forms.LogoForm(
         request.POST if request.POST.get("part") == "logo" else None, request.FILES or None
     )
+    returns = forms.ReturnAddressForm(
+        request.POST if request.POST.get("part") == "returns" else None,
+        initial={"return_address": shop.return_address},
+    )
     error = None
     if request.method == "POST":
-        error = _save_shop_part(request, shop=shop, details=details, listing=listing, logo=logo)
-        if error is None and not any(f.errors for f in (details, listing, logo)):
+        error = _save_shop_part(
+            request, shop=shop, details=details, listing=listing, logo=logo, returns=returns
+        )
+        if error is None and not any(f.errors for f in (details, listing, logo, returns)):
             messages.success(request, _("Saved."))
             return redirect("catalog:console_shop")
     return render(
@@ -166,17 +172,20 @@ def console_shop(request):
             "details": details,
             "listing": listing,
             "logo": logo,
+            "returns": returns,
             "error": error,
             "nav_active": "me",
         },
     )
 
 
-def _save_shop_part(request, *, shop, details, listing, logo):
+def _save_shop_part(request, *, shop, details, listing, logo, returns):
     part = request.POST.get("part")
     try:
         if part == "details" and details.is_valid():
             services.update_shop(shop=shop, actor=request.user, **details.cleaned_data)
+        elif part == "returns" and returns.is_valid():
+            services.update_shop(shop=shop, actor=request.user, **returns.cleaned_data)
         elif part == "communities" and listing.is_valid():
             services.set_shop_communities(
                 shop=shop, communities=listing.cleaned_data["communities"], actor=request.user

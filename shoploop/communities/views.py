@@ -21,6 +21,7 @@ from shoploop.communities import selectors, services
 from shoploop.communities.forms import CommunityForm, InviteForm, add_domain_error
 from shoploop.communities.models import Community
 from shoploop.core.errors import DomainError, NotFound
+from shoploop.web.confirm import confirmation_page, is_confirmed
 
 MEMBERS_PER_PAGE = 30
 MEMBER_QUERY_MAX_LENGTH = 40
@@ -202,6 +203,14 @@ def community_action(request, public_id, action):
     community = _community_or_404(public_id)
     if action not in _SELF_ACTIONS:
         raise Http404()
+    if action == "dissolve" and not is_confirmed(request):
+        return confirmation_page(
+            request,
+            question=_("Dissolve %(name)s for good?") % {"name": community.name},
+            details=_("Members can no longer post or meet here; this cannot be reversed."),
+            button=_("Yes, dissolve"),
+            cancel_url=reverse("communities:moderation", args=[community.public_id]),
+        )
     service, message = _SELF_ACTIONS[action]
     _perform(request, lambda: service(actor=request.user, community=community), message)
     return _back_to(community)
@@ -226,6 +235,15 @@ def member_action(request, public_id, user_id, action):
     if target is None:
         raise Http404()
     if action == "transfer":
+        if not is_confirmed(request):
+            return confirmation_page(
+                request,
+                question=_("Make %(name)s the owner of %(community)s?")
+                % {"name": str(target), "community": community.name},
+                details=_("You stay a moderator; only the new owner can give ownership back."),
+                button=_("Yes, transfer ownership"),
+                cancel_url=reverse("communities:moderation", args=[community.public_id]),
+            )
         _perform(
             request,
             lambda: services.transfer_ownership(

@@ -4,13 +4,15 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core.errors import DomainError
-from shoploop.orders import services
+from shoploop.orders import selectors, services
 from shoploop.orders.models import (
     AfterSale,
     AfterSaleLine,
+    AfterSalePhoto,
     Cart,
     CartLine,
     Checkout,
+    EscalatedAfterSale,
     Order,
     OrderEvent,
     OrderLine,
@@ -78,19 +80,31 @@ class AfterSaleLineInline(admin.TabularInline):
     readonly_fields = ("order_line", "quantity", "amount_fen")
 
 
+class AfterSalePhotoInline(admin.TabularInline):
+    model = AfterSalePhoto
+    extra = 0
+    can_delete = False
+    readonly_fields = ("image", "width", "height", "position", "created_at")
+
+
 @admin.register(AfterSale)
 class AfterSaleAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "order", "kind", "state", "amount_fen", "created_at")
-    list_filter = ("state", "kind")
+    list_display = ("public_id", "order", "kind", "state", "amount_fen", "due_at", "created_at")
+    list_filter = ("state", "kind", "reason_code", "escalation")
     search_fields = ("public_id", "order__public_id")
     readonly_fields = [f.name for f in AfterSale._meta.fields]
-    inlines = [AfterSaleLineInline]
+    inlines = [AfterSaleLineInline, AfterSalePhotoInline]
     actions = ["refund_escalated", "close_escalated"]
 
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def _decide(self, request, queryset, *, refund: bool):
+        """Each request through ``decide_escalated_after_sale`` (its own transaction); one
+        refusal is reported and the others still go through."""
         done = 0
         for after_sale in queryset.select_related("order"):
             try:
@@ -112,3 +126,23 @@ class AfterSaleAdmin(admin.ModelAdmin):
     @admin.action(description=_("Decide escalated requests: close without refund"))
     def close_escalated(self, request, queryset):
         self._decide(request, queryset, refund=False)
+
+
+@admin.register(EscalatedAfterSale)
+class EscalatedAfterSaleAdmin(AfterSaleAdmin):
+    """The queue: only escalated requests, the longest waiting first."""
+
+    list_display = (
+        "public_id",
+        "order",
+        "kind",
+        "reason_code",
+        "escalation",
+        "amount_fen",
+        "escalated_at",
+    )
+    list_filter = ("escalation", "kind", "reason_code")
+    ordering = ("escalated_at", "pk")
+
+    def get_queryset(self, request):
+        return selectors.escalated_after_sales()

@@ -7,7 +7,7 @@ client: unknown fields such as ``price_fen`` are ignored.
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status, UploadedFile
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.core.errors import ValidationFailed
@@ -240,18 +240,24 @@ class ShipManyOut(Schema):
 
 class RefundLineIn(InputSchema):
     line_id: str = Field(..., max_length=40)
-    quantity: int
+    quantity: int | None = None  # omitted: all of the line that is not refunded yet
 
 
 class AfterSaleIn(InputSchema):
     kind: str = Field(..., max_length=40)
-    reason: str = Field(..., max_length=2000)
-    lines: list[RefundLineIn] = Field(..., max_length=100)
-    return_tracking_number: str = Field("", max_length=200)
+    reason_code: str = Field("other", max_length=40)
+    reason: str = Field("", max_length=2000)
+    # Omitted: everything not refunded yet.
+    lines: list[RefundLineIn] | None = Field(None, max_length=100)
 
 
 class RejectIn(InputSchema):
     reason: str = Field(..., max_length=2000)
+
+
+class ReturnShipmentIn(Schema):
+    carrier: str = Field(..., max_length=200)
+    tracking_number: str = Field(..., max_length=200)
 
 
 class AfterSaleLineOut(Schema):
@@ -260,22 +266,58 @@ class AfterSaleLineOut(Schema):
     amount_fen: int
 
 
+class AfterSalePhotoOut(Schema):
+    id: str = Field(..., alias="public_id")
+    url: str
+    width: int
+    height: int
+
+    @staticmethod
+    def resolve_url(obj) -> str:
+        return obj.image.url
+
+
 class AfterSaleOut(Schema):
     id: str = Field(..., alias="public_id")
     order_id: str = Field(..., alias="order.public_id")
     kind: str
     state: str
+    reason_code: str
     reason: str
+    # When the current state ends by itself, and what happens then (None once decided).
+    due_at: datetime | None
+    due_label: str
+    # Shown once the shop accepted a return: where the goods go back.
+    return_address: str
+    return_carrier: str
     return_tracking_number: str
     amount_fen: int
     rejection_reason: str
+    dispute_reason: str
+    escalation: str
     created_at: datetime
+    accepted_at: datetime | None
+    return_shipped_at: datetime | None
+    escalated_at: datetime | None
     decided_at: datetime | None
     lines: list[AfterSaleLineOut]
+    photos: list[AfterSalePhotoOut]
 
     @staticmethod
     def resolve_lines(obj):
         return list(obj.lines.select_related("order_line"))
+
+    @staticmethod
+    def resolve_photos(obj):
+        return list(obj.photos.all())
+
+    @staticmethod
+    def resolve_due_label(obj) -> str:
+        return obj.due_label if obj.due_at else ""
+
+    @staticmethod
+    def resolve_return_address(obj) -> str:
+        return selectors.return_address_for(after_sale=obj)
 
 
 # --- converters -------------------------------------------------------------------------------
@@ -535,6 +577,42 @@ def escalate_after_sale(request, after_sale_id: str):
     return services.escalate_after_sale(after_sale=after_sale, actor=request.user)
 
 
+@router.post("/after-sales/{after_sale_id}/return", response=AfterSaleOut)
+def ship_return(request, after_sale_id: str, payload: ReturnShipmentIn):
+    """The buyer sent the goods back (only after the shop accepted the return)."""
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.ship_return(
+        after_sale=after_sale,
+        actor=request.user,
+        carrier=payload.carrier,
+        tracking_number=payload.tracking_number,
+    )
+
+
+@router.post("/after-sales/{after_sale_id}/confirm-return", response=AfterSaleOut)
+def confirm_return_received(request, after_sale_id: str):
+    """The shop received the returned goods: the buyer is refunded."""
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.confirm_return_received(after_sale=after_sale, actor=request.user)
+
+
+@router.post("/after-sales/{after_sale_id}/dispute", response=AfterSaleOut)
+def dispute_return(request, after_sale_id: str, payload: RejectIn):
+    """The shop disputes the returned goods: the platform decides."""
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return services.dispute_return(after_sale=after_sale, actor=request.user, reason=payload.reason)
+
+
+@router.post("/after-sales/{after_sale_id}/photos", response={201: AfterSalePhotoOut})
+def add_after_sale_photo(request, after_sale_id: str, photo: File[UploadedFile]):
+    """Multipart upload (field ``photo``): JPEG, PNG or WebP, at most 5 MB; stored resized; at
+    most 6 per request."""
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    return Status(
+        201, services.add_after_sale_photo(after_sale=after_sale, actor=request.user, upload=photo)
+    )
+
+
 @router.get("/{order_id}", response=OrderDetailOut)
 def get_order(request, order_id: str):
     return selectors.order_for_viewer(public_id=order_id, viewer=request.user)
@@ -587,8 +665,8 @@ def request_after_sale(request, order_id: str, payload: AfterSaleIn):
         order=order,
         actor=request.user,
         kind=payload.kind,
+        reason_code=payload.reason_code,
         reason=payload.reason,
-        lines=[line.dict() for line in payload.lines],
-        return_tracking_number=payload.return_tracking_number,
+        lines=None if payload.lines is None else [line.dict() for line in payload.lines],
     )
     return Status(201, after_sale)

@@ -39,3 +39,4 @@ def merge_cart_at_sign_in(sender, request, user, **kwargs) -> None:
 register_deadline_handler("orders.expire_unpaid")(services.expire_unpaid_checkouts)
 register_deadline_handler("orders.auto_receive")(services.auto_receive_shipped)
 register_deadline_handler("orders.complete")(services.complete_due_orders)
+register_deadline_handler("orders.after_sale_deadlines")(services.settle_after_sale_deadlines)

@@ -6,6 +6,7 @@ Tables and field validation only; every rule lives in services.py. Money is inte
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core import clock
@@ -341,28 +342,64 @@ class OrderEvent(models.Model):
     def label(self) -> str:
         return str(EVENT_LABELS.get(self.kind, self.kind))
 
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language when it is one of the system's own notes (stored
+        as its English message id), else as typed by the person who wrote it."""
+        return gettext(self.note) if self.note in EVENT_NOTES else self.note
+
 
 class AfterSale(models.Model):
+    """A buyer's refund request and its way to an end: every open state has a deadline
+    (``due_at``) that ``settle_after_sale_deadlines`` acts on, or waits for an operator."""
+
     class Kind(models.TextChoices):
         REFUND_ONLY = "refund_only", _("Refund only")
         RETURN_AND_REFUND = "return_and_refund", _("Return and refund")
 
     class State(models.TextChoices):
         REQUESTED = "requested", _("Waiting for the shop")
+        ACCEPTED = "accepted", _("Accepted: send the goods back")
+        RETURN_SHIPPED = "return_shipped", _("Goods sent back: waiting for the shop")
         REJECTED = "rejected", _("Rejected by the shop")
         ESCALATED = "escalated", _("Waiting for the platform")
         REFUNDED = "refunded", _("Refunded")
         CLOSED = "closed", _("Closed without refund")
 
-    OPEN_STATES = (State.REQUESTED, State.ESCALATED)
+    class Reason(models.TextChoices):
+        NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+        DAMAGED = "damaged", _("Arrived damaged")
+        WRONG_ITEM = "wrong_item", _("Wrong item")
+        QUALITY = "quality", _("Quality problem")
+        CHANGED_MIND = "changed_mind", _("Changed my mind")
+        NOT_RECEIVED = "not_received", _("Not received")
+        OTHER = "other", _("Other")
+
+    class Escalation(models.TextChoices):
+        BUYER = "buyer", _("The buyer disagreed with the shop's rejection")
+        NO_ANSWER = "no_answer", _("The shop did not answer in time")
+        DISPUTE = "dispute", _("The shop disputed the returned goods")
+
+    OPEN_STATES = (State.REQUESTED, State.ACCEPTED, State.RETURN_SHIPPED, State.ESCALATED)
+    # The states whose ``due_at`` the deadline handler acts on.
+    DEADLINE_STATES = (State.REQUESTED, State.ACCEPTED, State.RETURN_SHIPPED)
 
     public_id = PublicIdField()
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="after_sales")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     state = models.CharField(
-        _("state"), max_length=12, choices=State.choices, default=State.REQUESTED
+        _("state"), max_length=16, choices=State.choices, default=State.REQUESTED
     )
-    reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH)
+    reason_code = models.CharField(
+        _("reason"), max_length=20, choices=Reason.choices, default=Reason.OTHER
+    )
+    reason = models.CharField(_("details"), max_length=REASON_MAX_LENGTH, blank=True)
+    # When the current open state ends by itself: the shop's answer, the buyer's return
+    # shipment, or the automatic refund of a shipped return. Null once decided or escalated.
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    return_carrier = models.CharField(
+        _("return carrier"), max_length=CARRIER_MAX_LENGTH, blank=True
+    )
     return_tracking_number = models.CharField(
         _("return tracking number"), max_length=TRACKING_MAX_LENGTH, blank=True
     )
@@ -370,11 +407,18 @@ class AfterSale(models.Model):
     rejection_reason = models.CharField(
         _("rejection reason"), max_length=REASON_MAX_LENGTH, blank=True
     )
+    dispute_reason = models.CharField(_("dispute reason"), max_length=REASON_MAX_LENGTH, blank=True)
+    escalation = models.CharField(
+        _("escalated because"), max_length=12, choices=Escalation.choices, blank=True
+    )
     decision_note = models.CharField(_("operator note"), max_length=REASON_MAX_LENGTH, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), default=clock.now)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    return_shipped_at = models.DateTimeField(_("return shipped at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -385,10 +429,14 @@ class AfterSale(models.Model):
             # One open request per order at a time: the database refuses a second.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(state__in=["requested", "escalated"]),
+                condition=Q(state__in=["requested", "accepted", "return_shipped", "escalated"]),
                 name="orders_one_open_after_sale",
             ),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="orders_after_sale_gt0"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="orders_after_sale_due"),
+            models.Index(fields=["state", "escalated_at"], name="orders_after_sale_queue"),
         ]
 
     def __str__(self) -> str:
@@ -397,6 +445,32 @@ class AfterSale(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    @property
+    def due_label(self) -> str:
+        """What happens at ``due_at``, in the words the buyer and the shop read."""
+        key = self.state
+        if (
+            self.state == self.State.REQUESTED
+            and self.kind == self.Kind.REFUND_ONLY
+            and self.order.state == Order.State.PAID
+        ):
+            key = "requested_unshipped"
+        return str(DUE_LABELS.get(key, ""))
+
+
+DUE_LABELS = {
+    "requested_unshipped": _(
+        "If the shop does not answer by then, the buyer is refunded automatically."
+    ),
+    AfterSale.State.REQUESTED: _("If the shop does not answer by then, the platform decides."),
+    AfterSale.State.ACCEPTED: _(
+        "The goods must be sent back with a tracking number by then, or the request closes."
+    ),
+    AfterSale.State.RETURN_SHIPPED: _(
+        "Unless the shop disputes the returned goods by then, the buyer is refunded automatically."
+    ),
+}
 
 
 class AfterSaleLine(models.Model):
@@ -476,3 +550,74 @@ class Address(models.Model):
     @property
     def national_phone(self) -> str:
         return self.phone.removeprefix("+86")
+
+
+class EscalatedAfterSale(AfterSale):
+    """The operators' queue in the admin: the same rows, only the escalated ones."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("escalated after-sale request")
+        verbose_name_plural = _("escalated after-sales (operator queue)")
+
+
+# Timeline labels of the after-sale steps added with deadlines and returns (kept here, next to
+# the after-sale models, and merged into the order timeline's labels).
+EVENT_LABELS.update(
+    {
+        "after_sale_accepted": _("After-sale accepted: return the goods"),
+        "after_sale_return_shipped": _("Goods sent back to the shop"),
+        "after_sale_disputed": _("The shop disputed the returned goods"),
+        "after_sale_expired": _("After-sale closed: the goods were not sent back in time"),
+        "after_sale_auto_escalated": _("The shop did not answer: escalated to the platform"),
+        "after_sale_void": _("After-sale closed: the order was already refunded"),
+    }
+)
+
+# System notes of the after-sale steps: stored as the English message id, translated when shown
+# (OrderEvent.note_text), so a note written while the shop browsed in Chinese reads in English
+# on an English page.
+NOTE_REFUND_ACCEPTED = gettext_noop("Refund accepted.")
+NOTE_RETURN_RECEIVED = gettext_noop("The shop received the returned goods.")
+NOTE_REFUNDED_BEFORE_SHIPPING = gettext_noop("Refunded in full before shipping.")
+NOTE_NOTHING_TO_REFUND = gettext_noop("Nothing is left to refund.")
+NOTE_AUTO_REFUND_RETURN = gettext_noop(
+    "Refunded automatically: the shop did not dispute the returned goods."
+)
+NOTE_AUTO_REFUND_NO_ANSWER = gettext_noop(
+    "Refunded automatically: the shop did not answer in time."
+)
+EVENT_NOTES = frozenset(
+    {
+        NOTE_REFUND_ACCEPTED,
+        NOTE_RETURN_RECEIVED,
+        NOTE_REFUNDED_BEFORE_SHIPPING,
+        NOTE_NOTHING_TO_REFUND,
+        NOTE_AUTO_REFUND_RETURN,
+        NOTE_AUTO_REFUND_NO_ANSWER,
+    }
+)
+
+MAX_AFTER_SALE_PHOTOS = 6
+
+
+class AfterSalePhoto(models.Model):
+    """A buyer's photo of the problem: checked, shrunk and re-encoded by ``core.images``."""
+
+    public_id = PublicIdField()
+    after_sale = models.ForeignKey(
+        AfterSale, on_delete=models.CASCADE, related_name="photos", verbose_name=_("request")
+    )
+    image = models.ImageField(_("image"), upload_to="after-sales/%Y/%m/")
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("after-sale photo")
+        verbose_name_plural = _("after-sale photos")
+        ordering = ("position", "pk")
+
+    def __str__(self) -> str:
+        return f"{self.after_sale_id} #{self.position}"

@@ -236,7 +236,7 @@ def after_sale_for_viewer(*, public_id: str, viewer) -> AfterSale:
         raise NotAuthenticated()
     after_sale = (
         AfterSale.objects.select_related("order", "order__shop", "order__buyer")
-        .prefetch_related("lines", "lines__order_line")
+        .prefetch_related("lines", "lines__order_line", "photos")
         .filter(public_id=str(public_id))
         .first()
     )
@@ -249,12 +249,14 @@ def after_sale_for_viewer(*, public_id: str, viewer) -> AfterSale:
 
 
 def shop_after_sales(*, shop: Shop, open_only: bool = True) -> QuerySet[AfterSale]:
-    queryset = AfterSale.objects.select_related("order", "order__buyer").prefetch_related(
-        Prefetch("lines"), "lines__order_line"
-    )
+    """The shop's requests; ``open_only``: those waiting for the shop or the buyer (not the
+    platform), the most urgent deadline first."""
+    queryset = AfterSale.objects.select_related(
+        "order", "order__shop", "order__buyer"
+    ).prefetch_related(Prefetch("lines"), "lines__order_line", "photos")
     queryset = queryset.filter(order__shop=shop)
     if open_only:
-        queryset = queryset.filter(state=AfterSale.State.REQUESTED)
+        return queryset.filter(state__in=AfterSale.DEADLINE_STATES).order_by("due_at", "pk")
     return queryset.order_by("-created_at")
 
 
@@ -266,6 +268,29 @@ def shop_to_do_counts(*, shop: Shop) -> dict[str, int]:
             order__shop=shop, state=AfterSale.State.REQUESTED
         ).count(),
     }
+
+
+def return_address_for(*, after_sale: AfterSale) -> str:
+    """The shop's return address, once the shop accepted the return (not before)."""
+    if after_sale.kind != AfterSale.Kind.RETURN_AND_REFUND or after_sale.accepted_at is None:
+        return ""
+    return after_sale.order.shop.return_address
+
+
+def can_escalate_after_sale(*, after_sale: AfterSale) -> bool:
+    """A rejected request may go to the platform while after-sale is still possible."""
+    from shoploop.orders.services import after_sale_possible
+
+    return after_sale.state == AfterSale.State.REJECTED and after_sale_possible(after_sale.order)
+
+
+def escalated_after_sales() -> QuerySet[AfterSale]:
+    """The operators' queue: escalated requests, the longest waiting first."""
+    return (
+        AfterSale.objects.filter(state=AfterSale.State.ESCALATED)
+        .select_related("order", "order__shop", "order__buyer")
+        .order_by("escalated_at", "pk")
+    )
 
 
 def checkout_for_buyer(*, public_id: str, buyer) -> Checkout:
@@ -319,12 +344,10 @@ def deal_order_for_payment(*, reference: str) -> Order | None:
 
 
 def can_request_after_sale(*, order: Order) -> bool:
-    """Received, inside the window, nothing open and something left to refund."""
-    from shoploop.orders.services import after_sale_days
+    """Paid, shipped, or received inside the window; nothing open and something to refund."""
+    from shoploop.orders.services import after_sale_possible
 
-    if order.state != Order.State.RECEIVED or order.received_at is None:
-        return False
-    if clock.now() >= order.received_at + timedelta(days=after_sale_days()):
+    if not after_sale_possible(order):
         return False
     if order.after_sales.filter(state__in=AfterSale.OPEN_STATES).exists():
         return False

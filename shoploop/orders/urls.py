@@ -27,6 +27,22 @@ urlpatterns = [
     path("orders/<str:order_id>/address/", views.order_change_address, name="change_address"),
     path("orders/<str:order_id>/ship/", views.order_ship, name="ship"),
     path("orders/<str:order_id>/after-sale/", views.after_sale_request, name="after_sale"),
+    path("after-sales/<str:after_sale_id>/", views.after_sale_detail, name="after_sale_detail"),
+    path(
+        "after-sales/<str:after_sale_id>/return/",
+        views.after_sale_ship_return,
+        name="after_sale_return",
+    ),
+    path(
+        "after-sales/<str:after_sale_id>/confirm-return/",
+        views.after_sale_confirm_return,
+        name="after_sale_confirm_return",
+    ),
+    path(
+        "after-sales/<str:after_sale_id>/dispute/",
+        views.after_sale_dispute,
+        name="after_sale_dispute",
+    ),
     path(
         "after-sales/<str:after_sale_id>/escalate/",
         views.after_sale_escalate,

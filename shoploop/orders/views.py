@@ -17,9 +17,11 @@ from django.views.decorators.http import require_POST
 
 from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
+from shoploop.core.money import format_fen
 from shoploop.orders import selectors, services
 from shoploop.orders.carriers import Carrier
-from shoploop.orders.models import AfterSale, Order
+from shoploop.orders.models import MAX_AFTER_SALE_PHOTOS, AfterSale, Order
+from shoploop.web.confirm import confirmation_page, is_confirmed
 
 
 def _int(value) -> int | None:
@@ -194,6 +196,9 @@ def order_detail(request, order_id):
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,
             "carriers": Carrier.choices,
+            "after_sale_reasons": AfterSale.Reason.choices,
+            "max_photos": MAX_AFTER_SALE_PHOTOS,
+            "answer_hours": services.answer_hours(),
             "can_request_after_sale": selectors.can_request_after_sale(order=order),
             "nav_active": "me",
         },
@@ -263,6 +268,15 @@ def order_change_address(request, order_id):
 @login_required
 @require_POST
 def order_receive(request, order_id):
+    if not is_confirmed(request):
+        order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
+        return confirmation_page(
+            request,
+            question=_("Did you receive everything in good order?"),
+            details=_("The shop is paid once the after-sale window closes."),
+            button=_("Yes, confirm receipt"),
+            cancel_url=reverse("orders:detail", args=[order.public_id]),
+        )
     return _order_action(
         request,
         order_id,
@@ -290,44 +304,95 @@ def order_ship(request, order_id):
     return response
 
 
+# --- after-sale -------------------------------------------------------------------------------
+
+
+def _after_sale_lines_from(request, order) -> list[dict]:
+    """Each line's quantity field; the form pre-fills what was bought, 0 leaves a line out."""
+    lines = []
+    for line in order.lines.all():
+        raw = request.POST.get(f"qty_{line.public_id}")
+        if raw is None:
+            continue
+        quantity = _int(raw)
+        if quantity != 0:
+            lines.append({"line_id": line.public_id, "quantity": quantity})
+    return lines
+
+
 @login_required
 @require_POST
 def after_sale_request(request, order_id):
     order = selectors.order_for_viewer(public_id=order_id, viewer=request.user)
-    lines = []
-    for line in order.lines.all():
-        quantity = _int(request.POST.get(f"qty_{line.public_id}", "0"))
-        if quantity != 0:
-            lines.append({"line_id": line.public_id, "quantity": quantity})
     try:
-        services.request_after_sale(
+        after_sale = services.request_after_sale(
             order=order,
             actor=request.user,
             kind=request.POST.get("kind", ""),
+            reason_code=request.POST.get("reason_code", ""),
             reason=request.POST.get("reason", ""),
-            lines=lines,
-            return_tracking_number=request.POST.get("return_tracking_number", ""),
+            lines=_after_sale_lines_from(request, order),
+            photos=request.FILES.getlist("photos"),
         )
-        messages.success(request, _("Your request was sent to the shop."))
     except DomainError as error:
         if isinstance(error, NotFound | PermissionDenied):
             raise
         messages.error(request, error.message)
-    return redirect("orders:detail", order_id=order.public_id)
+        return redirect("orders:detail", order_id=order.public_id)
+    messages.success(request, _("Your request was sent to the shop."))
+    return redirect("orders:after_sale_detail", after_sale_id=after_sale.public_id)
 
 
-def _after_sale_action(request, after_sale_id, action, success_message, *, back):
+@login_required
+def after_sale_detail(request, after_sale_id):
     after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
-    try:
-        action(after_sale)
-        messages.success(request, success_message)
-    except DomainError as error:
-        if isinstance(error, NotFound | PermissionDenied):
-            raise
-        messages.error(request, error.message)
+    order = after_sale.order
+    return render(
+        request,
+        "orders/after_sale_detail.html",
+        {
+            "after_sale": after_sale,
+            "order": order,
+            "is_buyer": order.buyer_id == request.user.pk,
+            "is_merchant": order.shop.owner_id == request.user.pk,
+            "return_address": selectors.return_address_for(after_sale=after_sale),
+            "can_escalate": selectors.can_escalate_after_sale(after_sale=after_sale),
+            "nav_active": "me",
+        },
+    )
+
+
+def _after_sale_back(after_sale, back: str):
     if back == "queue":
         return redirect("orders:merchant_after_sales")
-    return redirect("orders:detail", order_id=after_sale.order.public_id)
+    return redirect("orders:after_sale_detail", after_sale_id=after_sale.public_id)
+
+
+def _after_sale_action(request, after_sale_id, action, success_message, *, back, confirm=None):
+    """Run ``action`` on the request; with ``confirm`` (question, button), a POST without
+    ``confirm=1`` only shows the confirmation page and changes nothing."""
+    after_sale = selectors.after_sale_for_viewer(public_id=after_sale_id, viewer=request.user)
+    if confirm is not None and not is_confirmed(request):
+        question, button = confirm
+        return confirmation_page(
+            request,
+            question=question,
+            details=_("%(amount)s to the buyer for order %(order)s.")
+            % {"amount": format_fen(after_sale.amount_fen), "order": after_sale.order.public_id},
+            button=button,
+            cancel_url=reverse("orders:after_sale_detail", args=[after_sale.public_id]),
+            keep=("next",),
+        )
+    try:
+        done = action(after_sale)
+        messages.success(
+            request, success_message(done) if callable(success_message) else success_message
+        )
+    except DomainError as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        messages.error(request, error.message)
+    return _after_sale_back(after_sale, back)
 
 
 @login_required
@@ -338,8 +403,14 @@ def after_sale_escalate(request, after_sale_id):
         after_sale_id,
         lambda item: services.escalate_after_sale(after_sale=item, actor=request.user),
         _("The platform will look at your request."),
-        back="order",
+        back="after_sale",
     )
+
+
+def _accepted_message(after_sale) -> str:
+    if after_sale.state == AfterSale.State.ACCEPTED:
+        return _("Accepted: the buyer will send the goods back to your return address.")
+    return _("Refunded.")
 
 
 @login_required
@@ -349,8 +420,9 @@ def after_sale_accept(request, after_sale_id):
         request,
         after_sale_id,
         lambda item: services.accept_after_sale(after_sale=item, actor=request.user),
-        _("Refunded."),
+        _accepted_message,
         back=request.POST.get("next", "queue"),
+        confirm=(_("Accept this after-sale request?"), _("Yes, accept")),
     )
 
 
@@ -364,6 +436,53 @@ def after_sale_reject(request, after_sale_id):
             after_sale=item, actor=request.user, reason=request.POST.get("reason", "")
         ),
         _("The request was rejected."),
+        back=request.POST.get("next", "queue"),
+    )
+
+
+@login_required
+@require_POST
+def after_sale_ship_return(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.ship_return(
+            after_sale=item,
+            actor=request.user,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+        ),
+        _("Thanks! The shop will be told that the goods are on their way back."),
+        back="after_sale",
+    )
+
+
+@login_required
+@require_POST
+def after_sale_confirm_return(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.confirm_return_received(after_sale=item, actor=request.user),
+        _("Refunded."),
+        back=request.POST.get("next", "queue"),
+        confirm=(
+            _("Did you receive the returned goods? The buyer is refunded now."),
+            _("Yes, refund"),
+        ),
+    )
+
+
+@login_required
+@require_POST
+def after_sale_dispute(request, after_sale_id):
+    return _after_sale_action(
+        request,
+        after_sale_id,
+        lambda item: services.dispute_return(
+            after_sale=item, actor=request.user, reason=request.POST.get("reason", "")
+        ),
+        _("The platform will decide about the returned goods."),
         back=request.POST.get("next", "queue"),
     )
 

@@ -104,6 +104,11 @@ class WorldParameters:
     escalation_rate: float = 0.6  # of rejected requests, the buyer escalates
     min_escalations: int = 1  # the world's first rejections are escalated until this many
     operator_refund_rate: float = 0.5  # of escalated requests, the operator refunds
+    unshipped_refund_rate: float = 0.03  # of paid orders, the buyer asks for a refund first
+    after_sale_no_answer_rate: float = 0.2  # the merchant never answers (settle_due decides)
+    return_ship_rate: float = 0.9  # of accepted returns, the buyer sends the goods back
+    return_confirm_rate: float = 0.5  # the merchant confirms the returned goods (refund now)
+    return_dispute_rate: float = 0.1  # the merchant disputes them; else refunded at the deadline
 
     # Payouts.
     withdrawal_rate: float = 0.3  # a merchant with available money withdraws on a given day

@@ -32,14 +32,13 @@ def _lines(order):
     return list(order.lines.order_by("id"))
 
 
-def _request(order, *items, kind="refund_only", reason="坏了", tracking=""):
+def _request(order, *items, kind="refund_only", reason="坏了"):
     return services.request_after_sale(
         order=order,
         actor=order.buyer,
         kind=kind,
         reason=reason,
         lines=[{"line_id": line.public_id, "quantity": qty} for line, qty in items],
-        return_tracking_number=tracking,
     )
 
 
@@ -84,12 +83,42 @@ def test_refunding_everything_line_by_line_adds_up_to_the_total(received, commit
     assert verify_ledger().ok
 
 
-def test_return_and_refund_needs_a_return_tracking_number(received):
+def test_quantity_defaults_to_what_was_bought(received):
+    coffee, paper = _lines(received)
+    after_sale = services.request_after_sale(
+        order=received,
+        actor=received.buyer,
+        kind="refund_only",
+        reason_code="damaged",
+        lines=[{"line_id": coffee.public_id}],
+    )
+    assert [(item.order_line_id, item.quantity) for item in after_sale.lines.all()] == [
+        (coffee.pk, 3)
+    ]
+    services.reject_after_sale(after_sale=after_sale, actor=received.shop.owner, reason="no")
+    everything = services.request_after_sale(
+        order=received, actor=received.buyer, kind="refund_only", reason_code="quality"
+    )
+    assert sorted((item.order_line_id, item.quantity) for item in everything.lines.all()) == [
+        (coffee.pk, 3),
+        (paper.pk, 1),
+    ]
+    assert everything.amount_fen == received.total_fen and everything.reason == ""
+
+
+@pytest.mark.parametrize(("reason_code", "reason"), [("bogus", "x"), ("other", ""), ("", "x")])
+def test_reason_from_the_list_and_other_needs_words(received, reason_code, reason):
     coffee, _paper = _lines(received)
     with pytest.raises(DomainError):
-        _request(received, (coffee, 1), kind="return_and_refund")
-    after_sale = _request(received, (coffee, 1), kind="return_and_refund", tracking="YT9")
-    assert after_sale.return_tracking_number == "YT9"
+        services.request_after_sale(
+            order=received,
+            actor=received.buyer,
+            kind="refund_only",
+            reason_code=reason_code,
+            reason=reason,
+            lines=[{"line_id": coffee.public_id, "quantity": 1}],
+        )
+    assert not AfterSale.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -109,7 +138,7 @@ def test_bad_lines_are_refused(received, lines):
     assert not AfterSale.objects.exists()
 
 
-@pytest.mark.parametrize("quantity", [0, -1, 4, 10**9, "1", None])
+@pytest.mark.parametrize("quantity", [0, -1, 4, 10**9, "1", 1.5, True])
 def test_bad_quantities_are_refused(received, quantity):
     coffee, _paper = _lines(received)
     with pytest.raises(DomainError):
@@ -154,13 +183,21 @@ def test_window_is_seven_days_after_receipt(received):
     assert c.value.code == "after_sale_window_closed"
 
 
-def test_not_before_receipt(buyer, sku, place, pay):
+def test_not_before_payment(buyer, sku, place):
+    order = Order.objects.get(checkout=place((sku, 1)))
+    with pytest.raises(DomainError) as caught:
+        _request(order, (order.lines.get(), 1))
+    assert caught.value.code == "after_sale_window_closed"
+
+
+def test_before_shipping_only_refund_only(buyer, sku, place, pay):
     checkout = place((sku, 1))
     pay(checkout)
     order = Order.objects.get(checkout=checkout)
     with pytest.raises(DomainError) as caught:
-        _request(order, (order.lines.get(), 1))
-    assert caught.value.code == "after_sale_window_closed"
+        _request(order, (order.lines.get(), 1), kind="return_and_refund")
+    assert caught.value.code == "nothing_to_return"
+    assert _request(order, (order.lines.get(), 1)).state == "requested"
 
 
 def test_only_the_buyer_requests_and_only_the_shop_decides(received, other_user, other_merchant):

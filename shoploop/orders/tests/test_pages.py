@@ -151,7 +151,12 @@ def test_merchant_ships_from_the_queue_then_buyer_receives(client, buyer, paid_o
     paid_order.refresh_from_db()
     assert paid_order.state == Order.State.SHIPPED
     client.force_login(buyer)
-    client.post(f"/orders/{paid_order.public_id}/receive/")
+    # the first tap only asks (and works without JavaScript); the second one confirms
+    asked = client.post(f"/orders/{paid_order.public_id}/receive/")
+    assert asked.status_code == 200 and 'name="confirm" value="1"' in asked.content.decode()
+    paid_order.refresh_from_db()
+    assert paid_order.state == Order.State.SHIPPED
+    client.post(f"/orders/{paid_order.public_id}/receive/", {"confirm": "1"})
     paid_order.refresh_from_db()
     assert paid_order.state == Order.State.RECEIVED
 
@@ -166,7 +171,12 @@ def test_after_sale_request_and_merchant_reject_from_pages(client, buyer, paid_o
     line = order.lines.get()
     client.post(
         f"/orders/{order.public_id}/after-sale/",
-        {"kind": "refund_only", "reason": "<b>坏了</b>", f"qty_{line.public_id}": "1"},
+        {
+            "kind": "refund_only",
+            "reason_code": "other",
+            "reason": "<b>坏了</b>",
+            f"qty_{line.public_id}": "1",
+        },
     )
     after_sale = AfterSale.objects.get()
     detail = client.get(f"/orders/{order.public_id}/").content.decode()

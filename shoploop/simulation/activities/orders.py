@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shoploop.catalog import services as catalog_services
 from shoploop.ledger.services import payments
 from shoploop.orders import address_services, regions
 from shoploop.orders import selectors as order_selectors
@@ -36,6 +37,10 @@ _REJECTION_REASONS = ("商品已使用，影响二次销售", "请先提供破�
 _RECIPIENTS = ("王芳", "李娜", "张伟", "刘洋", "陈静")
 _STREETS = ("人民路", "解放路", "中山路", "建设路", "和平街", "新华街")
 _OPERATOR_NOTES = ("已核实聊天记录与照片，支持退款。", "证据不足，维持商家的决定。")
+_REFUND_REASON_CODES = ("not_as_described", "damaged", "wrong_item", "quality", "other")
+_RETURN_REASON_CODES = ("not_as_described", "quality", "changed_mind", "wrong_item")
+_DISPUTE_REASONS = ("退回的商品已损坏，与发出时不符", "收到的是空包裹")
+_RETURN_ADDRESS = "售后部 王师傅 13900000000 浙江省杭州市余杭区仓前街道 8 号 3 号仓"
 
 
 def tracking_number(rng) -> str:
@@ -299,6 +304,10 @@ class ShipOrders(Activity):
             order = _current(public_id, PAID)
             if order is None:
                 continue
+            if rng.random() < params.unshipped_refund_rate:
+                # The buyer asks for the money back before it leaves; the shop holds the parcel.
+                world.schedule("after_sale_unshipped", day, (public_id, shop))
+                continue
             shipped = world.call(
                 orders.ship_order,
                 at=moment,
@@ -338,9 +347,12 @@ class ConfirmReceipts(Activity):
 
 
 class AfterSales(Activity):
-    """After-sale requests and their decisions: the buyer asks (refund only, or return and
-    refund), the merchant accepts or rejects the next day, a rejected buyer may escalate, and the
-    operator decides an escalation the day after."""
+    """After-sale requests and how each one ends: the buyer asks (refund only, or return and
+    refund, with a reason from the list); the merchant accepts or rejects the next day, or never
+    answers (then ``settle_due`` escalates it at the answer deadline, or refunds a request made
+    before shipping); an accepted return is sent back and then confirmed by the merchant,
+    disputed, or refunded automatically at its deadline; a rejected buyer may escalate; the
+    operator works through the escalated queue (oldest first) a day after each escalation."""
 
     name = "after_sale"
 
@@ -351,14 +363,17 @@ class AfterSales(Activity):
         world = self.world
         steps = (
             ("after_sale", self._request),
+            ("after_sale_unshipped", self._request_before_shipping),
             ("after_sale_decide", self._merchant_decides),
             ("after_sale_escalate", self._escalate),
-            ("after_sale_operator", self._operator_decides),
+            ("after_sale_send_back", self._send_back),
+            ("after_sale_return_arrives", self._return_arrives),
         )
         for kind, step in steps:
             due = world.due(kind, day)
             for item, moment in zip(due, world.moments(len(due)), strict=True):
                 step(item, day=day, at=moment)
+        self._operator_queue(day)
 
     def _request(self, item, *, day: int, at) -> None:
         world, params, rng = self.world, self.world.params, self.world.rng
@@ -378,28 +393,70 @@ class AfterSales(Activity):
             order=order,
             actor=order.buyer,
             kind="return_and_refund" if returning else "refund_only",
+            reason_code=rng.choice(_RETURN_REASON_CODES if returning else _REFUND_REASON_CODES),
             reason=rng.choice(_RETURN_REASONS if returning else _REFUND_ONLY_REASONS),
             lines=[
                 {"line_id": line.public_id, "quantity": rng.randint(1, line.refundable_quantity)}
             ],
-            return_tracking_number=tracking_number(rng) if returning else "",
         )
         if after_sale is not None:
-            world.schedule("after_sale_decide", day + 1, (after_sale.public_id, shop))
+            self._await_merchant(after_sale.public_id, shop, day=day)
+
+    def _request_before_shipping(self, item, *, day: int, at) -> None:
+        """The buyer wants the money back before the parcel leaves: refund only, everything."""
+        world = self.world
+        public_id, shop = item
+        order = _current(public_id, PAID)
+        if order is None:
+            return
+        after_sale = world.call(
+            orders.request_after_sale,
+            at=at,
+            outcome="after_sale.requested_before_shipping",
+            order=order,
+            actor=order.buyer,
+            kind="refund_only",
+            reason_code="changed_mind",
+            reason="不想要了，还没发货请直接退款",
+        )
+        if after_sale is not None:
+            self._await_merchant(after_sale.public_id, shop, day=day)
+
+    def _await_merchant(self, public_id: str, shop: int, *, day: int) -> None:
+        world, params = self.world, self.world.params
+        if world.rng.random() < params.after_sale_no_answer_rate:
+            world.outcomes["after_sale.left_unanswered"] += 1  # settle_due decides at the deadline
+            return
+        world.schedule("after_sale_decide", day + 1, (public_id, shop))
+
+    def _merchant(self, shop: int):
+        return self.world.user(self.world.shops[shop].owner)
 
     def _merchant_decides(self, item, *, day: int, at) -> None:
         world, params, rng = self.world, self.world.params, self.world.rng
         public_id, shop = item
-        merchant = world.user(world.shops[shop].owner)
+        merchant = self._merchant(shop)
         after_sale = order_selectors.after_sale_for_viewer(public_id=public_id, viewer=merchant)
         if rng.random() < params.after_sale_accept_rate:
-            world.call(
+            if after_sale.kind == "return_and_refund" and not after_sale.order.shop.return_address:
+                # The first return a merchant accepts makes them fill in the return address.
+                world.call(
+                    catalog_services.update_shop,
+                    at=at,
+                    outcome="shop.return_address_set",
+                    shop=after_sale.order.shop,
+                    actor=merchant,
+                    return_address=_RETURN_ADDRESS,
+                )
+            accepted = world.call(
                 orders.accept_after_sale,
                 at=at,
                 outcome="after_sale.accepted",
                 after_sale=after_sale,
                 actor=merchant,
             )
+            if accepted is not None and accepted.state == "accepted":
+                world.schedule("after_sale_send_back", day + rng.randint(1, 2), (public_id, shop))
             return
         rejected = world.call(
             orders.reject_after_sale,
@@ -409,38 +466,93 @@ class AfterSales(Activity):
             actor=merchant,
             reason=rng.choice(_REJECTION_REASONS),
         )
+        if rejected is not None and after_sale.order.state == PAID:
+            world.schedule("ship", day + 1, (after_sale.order.public_id, shop))  # ships after all
         wants_platform = rng.random() < params.escalation_rate
         # The first rejections always go to the platform, so the demo shows an escalation.
         if rejected is not None and (wants_platform or self.escalations < params.min_escalations):
             self.escalations += 1
             world.schedule("after_sale_escalate", day + 1, public_id)
 
+    def _send_back(self, item, *, day: int, at) -> None:
+        """The buyer posts the goods back (or forgets: the request closes at its deadline)."""
+        world, params, rng = self.world, self.world.params, self.world.rng
+        public_id, shop = item
+        if rng.random() >= params.return_ship_rate:
+            world.outcomes["after_sale.return_never_sent"] += 1
+            return
+        after_sale = order_selectors.after_sale_for_viewer(
+            public_id=public_id, viewer=world.user(-1)
+        )
+        sent = world.call(
+            orders.ship_return,
+            at=at,
+            outcome="after_sale.return_shipped",
+            after_sale=after_sale,
+            actor=after_sale.order.buyer,
+            carrier=rng.choice(_CARRIERS),
+            tracking_number=tracking_number(rng),
+        )
+        if sent is not None:
+            world.schedule("after_sale_return_arrives", day + rng.randint(2, 3), (public_id, shop))
+
+    def _return_arrives(self, item, *, day: int, at) -> None:
+        """The merchant confirms the returned goods, disputes them, or lets the deadline refund."""
+        world, params, rng = self.world, self.world.params, self.world.rng
+        public_id, shop = item
+        merchant = self._merchant(shop)
+        after_sale = order_selectors.after_sale_for_viewer(public_id=public_id, viewer=merchant)
+        roll = rng.random()
+        if roll < params.return_dispute_rate:
+            world.call(
+                orders.dispute_return,
+                at=at,
+                outcome="after_sale.return_disputed",
+                after_sale=after_sale,
+                actor=merchant,
+                reason=rng.choice(_DISPUTE_REASONS),
+            )
+        elif roll < params.return_dispute_rate + params.return_confirm_rate:
+            world.call(
+                orders.confirm_return_received,
+                at=at,
+                outcome="after_sale.return_received",
+                after_sale=after_sale,
+                actor=merchant,
+            )
+        else:
+            world.outcomes["after_sale.return_left_to_deadline"] += 1
+
     def _escalate(self, public_id, *, day: int, at) -> None:
         world = self.world
         after_sale = order_selectors.after_sale_for_viewer(
             public_id=public_id, viewer=world.user(-1)
         )
-        escalated = world.call(
+        world.call(
             orders.escalate_after_sale,
             at=at,
             outcome="after_sale.escalated",
             after_sale=after_sale,
             actor=after_sale.order.buyer,
         )
-        if escalated is not None:
-            world.schedule("after_sale_operator", day + 1, public_id)
 
-    def _operator_decides(self, public_id, *, day: int, at) -> None:
+    def _operator_queue(self, day: int) -> None:
+        """The operator decides, oldest first, what was escalated before today (by a buyer, by
+        an unanswered deadline or by a merchant's dispute)."""
         world, rng = self.world, self.world.rng
-        operator = world.user(-1)
-        after_sale = order_selectors.after_sale_for_viewer(public_id=public_id, viewer=operator)
-        refund = rng.random() < world.params.operator_refund_rate
-        world.call(
-            orders.decide_escalated_after_sale,
-            at=at,
-            outcome="after_sale.operator_" + ("refunded" if refund else "closed"),
-            after_sale=after_sale,
-            actor=operator,
-            refund=refund,
-            note=_OPERATOR_NOTES[0 if refund else 1],
+        world.flush()  # read what today's services (and last night's deadlines) wrote
+        waiting = list(
+            order_selectors.escalated_after_sales().filter(escalated_at__lt=world.day_start(day))
         )
+        operator = world.user(-1)
+        for after_sale, moment in zip(waiting, world.moments(len(waiting)), strict=True):
+            refund = rng.random() < world.params.operator_refund_rate
+            world.call(
+                orders.decide_escalated_after_sale,
+                at=moment,
+                outcome="after_sale.operator_" + ("refunded" if refund else "closed"),
+                after_sale=after_sale,
+                actor=operator,
+                refund=refund,
+                note=_OPERATOR_NOTES[0 if refund else 1],
+            )

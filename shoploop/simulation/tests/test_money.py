@@ -23,8 +23,11 @@ BUSY = WorldParameters(
     users=60,
     days=24,
     purchase_propensity=0.12,
-    after_sale_rate=0.4,
+    after_sale_rate=0.6,
     after_sale_accept_rate=0.5,
+    unshipped_refund_rate=0.1,
+    after_sale_no_answer_rate=0.25,
+    return_and_refund_share=0.7,
     escalation_rate=1.0,
     withdrawal_rate=0.5,
     cancel_before_shipping_rate=0.1,
@@ -152,3 +155,20 @@ def test_world_outcomes_agree_with_the_database(world):
     )
     assert money["platform_fees_fen"] > 0
     assert set(money["withdrawals_by_state"]) == {"paid", "failed"}
+
+
+def test_after_sales_always_end_unanswered_returned_and_auto_refunded(world):
+    """Merchants who never answer are decided by settle_due (refunded before shipping, escalated
+    otherwise); returns are sent back and then confirmed, disputed or refunded automatically."""
+    assert world.outcomes["deadline.orders.after_sale_deadlines"] > 0
+    assert world.outcomes["after_sale.return_shipped"] > 0
+    assert AfterSale.objects.filter(escalation=AfterSale.Escalation.NO_ANSWER).exists()
+    # the merchant confirmed a returned parcel: refunded
+    assert AfterSale.objects.filter(state="refunded", return_shipped_at__isnull=False).exists()
+    # a request made before shipping and never answered was refunded automatically
+    assert AfterSale.objects.filter(
+        state="refunded", decided_by__isnull=True, return_shipped_at__isnull=True
+    ).exists()
+    # every request that is still open has a deadline or waits for the operator
+    for after_sale in AfterSale.objects.filter(state__in=AfterSale.OPEN_STATES):
+        assert after_sale.due_at is not None or after_sale.state == AfterSale.State.ESCALATED

@@ -306,6 +306,10 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     expect(page.locator("main")).to_contain_text(f"Shipped with {CARRIER} · {TRACKING_NUMBER}")
     step(page, "9-order-shipped")
     page.get_by_role("button", name="Confirm receipt").click()
+    # An irreversible tap asks once more, on a page of its own (no JavaScript needed).
+    expect(page.locator("main h1")).to_have_text("Did you receive everything in good order?")
+    step(page, "10a-confirm-receipt")
+    page.get_by_role("button", name="Yes, confirm receipt").click()
     expect(page.locator(".flash")).to_contain_text("Thanks! Receipt confirmed.")
     expect(page.locator("main .badge").first).to_have_text("Received")
     expect(page.get_by_role("button", name="Confirm receipt")).to_have_count(0)
