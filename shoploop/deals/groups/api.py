@@ -76,7 +76,9 @@ class GroupOut(Schema):
     state: str
     size: int
     seats_taken: int
+    # Members whose money is held or kept; a failed group refunded them all (``refunded_count``).
     paid_count: int
+    refunded_count: int
     more_needed: int
     deadline: datetime
     group_price_fen: int
@@ -137,6 +139,7 @@ def _group_out(request, group: Group) -> dict:
         "size": group.size,
         "seats_taken": group.seats_taken,
         "paid_count": group.paid_count,
+        "refunded_count": group.refunded_count,
         "more_needed": group.more_needed,
         "deadline": group.deadline,
         "group_price_fen": campaign.group_price_fen,

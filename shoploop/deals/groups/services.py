@@ -2,8 +2,13 @@
 
 Lock order (PostgreSQL, deadlock-free), the same on every path:
 
-    group → its seats (primary-key order) → orders services (checkout → payment → order → …)
+    the buyer's campaign row (opens and joins only, ``_lock_buyer``) → group → its seats
+    (primary-key order) → orders services (checkout → payment → order → …)
     → campaign stock (one conditional UPDATE, the last statement) → SKU stock
+
+The per-buyer limit is counted under the lock of the buyer's own row (``GroupBuyer``), the first
+row an open or a join locks; paths that free or refund seats never take it (a closed seat simply
+stops counting), so they cannot wait on it.
 
 The campaign row is the hot row every buyer of a campaign touches, so it is changed by one
 conditional UPDATE placed last in each transaction: its row lock is held only from that statement
@@ -41,6 +46,7 @@ from shoploop.deals.groups.models import (
     MIN_GROUP_SIZE,
     SEAT_HOLD_MINUTES,
     Group,
+    GroupBuyer,
     GroupCampaign,
     Seat,
 )
@@ -322,14 +328,32 @@ def _check_buyer(
             _("Only members of the campaign's communities may join."),
             code="community_only",
         )
-    # A soft limit (counted, not locked): at worst a buyer racing himself gets one seat more.
+    # A fast answer from what was read; ``_lock_buyer`` decides under the buyer's row lock.
     if live_seats is None:
         live_seats = _live_seats_of(user, campaign_id=campaign.pk).count()
     if live_seats >= campaign.per_user_limit:
-        raise Conflict(
-            _("You already hold as many seats in this campaign as a buyer may."),
-            code="per_user_limit",
-        )
+        raise _per_user_limit()
+
+
+def _per_user_limit() -> Conflict:
+    return Conflict(
+        _("You already hold as many seats in this campaign as a buyer may."),
+        code="per_user_limit",
+    )
+
+
+def _lock_buyer(campaign: GroupCampaign, user) -> None:
+    """The first statements of an open or a join (the buyer's own row, before the group, the
+    orders and the campaign): lock the buyer's row of the campaign, then count their live seats.
+    Every open and join of this buyer in this campaign waits here for the one before it to
+    commit, so the count includes its seat: the per-buyer limit holds however many requests
+    race. The row is created once (``ON CONFLICT DO NOTHING``), never updated."""
+    GroupBuyer.objects.bulk_create(
+        [GroupBuyer(campaign_id=campaign.pk, user_id=user.pk)], ignore_conflicts=True
+    )
+    GroupBuyer.objects.select_for_update().filter(campaign_id=campaign.pk, user_id=user.pk).get()
+    if _live_seats_of(user, campaign_id=campaign.pk).count() >= campaign.per_user_limit:
+        raise _per_user_limit()
 
 
 def _live_seats_of(user, *, campaign_id: int):
@@ -393,6 +417,7 @@ def open_group(*, campaign: GroupCampaign, user) -> Seat:
         else campaign.group_price_fen
     )
     with transaction.atomic():
+        _lock_buyer(campaign, user)
         group = Group.objects.create(
             campaign=campaign,
             leader=user,
@@ -449,6 +474,7 @@ def join_group(*, group: Group, user) -> Seat:
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user, restricted=group.campaign_restricted, live_seats=seats["live"])
     with transaction.atomic():
+        _lock_buyer(campaign, user)
         # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
         # never passes the size (and the CHECK constraint says so too). The group row stays
         # locked to this transaction; the campaign row is taken last (``_place_seat``).
@@ -642,15 +668,26 @@ def free_unpaid_seats(now: datetime) -> int:
 
 
 def _fail(group: Group, now: datetime) -> None:
-    """Every member's order is voided and refunded once; all units go back."""
-    Group.objects.filter(pk=group.pk).update(state=Group.State.FAILED, closed_at=now)
-    group.state = Group.State.FAILED
+    """Every member's order is voided and refunded once; all units go back. The counters say
+    what is true afterwards: nobody holds a seat or has paid; ``refunded_count`` members were
+    refunded."""
     seats = list(
         Seat.objects.select_for_update(of=("self",))
         .select_related("order", "user")
         .filter(group=group, state__in=LIVE_SEAT_STATES)
         .order_by("pk")
     )
+    refunded = sum(1 for seat in seats if seat.state == Seat.State.PAID)
+    Group.objects.filter(pk=group.pk).update(
+        state=Group.State.FAILED,
+        closed_at=now,
+        seats_taken=0,
+        paid_count=0,
+        refunded_count=F("refunded_count") + refunded,
+    )
+    group.state, group.closed_at = Group.State.FAILED, now
+    group.seats_taken, group.paid_count = 0, 0
+    group.refunded_count += refunded
     for seat in seats:
         closed = Seat.State.REFUNDED if seat.state == Seat.State.PAID else Seat.State.FREED
         _close_seat(seat, state=closed, now=now)

@@ -217,6 +217,28 @@ def test_per_user_limit_per_campaign(campaign, buyers, pay):
     assert error.value.code == "per_user_limit"
 
 
+def test_a_freed_or_refunded_seat_no_longer_counts_against_the_limit(
+    make_campaign, sku, buyers, pay, committed
+):
+    campaign = make_campaign(sku=sku, per_user_limit=1)
+    first = services.open_group(campaign=campaign, user=buyers[0])
+    pay(first.order.checkout)
+    second = services.open_group(campaign=campaign, user=buyers[1])
+    pay(second.order.checkout)
+    seat = services.join_group(group=first.group, user=buyers[2])
+    with pytest.raises(Conflict) as error:
+        services.join_group(group=second.group, user=buyers[2])
+    assert error.value.code == "per_user_limit"
+    assert services.on_payment_failed(seat.order)  # the seat is freed: the limit is free again
+    seat = services.join_group(group=second.group, user=buyers[2])
+    pay(seat.order.checkout)
+    with committed():
+        services.settle_groups(second.group.deadline)  # fails: both paid members refunded
+    assert _state(seat) == Seat.State.REFUNDED
+    assert services.open_group(campaign=campaign, user=buyers[2]).state == Seat.State.RESERVED
+    assert verify_ledger().ok
+
+
 def test_sold_out_campaign_refuses_and_changes_nothing(make_campaign, sku, buyers, pay):
     campaign = make_campaign(sku=sku, stock=2, per_user_limit=1)
     leader = services.open_group(campaign=campaign, user=buyers[0])
@@ -371,6 +393,9 @@ def test_group_fails_at_the_deadline_and_everyone_is_refunded_once(
     assert campaign.stock == 10
     assert [e.name for e in events].count("deals.group_failed") == 1
     assert verify_ledger().ok
+    # Nobody paid in the end: the leader and the paid member were both refunded.
+    opened.refresh_from_db()
+    assert (opened.paid_count, opened.seats_taken, opened.refunded_count) == (0, 0, 2)
 
 
 def test_k_rule_completes_with_the_paid_members(make_campaign, sku, buyers, pay, committed):
