@@ -242,7 +242,8 @@ def list_open_groups(request, campaign_id: str):
 
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
 def open_group(request, campaign_id: str):
-    """Open a group as its leader; pay at ``pay_url`` within 5 minutes."""
+    """Open a group as its leader; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
+    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
     seat = services.open_group(campaign=campaign, user=request.user)
     return Status(201, _seat_out(seat))
@@ -255,7 +256,8 @@ def get_group(request, group_id: str):
 
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
 def join_group(request, group_id: str):
-    """Reserve a seat in the group; pay at ``pay_url`` within 5 minutes."""
+    """Reserve a seat in the group; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
+    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
     group = selectors.group_by_public_id(public_id=group_id)
     seat = services.join_group(group=group, user=request.user)
     return Status(201, _seat_out(seat))

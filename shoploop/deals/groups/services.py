@@ -20,6 +20,7 @@ group keeps them (they are sold).
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
@@ -44,7 +45,6 @@ from shoploop.deals.groups.models import (
     MAX_GROUP_SIZE,
     MIN_GROUP_MINUTES,
     MIN_GROUP_SIZE,
-    SEAT_HOLD_MINUTES,
     Group,
     GroupBuyer,
     GroupCampaign,
@@ -58,6 +58,11 @@ SETTLE_BATCH_SIZE = 50
 CLOSE_BATCH_SIZE = 1000  # empty groups closed per conditional UPDATE
 MAX_PER_USER_LIMIT = 100
 LIVE_SEAT_STATES = (Seat.State.RESERVED, Seat.State.PAID)
+
+
+def seat_hold_minutes() -> int:
+    """How long a reserved seat waits for its payment (``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
+    return settings.DEALS_GROUP_SEAT_HOLD_MINUTES
 
 
 # --- campaigns (merchant) ---------------------------------------------------------------------
@@ -111,7 +116,8 @@ def _validate_size_and_time(*, group_size, group_minutes, min_paid_to_complete):
     group_minutes = _whole(group_minutes, field="group_minutes")
     if not MIN_GROUP_MINUTES <= group_minutes <= MAX_GROUP_MINUTES:
         raise ValidationFailed(
-            _("The time limit per group must be between 5 minutes and 72 hours."),
+            _("The time limit per group must be between %(min)d minutes and %(max)d hours.")
+            % {"min": MIN_GROUP_MINUTES, "max": MAX_GROUP_MINUTES // 60},
             code="group_time_out_of_range",
             fields={"group_minutes": "range"},
         )
@@ -381,7 +387,7 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
         user=user,
         price_fen=price_fen,
         is_leader=is_leader,
-        reserved_until=now + timedelta(minutes=SEAT_HOLD_MINUTES),
+        reserved_until=now + timedelta(minutes=seat_hold_minutes()),
         created_at=now,
     )
     seat.order = order_services.place_deal_order(
@@ -404,8 +410,8 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
 
 
 def open_group(*, campaign: GroupCampaign, user) -> Seat:
-    """The buyer opens a group as its leader: a seat reserved for 5 minutes and an order to pay
-    (leader price if the campaign has one). Others can join once the leader has paid."""
+    """The buyer opens a group as its leader: a seat reserved for ``seat_hold_minutes()`` and an
+    order to pay (leader price if the campaign has one). Others can join once the leader paid."""
     now = clock.now()
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user)
@@ -448,7 +454,7 @@ def _check_joinable(group: Group, user, now: datetime, *, in_group: bool) -> Non
 
 
 def join_group(*, group: Group, user) -> Seat:
-    """Reserve a seat (5 minutes to pay) in someone's open group, and the order to pay for it."""
+    """Reserve a seat (``seat_hold_minutes()`` to pay) in someone's open group, and its order."""
     now = clock.now()
     _require_user(user)
     # Judge the group as it is now, not as the caller loaded it: one query for the group with
@@ -641,7 +647,7 @@ def _due_seat_groups(now: datetime):
 
 
 def free_unpaid_seats(now: datetime) -> int:
-    """Seats unpaid 5 minutes after they were reserved are freed (unless paid meanwhile)."""
+    """Seats unpaid at the end of their hold are freed (unless paid meanwhile)."""
     processed = 0
     while True:
         with transaction.atomic():

@@ -155,7 +155,7 @@ def test_a_payment_arriving_as_the_payment_window_closes_is_kept_or_refunded_nev
     buyers = [make_user() for _ in range(6)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
     orders = [services.buy(bargain=b, user=u) for b, u in zip(bargains, buyers, strict=True)]
-    window_closed = clock.now() + services.PAY_WINDOW
+    window_closed = clock.now() + services.payment_window()
 
     def work(index):
         if index < len(orders):

@@ -1,5 +1,7 @@
 """Group buying pages: product block, group page, join, my groups, merchant console."""
 
+from datetime import timedelta
+
 import pytest
 
 from shoploop.deals.groups import services
@@ -39,6 +41,51 @@ def test_group_page_shows_members_more_needed_countdown_share_and_join(client, o
     assert f"http://testserver/groups/g/{opened.public_id}/" in html
     assert 'data-testid="join"' in html
     assert "never add invented members" in html
+
+
+def test_no_join_button_on_ones_own_group(client, opened, buyer, sku):
+    client.force_login(buyer)  # the leader
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/g/{opened.public_id}/join/" not in html
+    assert 'data-testid="join-refused"' in html and "You opened this group" in html
+    page = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert 'data-testid="join"' not in page
+
+
+def test_join_and_open_give_way_to_a_message_once_the_limit_is_held(
+    client, campaign, opened, buyers, pay, sku
+):
+    other = services.open_group(campaign=campaign, user=buyers[1])
+    pay(other.order.checkout)
+    services.join_group(group=opened, user=buyers[0])  # the limit is 1 seat per buyer
+    client.force_login(buyers[0])
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/g/{other.group.public_id}/join/" not in html
+    assert f"/groups/c/{campaign.public_id}/open/" not in html
+    assert 'data-testid="open-refused"' in html
+    assert "You already hold as many seats in this campaign as a buyer may." in html
+    page = client.get(f"/groups/g/{other.group.public_id}/").content.decode()
+    assert 'data-testid="join"' not in page and 'data-testid="join-refused"' in page
+    assert "as many seats in this campaign as a buyer may" in page
+
+
+def test_the_merchant_sees_no_join_or_open_button_on_their_campaign(
+    client, opened, merchant, campaign, sku
+):
+    client.force_login(merchant)
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/c/{campaign.public_id}/open/" not in html
+    assert f"/groups/g/{opened.public_id}/join/" not in html
+    assert "You cannot buy from your own shop." in html
+
+
+def test_the_seat_hold_on_the_page_is_the_setting(client, opened, buyers, settings):
+    settings.DEALS_GROUP_SEAT_HOLD_MINUTES = 9
+    seat = services.join_group(group=opened, user=buyers[0])
+    assert seat.reserved_until == seat.created_at + timedelta(minutes=9)
+    client.force_login(buyers[0])
+    html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert "Your seat is held for 9 minutes." in html
 
 
 def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buyer, pay):
