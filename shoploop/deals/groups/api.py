@@ -67,6 +67,8 @@ class MemberOut(Schema):
     avatar_url: str
     is_leader: bool
     paid: bool
+    # What this member pays (the leader price for the leader when the campaign has one).
+    price_fen: int
 
 
 class GroupOut(Schema):
@@ -150,6 +152,7 @@ def _group_out(request, group: Group) -> dict:
                 "avatar_url": _avatar(seat.user),
                 "is_leader": seat.is_leader,
                 "paid": seat.state == Seat.State.PAID,
+                "price_fen": seat.price_fen,
             }
             for seat in selectors.members(group=group)
         ],

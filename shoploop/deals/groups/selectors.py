@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from shoploop.catalog.models import SKU
+from shoploop.catalog.models import SKU, ProductImage
 from shoploop.core import clock
 from shoploop.core.errors import NotFound, PermissionDenied
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
@@ -84,6 +84,11 @@ def members(*, group: Group) -> list[Seat]:
     if prefetched is not None:
         return list(prefetched)
     return list(_member_seats().filter(group=group))
+
+
+def cover_image(*, product) -> ProductImage | None:
+    """The product's first picture (the one its tiles show), or None."""
+    return ProductImage.objects.filter(product=product).order_by("position", "created_at").first()
 
 
 def seat_of(*, group: Group, user) -> Seat | None:

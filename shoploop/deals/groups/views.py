@@ -17,7 +17,7 @@ from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import parse_yuan
 from shoploop.deals.groups import selectors, services
-from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Seat
+from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
 from shoploop.orders import selectors as order_selectors
 
 BLOCK_GROUPS = 5
@@ -99,6 +99,9 @@ def group_detail(request, group_id):
             "group": group,
             "campaign": group.campaign,
             "members": selectors.members(group=group),
+            "cover": selectors.cover_image(product=group.campaign.sku.product),
+            # Placeholders for the seats nobody holds yet (never invented members).
+            "empty_seats": range(group.seats_left if group.state == Group.State.OPEN else 0),
             "my_seat": my_seat,
             "my_pay_url": _pay_url(my_seat) if my_seat else "",
             "share_url": share_url,

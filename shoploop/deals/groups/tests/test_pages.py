@@ -1,9 +1,12 @@
 """Group buying pages: product block, group page, join, my groups, merchant console."""
 
+import re
 from datetime import timedelta
 
 import pytest
 
+from shoploop.accounts.tests.images import image_upload
+from shoploop.catalog import services as catalog_services
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import GroupCampaign, Seat
 
@@ -86,6 +89,33 @@ def test_the_seat_hold_on_the_page_is_the_setting(client, opened, buyers, settin
     client.force_login(buyers[0])
     html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
     assert "Your seat is held for 9 minutes." in html
+
+
+def test_group_page_shows_the_picture_what_each_member_pays_and_the_empty_seats(
+    client, make_campaign, sku, buyers, pay, merchant, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    catalog_services.add_product_image(product=sku.product, actor=merchant, upload=image_upload())
+    campaign = make_campaign(sku=sku, group_size=4, leader_price_fen=2900)
+    leader = services.open_group(campaign=campaign, user=buyers[0])
+    pay(leader.order.checkout)
+    services.join_group(group=leader.group, user=buyers[1])
+    html = client.get(f"/groups/g/{leader.group.public_id}/").content.decode()
+    assert 'data-testid="group-cover"' in html and "/media/products/" in html
+    prices = re.findall(r'data-testid="member-price">([^<]+)<', html)
+    assert prices == ["¥29.00", "¥39.00"]  # the leader first, at the leader price
+    assert html.count('data-testid="empty-seat"') == 2 and "Open seat" in html
+
+
+def test_a_failed_group_shows_no_empty_seats_and_nobody_paid(
+    client, opened, buyers, pay, committed
+):
+    pay(services.join_group(group=opened, user=buyers[0]).order.checkout)
+    with committed():
+        services.settle_groups(opened.deadline)
+    html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert "every member was refunded in full" in html
+    assert 'data-testid="empty-seat"' not in html and 'data-testid="member-price"' not in html
 
 
 def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buyer, pay):
