@@ -544,6 +544,9 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
                 order=seat.order, reason=Order.CancelReason.DEAL_FAILED
             )
             freed += 1
+    if freed:  # the K rule left unpaid seats: they are no longer taken
+        Group.objects.filter(pk=group.pk).update(seats_taken=F("seats_taken") - freed)
+        group.seats_taken -= freed
     _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=freed)
     publish(
         "deals.group_succeeded",

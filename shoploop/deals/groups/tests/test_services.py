@@ -415,8 +415,29 @@ def test_k_rule_completes_with_the_paid_members(make_campaign, sku, buyers, pay,
     for seat in (leader, member):
         seat.order.refresh_from_db()
         assert seat.order.state == Order.State.PAID
+    group.refresh_from_db()
+    assert (group.paid_count, group.seats_taken, group.refunded_count) == (2, 2, 0)
     campaign.refresh_from_db()
     assert campaign.stock == 8  # two sold, the unpaid seat's unit back
+    assert verify_ledger().ok
+
+
+def test_k_rule_frees_a_seat_still_being_paid_at_the_deadline(
+    make_campaign, sku, buyers, pay, committed
+):
+    campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=1)
+    leader = services.open_group(campaign=campaign, user=buyers[0])
+    pay(leader.order.checkout)
+    group = leader.group
+    with clock.frozen_at(group.deadline - timedelta(minutes=1)):
+        late = services.join_group(group=group, user=buyers[1])  # held past the deadline
+    with committed():
+        settle_due(group.deadline)
+    assert _state(group) == Group.State.SUCCEEDED and _state(late) == Seat.State.FREED
+    group.refresh_from_db()
+    assert (group.paid_count, group.seats_taken) == (1, 1)
+    campaign.refresh_from_db()
+    assert campaign.stock == 9
     assert verify_ledger().ok
 
 
