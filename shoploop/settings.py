@@ -256,6 +256,27 @@ ORDER_RESERVATION_MINUTES = int(os.environ.get("SHOPLOOP_RESERVATION_MINUTES", "
 ORDER_AUTO_RECEIVE_DAYS = int(os.environ.get("SHOPLOOP_AUTO_RECEIVE_DAYS", "7"))
 ORDER_AFTER_SALE_DAYS = int(os.environ.get("SHOPLOOP_AFTER_SALE_DAYS", "7"))
 
+
+def env_minutes(name: str, default: int) -> int:
+    """A duration in whole minutes, at least 1."""
+    value = os.environ.get(name, str(default))
+    try:
+        minutes = int(value)
+    except ValueError:
+        minutes = 0
+    if minutes < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of minutes, at least 1.")
+    return minutes
+
+
+# Deals: how long a reserved deal unit waits for its payment before it goes back.
+DEALS_FLASH_PAYMENT_MINUTES = env_minutes("SHOPLOOP_FLASH_PAYMENT_MINUTES", 5)
+DEALS_GROUP_SEAT_HOLD_MINUTES = env_minutes("SHOPLOOP_GROUP_SEAT_HOLD_MINUTES", 5)
+DEALS_BARGAIN_PAYMENT_MINUTES = env_minutes("SHOPLOOP_BARGAIN_PAYMENT_MINUTES", 15)
+DEALS_CROWDFUNDING_PAYMENT_MINUTES = env_minutes(
+    "SHOPLOOP_CROWDFUNDING_PAYMENT_MINUTES", ORDER_RESERVATION_MINUTES
+)
+
 # Payments: the sandbox cashier is the embedded default; Alipay when configured (README).
 PAYMENT_PROVIDER = os.environ.get("SHOPLOOP_PAYMENT_PROVIDER", "sandbox")
 SANDBOX_PAY_SECRET = os.environ.get("SHOPLOOP_SANDBOX_PAY_SECRET", "")  # empty: from SECRET_KEY

@@ -6,6 +6,7 @@ from shoploop.core.errors import Conflict
 from shoploop.core.testing import race
 from shoploop.coupons import services
 from shoploop.coupons.models import Coupon, CouponClaim
+from shoploop.ledger.verification import verify_ledger
 
 THREADS = 20
 
@@ -105,3 +106,17 @@ def test_releases_race_and_give_the_claim_back_once(claim, user, shop):
     assert outcomes.count(False) == 9
     claim.refresh_from_db()
     assert claim.order_ref is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_user_races_twelve_claims_against_a_limit_of_one(make_coupon, user):
+    coupon = make_coupon(per_user_limit=1, total_quantity=50)
+
+    codes = _codes(race(lambda _i: services.claim_coupon(coupon=coupon, user=user), 12))
+
+    assert codes.count("ok") == 1
+    assert codes.count("coupon_limit_reached") == 11
+    assert CouponClaim.objects.filter(coupon=coupon, user=user).count() == 1
+    assert Coupon.objects.get(pk=coupon.pk).claimed_count == 1
+    assert verify_ledger().ok

@@ -24,6 +24,7 @@ helper already gave C's H helps today. "New users only": the helper has never pl
 import secrets
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -59,8 +60,12 @@ from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
 
 DEAL_PREFIX = "bargain"
-PAY_WINDOW = timedelta(minutes=15)
 SETTLE_BATCH_SIZE = 50
+
+
+def payment_window() -> timedelta:
+    """How long a purchase waits for its payment (``SHOPLOOP_BARGAIN_PAYMENT_MINUTES``)."""
+    return timedelta(minutes=settings.DEALS_BARGAIN_PAYMENT_MINUTES)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -452,6 +457,7 @@ def buy(*, bargain: Bargain, user) -> Order:
             )
         if campaign.stock_left < 1:  # a fast answer; the conditional UPDATE below decides
             raise Conflict(_("Sorry, this campaign is sold out."), code="sold_out")
+        window = payment_window()
         order = order_services.place_deal_order(
             buyer=user,
             shop=campaign.shop,
@@ -459,7 +465,7 @@ def buy(*, bargain: Bargain, user) -> Order:
             unit_price_fen=row.current_price_fen,
             quantity=1,
             deal_ref=deal_ref_of(row),
-            expires_at=now + PAY_WINDOW,
+            expires_at=now + window,
             sku=campaign.sku,
         )
         free = order.state == Order.State.PAID
@@ -467,7 +473,7 @@ def buy(*, bargain: Bargain, user) -> Order:
             state=Bargain.State.BOUGHT if free else Bargain.State.BUYING,
             order=order,
             bought_at=now,
-            pay_deadline=now + PAY_WINDOW,
+            pay_deadline=now + window,
             paid_at=now if free else None,
         )
         # The campaign's unit last (lock order: checkout → payment → order → campaign); sold

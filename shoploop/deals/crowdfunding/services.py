@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Q, Value, When
 from django.utils.translation import gettext_lazy as _
@@ -77,7 +78,8 @@ IMAGE_MAX_SIDE = catalog_services.PRODUCT_IMAGE_MAX_SIDE
 
 
 def payment_minutes() -> int:
-    return order_services.reservation_minutes()
+    """How long a pledge waits for its payment (``SHOPLOOP_CROWDFUNDING_PAYMENT_MINUTES``)."""
+    return settings.DEALS_CROWDFUNDING_PAYMENT_MINUTES
 
 
 # --- creating -------------------------------------------------------------------------------

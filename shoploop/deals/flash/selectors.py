@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
-from shoploop.deals.flash.models import FlashPurchase, FlashSale
+from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 
 
 def _sales() -> QuerySet[FlashSale]:
@@ -132,3 +132,17 @@ def purchase_for_buyer(*, public_id: str, buyer) -> FlashPurchase:
     if purchase is None:
         raise NotFound(_("No such flash-sale purchase."), code="flash_purchase_not_found")
     return purchase
+
+
+def units_left_for(*, sale: FlashSale, user) -> int | None:
+    """How many more units this buyer may reserve in the sale (its limit less the units they
+    hold, reserved or paid); None for a visitor. The page shows a message instead of the Buy
+    button at 0; ``services.buy`` decides under its conditional UPDATE either way."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    bought = (
+        FlashQuota.objects.filter(sale=sale, buyer_id=user.pk)
+        .values_list("bought", flat=True)
+        .first()
+    )
+    return max(sale.per_user_limit - (bought or 0), 0)

@@ -17,6 +17,7 @@ the end sweeper lock sale rows (sale → SKU), and they never wait for one anoth
 from collections import Counter
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -42,13 +43,21 @@ from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
 
 PREFIX = "flash"
-PAYMENT_WINDOW = timedelta(minutes=5)
 SETTLE_BATCH_SIZE = 50
 MAX_SALE_STOCK = 100_000
 MAX_DURATION = timedelta(days=30)
 # A start "now" from a form reaches the service a moment later; that is not "in the past".
 START_GRACE = timedelta(minutes=1)
 OPEN_STATES = (FlashSale.State.SCHEDULED, FlashSale.State.PAUSED)
+
+
+def payment_minutes() -> int:
+    """How long a reservation waits for its payment (``SHOPLOOP_FLASH_PAYMENT_MINUTES``)."""
+    return settings.DEALS_FLASH_PAYMENT_MINUTES
+
+
+def payment_window() -> timedelta:
+    return timedelta(minutes=payment_minutes())
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -330,7 +339,7 @@ def _take_units(*, sale: FlashSale, quantity: int, now) -> None:
 
 def _place(*, sale: FlashSale, user, quantity: int, now) -> FlashPurchase:
     public_id = new_public_id()
-    reserved_until = now + PAYMENT_WINDOW
+    reserved_until = now + payment_window()
     order = order_services.place_deal_order(
         buyer=user,
         shop=sale.shop,

@@ -33,8 +33,19 @@ def _int(value) -> int | None:
         return None
 
 
-def _sale_context(sale, now) -> dict:
-    return {"sale": sale, "status": sale.status(now), "now": now}
+def _sale_context(sale, now, user=None) -> dict:
+    """The sale as a buyer sees it, with what this buyer may still do: ``own_shop`` and
+    ``units_left`` (None for a visitor) replace the Buy button by a message when it would fail."""
+    units_left = selectors.units_left_for(sale=sale, user=user)
+    return {
+        "sale": sale,
+        "status": sale.status(now),
+        "now": now,
+        "own_shop": units_left is not None and sale.shop.owner_id == user.pk,
+        "units_left": units_left,
+        "max_quantity": sale.per_user_limit if units_left is None else units_left,
+        "payment_minutes": services.payment_minutes(),
+    }
 
 
 # --- buyers ----------------------------------------------------------------------------------
@@ -47,14 +58,16 @@ def product_block(request, product) -> str:
     if sale is None:
         return ""
     return render_to_string(
-        "deals/flash/_product_block.html", _sale_context(sale, now), request=request
+        "deals/flash/_product_block.html",
+        _sale_context(sale, now, getattr(request, "user", None)),
+        request=request,
     )
 
 
 def sale_detail(request, sale_id):
     now = clock.now()
     sale = selectors.sale_by_public_id(public_id=sale_id)
-    return render(request, "deals/flash/sale_detail.html", _sale_context(sale, now))
+    return render(request, "deals/flash/sale_detail.html", _sale_context(sale, now, request.user))
 
 
 @require_POST

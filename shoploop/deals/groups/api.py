@@ -69,6 +69,8 @@ class GroupMemberOut(Schema):
     avatar_url: str
     is_leader: bool
     paid: bool
+    # What this member pays (the leader price for the leader when the campaign has one).
+    price_fen: int
 
 
 class GroupOut(Schema):
@@ -78,7 +80,9 @@ class GroupOut(Schema):
     state: str
     size: int
     seats_taken: int
+    # Members whose money is held or kept; a failed group refunded them all (``refunded_count``).
     paid_count: int
+    refunded_count: int
     more_needed: int
     deadline: datetime
     group_price_fen: int
@@ -139,6 +143,7 @@ def _group_out(request, group: Group) -> dict:
         "size": group.size,
         "seats_taken": group.seats_taken,
         "paid_count": group.paid_count,
+        "refunded_count": group.refunded_count,
         "more_needed": group.more_needed,
         "deadline": group.deadline,
         "group_price_fen": campaign.group_price_fen,
@@ -149,6 +154,7 @@ def _group_out(request, group: Group) -> dict:
                 "avatar_url": _avatar(seat.user),
                 "is_leader": seat.is_leader,
                 "paid": seat.state == Seat.State.PAID,
+                "price_fen": seat.price_fen,
             }
             for seat in selectors.members(group=group)
         ],
@@ -242,7 +248,8 @@ def list_open_groups(request, campaign_id: str):
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
 @money_endpoint
 def open_group(request, campaign_id: str):
-    """Open a group as its leader; pay at ``pay_url`` within 5 minutes."""
+    """Open a group as its leader; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
+    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
     seat = services.open_group(campaign=campaign, user=request.user)
     return Status(201, _seat_out(seat))
@@ -256,7 +263,8 @@ def get_group(request, group_id: str):
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
 @money_endpoint
 def join_group(request, group_id: str):
-    """Reserve a seat in the group; pay at ``pay_url`` within 5 minutes."""
+    """Reserve a seat in the group; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
+    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
     group = selectors.group_by_public_id(public_id=group_id)
     seat = services.join_group(group=group, user=request.user)
     return Status(201, _seat_out(seat))

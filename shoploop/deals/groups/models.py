@@ -18,7 +18,6 @@ MAX_GROUP_SIZE = 50
 DEFAULT_GROUP_MINUTES = 24 * 60
 MIN_GROUP_MINUTES = 5
 MAX_GROUP_MINUTES = 72 * 60
-SEAT_HOLD_MINUTES = 5
 
 
 class GroupCampaign(models.Model):
@@ -86,6 +85,29 @@ class GroupCampaign(models.Model):
         return self.state == self.State.ACTIVE
 
 
+class GroupBuyer(models.Model):
+    """One row per (campaign, buyer): the lock a buyer's opens and joins in a campaign take first,
+    so the per-buyer limit is counted (live seats) while no other open or join of the same buyer
+    can add a seat. Nothing is stored to give back: a freed or refunded seat stops counting."""
+
+    campaign = models.ForeignKey(
+        GroupCampaign, on_delete=models.CASCADE, related_name="buyers", verbose_name=_("campaign")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+
+    class Meta:
+        verbose_name = _("group campaign buyer")
+        verbose_name_plural = _("group campaign buyers")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="one_group_buyer_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"buyer {self.user_id} in campaign {self.campaign_id}"
+
+
 class Group(models.Model):
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -107,7 +129,9 @@ class Group(models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
     deadline = models.DateTimeField(_("deadline"))
     seats_taken = models.PositiveSmallIntegerField(_("seats taken"), default=0)
+    # Members whose payment is held or kept: back to 0 when the group fails and refunds them.
     paid_count = models.PositiveSmallIntegerField(_("paid members"), default=0)
+    refunded_count = models.PositiveSmallIntegerField(_("refunded members"), default=0)
     created_at = models.DateTimeField(_("created at"), default=clock.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 

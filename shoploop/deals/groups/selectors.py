@@ -1,9 +1,11 @@
 """Group buying reads: campaigns, open groups (nearly full first), a group's members, my groups."""
 
+from dataclasses import dataclass, field
+
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from shoploop.catalog.models import SKU
+from shoploop.catalog.models import SKU, ProductImage
 from shoploop.core import clock
 from shoploop.core.errors import NotFound, PermissionDenied
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
@@ -84,6 +86,11 @@ def members(*, group: Group) -> list[Seat]:
     return list(_member_seats().filter(group=group))
 
 
+def cover_image(*, product) -> ProductImage | None:
+    """The product's first picture (the one its tiles show), or None."""
+    return ProductImage.objects.filter(product=product).order_by("position", "created_at").first()
+
+
 def seat_of(*, group: Group, user) -> Seat | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
@@ -105,7 +112,7 @@ def _joinable() -> QuerySet[Group]:
             seats_taken__lt=F("size"),
             campaign__state=GroupCampaign.State.ACTIVE,
         )
-        .select_related("campaign__sku__product", "leader")
+        .select_related("campaign__sku__product", "campaign__shop", "leader")
         .annotate(
             missing=ExpressionWrapper(F("size") - F("paid_count"), output_field=IntegerField())
         )
@@ -153,3 +160,57 @@ def my_seats(*, user) -> QuerySet[Seat]:
         .select_related("group__campaign__sku__product", "group__campaign__shop", "order__checkout")
         .order_by("-created_at", "-pk")
     )
+
+
+# --- what a buyer may do (the pages show a message instead of a button that would fail) --------
+
+
+@dataclass(frozen=True)
+class BuyerStanding:
+    """A signed-in buyer's seats in some campaigns: ``seats`` (campaign id → live seats) and the
+    groups they hold a live seat in. ``user_id`` is None for a visitor."""
+
+    user_id: int | None = None
+    seats: dict[int, int] = field(default_factory=dict)
+    group_ids: frozenset[int] = frozenset()
+
+
+def buyer_standing(*, user, campaign_ids) -> BuyerStanding:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return BuyerStanding()
+    rows = Seat.objects.filter(
+        user_id=user.pk, group__campaign_id__in=list(campaign_ids), state__in=MEMBER_STATES
+    ).values_list("group_id", "group__campaign_id")
+    seats: dict[int, int] = {}
+    group_ids = set()
+    for group_id, campaign_id in rows:
+        group_ids.add(group_id)
+        seats[campaign_id] = seats.get(campaign_id, 0) + 1
+    return BuyerStanding(user_id=user.pk, seats=seats, group_ids=frozenset(group_ids))
+
+
+def _campaign_refusal(campaign: GroupCampaign, standing: BuyerStanding) -> str:
+    if campaign.shop.owner_id == standing.user_id:
+        return _("You cannot buy from your own shop.")
+    if standing.seats.get(campaign.pk, 0) >= campaign.per_user_limit:
+        return _("You already hold as many seats in this campaign as a buyer may.")
+    return ""
+
+
+def open_refusal(*, campaign: GroupCampaign, standing: BuyerStanding) -> str:
+    """Why this buyer cannot open a group in the campaign ("" if they may, or are a visitor)."""
+    if standing.user_id is None:
+        return ""
+    return _campaign_refusal(campaign, standing)
+
+
+def join_refusal(*, group: Group, standing: BuyerStanding) -> str:
+    """Why this buyer cannot join the group ("" if they may, or are a visitor): their own group,
+    a group they are in, their own shop, or the campaign's per-buyer limit reached."""
+    if standing.user_id is None:
+        return ""
+    if group.leader_id == standing.user_id:
+        return _("You opened this group; you are already in it.")
+    if group.pk in standing.group_ids:
+        return _("You are already in this group.")
+    return _campaign_refusal(group.campaign, standing)

@@ -2,8 +2,13 @@
 
 Lock order (PostgreSQL, deadlock-free), the same on every path:
 
-    group → its seats (primary-key order) → orders services (checkout → payment → order → …)
+    the buyer's campaign row (opens and joins only, ``_lock_buyer``) → group → its seats
+    (primary-key order) → orders services (checkout → payment → order → …)
     → campaign stock (one conditional UPDATE, the last statement) → SKU stock
+
+The per-buyer limit is counted under the lock of the buyer's own row (``GroupBuyer``), the first
+row an open or a join locks; paths that free or refund seats never take it (a closed seat simply
+stops counting), so they cannot wait on it.
 
 The campaign row is the hot row every buyer of a campaign touches, so it is changed by one
 conditional UPDATE placed last in each transaction: its row lock is held only from that statement
@@ -15,6 +20,7 @@ group keeps them (they are sold).
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
@@ -39,8 +45,8 @@ from shoploop.deals.groups.models import (
     MAX_GROUP_SIZE,
     MIN_GROUP_MINUTES,
     MIN_GROUP_SIZE,
-    SEAT_HOLD_MINUTES,
     Group,
+    GroupBuyer,
     GroupCampaign,
     Seat,
 )
@@ -52,6 +58,11 @@ SETTLE_BATCH_SIZE = 50
 CLOSE_BATCH_SIZE = 1000  # empty groups closed per conditional UPDATE
 MAX_PER_USER_LIMIT = 100
 LIVE_SEAT_STATES = (Seat.State.RESERVED, Seat.State.PAID)
+
+
+def seat_hold_minutes() -> int:
+    """How long a reserved seat waits for its payment (``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
+    return settings.DEALS_GROUP_SEAT_HOLD_MINUTES
 
 
 # --- campaigns (merchant) ---------------------------------------------------------------------
@@ -105,7 +116,8 @@ def _validate_size_and_time(*, group_size, group_minutes, min_paid_to_complete):
     group_minutes = _whole(group_minutes, field="group_minutes")
     if not MIN_GROUP_MINUTES <= group_minutes <= MAX_GROUP_MINUTES:
         raise ValidationFailed(
-            _("The time limit per group must be between 5 minutes and 72 hours."),
+            _("The time limit per group must be between %(min)d minutes and %(max)d hours.")
+            % {"min": MIN_GROUP_MINUTES, "max": MAX_GROUP_MINUTES // 60},
             code="group_time_out_of_range",
             fields={"group_minutes": "range"},
         )
@@ -322,14 +334,32 @@ def _check_buyer(
             _("Only members of the campaign's communities may join."),
             code="community_only",
         )
-    # A soft limit (counted, not locked): at worst a buyer racing himself gets one seat more.
+    # A fast answer from what was read; ``_lock_buyer`` decides under the buyer's row lock.
     if live_seats is None:
         live_seats = _live_seats_of(user, campaign_id=campaign.pk).count()
     if live_seats >= campaign.per_user_limit:
-        raise Conflict(
-            _("You already hold as many seats in this campaign as a buyer may."),
-            code="per_user_limit",
-        )
+        raise _per_user_limit()
+
+
+def _per_user_limit() -> Conflict:
+    return Conflict(
+        _("You already hold as many seats in this campaign as a buyer may."),
+        code="per_user_limit",
+    )
+
+
+def _lock_buyer(campaign: GroupCampaign, user) -> None:
+    """The first statements of an open or a join (the buyer's own row, before the group, the
+    orders and the campaign): lock the buyer's row of the campaign, then count their live seats.
+    Every open and join of this buyer in this campaign waits here for the one before it to
+    commit, so the count includes its seat: the per-buyer limit holds however many requests
+    race. The row is created once (``ON CONFLICT DO NOTHING``), never updated."""
+    GroupBuyer.objects.bulk_create(
+        [GroupBuyer(campaign_id=campaign.pk, user_id=user.pk)], ignore_conflicts=True
+    )
+    GroupBuyer.objects.select_for_update().filter(campaign_id=campaign.pk, user_id=user.pk).get()
+    if _live_seats_of(user, campaign_id=campaign.pk).count() >= campaign.per_user_limit:
+        raise _per_user_limit()
 
 
 def _live_seats_of(user, *, campaign_id: int):
@@ -357,7 +387,7 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
         user=user,
         price_fen=price_fen,
         is_leader=is_leader,
-        reserved_until=now + timedelta(minutes=SEAT_HOLD_MINUTES),
+        reserved_until=now + timedelta(minutes=seat_hold_minutes()),
         created_at=now,
     )
     seat.order = order_services.place_deal_order(
@@ -380,8 +410,8 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
 
 
 def open_group(*, campaign: GroupCampaign, user) -> Seat:
-    """The buyer opens a group as its leader: a seat reserved for 5 minutes and an order to pay
-    (leader price if the campaign has one). Others can join once the leader has paid."""
+    """The buyer opens a group as its leader: a seat reserved for ``seat_hold_minutes()`` and an
+    order to pay (leader price if the campaign has one). Others can join once the leader paid."""
     now = clock.now()
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user)
@@ -393,6 +423,7 @@ def open_group(*, campaign: GroupCampaign, user) -> Seat:
         else campaign.group_price_fen
     )
     with transaction.atomic():
+        _lock_buyer(campaign, user)
         group = Group.objects.create(
             campaign=campaign,
             leader=user,
@@ -423,7 +454,7 @@ def _check_joinable(group: Group, user, now: datetime, *, in_group: bool) -> Non
 
 
 def join_group(*, group: Group, user) -> Seat:
-    """Reserve a seat (5 minutes to pay) in someone's open group, and the order to pay for it."""
+    """Reserve a seat (``seat_hold_minutes()`` to pay) in someone's open group, and its order."""
     now = clock.now()
     _require_user(user)
     # Judge the group as it is now, not as the caller loaded it: one query for the group with
@@ -449,6 +480,7 @@ def join_group(*, group: Group, user) -> Seat:
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user, restricted=group.campaign_restricted, live_seats=seats["live"])
     with transaction.atomic():
+        _lock_buyer(campaign, user)
         # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
         # never passes the size (and the CHECK constraint says so too). The group row stays
         # locked to this transaction; the campaign row is taken last (``_place_seat``).
@@ -512,6 +544,9 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
                 order=seat.order, reason=Order.CancelReason.DEAL_FAILED
             )
             freed += 1
+    if freed:  # the K rule left unpaid seats: they are no longer taken
+        Group.objects.filter(pk=group.pk).update(seats_taken=F("seats_taken") - freed)
+        group.seats_taken -= freed
     _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=freed)
     publish(
         "deals.group_succeeded",
@@ -615,7 +650,7 @@ def _due_seat_groups(now: datetime):
 
 
 def free_unpaid_seats(now: datetime) -> int:
-    """Seats unpaid 5 minutes after they were reserved are freed (unless paid meanwhile)."""
+    """Seats unpaid at the end of their hold are freed (unless paid meanwhile)."""
     processed = 0
     while True:
         with transaction.atomic():
@@ -642,15 +677,26 @@ def free_unpaid_seats(now: datetime) -> int:
 
 
 def _fail(group: Group, now: datetime) -> None:
-    """Every member's order is voided and refunded once; all units go back."""
-    Group.objects.filter(pk=group.pk).update(state=Group.State.FAILED, closed_at=now)
-    group.state = Group.State.FAILED
+    """Every member's order is voided and refunded once; all units go back. The counters say
+    what is true afterwards: nobody holds a seat or has paid; ``refunded_count`` members were
+    refunded."""
     seats = list(
         Seat.objects.select_for_update(of=("self",))
         .select_related("order", "user")
         .filter(group=group, state__in=LIVE_SEAT_STATES)
         .order_by("pk")
     )
+    refunded = sum(1 for seat in seats if seat.state == Seat.State.PAID)
+    Group.objects.filter(pk=group.pk).update(
+        state=Group.State.FAILED,
+        closed_at=now,
+        seats_taken=0,
+        paid_count=0,
+        refunded_count=F("refunded_count") + refunded,
+    )
+    group.state, group.closed_at = Group.State.FAILED, now
+    group.seats_taken, group.paid_count = 0, 0
+    group.refunded_count += refunded
     for seat in seats:
         closed = Seat.State.REFUNDED if seat.state == Seat.State.PAID else Seat.State.FREED
         _close_seat(seat, state=closed, now=now)

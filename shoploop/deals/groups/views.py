@@ -18,7 +18,7 @@ from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import parse_yuan
 from shoploop.deals.groups import selectors, services
-from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Seat
+from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
 from shoploop.orders import selectors as order_selectors
 
 BLOCK_GROUPS = 5
@@ -51,11 +51,23 @@ def _after_seat(request, seat: Seat):
 # --- blocks on other pages --------------------------------------------------------------------
 
 
+def _with_refusals(user, *, campaigns=(), groups=()) -> None:
+    """Each campaign's ``open_refusal`` and each group's ``join_refusal`` for this user: the
+    templates show that message instead of a button the service would refuse."""
+    campaign_ids = {c.pk for c in campaigns} | {g.campaign_id for g in groups}
+    standing = selectors.buyer_standing(user=user, campaign_ids=campaign_ids)
+    for campaign in campaigns:
+        campaign.open_refusal = selectors.open_refusal(campaign=campaign, standing=standing)
+    for group in groups:
+        group.join_refusal = selectors.join_refusal(group=group, standing=standing)
+
+
 def product_block(request, product) -> str:
     campaigns = list(selectors.running_campaigns_of_product(product=product)[:3])
     if not campaigns:
         return ""
     groups = list(selectors.open_groups_of_product(product=product)[:BLOCK_GROUPS])
+    _with_refusals(getattr(request, "user", None), campaigns=campaigns, groups=groups)
     return render_to_string(
         "deals/groups/_product_block.html",
         {"campaigns": campaigns, "groups": groups},
@@ -67,6 +79,7 @@ def community_block(request, community) -> str:
     groups = list(selectors.open_groups_of_community(community=community)[:BLOCK_GROUPS])
     if not groups:
         return ""
+    _with_refusals(getattr(request, "user", None), groups=groups)
     return render_to_string(
         "deals/groups/_community_block.html", {"groups": groups}, request=request
     )
@@ -79,6 +92,7 @@ def group_detail(request, group_id):
     group = selectors.group_by_public_id(public_id=group_id)
     my_seat = selectors.seat_of(group=group, user=request.user)
     share_url = request.build_absolute_uri(_group_url(group))
+    _with_refusals(request.user, groups=[group])
     return render(
         request,
         "deals/groups/group.html",
@@ -86,10 +100,15 @@ def group_detail(request, group_id):
             "group": group,
             "campaign": group.campaign,
             "members": selectors.members(group=group),
+            "cover": selectors.cover_image(product=group.campaign.sku.product),
+            # Placeholders for the seats nobody holds yet (never invented members).
+            "empty_seats": range(group.seats_left if group.state == Group.State.OPEN else 0),
             "my_seat": my_seat,
             "my_pay_url": _pay_url(my_seat) if my_seat else "",
             "share_url": share_url,
             "is_leader": request.user.is_authenticated and group.leader_id == request.user.pk,
+            "join_refusal": group.join_refusal,
+            "seat_hold_minutes": services.seat_hold_minutes(),
         },
     )
 

@@ -10,7 +10,7 @@ from shoploop.core.errors import DomainError
 from shoploop.core.ids import new_public_id
 from shoploop.core.testing import race
 from shoploop.deals.bargains import services
-from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help
+from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help, HelpQuota
 from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
@@ -155,7 +155,7 @@ def test_a_payment_arriving_as_the_payment_window_closes_is_kept_or_refunded_nev
     buyers = [make_user() for _ in range(6)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
     orders = [services.buy(bargain=b, user=u) for b, u in zip(bargains, buyers, strict=True)]
-    window_closed = clock.now() + services.PAY_WINDOW
+    window_closed = clock.now() + services.payment_window()
 
     def work(index):
         if index < len(orders):
@@ -177,4 +177,40 @@ def test_a_payment_arriving_as_the_payment_window_closes_is_kept_or_refunded_nev
             assert payment.refunded_fen == payment.captured_fen
     bought = Bargain.objects.filter(state="bought").count()
     assert campaign.stock_left == 10 - bought
+    assert verify_ledger().ok
+
+
+def test_one_user_racing_starts_gets_one_bargain_and_an_expired_one_frees_the_place(
+    campaign, buyer
+):
+    outcomes = race(lambda i: services.start_bargain(campaign=campaign, user=buyer), 12)
+    started = [o for o in outcomes if isinstance(o, Bargain)]
+    assert len(started) == 1, outcomes
+    assert [o.code for o in outcomes if isinstance(o, DomainError)] == ["already_bargaining"] * 11
+
+    assert services.expire_due(started[0].deadline) == 1  # the place is free again
+    outcomes = race(lambda i: services.start_bargain(campaign=campaign, user=buyer), 12)
+
+    assert sum(isinstance(o, Bargain) for o in outcomes) == 1, outcomes
+    assert _codes(outcomes) == {"already_bargaining"}
+    mine = Bargain.objects.filter(campaign=campaign, initiator=buyer)
+    assert mine.filter(state=Bargain.State.ACTIVE).count() == 1
+    assert mine.filter(state=Bargain.State.EXPIRED).count() == 1
+    assert verify_ledger().ok
+
+
+def test_a_helper_with_one_help_a_day_racing_on_twelve_bargains_helps_once(
+    make_campaign, make_user
+):
+    campaign = make_campaign(helps_per_day=1, stock=5)
+    bargains = [services.start_bargain(campaign=campaign, user=make_user()) for _ in range(12)]
+    helper = make_user()
+
+    outcomes = race(lambda i: services.help_bargain(bargain=bargains[i], helper=helper), 12)
+
+    assert sum(isinstance(o, Help) for o in outcomes) == 1, outcomes
+    assert [o.code for o in outcomes if isinstance(o, DomainError)] == ["daily_help_limit"] * 11
+    assert Help.objects.filter(helper=helper).count() == 1
+    assert HelpQuota.objects.get(helper=helper).used == 1
+    assert sum(Bargain.objects.values_list("helps_count", flat=True)) == 1
     assert verify_ledger().ok

@@ -372,7 +372,7 @@ def test_unpaid_purchase_is_cancelled_after_the_window_and_the_unit_returns(
     finished, buyer, campaign, pay
 ):
     order = services.buy(bargain=finished, user=buyer)
-    later = clock.now() + services.PAY_WINDOW
+    later = clock.now() + services.payment_window()
     assert services.expire_due(later) == 1
     assert services.expire_due(later) == 0
     order.refresh_from_db()
@@ -413,7 +413,7 @@ def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(finish
         registry.register_deal_kind(kind)
     order.refresh_from_db()
     assert order.state == Order.State.PENDING_PAYMENT
-    services.expire_due(clock.now() + services.PAY_WINDOW)
+    services.expire_due(clock.now() + services.payment_window())
     order.refresh_from_db()
     finished.refresh_from_db()
     assert order.state == Order.State.PAID and finished.state == "bought"
@@ -447,7 +447,7 @@ def test_ending_a_campaign_expires_its_open_bargains_and_late_units_go_to_the_sk
     order = services.buy(bargain=finished, user=buyer)
     services.end_campaign(campaign=campaign, actor=merchant)
     sku_stock = SKU.objects.get(pk=campaign.sku_id).stock
-    services.expire_due(clock.now() + services.PAY_WINDOW)
+    services.expire_due(clock.now() + services.payment_window())
     other.refresh_from_db()
     finished.refresh_from_db()
     order.refresh_from_db()

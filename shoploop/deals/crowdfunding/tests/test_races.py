@@ -230,3 +230,30 @@ def test_captures_after_the_deadline_at_once_are_never_counted(make_project, mak
         assert order.state == Order.State.CANCELLED
         assert order.refunded_fen == order.total_fen
     _assert_each_moved_once(pledges, succeeded=False)
+
+
+def test_one_backer_racing_for_both_tiers_gets_one_pledge_and_a_cancelled_one_frees_it(
+    project, buyer
+):
+    tiers = list(project.tiers.order_by("position"))
+
+    def back(i):
+        return services.back(tier=tiers[i % 2], user=buyer)
+
+    outcomes = race(back, 12)
+    pledges = [o for o in outcomes if isinstance(o, Pledge)]
+    assert len(pledges) == 1, outcomes
+    assert [o.code for o in outcomes if isinstance(o, Conflict)] == ["already_backed"] * 11
+    assert Order.objects.filter(buyer=buyer).count() == 1
+    assert sum(tier.claimed for tier in project.tiers.all()) == 1
+    assert verify_ledger().ok
+
+    services.cancel_pledge(pledge=pledges[0], actor=buyer)  # the place is free again
+    outcomes = race(back, 12)
+
+    assert sum(isinstance(o, Pledge) for o in outcomes) == 1, outcomes
+    assert {o.code for o in outcomes if isinstance(o, Conflict)} == {"already_backed"}
+    open_pledges = Pledge.objects.filter(backer=buyer, state__in=Pledge.OPEN_STATES)
+    assert open_pledges.count() == 1
+    assert sum(tier.claimed for tier in project.tiers.all()) == 1
+    assert verify_ledger().ok

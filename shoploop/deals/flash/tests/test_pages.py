@@ -64,6 +64,48 @@ def test_buying_twice_shows_the_limit_message(client, sale, buyer):
     assert FlashPurchase.objects.filter(buyer=buyer).count() == 1
 
 
+def test_the_buy_button_gives_way_to_a_message_once_the_limit_is_held(client, make_sale, buyer):
+    sale = make_sale(stock=10, limit=2)
+    client.force_login(buyer)
+    for url in (_product_url(sale), reverse("deals_flash:detail", args=[sale.public_id])):
+        html = client.get(url).content.decode()
+        assert "Buy now" in html and 'max="2"' in html
+    services.buy(sale=sale, user=buyer)
+    html = client.get(_product_url(sale)).content.decode()
+    assert "Buy now" in html and 'data-testid="flash-limit-reached"' not in html  # one more
+    services.buy(sale=sale, user=buyer)
+    for url in (_product_url(sale), reverse("deals_flash:detail", args=[sale.public_id])):
+        html = client.get(url).content.decode()
+        assert "Buy now" not in html
+        assert 'data-testid="flash-limit-reached"' in html
+        assert "You hold the limit of 2 per person for this sale." in html
+        assert reverse("deals_flash:mine") in html
+
+
+def test_a_released_reservation_brings_the_buy_button_back(client, sale, buyer):
+    purchase = services.buy(sale=sale, user=buyer)
+    client.force_login(buyer)
+    assert "Buy now" not in client.get(_product_url(sale)).content.decode()
+    services.release_unpaid(purchase.reserved_until)
+    assert "Buy now" in client.get(_product_url(sale)).content.decode()
+
+
+def test_the_merchant_sees_no_buy_button_on_their_own_sale(client, sale, merchant):
+    client.force_login(merchant)
+    html = client.get(_product_url(sale)).content.decode()
+    assert "Buy now" not in html and 'data-testid="flash-own-shop"' in html
+
+
+def test_the_payment_window_on_the_page_is_the_setting(client, make_sale, buyer, settings):
+    settings.DEALS_FLASH_PAYMENT_MINUTES = 12
+    sale = make_sale(stock=1)
+    assert "Pay within 12 minutes" in client.get(_product_url(sale)).content.decode()
+    purchase = services.buy(sale=sale, user=buyer)
+    assert purchase.reserved_until == purchase.created_at + timedelta(minutes=12)
+    html = client.get(_product_url(sale)).content.decode()
+    assert "Units not paid within 12 minutes come back" in html
+
+
 def test_anonymous_buy_asks_to_sign_in(client, sale):
     response = client.post(reverse("deals_flash:buy", args=[sale.public_id]))
     assert response.status_code == 302 and "/accounts/" in response["Location"]

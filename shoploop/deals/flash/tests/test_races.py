@@ -195,3 +195,32 @@ def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, 
     assert FlashSale.objects.get(pk=sale.pk).state == FlashSale.State.SCHEDULED
     assert services.end_due_sales(end) == 1
     assert verify_ledger().ok
+
+
+def test_one_buyer_racing_against_a_limit_of_one_gets_one_unit(make_sale, buyer):
+    sale = make_sale(stock=20, limit=1)
+
+    outcomes = race(lambda i: _buy_fresh(sale.public_id, buyer), 12)
+
+    assert len([o for o in outcomes if isinstance(o, str)]) == 1, outcomes
+    assert _codes(outcomes) == ["limit_reached"] * 11
+    assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 1
+    assert FlashSale.objects.get(pk=sale.pk).available == 19
+    assert Order.objects.filter(buyer=buyer).count() == 1
+    assert verify_ledger().ok
+
+
+def test_a_released_reservation_gives_the_buyer_the_limit_back_once(make_sale, buyer):
+    sale = make_sale(stock=20, limit=1)
+    first = services.buy(sale=sale, user=buyer)
+    assert services.release_unpaid(first.reserved_until) == 1
+    assert services.release_unpaid(first.reserved_until) == 0  # released once, quota back once
+    assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 0
+
+    outcomes = race(lambda i: _buy_fresh(sale.public_id, buyer), 10)
+
+    assert len([o for o in outcomes if isinstance(o, str)]) == 1, outcomes
+    assert _codes(outcomes) == ["limit_reached"] * 9
+    assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 1
+    assert FlashSale.objects.get(pk=sale.pk).available == 19
+    assert verify_ledger().ok

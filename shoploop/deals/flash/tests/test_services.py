@@ -123,7 +123,7 @@ def test_buying_reserves_a_unit_and_places_the_deal_order(sale, buyer):
     assert order.total_fen == 1990
     assert order.checkout.deal_ref == f"flash:{purchase.public_id}"
     assert order.checkout.expires_at == purchase.reserved_until
-    assert purchase.reserved_until == purchase.created_at + services.PAYMENT_WINDOW
+    assert purchase.reserved_until == purchase.created_at + services.payment_window()
     assert _fresh(sale).available == 4
     counts = selectors.counts(sale=sale)
     assert (counts.reserved, counts.sold) == (1, 0)

@@ -123,7 +123,7 @@ class FlashMachine(RuleBasedStateMachine):
 
     @rule()
     def window_closes(self):
-        services.release_unpaid(clock.now() + services.PAYMENT_WINDOW)
+        services.release_unpaid(clock.now() + services.payment_window())
 
     @rule(action=st.sampled_from(["pause", "resume", "end"]))
     def merchant_acts(self, action):

@@ -84,6 +84,7 @@ def test_buyers_open_join_pay_and_see_the_group_complete(api, merchant, buyer, m
     detail = api.get(f"{BASE}/groups/{group_id}").json()
     assert detail["more_needed"] == 1 and detail["paid_count"] == 1
     assert detail["members"][0]["is_leader"] and detail["members"][0]["name"] == "买家小王"
+    assert detail["members"][0]["price_fen"] == 3900 and detail["refunded_count"] == 0
     assert detail["share_url"].endswith(f"/groups/g/{group_id}/")
     assert detail["min_paid_to_complete"] is None
 

@@ -1,7 +1,12 @@
 """Group buying pages: product block, group page, join, my groups, merchant console."""
 
+import re
+from datetime import timedelta
+
 import pytest
 
+from shoploop.accounts.tests.images import image_upload
+from shoploop.catalog import services as catalog_services
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import GroupCampaign, Seat
 
@@ -39,6 +44,78 @@ def test_group_page_shows_members_more_needed_countdown_share_and_join(client, o
     assert f"http://testserver/groups/g/{opened.public_id}/" in html
     assert 'data-testid="join"' in html
     assert "never add invented members" in html
+
+
+def test_no_join_button_on_ones_own_group(client, opened, buyer, sku):
+    client.force_login(buyer)  # the leader
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/g/{opened.public_id}/join/" not in html
+    assert 'data-testid="join-refused"' in html and "You opened this group" in html
+    page = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert 'data-testid="join"' not in page
+
+
+def test_join_and_open_give_way_to_a_message_once_the_limit_is_held(
+    client, campaign, opened, buyers, pay, sku
+):
+    other = services.open_group(campaign=campaign, user=buyers[1])
+    pay(other.order.checkout)
+    services.join_group(group=opened, user=buyers[0])  # the limit is 1 seat per buyer
+    client.force_login(buyers[0])
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/g/{other.group.public_id}/join/" not in html
+    assert f"/groups/c/{campaign.public_id}/open/" not in html
+    assert 'data-testid="open-refused"' in html
+    assert "You already hold as many seats in this campaign as a buyer may." in html
+    page = client.get(f"/groups/g/{other.group.public_id}/").content.decode()
+    assert 'data-testid="join"' not in page and 'data-testid="join-refused"' in page
+    assert "as many seats in this campaign as a buyer may" in page
+
+
+def test_the_merchant_sees_no_join_or_open_button_on_their_campaign(
+    client, opened, merchant, campaign, sku
+):
+    client.force_login(merchant)
+    html = client.get(f"/p/{sku.product.public_id}/").content.decode()
+    assert f"/groups/c/{campaign.public_id}/open/" not in html
+    assert f"/groups/g/{opened.public_id}/join/" not in html
+    assert "You cannot buy from your own shop." in html
+
+
+def test_the_seat_hold_on_the_page_is_the_setting(client, opened, buyers, settings):
+    settings.DEALS_GROUP_SEAT_HOLD_MINUTES = 9
+    seat = services.join_group(group=opened, user=buyers[0])
+    assert seat.reserved_until == seat.created_at + timedelta(minutes=9)
+    client.force_login(buyers[0])
+    html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert "Your seat is held for 9 minutes." in html
+
+
+def test_group_page_shows_the_picture_what_each_member_pays_and_the_empty_seats(
+    client, make_campaign, sku, buyers, pay, merchant, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    catalog_services.add_product_image(product=sku.product, actor=merchant, upload=image_upload())
+    campaign = make_campaign(sku=sku, group_size=4, leader_price_fen=2900)
+    leader = services.open_group(campaign=campaign, user=buyers[0])
+    pay(leader.order.checkout)
+    services.join_group(group=leader.group, user=buyers[1])
+    html = client.get(f"/groups/g/{leader.group.public_id}/").content.decode()
+    assert 'data-testid="group-cover"' in html and "/media/products/" in html
+    prices = re.findall(r'data-testid="member-price">([^<]+)<', html)
+    assert prices == ["¥29.00", "¥39.00"]  # the leader first, at the leader price
+    assert html.count('data-testid="empty-seat"') == 2 and "Open seat" in html
+
+
+def test_a_failed_group_shows_no_empty_seats_and_nobody_paid(
+    client, opened, buyers, pay, committed
+):
+    pay(services.join_group(group=opened, user=buyers[0]).order.checkout)
+    with committed():
+        services.settle_groups(opened.deadline)
+    html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
+    assert "every member was refunded in full" in html
+    assert 'data-testid="empty-seat"' not in html and 'data-testid="member-price"' not in html
 
 
 def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buyer, pay):

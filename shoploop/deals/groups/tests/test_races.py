@@ -167,3 +167,54 @@ def test_settle_workers_in_parallel_settle_each_group_once(
     assert Refund.objects.count() == 12
     assert GroupCampaign.objects.get(pk=campaign.pk).stock == 30
     assert verify_ledger().ok
+
+
+def test_one_buyer_racing_opens_and_joins_gets_one_seat_within_a_limit_of_one(
+    make_campaign, sku, make_user
+):
+    campaign = make_campaign(sku=sku, group_size=3, stock=10, per_user_limit=1)
+    groups = []
+    for _ in range(6):
+        seat = services.open_group(campaign=campaign, user=make_user())
+        _succeed(seat.order)
+        groups.append(Group.objects.get(pk=seat.group_id))
+    buyer = make_user()
+
+    def work(i):
+        # Like a request: the group or the campaign as read now, then the service.
+        if i < len(groups):
+            return services.join_group(group=Group.objects.get(pk=groups[i].pk), user=buyer)
+        return services.open_group(campaign=GroupCampaign.objects.get(pk=campaign.pk), user=buyer)
+
+    outcomes = race(work, 12)
+
+    seats = [o for o in outcomes if isinstance(o, Seat)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(seats) == 1, outcomes
+    assert len(refused) == 11 and {o.code for o in refused} == {"per_user_limit"}, outcomes
+    live = Seat.objects.filter(user=buyer, state__in=(Seat.State.RESERVED, Seat.State.PAID))
+    assert live.count() == 1
+    assert Order.objects.filter(buyer=buyer).count() == 1
+    seats_held = Seat.objects.filter(state__in=(Seat.State.RESERVED, Seat.State.PAID)).count()
+    assert GroupCampaign.objects.get(pk=campaign.pk).stock == 10 - seats_held
+    assert sum(Group.objects.values_list("seats_taken", flat=True)) == seats_held
+    assert verify_ledger().ok
+
+
+def test_a_freed_seat_lets_the_same_buyer_race_again_for_one_seat(make_campaign, sku, make_user):
+    campaign = make_campaign(sku=sku, group_size=3, stock=10, per_user_limit=1)
+    groups = []
+    for _ in range(8):
+        seat = services.open_group(campaign=campaign, user=make_user())
+        _succeed(seat.order)
+        groups.append(Group.objects.get(pk=seat.group_id))
+    buyer = make_user()
+    first = services.join_group(group=groups[0], user=buyer)
+    assert services.on_payment_failed(first.order)
+
+    outcomes = race(lambda i: services.join_group(group=groups[i], user=buyer), len(groups))
+
+    assert sum(isinstance(o, Seat) for o in outcomes) == 1, outcomes
+    assert {o.code for o in outcomes if isinstance(o, DomainError)} == {"per_user_limit"}
+    assert Seat.objects.filter(user=buyer, state=Seat.State.RESERVED).count() == 1
+    assert verify_ledger().ok

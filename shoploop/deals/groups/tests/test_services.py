@@ -217,6 +217,28 @@ def test_per_user_limit_per_campaign(campaign, buyers, pay):
     assert error.value.code == "per_user_limit"
 
 
+def test_a_freed_or_refunded_seat_no_longer_counts_against_the_limit(
+    make_campaign, sku, buyers, pay, committed
+):
+    campaign = make_campaign(sku=sku, per_user_limit=1)
+    first = services.open_group(campaign=campaign, user=buyers[0])
+    pay(first.order.checkout)
+    second = services.open_group(campaign=campaign, user=buyers[1])
+    pay(second.order.checkout)
+    seat = services.join_group(group=first.group, user=buyers[2])
+    with pytest.raises(Conflict) as error:
+        services.join_group(group=second.group, user=buyers[2])
+    assert error.value.code == "per_user_limit"
+    assert services.on_payment_failed(seat.order)  # the seat is freed: the limit is free again
+    seat = services.join_group(group=second.group, user=buyers[2])
+    pay(seat.order.checkout)
+    with committed():
+        services.settle_groups(second.group.deadline)  # fails: both paid members refunded
+    assert _state(seat) == Seat.State.REFUNDED
+    assert services.open_group(campaign=campaign, user=buyers[2]).state == Seat.State.RESERVED
+    assert verify_ledger().ok
+
+
 def test_sold_out_campaign_refuses_and_changes_nothing(make_campaign, sku, buyers, pay):
     campaign = make_campaign(sku=sku, stock=2, per_user_limit=1)
     leader = services.open_group(campaign=campaign, user=buyers[0])
@@ -371,6 +393,9 @@ def test_group_fails_at_the_deadline_and_everyone_is_refunded_once(
     assert campaign.stock == 10
     assert [e.name for e in events].count("deals.group_failed") == 1
     assert verify_ledger().ok
+    # Nobody paid in the end: the leader and the paid member were both refunded.
+    opened.refresh_from_db()
+    assert (opened.paid_count, opened.seats_taken, opened.refunded_count) == (0, 0, 2)
 
 
 def test_k_rule_completes_with_the_paid_members(make_campaign, sku, buyers, pay, committed):
@@ -390,8 +415,29 @@ def test_k_rule_completes_with_the_paid_members(make_campaign, sku, buyers, pay,
     for seat in (leader, member):
         seat.order.refresh_from_db()
         assert seat.order.state == Order.State.PAID
+    group.refresh_from_db()
+    assert (group.paid_count, group.seats_taken, group.refunded_count) == (2, 2, 0)
     campaign.refresh_from_db()
     assert campaign.stock == 8  # two sold, the unpaid seat's unit back
+    assert verify_ledger().ok
+
+
+def test_k_rule_frees_a_seat_still_being_paid_at_the_deadline(
+    make_campaign, sku, buyers, pay, committed
+):
+    campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=1)
+    leader = services.open_group(campaign=campaign, user=buyers[0])
+    pay(leader.order.checkout)
+    group = leader.group
+    with clock.frozen_at(group.deadline - timedelta(minutes=1)):
+        late = services.join_group(group=group, user=buyers[1])  # held past the deadline
+    with committed():
+        settle_due(group.deadline)
+    assert _state(group) == Group.State.SUCCEEDED and _state(late) == Seat.State.FREED
+    group.refresh_from_db()
+    assert (group.paid_count, group.seats_taken) == (1, 1)
+    campaign.refresh_from_db()
+    assert campaign.stock == 9
     assert verify_ledger().ok
 
 

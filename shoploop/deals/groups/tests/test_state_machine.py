@@ -159,10 +159,10 @@ class GroupMachine(RuleBasedStateMachine):
             live=Count("seats", filter=Q(seats__state__in=(Seat.State.PAID, Seat.State.RESERVED))),
         ):
             assert group.paid_count <= group.size and group.seats_taken <= group.size
-            if group.state != Group.State.FAILED:
-                assert group.paid == group.paid_count
-            if group.state == Group.State.OPEN:
-                assert group.live == group.seats_taken
+            # Paid members counted are paid members held: a failed group refunded all of them.
+            assert group.paid == group.paid_count
+            # Seats taken are live seats, in every state (a closed group frees what was unpaid).
+            assert group.live == group.seats_taken
             if group.state == Group.State.FAILED:
                 assert group.paid == 0
 
