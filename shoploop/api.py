@@ -42,6 +42,7 @@ ERROR_STATUSES = {
     404: "Something named in the request does not exist (or is not visible to the caller).",
     409: "Conflicts with the current state (already done, sold out, key reused...).",
     422: "Some input is not valid; ``fields`` says which.",
+    503: "A provider (payments, SMS) cannot be reached right now; try again later.",
 }
 SIGN_IN_STATUS = {401: "Sign in first (a bearer token or the session)."}
 RATE_LIMIT_STATUS = {429: "Too many requests; ``rate_limited``."}

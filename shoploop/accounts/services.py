@@ -62,8 +62,9 @@ TERMS_VERSION = "2026-11-30"
 
 OPERATORS_GROUP = "Platform operators"
 # What the operators' permission group may do in the admin: look at everything of Shoploop's own
-# apps and run the admin actions (which call services); never add or delete rows by hand.
-OPERATOR_PERMISSION_ACTIONS = ("view", "change")
+# apps and run the admin actions (which call services). View only: a change permission would let
+# the admin write rows directly, past the services (and edit a superuser's sign-in phone).
+OPERATOR_PERMISSION_ACTIONS = ("view",)
 
 
 class SMSUnavailable(DomainError):
@@ -436,7 +437,7 @@ def register_verified_user(*, phone: str, display_name: str = "", locale: str = 
 
 
 def _operators_group():
-    """The "Platform operators" permission group: view and change on Shoploop's own models.
+    """The "Platform operators" permission group: view on Shoploop's own models.
     Made on first use (get_or_create on the unique name is safe under a race)."""
     from django.contrib.auth.models import Group, Permission
 

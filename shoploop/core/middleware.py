@@ -50,6 +50,8 @@ class RejectNulCharactersMiddleware:
 MONEY_PAGES = frozenset(
     {
         "orders:checkout",
+        "orders:pay",  # a new payment attempt
+        "ledger:wechat_checkout",  # "I have paid" asks WeChat at once
         "ledger:cashier",
         "ledger:wallet",  # the withdrawal form
         "deals_groups:join",

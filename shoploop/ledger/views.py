@@ -47,13 +47,15 @@ def _safe_next(request) -> str:
 
 @login_required
 def cashier(request, payment_id):
-    if not sandbox_allowed():  # buyers approve their own payments here: never in production
-        raise Http404(_("No such page."))
+    """The sandbox cashier, where buyers approve their own payments (never in production), and
+    for a real provider's payment the page the buyer lands on after paying: its state."""
     payment = payments.payment_for_payer(public_id=payment_id, actor=request.user)
+    if payment.provider == SANDBOX_PAYMENT_PROVIDER and not sandbox_allowed():
+        raise Http404(_("No such page."))
     if payment.provider != "sandbox" and payment.state == Payment.State.REQUIRES_PAYMENT:
         return redirect(payments.payment_start_url(payment))
     error = None
-    if request.method == "POST":
+    if request.method == "POST" and payment.provider == SANDBOX_PAYMENT_PROVIDER:
         approve = request.POST.get("action") == "confirm"
         try:
             payments.respond_in_sandbox(payment=payment, actor=request.user, approve=approve)

@@ -255,7 +255,7 @@ class RejectIn(InputSchema):
     reason: str = Field(..., max_length=2000)
 
 
-class ReturnShipmentIn(Schema):
+class ReturnShipmentIn(InputSchema):
     carrier: str = Field(..., max_length=200)
     tracking_number: str = Field(..., max_length=200)
 
@@ -454,6 +454,7 @@ def create_checkout(request, payload: CheckoutIn):
 
 
 @router.post("/checkout/quote", response=QuoteOut)
+@money_endpoint
 def quote_checkout(request, payload: QuoteIn):
     """What confirming would charge (lines, coupons applied, address, total). Charges nothing
     and reserves nothing; POST /checkout with the same choices places the orders."""
@@ -625,6 +626,7 @@ def cancel_order(request, order_id: str):
 
 
 @router.post("/{order_id}/pay", response=CheckoutOut)
+@money_endpoint
 def pay_order(request, order_id: str):
     """Pay an unpaid order again after a declined or abandoned payment: a new attempt for its
     checkout (the open one is reused), until the reservation ends. Go to ``pay_url``."""

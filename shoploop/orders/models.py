@@ -301,6 +301,11 @@ class OrderLine(models.Model):
     def refundable_quantity(self) -> int:
         return self.quantity - self.refunded_quantity
 
+    @property
+    def to_ship_quantity(self) -> int:
+        """Units still to pack: a refund before shipping took the others back."""
+        return self.quantity - self.refunded_quantity
+
 
 EVENT_LABELS = {
     "placed": _("Order placed"),

@@ -823,8 +823,11 @@ def _restore_to_cart(order: Order) -> None:
 
 
 def _release_stock(order: Order) -> None:
+    """Give back the units this order still holds: units refunded before shipping went back to
+    stock when they were refunded (``_unship_refunded_units``), so they are not given twice."""
     for line in order.lines.filter(sku__isnull=False).order_by("sku_id"):
-        catalog_services.release_stock(sku_id=line.sku_id, quantity=line.quantity)
+        if line.to_ship_quantity > 0:
+            catalog_services.release_stock(sku_id=line.sku_id, quantity=line.to_ship_quantity)
 
 
 def _cancel_payment_if_nothing_left(checkout_row: Checkout) -> None:

@@ -140,7 +140,12 @@ def cart_confirm(request):
 def checkout(request):
     """The confirm page's one-time token is the idempotency key: a double-click (or a resubmit)
     makes one checkout and lands on the same payment."""
-    token = request.POST.get("token", "")
+    token = request.POST.get("token", "").strip()
+    if not token:
+        # Without the confirm page's token every such post would share one key and replay an
+        # old checkout: send the buyer back to confirm instead.
+        messages.error(request, _("Please confirm your order again."))
+        return redirect("orders:confirm")
     choices = _choices(request.POST)
     try:
         checkout_row, _replayed = services.checkout_idempotently(
@@ -314,9 +319,14 @@ def _after_sale_lines_from(request, order) -> list[dict]:
         raw = request.POST.get(f"qty_{line.public_id}")
         if raw is None:
             continue
+        if not raw.strip():
+            continue  # an emptied field means none of this line, never "all of it"
+        # Not a whole number: passed on as typed, so the service refuses it with a clear error.
         quantity = _int(raw)
         if quantity != 0:
-            lines.append({"line_id": line.public_id, "quantity": quantity})
+            lines.append(
+                {"line_id": line.public_id, "quantity": raw if quantity is None else quantity}
+            )
     return lines
 
 
@@ -596,8 +606,9 @@ def merchant_packing_list_csv(request):
     for order in orders:
         items = "; ".join(
             f"{line.title}{f' ({line.options_label})' if line.options_label else ''} × "
-            f"{line.quantity}"
+            f"{line.to_ship_quantity}"
             for line in order.lines.all()
+            if line.to_ship_quantity
         )
         writer.writerow(
             _csv_safe(value)

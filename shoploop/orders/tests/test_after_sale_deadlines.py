@@ -99,11 +99,41 @@ def test_unanswered_partial_refund_keeps_the_rest_of_the_order(paid, committed):
     assert _stock(paid) == 9
     assert verify_ledger().ok
     # the rest ships and completes normally: the shop is paid for one unit
-    services.ship_order(order=paid, actor=paid.shop.owner, carrier="顺丰", tracking_number="SF2")
+    services.ship_order(order=paid, actor=paid.shop.owner, carrier="sf", tracking_number="SF123456789012")
     services.confirm_receipt(order=paid, actor=paid.buyer)
     paid.refresh_from_db()
     assert services.complete_order(order=paid, now=paid.received_at + timedelta(days=7))
     assert verify_ledger().ok
+
+
+def test_cancelling_after_a_partial_refund_gives_back_only_the_units_still_held(
+    paid, committed
+):
+    after_sale = _ask(paid, quantity=1)
+    with committed():
+        services.accept_after_sale(after_sale=after_sale, actor=paid.shop.owner)
+    assert _stock(paid) == 9  # the refunded unit is back already
+    paid.refresh_from_db()
+    with committed():
+        services.cancel_order(order=paid, actor=paid.buyer)
+    paid.refresh_from_db()
+    assert paid.state == Order.State.CANCELLED
+    assert _stock(paid) == 10  # not 11: the refunded unit is not given back twice
+    assert _payment(paid).refunded_fen == 11800
+    assert verify_ledger().ok
+
+
+def test_the_ship_queue_packs_only_units_not_refunded(paid, committed, client):
+    after_sale = _ask(paid, quantity=1)
+    with committed():
+        services.accept_after_sale(after_sale=after_sale, actor=paid.shop.owner)
+    line = paid.lines.get()
+    assert (line.quantity, line.to_ship_quantity) == (2, 1)
+    client.force_login(paid.shop.owner)
+    page = client.get("/console/orders/packing-list.csv")
+    assert page.status_code == 200
+    assert f"{line.title}" in page.content.decode("utf-8-sig")
+    assert "× 1" in page.content.decode("utf-8-sig")
 
 
 def test_unanswered_after_shipping_goes_to_the_operators(paid, committed):
@@ -220,3 +250,20 @@ def test_a_deal_order_refunded_before_shipping_gives_back_no_sku_stock(buyer, sk
     assert SKU.objects.get(pk=sku.pk).stock == sku.stock  # the campaign owns a deal's stock
     assert _payment(order).refunded_fen == 3900
     assert verify_ledger().ok
+
+
+@pytest.mark.parametrize("typed", ["", "  ", "abc", "1.5"])
+def test_a_blank_or_junk_quantity_on_the_page_never_means_the_whole_line(
+    paid, client, english, typed
+):
+    client.force_login(paid.buyer)
+    line = paid.lines.get()
+    response = client.post(
+        f"/orders/{paid.public_id}/after-sale/",
+        {"kind": "refund_only", "reason_code": "changed_mind", f"qty_{line.public_id}": typed},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not AfterSale.objects.filter(order=paid).exists()
+    page = response.content.decode()
+    assert "Choose what to refund." in page or "The quantity must be a whole number." in page

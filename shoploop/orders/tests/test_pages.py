@@ -220,3 +220,12 @@ def test_a_sold_out_product_offers_no_add_to_cart(client, buyer, make_sku, shop)
     sold_out = make_sku(shop=shop, stock=0, title="售罄")
     html = client.get(f"/p/{sold_out.product.public_id}/").content.decode()
     assert 'action="/cart/add/"' not in html
+
+
+def test_a_checkout_post_without_the_confirm_token_goes_back_to_confirm(client, buyer, english):
+    from shoploop.orders.models import Checkout
+
+    client.force_login(buyer)
+    response = client.post("/cart/checkout/", {})
+    assert response.status_code == 302 and response["Location"].endswith("/cart/confirm/")
+    assert not Checkout.objects.filter(buyer=buyer).exists()

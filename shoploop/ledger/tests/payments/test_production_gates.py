@@ -32,6 +32,25 @@ def test_the_sandbox_cashier_page_is_404_in_production(client, make_payment, use
     assert client.get(f"/pay/{payment.public_id}/").status_code == 200  # staging: still there
 
 
+def test_a_real_providers_payment_lands_on_its_status_page_in_production(
+    client, make_payment, user, english
+):
+    """WeChat Pay sends the buyer back to /pay/<id>/ after paying: in production that page shows
+    the payment's state (no sandbox buttons), it is not the sandbox's 404."""
+    payment = make_payment()
+    Payment.objects.filter(pk=payment.pk).update(provider="wechat", state="succeeded")
+    client.force_login(user)
+    with production:
+        page = client.get(f"/pay/{payment.public_id}/")
+        refused = client.post(f"/pay/{payment.public_id}/", {"action": "decline"})
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Paid. Thank you!" in content and "Sandbox cashier" not in content
+    assert refused.status_code == 200
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.SUCCEEDED
+
+
 def test_the_sandbox_cashier_api_is_404_in_production(api, make_payment, user):
     payment = make_payment()
     with production:
