@@ -36,7 +36,6 @@ from pathlib import Path
 
 from bench.support import ROOT, arguments, summary, throwaway_database
 
-DATABASE = "bench_flash_sale"
 REQUEST_TIMEOUT = 30.0
 # Redis database 15 is the tests'; the benchmark keeps to its own.
 REDIS_URL = os.environ.get("SHOPLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -244,7 +243,7 @@ def main():
     stock = args.stock or (20 if args.quick else 100)
     concurrency = args.concurrency or (32 if args.quick else 64)
 
-    with throwaway_database(DATABASE) as url:
+    with throwaway_database("flash_sale") as url:
         from django.db import connections
         from django.db.models import Max, Sum
 

@@ -204,7 +204,7 @@ def main() -> None:
     )
     groups_total = args.groups or (5_000 if args.quick else 100_000)
     with_money = args.with_money if args.with_money is not None else groups_total // 250
-    with throwaway_database("bench_settle"):
+    with throwaway_database("settle"):
         print(
             f"settle: {groups_total:,} expired groups per round, {with_money} with money",
             flush=True,
