@@ -1,8 +1,8 @@
 """Seat joins per second on one hot group-buying campaign, on PostgreSQL, through the services,
 against a raw-SQL baseline that writes the same rows.
 
-    python -m bench.hot_group                   # 5 rounds of 16 groups of 5 a side, both modes
-    python -m bench.hot_group --quick           # 3 rounds of 5 groups of 5 a side, under 30 s
+    python -m bench.hot_group                   # 6 rounds of 12 groups of 5 a side, both modes
+    python -m bench.hot_group --quick           # 3 rounds of 3 groups of 5 a side, under 30 s
     python -m bench.hot_group --mode threads    # only threads (or: processes)
 
 It creates and drops its own PostgreSQL database (``<prefix>_hot_group_<pid>``, see
@@ -26,9 +26,11 @@ both sides), and one fresh buyer per join.
 
 Workers are threads in this process (``--mode threads``: one GIL, as one web process) or spawned
 processes (``--mode processes``: as several web or worker processes; timed from the moment all
-are set up). The sides alternate round by round (services, baseline, services, …) and each
-ratio is the median of the rounds' ratios, so a burst of load from elsewhere on the machine hits
-one round, not the figure.
+are set up). After a warm-up round of each side (not counted), the sides alternate round by
+round, baseline first and last (B S B S … B); each services round is compared with the mean of
+the baseline rounds either side of it and each ratio is the median of those, so load from
+elsewhere on the machine that drifts during the run cancels out, and a burst hits one round, not
+the figure.
 
 The last line: ``hot_group: statements=… baseline_statements=… joins_per_s_threads=…
 baseline_per_s_threads=… ratio_threads=… joins_per_s_processes=… baseline_per_s_processes=…
@@ -331,8 +333,11 @@ def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount
 
 def _prepare(kind: str, constants: dict, work: list[tuple[int, list[int]]]):
     """The callables of one worker's share (users loaded before the clock starts)."""
+    from django.db import connection
+
     from shoploop.accounts.models import User
 
+    connection.ensure_connection()  # a new thread's connection is opened before the clock runs
     seats = [(group, pk) for group, pks in work for pk in pks]
     if kind == SERVICES:
         users = User.objects.in_bulk([pk for _, pk in seats])
@@ -516,10 +521,14 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
     runner = _Processes(args.workers) if mode == "processes" else None
     joins = args.groups * (args.size - 1)
     rates = {SERVICES: [], BASELINE: []}
-    order = [BASELINE] + [SERVICES, BASELINE] * args.rounds
+    # A warm-up round of each side first (fresh workers: first queries, lazily imported code),
+    # not counted.
+    order = [SERVICES, BASELINE, BASELINE] + [SERVICES, BASELINE] * args.rounds
+    used = {SERVICES: 0, BASELINE: 0}
     try:
-        for kind in order:
-            index = len(rates[kind])
+        for position, kind in enumerate(order):
+            index = used[kind]
+            used[kind] += 1
             mine = groups[kind][index * args.groups : (index + 1) * args.groups]
             users = joiners[kind][index * joins : (index + 1) * joins]
             shares = _split(mine, users, args.size, args.workers)
@@ -527,7 +536,8 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
                 seconds = runner.round(kind, constants, shares)
             else:
                 seconds = _thread_round(kind, constants, shares)
-            rates[kind].append(joins / seconds)
+            if position >= 2:
+                rates[kind].append(joins / seconds)
     finally:
         if runner:
             runner.close()
@@ -564,22 +574,20 @@ def main() -> None:
     args = arguments(
         __doc__.splitlines()[0],
         groups=(int, None, "groups per side per round (default 12, quick 3)"),
-        rounds=(int, None, "services rounds per mode (default 6, quick 4); median ratio"),
+        rounds=(int, None, "services rounds per mode (default 6, quick 3); median ratio"),
         size=(int, 5, "group size N"),
         workers=(int, 4, "concurrent joiners (threads or processes)"),
         mode=(str, "both", "threads, processes or both"),
     )
     args.groups = args.groups or (3 if args.quick else 12)
-    args.rounds = args.rounds or (4 if args.quick else 6)
+    args.rounds = args.rounds or (3 if args.quick else 6)
     modes = ["threads", "processes"] if args.mode == "both" else [args.mode]
     if not set(modes) <= {"threads", "processes"}:
         raise SystemExit("--mode: threads, processes or both")
     # Per mode: ``rounds`` services rounds and ``rounds + 1`` baseline rounds; one group of each
     # side more for counting statements.
-    wanted = {
-        SERVICES: args.rounds * args.groups * len(modes) + 1,
-        BASELINE: (args.rounds + 1) * args.groups * len(modes) + 1,
-    }
+    rounds = {SERVICES: args.rounds + 1, BASELINE: args.rounds + 2}  # with the warm-up rounds
+    wanted = {kind: count * args.groups * len(modes) + 1 for kind, count in rounds.items()}
     per_group = args.size - 1
     with throwaway_database("hot_group"):
         print(
@@ -604,9 +612,9 @@ def main() -> None:
         for mode in modes:
             rate, baseline_rate, ratio = _measure(mode, args, constants, side_groups, side_joiners)
             # The next mode takes the groups after the ones this mode filled.
-            for kind, rounds in ((SERVICES, args.rounds), (BASELINE, args.rounds + 1)):
-                side_groups[kind] = side_groups[kind][rounds * args.groups :]
-                side_joiners[kind] = side_joiners[kind][rounds * args.groups * per_group :]
+            for kind, count in rounds.items():
+                side_groups[kind] = side_groups[kind][count * args.groups :]
+                side_joiners[kind] = side_joiners[kind][count * args.groups * per_group :]
             figures[f"joins_per_s_{mode}"] = rate
             figures[f"baseline_per_s_{mode}"] = baseline_rate
             figures[f"ratio_{mode}"] = ratio
