@@ -111,7 +111,10 @@ def throwaway_database(benchmark: str):
 
 
 def summary(name: str, **figures) -> str:
-    """The last line: ``NAME: key=value …`` (floats with 3 significant decimals)."""
+    """The last line: ``NAME: key=value … load=…`` (floats with 3 significant decimals; ``load``
+    is the machine's 1-minute load average at the end, so a reader can tell a busy machine's
+    figures from a quiet one's)."""
+    figures.setdefault("load", os.getloadavg()[0])
     parts = [
         f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
         for key, value in figures.items()
