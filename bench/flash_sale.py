@@ -10,7 +10,11 @@ the buyers, their API tokens and the sale through services, starts the processes
 1. the trivial baseline: the same number of ``GET /api/v1/deals/flash-sales/<id>`` (the public
    sale detail: one indexed read) at the same concurrency;
 2. the burst: ``POST /api/v1/deals/flash-sales/<id>/buy`` with each buyer's bearer token, the
-   requests spread over both web processes.
+   requests spread over both web processes;
+3. sold out: the same taps again, now that every unit is gone (each must be a 409 ``sold_out``),
+   then the trivial GET again. ``sold_out_ratio`` = p50 of a sold-out answer ÷ p50 of the
+   trivial GET (the mean of the rounds before and after), target ≤ 2; the SQL statements of one
+   GET and one sold-out POST are counted (and printed) in this process.
 
 It prints requests/s, p50/p99 latency, errors (5xx and timeouts), units sold (must equal the
 stock: every unit reserved, none oversold), and ``ratio`` = burst requests/s ÷ trivial
@@ -36,7 +40,6 @@ from pathlib import Path
 
 from bench.support import ROOT, arguments, summary, throwaway_database
 
-DATABASE = "bench_flash_sale"
 REQUEST_TIMEOUT = 30.0
 # Redis database 15 is the tests'; the benchmark keeps to its own.
 REDIS_URL = os.environ.get("SHOPLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -221,6 +224,37 @@ def _log_problems(log_dir, limit=20):
     return sum(seen.values())
 
 
+def _statements(detail: str, token: str) -> dict:
+    """The SQL statements of one trivial GET and one sold-out POST, answered in this process by
+    the same views (Django's test client; the servers' pool and Redis play no part in the
+    count). Each statement is printed, shortened, as the evidence of what a "sold out" costs."""
+    from django.db import connection
+    from django.test import Client as DjangoClient
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+    counts = {}
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        for label, call in (
+            ("get", lambda: client.get(detail, secure=True)),
+            ("sold_out", lambda: client.post(detail + "/buy", {}, "application/json", secure=True)),
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                response = call()
+            counts[label] = len(queries.captured_queries)
+            print(f"{label}: HTTP {response.status_code}, {counts[label]} SQL statements:")
+            for query in queries.captured_queries:
+                print(f"    {_shortened(query['sql'])}")
+    return counts
+
+
+def _shortened(sql: str) -> str:
+    """``SELECT … FROM "table" … WHERE …`` with the column list cut out."""
+    if sql.startswith("SELECT") and " FROM " in sql:
+        sql = "SELECT … FROM " + sql.split(" FROM ", 1)[1]
+    return sql[:160]
+
+
 def main():
     args = arguments(
         "Flash-sale rush over HTTP: two ASGI web processes, PostgreSQL, Redis, a Celery worker.",
@@ -244,7 +278,7 @@ def main():
     stock = args.stock or (20 if args.quick else 100)
     concurrency = args.concurrency or (32 if args.quick else 64)
 
-    with throwaway_database(DATABASE) as url:
+    with throwaway_database("flash_sale") as url:
         from django.db import connections
         from django.db.models import Max, Sum
 
@@ -286,7 +320,9 @@ def main():
             trivial, trivial_elapsed = _run(
                 client, requests, concurrency, lambda i: client.request(i, "GET", detail)
             )
-            trivial_rps, *_ = _report("trivial GET sale detail", trivial, trivial_elapsed)
+            trivial_rps, trivial_p50, *_ = _report(
+                "trivial GET sale detail", trivial, trivial_elapsed
+            )
 
             def buy(index):
                 # Each buyer's taps are spread over the burst, like people hammering the button.
@@ -296,6 +332,23 @@ def main():
 
             burst, burst_elapsed = _run(client, requests, concurrency, buy)
             rps, p50, p99, statuses = _report("burst POST buy", burst, burst_elapsed)
+
+            # Every unit is gone: the same taps now only learn "sold out". Compared with the
+            # trivial GET measured just before the burst and again just after this round.
+            sold_out, sold_out_elapsed = _run(client, requests, concurrency, buy)
+            _, sold_out_p50, _, sold_out_statuses = _report(
+                "sold-out POST buy", sold_out, sold_out_elapsed
+            )
+            again, again_elapsed = _run(
+                client, requests, concurrency, lambda i: client.request(i, "GET", detail)
+            )
+            _, again_p50, _, _ = _report("trivial GET again", again, again_elapsed)
+        get_p50 = (trivial_p50 + again_p50) / 2
+        sold_out_codes = Counter(
+            json.loads(data)["error"]["code"] for status, _, data in sold_out if status == 409
+        )
+        print(f"sold-out answers: {dict(sold_out_codes)}; statuses {dict(sold_out_statuses)}")
+        statements = _statements(detail, tokens[0])
 
         codes = Counter(
             json.loads(data)["error"]["code"] for status, _, data in burst if status == 409 and data
@@ -313,6 +366,9 @@ def main():
             f"most_per_buyer={most} (limit {fresh.per_user_limit})"
         )
         ok = sold == stock == statuses.get(201, 0) and fresh.available == 0 and most <= 1
+        if set(sold_out_codes) != {"sold_out"} or sold_out_statuses.get(409) != requests:
+            print("FAILED: after the last unit, not every tap was answered 409 sold_out")
+            ok = False
         if not ok:
             print("FAILED: units sold do not match the stock (or a buyer exceeded the limit)")
         connections.close_all()
@@ -325,6 +381,11 @@ def main():
         sold=sold,
         stock=stock,
         ratio=float(rps / trivial_rps),
+        get_p50_ms=float(get_p50),
+        sold_out_p50_ms=float(sold_out_p50),
+        sold_out_ratio=float(sold_out_p50 / get_p50),
+        get_statements=statements["get"],
+        sold_out_statements=statements["sold_out"],
     )
     raise SystemExit(0 if ok else 1)
 

@@ -1,24 +1,30 @@
 """Settling expired groups: one worker against two.
 
 Builds expired open groups on PostgreSQL — most of them empty (their unpaid seats were freed
-earlier, the common case), some with a paid leader whose money must be voided and refunded —
-then runs the ``deals_groups.settle_groups`` deadline handler in one worker process, builds the
-same world again and runs it in two worker processes at once. Prints the rate of each and the
-speed-up; checks that every group was settled exactly once and that the ledger is clean.
+earlier, the common case), some with a paid leader whose money must be voided and refunded — in
+several rounds, then runs the ``deals_groups.settle_groups`` deadline handler round by round,
+alternately in one worker process and in two at once (1, 2, 1, 2, …, 1). Each two-worker round
+is compared with the mean of the one-worker rounds either side of it, and ``ratio`` is the
+median of those comparisons: on a shared machine the load changes from second to second, and a
+single pair of short rounds gave 2.24 in one run and 0.88 in the next. Checks that every group
+was settled exactly once and that the ledger is clean.
 
-    python -m bench.settle            # 100,000 groups per round (400 of them with money)
-    python -m bench.settle --quick    # 5,000 groups per round (20 with money)
+    python -m bench.settle            # 7 rounds of 20,000 groups (80 of them with money)
+    python -m bench.settle --quick    # 7 rounds of 2,000 groups (8 with money), under 30 s
+
+A first round, not counted, warms both workers up. Each round's groups are built (not timed)
+just before it, while the workers wait, so every round starts from the same state. The two
+worker processes are spawned once (a fork of this threaded, connected parent can hang) and kept.
 
 ``settle_groups`` closes the empty groups in batches (one conditional UPDATE per 1,000 groups,
 rows taken with SKIP LOCKED, so two workers close different batches), then settles each group
 with members in its own transaction. The empty groups are cheap (about 10,000 groups/s); a
 group with money costs about 100 ms, mostly in orders and ledger (``cancel_deal_order`` about
-36 statements, the refund task run in-process about 14), so the money groups dominate the quick
-round. Workers are spawned processes (a fork of this threaded, connected parent can hang) and
-are timed from the moment all of them are set up.
+36 statements, the refund task run in-process about 14), so the money groups dominate.
 """
 
 import multiprocessing
+import statistics
 import time
 from datetime import timedelta
 
@@ -109,16 +115,10 @@ def _empty_groups(campaigns, count: int) -> None:
     Group.objects.bulk_create(batch, batch_size=5_000)
 
 
-def _expire_everything(at) -> None:
-    from shoploop.deals.groups.models import Group
-
-    Group.objects.filter(state=Group.State.OPEN).update(deadline=at)
-
-
-def _settle_in_worker(now, ready, start, results) -> None:
-    """A fresh process (spawned, not forked: the parent has threads and open sockets): set Django
-    up on the benchmark's database (its URL is in the inherited environment), say ready, wait
-    for the start, settle."""
+def _settle_in_worker(inbox, outbox) -> None:
+    """A fresh process (spawned, not forked: the parent has threads and open sockets), kept for
+    every round: Django set up on the benchmark's database (its URL is in the inherited
+    environment), then one ``settle_groups(now)`` per message until None."""
     import django
 
     django.setup()
@@ -128,59 +128,68 @@ def _settle_in_worker(now, ready, start, results) -> None:
 
     try:
         connection.ensure_connection()
-        ready.put(True)
-        start.wait()
-        results.put(groups.settle_groups(now))
+        outbox.put("up")
+        while (now := inbox.get()) is not None:
+            outbox.put(groups.settle_groups(now))
     except BaseException as error:  # reported in the parent, not swallowed
-        results.put(error)
+        outbox.put(error)
         raise
     finally:
         connections.close_all()
 
 
-def _run_workers(count: int, now) -> tuple[int, float]:
-    """Start ``count`` worker processes; time from the moment all are set up until all are done."""
-    from django.db import connections
+class _Workers:
+    """Two spawned worker processes; a round gives its deadline to one or to both."""
 
-    connections.close_all()
-    context = multiprocessing.get_context("spawn")
-    ready, results, start = context.Queue(), context.Queue(), context.Event()
-    workers = [
-        context.Process(target=_settle_in_worker, args=(now, ready, start, results))
-        for _ in range(count)
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        ready.get(timeout=120)
-    started = time.perf_counter()
-    start.set()
-    outcomes = [results.get(timeout=1800) for _ in workers]
-    elapsed = time.perf_counter() - started
-    for worker in workers:
-        worker.join()
-    failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-    if failures:
-        raise RuntimeError(f"{len(failures)} worker(s) failed: {failures[0]!r}")
-    settled = sum(outcomes)
-    print(f"  {count} worker(s): settled {settled:,} groups in {elapsed:.2f} s", flush=True)
-    return settled, elapsed
+    def __init__(self, count: int = 2):
+        from django.db import connections
+
+        connections.close_all()
+        context = multiprocessing.get_context("spawn")
+        self.outbox = context.Queue()
+        self.inboxes = [context.Queue() for _ in range(count)]
+        self.processes = [
+            context.Process(target=_settle_in_worker, args=(inbox, self.outbox))
+            for inbox in self.inboxes
+        ]
+        for process in self.processes:
+            process.start()
+        self._collect(count, timeout=180)
+
+    def _collect(self, count: int, timeout: float) -> list:
+        answers = [self.outbox.get(timeout=timeout) for _ in range(count)]
+        failures = [answer for answer in answers if isinstance(answer, BaseException)]
+        if failures:
+            raise RuntimeError(f"{len(failures)} worker(s) failed: {failures[0]!r}")
+        return answers
+
+    def settle(self, count: int, now) -> tuple[int, float]:
+        """``count`` workers settle everything due at ``now``: (groups settled, seconds)."""
+        started = time.perf_counter()
+        for inbox in self.inboxes[:count]:
+            inbox.put(now)
+        settled = sum(self._collect(count, timeout=1800))
+        return settled, time.perf_counter() - started
+
+    def close(self) -> None:
+        for inbox in self.inboxes:
+            inbox.put(None)
+        for process in self.processes:
+            process.join(timeout=30)
 
 
-def _round(*, label: str, groups_total: int, with_money: int, workers: int) -> tuple[int, float]:
+def _build_round(campaigns, *, index: int, groups_total: int, with_money: int):
+    """One round's expired groups (built while no worker runs, not timed), all with one deadline
+    in the past; the earlier rounds' groups are settled by then, so every round starts from the
+    same state: only its own groups open."""
     from shoploop.core import clock
+    from shoploop.deals.groups.models import Group
 
-    started = time.perf_counter()
-    campaigns = _world(label=label)
-    _paid_groups(campaigns, with_money, label=label)
+    _paid_groups(campaigns, with_money, label=f"{index:02d}")
     _empty_groups(campaigns, groups_total - with_money)
     deadline = clock.now() - timedelta(seconds=1)
-    _expire_everything(deadline)
-    print(
-        f"  built {groups_total:,} expired groups in {time.perf_counter() - started:.1f} s",
-        flush=True,
-    )
-    return _run_workers(workers, clock.now())
+    Group.objects.filter(state=Group.State.OPEN).update(deadline=deadline)
+    return clock.now()
 
 
 def _check(expected: int, refunds_expected: int) -> None:
@@ -196,36 +205,59 @@ def _check(expected: int, refunds_expected: int) -> None:
     assert verify_ledger().ok, "ledger not clean"
 
 
+def _listed(values) -> str:
+    return "[" + ", ".join(f"{value:,.0f}" for value in values) + "]"
+
+
 def main() -> None:
     args = arguments(
         __doc__.splitlines()[0],
-        groups=(int, None, "expired groups per round"),
-        with_money=(int, None, "of which with a paid leader"),
+        groups=(int, None, "expired groups per round (default 20,000; quick 2,000)"),
+        with_money=(int, None, "of which with a paid leader (default groups ÷ 250)"),
+        pairs=(int, None, "two-worker rounds (default 3, quick 3); one-worker rounds: one more"),
     )
-    groups_total = args.groups or (5_000 if args.quick else 100_000)
+    groups_total = args.groups or (2_000 if args.quick else 20_000)
     with_money = args.with_money if args.with_money is not None else groups_total // 250
-    with throwaway_database("bench_settle"):
+    pairs = args.pairs or 3
+    # 1, 2, 1, 2, …, 1: each two-worker round is compared with the one-worker rounds either side
+    # of it, so load from elsewhere that drifts during the run cancels out.
+    plan = [1] + [2, 1] * pairs
+    # Round 0 warms both workers up (first queries, lazily imported code): not counted.
+    warm_up = 2
+    with throwaway_database("settle"):
         print(
-            f"settle: {groups_total:,} expired groups per round, {with_money} with money",
+            f"settle: {len(plan)} rounds of {groups_total:,} expired groups, {with_money} with "
+            "money each",
             flush=True,
         )
-        one_settled, one_time = _round(
-            label="1", groups_total=groups_total, with_money=with_money, workers=1
-        )
-        two_settled, two_time = _round(
-            label="2", groups_total=groups_total, with_money=with_money, workers=2
-        )
-        _check(expected=2 * groups_total, refunds_expected=2 * with_money)
-        assert one_settled == two_settled == groups_total, (one_settled, two_settled)
-    one_rate, two_rate = groups_total / one_time, groups_total / two_time
-    print(f"  one worker {one_rate:,.0f} groups/s, two workers {two_rate:,.0f} groups/s")
+        campaigns = _world(label="1")
+        workers = _Workers(2)
+        rates = {1: [], 2: []}
+        try:
+            for index, count in enumerate([warm_up, *plan]):
+                now = _build_round(
+                    campaigns, index=index, groups_total=groups_total, with_money=with_money
+                )
+                settled, seconds = workers.settle(count, now)
+                assert settled == groups_total, (settled, groups_total)
+                if index:
+                    rates[count].append(groups_total / seconds)
+        finally:
+            workers.close()
+        rounds = len(plan) + 1
+        _check(expected=rounds * groups_total, refunds_expected=rounds * with_money)
+    one, two = rates[1], rates[2]
+    ratios = [rate / ((one[i] + one[i + 1]) / 2) for i, rate in enumerate(two)]
+    print(f"  one worker groups/s {_listed(one)}; two workers groups/s {_listed(two)}")
+    print("  ratios " + ", ".join(f"{ratio:.3f}" for ratio in ratios) + "; settled, ledger clean")
     summary(
         "settle",
         groups=groups_total,
         with_money=with_money,
-        one_worker_per_s=round(one_rate, 1),
-        two_workers_per_s=round(two_rate, 1),
-        ratio=round(two_rate / one_rate, 3),
+        rounds=len(plan),
+        one_worker_per_s=round(statistics.median(one), 1),
+        two_workers_per_s=round(statistics.median(two), 1),
+        ratio=round(statistics.median(ratios), 3),
     )
 
 

@@ -2,6 +2,7 @@
 it, and the one summary line each benchmark ends with."""
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_URL = os.environ.get("SHOPLOOP_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# Throwaway databases are named ``<prefix>_<benchmark>_<pid>``: two runs at once (two checkouts,
+# two people on one server) never drop each other's database.
+DATABASE_PREFIX = os.environ.get("SHOPLOOP_BENCH_DB_PREFIX", "bench")
 
 
 def arguments(description: str, **extra) -> argparse.Namespace:
@@ -21,34 +25,84 @@ def arguments(description: str, **extra) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", f"{SERVER_URL}/postgres", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
+def _psql(sql: str) -> str:
+    done = subprocess.run(
+        ["psql", f"{SERVER_URL}/postgres", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
         check=True,
         capture_output=True,
+        text=True,
     )
+    return done.stdout.strip()
 
 
-@contextmanager
-def throwaway_database(name: str):
-    """Create ``name`` (dropping a leftover one), point Django at it, migrate; drop it after."""
-    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _psql(f'CREATE DATABASE "{name}"')
-    url = f"{SERVER_URL}/{name}"
-    os.environ["SHOPLOOP_DATABASE_URL"] = url
+def database_name(benchmark: str) -> str:
+    """This process's own database for ``benchmark`` (the pid keeps concurrent runs apart)."""
+    return f"{DATABASE_PREFIX}_{benchmark}_{os.getpid()}"
+
+
+def _schema_digest() -> str:
+    """What the migrated schema depends on: every migration file and the Django version."""
+    import django
+
+    digest = hashlib.sha256(django.get_version().encode())
+    for path in sorted((ROOT / "shoploop").rglob("migrations/*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _migrated_template() -> str:
+    """A database migrated once per schema (``<prefix>_template_<digest>``), kept between runs:
+    migrating from scratch takes about 25 s on a busy 2-core machine, longer than a quick run
+    may take, while copying a template takes about a second. Built under this process's own name
+    and renamed when complete, so a run never copies a half-migrated template and two runs that
+    build it at once do not clash (the loser drops its copy)."""
+    template = f"{DATABASE_PREFIX}_template_{_schema_digest()}"
+    if _psql(f"SELECT 1 FROM pg_database WHERE datname = '{template}'"):
+        return template
+    building = f"{template}_{os.getpid()}"
+    _psql(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+    _psql(f'CREATE DATABASE "{building}"')
+    print(f"(building the migrated template {template}, once per schema…)", flush=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "SHOPLOOP_DATABASE_URL": f"{SERVER_URL}/{building}"},
+        check=True,
+    )
+    try:
+        _psql(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+    except subprocess.CalledProcessError:  # another run finished first: use theirs
+        _psql(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+    return template
+
+
+def _bench_environment() -> None:
     os.environ.setdefault("SHOPLOOP_DEBUG", "0")
     # Benchmarks pay in the sandbox cashier: a staging deployment (production refuses it).
     os.environ.setdefault("SHOPLOOP_STAGING", "1")
     os.environ.setdefault("SHOPLOOP_SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shoploop.settings")
+
+
+@contextmanager
+def throwaway_database(benchmark: str):
+    """Create this process's database for ``benchmark`` (dropping a leftover one of the same
+    pid) as a copy of the migrated template, point Django at it; drop it after. Yields the
+    database URL."""
+    _bench_environment()
+    name = database_name(benchmark)
+    template = _migrated_template()
+    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = f"{SERVER_URL}/{name}"
+    os.environ["SHOPLOOP_DATABASE_URL"] = url
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connections
 
-    call_command("migrate", verbosity=0, interactive=False)
     try:
         yield url
     finally:
@@ -57,7 +111,10 @@ def throwaway_database(name: str):
 
 
 def summary(name: str, **figures) -> str:
-    """The last line: ``NAME: key=value …`` (floats with 3 significant decimals)."""
+    """The last line: ``NAME: key=value … load=…`` (floats with 3 significant decimals; ``load``
+    is the machine's 1-minute load average at the end, so a reader can tell a busy machine's
+    figures from a quiet one's)."""
+    figures.setdefault("load", os.getloadavg()[0])
     parts = [
         f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
         for key, value in figures.items()
