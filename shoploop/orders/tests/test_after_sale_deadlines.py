@@ -99,16 +99,16 @@ def test_unanswered_partial_refund_keeps_the_rest_of_the_order(paid, committed):
     assert _stock(paid) == 9
     assert verify_ledger().ok
     # the rest ships and completes normally: the shop is paid for one unit
-    services.ship_order(order=paid, actor=paid.shop.owner, carrier="sf", tracking_number="SF123456789012")
+    services.ship_order(
+        order=paid, actor=paid.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     services.confirm_receipt(order=paid, actor=paid.buyer)
     paid.refresh_from_db()
     assert services.complete_order(order=paid, now=paid.received_at + timedelta(days=7))
     assert verify_ledger().ok
 
 
-def test_cancelling_after_a_partial_refund_gives_back_only_the_units_still_held(
-    paid, committed
-):
+def test_cancelling_after_a_partial_refund_gives_back_only_the_units_still_held(paid, committed):
     after_sale = _ask(paid, quantity=1)
     with committed():
         services.accept_after_sale(after_sale=after_sale, actor=paid.shop.owner)
