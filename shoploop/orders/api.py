@@ -92,7 +92,7 @@ class CheckoutIn(InputSchema):
     delivery_method: str = Field("delivery", max_length=16)
 
 
-class QuoteIn(InputSchema):
+class CheckoutQuoteIn(InputSchema):
     # Omitted: each shop's best usable coupon is chosen; {} means no coupons.
     coupons: dict[str, str] | None = None
     # Omitted: the default address.
@@ -100,7 +100,7 @@ class QuoteIn(InputSchema):
     delivery_method: str = Field("delivery", max_length=16)
 
 
-class QuoteLineOut(Schema):
+class CheckoutQuoteLineOut(Schema):
     sku_id: str
     title: str
     options: dict
@@ -115,10 +115,10 @@ class CouponChoiceOut(Schema):
     discount_fen: int
 
 
-class QuoteShopOut(Schema):
+class CheckoutQuoteShopOut(Schema):
     shop_id: str
     shop_name: str
-    lines: list[QuoteLineOut]
+    lines: list[CheckoutQuoteLineOut]
     subtotal_fen: int
     coupon_claim_id: str
     discount_fen: int
@@ -126,8 +126,8 @@ class QuoteShopOut(Schema):
     coupon_choices: list[CouponChoiceOut]
 
 
-class QuoteOut(Schema):
-    shops: list[QuoteShopOut]
+class CheckoutQuoteOut(Schema):
+    shops: list[CheckoutQuoteShopOut]
     delivery_method: str
     address: AddressOut | None
     subtotal_fen: int
@@ -453,9 +453,9 @@ def create_checkout(request, payload: CheckoutIn):
     return Status(200 if replayed else 201, _checkout_out(checkout))
 
 
-@router.post("/checkout/quote", response=QuoteOut)
+@router.post("/checkout/quote", response=CheckoutQuoteOut)
 @money_endpoint
-def quote_checkout(request, payload: QuoteIn):
+def quote_checkout(request, payload: CheckoutQuoteIn):
     """What confirming would charge (lines, coupons applied, address, total). Charges nothing
     and reserves nothing; POST /checkout with the same choices places the orders."""
     return _quote_out(

@@ -20,7 +20,9 @@ def received(buyer, sku, shop, place, pay):
     checkout = place((sku, 1))
     pay(checkout)
     order = Order.objects.get(checkout=checkout)
-    services.ship_order(order=order, actor=shop.owner, carrier="SF", tracking_number="SF1")
+    services.ship_order(
+        order=order, actor=shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     return services.confirm_receipt(order=order, actor=buyer)
 
 

@@ -138,7 +138,9 @@ def test_the_ship_queue_packs_only_units_not_refunded(paid, committed, client):
 
 def test_unanswered_after_shipping_goes_to_the_operators(paid, committed):
     after_sale = _ask(paid)
-    services.ship_order(order=paid, actor=paid.shop.owner, carrier="顺丰", tracking_number="SF1")
+    services.ship_order(
+        order=paid, actor=paid.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     with committed():
         assert services.settle_after_sale_deadlines(after_sale.due_at) == 1
     after_sale.refresh_from_db()
@@ -149,7 +151,9 @@ def test_unanswered_after_shipping_goes_to_the_operators(paid, committed):
 
 
 def test_unanswered_return_goes_to_the_operators_who_decide(paid, operator, committed):
-    services.ship_order(order=paid, actor=paid.shop.owner, carrier="顺丰", tracking_number="SF1")
+    services.ship_order(
+        order=paid, actor=paid.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     after_sale = _ask(paid, kind="return_and_refund")
     assert "platform decides" in after_sale.due_label
     with committed():

@@ -22,7 +22,9 @@ def make_received(buyer, make_sku, shop, place, pay):
         checkout = place((make_sku(shop=shop), 1))
         pay(checkout)
         order = Order.objects.get(checkout=checkout)
-        services.ship_order(order=order, actor=shop.owner, carrier="顺丰", tracking_number="1")
+        services.ship_order(
+            order=order, actor=shop.owner, carrier="sf", tracking_number="SF123456789012"
+        )
         return services.confirm_receipt(order=order, actor=buyer)
 
     return make

@@ -26,7 +26,9 @@ def received(buyer, sku, shop, place, pay):
     checkout = place((sku, 2))
     pay(checkout)
     order = Order.objects.get(checkout=checkout)
-    services.ship_order(order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="SF1")
+    services.ship_order(
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+    )
     return services.confirm_receipt(order=order, actor=buyer)
 
 

@@ -25,7 +25,7 @@ def shipped(buyer, sku, place, pay):
     pay(checkout)
     order = Order.objects.get(checkout=checkout)
     return services.ship_order(
-        order=order, actor=order.shop.owner, carrier="顺丰", tracking_number="SF1"
+        order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
     )
 
 

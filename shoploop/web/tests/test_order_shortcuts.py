@@ -27,7 +27,9 @@ def orders_in_every_state(buyer, merchant, sku, place, pay, django_capture_on_co
     to_ship = [_paid_order(place, pay, sku) for _ in range(2)]
     shipped, received, refunding, old = (_paid_order(place, pay, sku) for _ in range(4))
     for order in (shipped, received, refunding, old):
-        services.ship_order(order=order, actor=merchant, carrier="SF", tracking_number="SF1")
+        services.ship_order(
+            order=order, actor=merchant, carrier="sf", tracking_number="SF123456789012"
+        )
     with clock.frozen_at(clock.now() - timedelta(days=services.after_sale_days() + 1)):
         services.confirm_receipt(order=old, actor=buyer)
     for order in (received, refunding):

@@ -45,7 +45,7 @@ def received(make_user, operator):
         ),
     )
     order = checkout.orders.get()
-    orders.ship_order(order=order, actor=merchant, carrier="SF", tracking_number="SF1")
+    orders.ship_order(order=order, actor=merchant, carrier="sf", tracking_number="SF123456789012")
     return orders.confirm_receipt(order=order, actor=buyer)
 
 
