@@ -6,7 +6,7 @@ from shoploop.core.errors import DomainError
 from shoploop.core.testing import race
 from shoploop.ledger import services
 from shoploop.ledger.models import Account, Transfer
-from shoploop.ledger.verification import verify_ledger
+from shoploop.ledger.verification import verify_books
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -29,7 +29,7 @@ def test_the_same_transfer_retried_ten_times_at_once_moves_money_once(accounts):
     assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
     assert Transfer.objects.count() == 1
     assert Account.objects.get(pk=accounts["escrow"].pk).credit_balance == 1000
-    assert verify_ledger().ok
+    assert verify_books().ok
 
 
 def test_twenty_withdrawals_cannot_overdraw(accounts):
@@ -54,7 +54,7 @@ def test_twenty_withdrawals_cannot_overdraw(accounts):
     assert codes.count("ok") == 5
     assert codes.count("insufficient_funds") == 15
     assert Account.objects.get(pk=accounts["escrow"].pk).credit_balance == 0
-    assert verify_ledger().ok
+    assert verify_books().ok
 
 
 def test_post_and_void_racing_on_one_hold_resolve_it_once(accounts):
@@ -82,7 +82,7 @@ def test_post_and_void_racing_on_one_hold_resolve_it_once(accounts):
     codes = _codes(race(resolve, 12))
     assert codes.count("ok") == 1
     assert hold.resolutions.count() == 1
-    assert verify_ledger().ok
+    assert verify_books().ok
 
 
 def test_holds_expire_once_with_several_workers(accounts):
@@ -111,4 +111,4 @@ def test_holds_expire_once_with_several_workers(accounts):
     voided = race(lambda _index: services.expire_due_pending(now + timedelta(seconds=1)), 4)
     assert sum(voided) == 30
     assert Transfer.objects.filter(kind="void").count() == 30
-    assert verify_ledger().ok
+    assert verify_books().ok

@@ -5,9 +5,8 @@ import itertools
 import pytest
 
 from shoploop.catalog import services as catalog_services
-from shoploop.ledger.models import AccountKind
 from shoploop.ledger.providers.sandbox import signed_callback
-from shoploop.ledger.services import open_account, payments, transfer
+from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 
 _numbers = itertools.count(1)
@@ -70,20 +69,43 @@ def paid_payment(make_payment, deliver):
 
 
 @pytest.fixture
-def fund_shop():
-    """Put ``amount`` into a shop's available balance, as a completed order would."""
+def fund_shop(make_user, django_capture_on_commit_callbacks):
+    """Put ``amount`` into a shop's available balance through a real completed order (a buyer
+    pays a one-unit product of that price; the shop's fee is 0 so it keeps all of it), so that
+    ``verify_ledger`` can reconcile every fen with a payment and an order."""
+    from datetime import timedelta
+
+    from shoploop.core.ids import new_public_id
+    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+    from shoploop.orders import services as orders
 
     def fund(shop, amount):
         n = next(_numbers)
-        transfer(
-            key=f"test-fund:{shop.public_id}:{n}",
-            debit=open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="sandbox"),
-            credit=open_account(
-                kind=AccountKind.MERCHANT_AVAILABLE, owner_ref=f"shop:{shop.public_id}"
-            ),
-            amount=amount,
-            reason="test_funding",
+        type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
+        buyer = make_user(display_name=f"买家{n}")
+        product = catalog_services.create_product(
+            shop=shop, actor=shop.owner, title=f"商品{n}", description="", category="food"
         )
+        sku = catalog_services.add_sku(
+            product=product, actor=shop.owner, options={}, price_fen=amount, stock=1
+        )
+        catalog_services.publish_product(product=product, actor=shop.owner)
+        orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+        checkout = orders.checkout(buyer=buyer)
+        with django_capture_on_commit_callbacks(execute=True):
+            payments.record_payment_event(
+                provider="sandbox",
+                event=CallbackEvent(
+                    event_id=f"evt_{new_public_id()}",
+                    payment_public_id=checkout.payment_public_id,
+                    kind=SUCCEEDED,
+                    amount=amount,
+                ),
+            )
+        order = checkout.orders.get()
+        orders.ship_order(order=order, actor=shop.owner, carrier="顺丰", tracking_number=f"SF{n}")
+        order = orders.confirm_receipt(order=order, actor=buyer)
+        assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
 
     return fund
 
