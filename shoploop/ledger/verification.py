@@ -385,6 +385,9 @@ class World:
         when (and only when) the provider paid it; a payment's refunded figure is their sum."""
         refunded_by_payment: dict[int, int] = defaultdict(int)
         requested_by_escrow: dict[str, int] = defaultdict(int)
+        for move in self.moves:
+            if move.reason == "refund_requested":
+                requested_by_escrow[move.debit] += move.amount
         refunds = list(Refund.objects.values("public_id", "payment_id", "amount", "state"))
         for refund in refunds:
             report.checked["refunds"] += 1
@@ -394,8 +397,6 @@ class World:
             refunded_by_payment[refund["payment_id"]] += refund["amount"]
             requested = self.named("refund_requested", cause)
             paid_out = self.named("refund_paid_out", cause)
-            for move in requested:
-                requested_by_escrow[move.debit] += move.amount
             self._one_of_amount(report, name, "refund request", requested, refund["amount"])
             if requested and requested[0].debit != escrow_code(payment["public_id"]):
                 report.problems.append(

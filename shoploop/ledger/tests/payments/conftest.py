@@ -69,28 +69,29 @@ def paid_payment(make_payment, deliver):
 
 
 @pytest.fixture
-def fund_shop(make_user, django_capture_on_commit_callbacks):
-    """Put ``amount`` into a shop's available balance through a real completed order (a buyer
-    pays a one-unit product of that price; the shop's fee is 0 so it keeps all of it), so that
-    ``verify_ledger`` can reconcile every fen with a payment and an order."""
-    from datetime import timedelta
-
+def sell(make_user, django_capture_on_commit_callbacks):
+    """``sell(shop, amount, quantity=1)`` → a paid order: a new buyer checks out ``quantity`` units
+    worth ``amount`` in all and the sandbox reports the payment; the money is held for the shop."""
     from shoploop.core.ids import new_public_id
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.orders import services as orders
 
-    def fund(shop, amount):
+    def run(shop, amount, *, quantity=1):
+        assert amount % quantity == 0
         n = next(_numbers)
-        type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
         buyer = make_user(display_name=f"买家{n}")
         product = catalog_services.create_product(
             shop=shop, actor=shop.owner, title=f"商品{n}", description="", category="food"
         )
         sku = catalog_services.add_sku(
-            product=product, actor=shop.owner, options={}, price_fen=amount, stock=1
+            product=product,
+            actor=shop.owner,
+            options={},
+            price_fen=amount // quantity,
+            stock=quantity,
         )
         catalog_services.publish_product(product=product, actor=shop.owner)
-        orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+        orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=quantity)
         checkout = orders.checkout(buyer=buyer)
         with django_capture_on_commit_callbacks(execute=True):
             payments.record_payment_event(
@@ -102,10 +103,30 @@ def fund_shop(make_user, django_capture_on_commit_callbacks):
                     amount=amount,
                 ),
             )
-        order = checkout.orders.get()
-        orders.ship_order(order=order, actor=shop.owner, carrier="顺丰", tracking_number=f"SF{n}")
-        order = orders.confirm_receipt(order=order, actor=buyer)
+        return checkout.orders.get()
+
+    return run
+
+
+@pytest.fixture
+def fund_shop(sell):
+    """Put ``amount`` into a shop's available balance through a real completed order (the shop's
+    fee is set to 0 so it keeps all of it), so that ``verify_ledger`` can reconcile every fen
+    with a payment and an order. Returns the completed order."""
+    from datetime import timedelta
+
+    from shoploop.orders import services as orders
+
+    def fund(shop, amount):
+        type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
+        order = sell(shop, amount)
+        orders.ship_order(
+            order=order, actor=shop.owner, carrier="顺丰", tracking_number=f"SF{order.public_id}"
+        )
+        order = orders.confirm_receipt(order=order, actor=order.buyer)
         assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
+        order.refresh_from_db()
+        return order
 
     return fund
 
