@@ -1,5 +1,7 @@
 """Ledger races on PostgreSQL: real threads, released together, then `verify_ledger`."""
 
+import threading
+
 import pytest
 
 from shoploop.core.errors import DomainError
@@ -111,4 +113,58 @@ def test_holds_expire_once_with_several_workers(accounts):
     voided = race(lambda _index: services.expire_due_pending(now + timedelta(seconds=1)), 4)
     assert sum(voided) == 30
     assert Transfer.objects.filter(kind="void").count() == 30
+    assert verify_books().ok
+
+
+def _funded_holds(accounts, count):
+    services.transfer(
+        key="in",
+        debit=accounts["clearing"],
+        credit=accounts["escrow"],
+        amount=1000,
+        reason="payment",
+    )
+    return [
+        services.transfer(
+            key=f"hold-{index}",
+            debit=accounts["escrow"],
+            credit=accounts["merchant"],
+            amount=100,
+            reason="escrow",
+            pending=True,
+        )
+        for index in range(count)
+    ]
+
+
+def test_one_post_retried_eight_times_at_once_answers_each_retry_with_the_first(accounts):
+    (hold,) = _funded_holds(accounts, 1)
+    outcomes = race(lambda _index: services.post_hold(key="post", hold=hold).pk, 8)
+    assert len(set(outcomes)) == 1 and isinstance(outcomes[0], int), outcomes
+    assert hold.resolutions.count() == 1
+    assert Account.objects.get(pk=accounts["merchant"].pk).credit_balance == 100
+    assert verify_books().ok
+
+
+def test_a_resolution_key_raced_on_two_holds_is_refused_through_the_integrity_error(
+    accounts, monkeypatch
+):
+    """Two holds, one key: each thread locks its own hold, so nothing serialises them until the
+    unique key does. A barrier inside the lock makes both insert at once; the loser's
+    IntegrityError must become IdempotencyKeyReused, and its hold stay open."""
+    from shoploop.ledger.services import transfers
+
+    holds = _funded_holds(accounts, 2)
+    inside = threading.Barrier(2, timeout=30)
+    original = transfers._resolve_locked
+
+    def both_inside(**kwargs):
+        inside.wait()
+        return original(**kwargs)
+
+    monkeypatch.setattr(transfers, "_resolve_locked", both_inside)
+    outcomes = race(lambda index: services.post_hold(key="same", hold=holds[index]), 2)
+    assert sorted(_codes(outcomes)) == ["idempotency_key_reused", "ok"], outcomes
+    assert Transfer.objects.filter(idempotency_key="same").count() == 1
+    assert sum(hold.resolutions.count() for hold in holds) == 1
     assert verify_books().ok
