@@ -9,7 +9,7 @@ DEMO_ENV := SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= SHOPLOOP_REDIS_URL=
 PYTEST_WORKERS ?= auto
 
 .PHONY: demo test install install-test system-deps system-deps-test messages static lint \
-	migrations-check test-sqlite test-postgres serve clean
+	migrations-check test-sqlite test-postgres serve clean mutate
 
 ## make demo: install, migrate the SQLite file, build the demo world, serve on 127.0.0.1:8000.
 demo: install
@@ -48,6 +48,14 @@ messages:
 
 static:
 	SHOPLOOP_DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+
+## make mutate: mutation testing (mutmut) of the money and stock modules on SQLite, with the tests
+## that prove them ([tool.mutmut] in pyproject.toml). MUTANTS narrows it, e.g.
+## `make mutate MUTANTS='shoploop.deals.bargains.cuts*'`; results stay in mutants/ (`mutmut browse`).
+MUTANTS ?=
+mutate: $(VENV)/.installed-test
+	SHOPLOOP_DATABASE_URL= SHOPLOOP_SQLITE_TEST_PATH= $(BIN)/mutmut run $(if $(MUTANTS),"$(MUTANTS)")
+	$(BIN)/mutmut results
 
 lint:
 	$(BIN)/ruff check .
