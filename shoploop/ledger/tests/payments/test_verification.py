@@ -332,6 +332,8 @@ def test_partial_refunds_are_summed_into_the_order_holds(
             orders.accept_after_sale(after_sale=after_sale, actor=shop.owner)
     order.refresh_from_db()
     assert (order.refunded_fen, order.hold_version) == (2000, 2)
+    report = verify_ledger()  # the open hold is version 2's, for the 1000 fen still owed
+    assert report.ok, report.problems
     assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
     report = verify_ledger()
     assert report.ok, report.problems
@@ -376,6 +378,40 @@ def test_debits_beyond_a_debit_limited_account_are_caught(db):
         kind=TransferKind.SINGLE, debit_account=limited, credit_account=other, amount=5, reason="r"
     )
     assert "merchant_available:shop:x: debits exceed credits" in verify_books().problems
+
+
+def test_pending_debits_count_against_a_debit_limited_account(db):
+    limited = open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:x")
+    other = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="x")
+    _insert(
+        kind=TransferKind.SINGLE, debit_account=other, credit_account=limited, amount=5, reason="r"
+    )
+    _insert(
+        kind=TransferKind.PENDING, debit_account=limited, credit_account=other, amount=4, reason="r"
+    )
+    assert "merchant_available:shop:x: debits exceed credits" not in verify_books().problems
+    _insert(
+        kind=TransferKind.PENDING, debit_account=limited, credit_account=other, amount=2, reason="r"
+    )
+    assert "merchant_available:shop:x: debits exceed credits" in verify_books().problems
+
+
+def test_pending_credits_count_against_a_credit_limited_account(db):
+    limited = open_account(
+        kind=AccountKind.REFUNDS, owner_ref="limited", limit=Limit.CREDITS_MUST_NOT_EXCEED_DEBITS
+    )
+    other = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="x")
+    _insert(
+        kind=TransferKind.SINGLE, debit_account=limited, credit_account=other, amount=5, reason="r"
+    )
+    _insert(
+        kind=TransferKind.PENDING, debit_account=other, credit_account=limited, amount=5, reason="r"
+    )
+    assert "refunds:limited: credits exceed debits" not in verify_books().problems
+    _insert(
+        kind=TransferKind.PENDING, debit_account=other, credit_account=limited, amount=1, reason="r"
+    )
+    assert "refunds:limited: credits exceed debits" in verify_books().problems
 
 
 def test_unbalanced_cached_totals_are_caught(db):
