@@ -12,7 +12,7 @@ PORT ?= 8000
 PYTEST_WORKERS ?= auto
 
 .PHONY: demo test install install-test system-deps system-deps-test messages static lint \
-	migrations-check test-sqlite test-postgres serve clean
+	migrations-check test-sqlite test-postgres serve clean mutate
 
 ## make demo: install, migrate the SQLite file, build the demo world, serve on $(HOST):$(PORT)
 ## (127.0.0.1:8000 unless given: make demo PORT=8001).
@@ -58,6 +58,14 @@ messages:
 
 static:
 	SHOPLOOP_DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+
+## make mutate: mutation testing (mutmut) of the money and stock modules on SQLite, with the tests
+## that prove them ([tool.mutmut] in pyproject.toml). MUTANTS narrows it, e.g.
+## `make mutate MUTANTS='shoploop.deals.bargains.cuts*'`; results stay in mutants/ (`mutmut browse`).
+MUTANTS ?=
+mutate: $(VENV)/.installed-test
+	SHOPLOOP_DATABASE_URL= SHOPLOOP_SQLITE_TEST_PATH= $(BIN)/mutmut run $(if $(MUTANTS),"$(MUTANTS)")
+	$(BIN)/mutmut results
 
 lint:
 	$(BIN)/ruff check .

@@ -1,7 +1,8 @@
 """/api/v1/deals/bargains/…: campaigns (merchants), bargains (buyers and their friends).
 
-Handlers parse, call a service or selector and return a schema. The seed of a bargain is never
-returned: the cuts still to come stay secret.
+Handlers parse, call a service or selector and return a schema. The seed of a bargain is not
+returned while it runs (the cuts still to come stay secret): only its SHA-256 commitment is. Once
+the bargain has ended, ``/{id}/verify`` reveals the seed and recomputes every cut (proof.py).
 """
 
 from datetime import datetime
@@ -12,7 +13,7 @@ from ninja.pagination import CursorPagination, paginate
 
 from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
-from shoploop.deals.bargains import selectors, services
+from shoploop.deals.bargains import proof, selectors, services
 from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: bargains"])
@@ -96,7 +97,12 @@ class BargainOut(Schema):
     deadline: datetime
     order_id: str | None = None
     order_state: str | None = None
+    seed_commitment: str
     created_at: datetime
+
+    @staticmethod
+    def resolve_seed_commitment(obj):
+        return proof.seed_commitment(obj.seed)
 
     @staticmethod
     def resolve_order_id(obj):
@@ -120,6 +126,27 @@ class HelpResultOut(Schema):
     cut_fen: int
     current_price_fen: int
     helps_left: int
+
+
+class HelpCheckOut(Schema):
+    position: int
+    recorded_fen: int
+    recomputed_fen: int
+    matches: bool
+
+
+class ProofOut(Schema):
+    """The seed and the recomputation appear only once the bargain has ended (``revealed``)."""
+
+    commitment: str
+    revealed: bool
+    seed: str | None
+    seed_matches_commitment: bool | None
+    algorithm_version: int = Field(..., alias="version")
+    helpers_needed: int = Field(..., alias="helpers")
+    total_cut_fen: int
+    helps: list[HelpCheckOut] = Field(..., alias="checks")
+    all_match: bool | None
 
 
 class BuyOut(Schema):
@@ -198,6 +225,12 @@ def my_bargains(request):
 @router.get("/{bargain_id}", response=BargainDetailOut, auth=None)
 def get_bargain(request, bargain_id: str):
     return selectors.bargain_by_public_id(public_id=bargain_id)
+
+
+@router.get("/{bargain_id}/verify", response=ProofOut, auth=None)
+def verify_bargain(request, bargain_id: str):
+    bargain = selectors.bargain_by_public_id(public_id=bargain_id)
+    return proof.bargain_proof(bargain=bargain)
 
 
 @router.post("/{bargain_id}/help", response={201: HelpResultOut})

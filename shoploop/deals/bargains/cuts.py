@@ -24,9 +24,17 @@ Properties (proved by the hypothesis tests in ``tests/test_cuts.py``): every cut
 cuts sum exactly to ``total``, so after k < N helps the price is still above the floor (every
 remaining cut is >= 1) and after exactly N helps it equals the floor; the sequence is a pure
 function of its arguments (no floating point, no global random state); cuts never increase.
+The unsorted draws (``draws_v1``) carry the "earlier positions heavier" property themselves;
+the tests check it there, where sorting cannot make it true by itself.
+
+Versions: a bargain's cuts are recomputed from its seed at each help, so the algorithm a bargain
+started with must stay computable until it ends. Each bargain stores ``cuts_version``; every
+version ever shipped stays in ``ALGORITHMS`` (never edit one: add a new version and make it
+``CURRENT_VERSION``), and ``cut_sequence(version=…)`` picks it.
 """
 
 import hashlib
+from collections.abc import Callable
 
 UNIT_BITS = 32
 
@@ -43,23 +51,48 @@ def _check(helpers: int, total: int) -> None:
         raise ValueError("every help must cut at least 1 fen: total must be >= helpers")
 
 
-def cut_sequence(*, seed: str, helpers: int, total: int) -> list[int]:
-    """The N cuts, largest first; each >= 1 and their sum is exactly ``total``."""
-    _check(helpers, total)
-    rest = total - helpers
-    weights = [_unit(seed, helpers, total, i) * (helpers - i) for i in range(helpers)]
+def largest_remainder(rest: int, weights: list[int]) -> list[int]:
+    """Share ``rest`` fen in proportion to ``weights``, exactly: each gets its rounded-down share,
+    then the fen left by rounding go one each to the largest remainders (ties: earlier first)."""
     weight_sum = sum(weights)
     shares = [rest * weight // weight_sum for weight in weights]
     remainders = [rest * weight % weight_sum for weight in weights]
     left = rest - sum(shares)
-    # Largest remainders first; an earlier position wins a tie so the result is deterministic.
-    for index in sorted(range(helpers), key=lambda i: (-remainders[i], i))[:left]:
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
         shares[index] += 1
-    return sorted((1 + share for share in shares), reverse=True)
+    return shares
 
 
-def cut_at(*, seed: str, helpers: int, total: int, position: int) -> int:
+def draws_v1(*, seed: str, helpers: int, total: int) -> list[int]:
+    """Version 1's cuts per position before sorting (steps 1-3 above)."""
+    _check(helpers, total)
+    weights = [_unit(seed, helpers, total, i) * (helpers - i) for i in range(helpers)]
+    return [1 + share for share in largest_remainder(total - helpers, weights)]
+
+
+def cut_sequence_v1(*, seed: str, helpers: int, total: int) -> list[int]:
+    return sorted(draws_v1(seed=seed, helpers=helpers, total=total), reverse=True)
+
+
+# Every version ever used by a bargain; a bargain keeps the one it started with.
+ALGORITHMS: dict[int, Callable[..., list[int]]] = {1: cut_sequence_v1}
+CURRENT_VERSION = 1
+
+
+def cut_sequence(
+    *, seed: str, helpers: int, total: int, version: int = CURRENT_VERSION
+) -> list[int]:
+    """The N cuts, largest first; each >= 1 and their sum is exactly ``total``."""
+    algorithm = ALGORITHMS.get(version)
+    if algorithm is None:
+        raise ValueError(f"unknown cut algorithm version {version!r}")
+    return algorithm(seed=seed, helpers=helpers, total=total)
+
+
+def cut_at(
+    *, seed: str, helpers: int, total: int, position: int, version: int = CURRENT_VERSION
+) -> int:
     """The cut of the help at ``position`` (1-based: the first helper cuts ``cut_at(..., 1)``)."""
     if not 1 <= position <= helpers:
         raise ValueError("position out of range")
-    return cut_sequence(seed=seed, helpers=helpers, total=total)[position - 1]
+    return cut_sequence(seed=seed, helpers=helpers, total=total, version=version)[position - 1]

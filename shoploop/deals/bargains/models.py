@@ -111,6 +111,11 @@ class Bargain(models.Model):
     )
     # Server-side random seed of the cut sequence (see cuts.py); never shown to clients.
     seed = models.CharField(max_length=64, editable=False)
+    # Which cut algorithm the seed feeds (cuts.ALGORITHMS): kept for the bargain's whole life so
+    # a new algorithm never mixes with the cuts already made. Rows from before versions: 1.
+    cuts_version = models.PositiveSmallIntegerField(
+        _("cut algorithm version"), default=1, editable=False
+    )
     current_price_fen = models.BigIntegerField(verbose_name=_("current price (fen)"))
     helps_count = models.PositiveSmallIntegerField(default=0, verbose_name=_("helps"))
     state = models.CharField(

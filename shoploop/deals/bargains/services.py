@@ -331,6 +331,7 @@ def start_bargain(*, campaign: BargainCampaign, user) -> Bargain:
                 campaign=campaign,
                 initiator=user,
                 seed=secrets.token_hex(16),
+                cuts_version=cuts.CURRENT_VERSION,
                 current_price_fen=campaign.start_price_fen,
                 deadline=deadline,
                 created_at=now,
@@ -404,6 +405,7 @@ def help_bargain(*, bargain: Bargain, helper) -> Help:
             helpers=campaign.helpers_needed,
             total=campaign.total_cut_fen,
             position=position,
+            version=row.cuts_version,
         )
         try:
             with transaction.atomic():

@@ -8,6 +8,7 @@ urlpatterns = [
     path("bargains/c/<str:campaign_id>/start/", views.start, name="start"),
     path("bargains/<str:bargain_id>/", views.detail, name="detail"),
     path("bargains/<str:bargain_id>/help/", views.help_view, name="help"),
+    path("bargains/<str:bargain_id>/verify/", views.verify, name="verify"),
     path("bargains/<str:bargain_id>/buy/", views.buy_view, name="buy"),
     path("console/bargains/", views.console, name="console"),
     path("console/bargains/new/", views.console_new, name="console_new"),

@@ -19,7 +19,7 @@ from shoploop.catalog import selectors as catalog_selectors
 from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import format_fen, parse_yuan
-from shoploop.deals.bargains import selectors, services
+from shoploop.deals.bargains import proof, selectors, services
 from shoploop.orders import selectors as order_selectors
 
 
@@ -101,8 +101,22 @@ def detail(request, bargain_id):
         "order": bargain.order,
         "pay_link": _pay_link(bargain) if is_initiator else None,
         "nav_active": "me" if is_initiator else "",
+        "commitment": proof.seed_commitment(bargain.seed),
+        "seed_revealed": proof.seed_revealed(bargain),
     }
     return render(request, "deals/bargains/detail.html", context)
+
+
+def verify(request, bargain_id):
+    """The fairness proof: the seed's commitment, and once the bargain has ended the seed and
+    every help's recorded cut next to the cut recomputed from it."""
+    bargain = selectors.bargain_by_public_id(public_id=bargain_id)
+    context = {
+        "bargain": bargain,
+        "campaign": bargain.campaign,
+        "proof": proof.bargain_proof(bargain=bargain),
+    }
+    return render(request, "deals/bargains/verify.html", context)
 
 
 def _pay_link(bargain) -> str | None:

@@ -243,6 +243,9 @@ def _resolve_locked(*, key: str, hold: Transfer, kind: str, amount: int | None) 
     if hold.kind != TransferKind.PENDING:
         raise InvalidTransfer(code="not_a_hold")
     prior = hold.resolutions.first()
+    if prior is not None and prior.idempotency_key == key:
+        # The same request, retried while the first one held the lock: answer as a retry.
+        return _same_resolution_or_error(prior, hold=hold, kind=kind, amount=amount)
     if prior is not None:
         raise HoldAlreadyResolved(code=f"already_{prior.kind}ed")
     if kind == TransferKind.POST and hold.expires_at and clock.now() >= hold.expires_at:

@@ -16,7 +16,7 @@ from hypothesis.stateful import (
 from shoploop.core.errors import DomainError
 from shoploop.ledger import services
 from shoploop.ledger.models import Account, AccountKind, Limit, Transfer
-from shoploop.ledger.verification import verify_ledger
+from shoploop.ledger.verification import verify_books
 
 KINDS = [
     AccountKind.PROVIDER_CLEARING,
@@ -145,7 +145,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_conserved(self):
-        report = verify_ledger()
+        report = verify_books()
         assert report.ok, report.problems
 
     @invariant()

@@ -5,9 +5,8 @@ import itertools
 import pytest
 
 from shoploop.catalog import services as catalog_services
-from shoploop.ledger.models import AccountKind
 from shoploop.ledger.providers.sandbox import signed_callback
-from shoploop.ledger.services import open_account, payments, transfer
+from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 
 _numbers = itertools.count(1)
@@ -70,20 +69,64 @@ def paid_payment(make_payment, deliver):
 
 
 @pytest.fixture
-def fund_shop():
-    """Put ``amount`` into a shop's available balance, as a completed order would."""
+def sell(make_user, django_capture_on_commit_callbacks):
+    """``sell(shop, amount, quantity=1)`` → a paid order: a new buyer checks out ``quantity`` units
+    worth ``amount`` in all and the sandbox reports the payment; the money is held for the shop."""
+    from shoploop.core.ids import new_public_id
+    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+    from shoploop.orders import services as orders
+
+    def run(shop, amount, *, quantity=1):
+        assert amount % quantity == 0
+        n = next(_numbers)
+        buyer = make_user(display_name=f"买家{n}")
+        product = catalog_services.create_product(
+            shop=shop, actor=shop.owner, title=f"商品{n}", description="", category="food"
+        )
+        sku = catalog_services.add_sku(
+            product=product,
+            actor=shop.owner,
+            options={},
+            price_fen=amount // quantity,
+            stock=quantity,
+        )
+        catalog_services.publish_product(product=product, actor=shop.owner)
+        orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=quantity)
+        checkout = orders.checkout(buyer=buyer)
+        with django_capture_on_commit_callbacks(execute=True):
+            payments.record_payment_event(
+                provider="sandbox",
+                event=CallbackEvent(
+                    event_id=f"evt_{new_public_id()}",
+                    payment_public_id=checkout.payment_public_id,
+                    kind=SUCCEEDED,
+                    amount=amount,
+                ),
+            )
+        return checkout.orders.get()
+
+    return run
+
+
+@pytest.fixture
+def fund_shop(sell):
+    """Put ``amount`` into a shop's available balance through a real completed order (the shop's
+    fee is set to 0 so it keeps all of it), so that ``verify_ledger`` can reconcile every fen
+    with a payment and an order. Returns the completed order."""
+    from datetime import timedelta
+
+    from shoploop.orders import services as orders
 
     def fund(shop, amount):
-        n = next(_numbers)
-        transfer(
-            key=f"test-fund:{shop.public_id}:{n}",
-            debit=open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="sandbox"),
-            credit=open_account(
-                kind=AccountKind.MERCHANT_AVAILABLE, owner_ref=f"shop:{shop.public_id}"
-            ),
-            amount=amount,
-            reason="test_funding",
+        type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
+        order = sell(shop, amount)
+        orders.ship_order(
+            order=order, actor=shop.owner, carrier="顺丰", tracking_number=f"SF{order.public_id}"
         )
+        order = orders.confirm_receipt(order=order, actor=order.buyer)
+        assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
+        order.refresh_from_db()
+        return order
 
     return fund
 
