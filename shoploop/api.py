@@ -48,9 +48,23 @@ SIGN_IN_STATUS = {401: "Sign in first (a bearer token or the session)."}
 RATE_LIMIT_STATUS = {429: "Too many requests; ``rate_limited``."}
 
 
-def _operations_of(api_: NinjaAPI):
+def _routers_of(api_: NinjaAPI):
+    """Every router, nested ones included, once each. (ninja lists the nested routers in
+    ``_routers`` only after it has built its URLs, so walk the tree instead.)"""
+    seen: set[int] = set()
+    stack = [router for _prefix, router in api_._routers]
+    while stack:
+        router = stack.pop()
+        if id(router) in seen:
+            continue
+        seen.add(id(router))
+        yield router
+        stack.extend(child for _prefix, child, *_tags in router._routers)
+
+
+def operations_of(api_: NinjaAPI):
     """Every operation of every router (ninja keeps them per path, per router)."""
-    for _prefix, router in api_._routers:
+    for router in _routers_of(api_):
         for path_operation in router.path_operations.values():
             yield from path_operation.operations
 
@@ -76,7 +90,7 @@ class ShoploopAPI(NinjaAPI):
         schemas["ErrorOut"] = error_schema
         money = {
             self.get_openapi_operation_id(op)
-            for op in _operations_of(self)
+            for op in operations_of(self)
             if getattr(op.view_func, "money_endpoint", False)
         }
         for methods in document["paths"].values():

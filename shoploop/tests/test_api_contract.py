@@ -14,6 +14,7 @@ OPERATION_ID = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
 
 
 def _operations():
+    api.urls  # noqa: B018  ninja lists nested routers (deals/*) in _routers once its URLs exist
     for prefix, router in api._routers:
         for path, path_operation in router.path_operations.items():
             for operation in path_operation.operations:

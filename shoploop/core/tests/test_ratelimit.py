@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from shoploop.api import api
+from shoploop.api import api, operations_of
 from shoploop.core import clock
 from shoploop.core.errors import RateLimited
 from shoploop.core.ratelimit import hit
@@ -14,6 +14,8 @@ from shoploop.core.ratelimit import hit
 MONEY_OPERATIONS = {
     "coupons_quote",
     "orders_create_checkout",
+    "orders_quote_checkout",
+    "orders_pay_order",
     "ledger_sandbox_confirm",
     "ledger_sandbox_decline",
     "ledger_withdrawal_create",
@@ -47,9 +49,7 @@ def test_the_limiter_counts_per_subject_and_window():
 def test_every_money_operation_is_limited_and_nothing_else():
     limited = {
         api.get_openapi_operation_id(operation)
-        for _prefix, router in api._routers
-        for path_operation in router.path_operations.values()
-        for operation in path_operation.operations
+        for operation in operations_of(api)
         if getattr(operation.view_func, "money_endpoint", False)
     }
     assert limited == MONEY_OPERATIONS

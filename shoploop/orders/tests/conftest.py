@@ -3,8 +3,7 @@
 import pytest
 
 from shoploop.catalog import services as catalog
-
-SHENZHEN_NANSHAN = {"province_code": "44", "city_code": "4403", "district_code": "440305"}
+from shoploop.orders.testing import SHENZHEN_NANSHAN
 
 
 @pytest.fixture
@@ -101,27 +100,6 @@ def pay(django_capture_on_commit_callbacks):
 def committed(django_capture_on_commit_callbacks):
     """``with committed():`` runs what waits for the commit (events, refund tasks) at the end."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
-@pytest.fixture
-def ship_to():
-    """``ship_to(user)`` → the public id of the user's default address (made on first use)."""
-    from shoploop.orders import address_services
-    from shoploop.orders.models import Address
-
-    def run(user):
-        found = Address.objects.filter(user=user, is_default=True).first()
-        if found is None:
-            found = address_services.add_address(
-                user=user,
-                recipient_name="收件人",
-                phone="13912345678",
-                street="人民路 1 号",
-                **SHENZHEN_NANSHAN,
-            )
-        return found.public_id
-
-    return run
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from shoploop.orders import services
 from shoploop.orders.models import AfterSale, Order
 from shoploop.orders.tests.test_races import _succeed
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture

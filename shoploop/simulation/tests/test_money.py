@@ -28,6 +28,9 @@ BUSY = WorldParameters(
     unshipped_refund_rate=0.1,
     after_sale_no_answer_rate=0.25,
     return_and_refund_share=0.7,
+    # Few returns arrive inside 24 days: most of them are confirmed, so that path always plays.
+    return_confirm_rate=0.9,
+    return_dispute_rate=0.05,
     escalation_rate=1.0,
     withdrawal_rate=0.5,
     cancel_before_shipping_rate=0.1,

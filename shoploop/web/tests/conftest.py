@@ -6,7 +6,6 @@ from shoploop.orders.tests.conftest import (  # noqa: F401  (re-exported fixture
     merchant,
     pay,
     place,
-    ship_to,
     shop,
     sku,
 )

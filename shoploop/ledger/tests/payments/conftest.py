@@ -69,7 +69,7 @@ def paid_payment(make_payment, deliver):
 
 
 @pytest.fixture
-def sell(make_user, django_capture_on_commit_callbacks):
+def sell(make_user, ship_to, django_capture_on_commit_callbacks):
     """``sell(shop, amount, quantity=1)`` → a paid order: a new buyer checks out ``quantity`` units
     worth ``amount`` in all and the sandbox reports the payment; the money is held for the shop."""
     from shoploop.core.ids import new_public_id
@@ -92,7 +92,7 @@ def sell(make_user, django_capture_on_commit_callbacks):
         )
         catalog_services.publish_product(product=product, actor=shop.owner)
         orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=quantity)
-        checkout = orders.checkout(buyer=buyer)
+        checkout = orders.checkout(buyer=buyer, address_public_id=ship_to(buyer))
         with django_capture_on_commit_callbacks(execute=True):
             payments.record_payment_event(
                 provider="sandbox",
@@ -121,7 +121,7 @@ def fund_shop(sell):
         type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
         order = sell(shop, amount)
         orders.ship_order(
-            order=order, actor=shop.owner, carrier="顺丰", tracking_number=f"SF{order.public_id}"
+            order=order, actor=shop.owner, carrier="other", tracking_number=f"TEST{order.public_id}"
         )
         order = orders.confirm_receipt(order=order, actor=order.buyer)
         assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
