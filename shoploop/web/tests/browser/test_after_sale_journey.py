@@ -24,7 +24,7 @@ ADDRESS = "Returns desk, 8 Warehouse Road, Hangzhou"
 
 
 @pytest.fixture
-def received(make_user, operator):
+def received(make_user, operator, ship_to):
     merchant, buyer = make_user(display_name="Ada"), make_user(display_name="Ming")
     shop = catalog.apply_for_shop(user=merchant, name="Ada's Roastery", contact="WeChat ada")
     shop = catalog.approve_shop(shop=shop, actor=operator)
@@ -33,7 +33,7 @@ def received(make_user, operator):
     sku = catalog.add_sku(product=product, actor=merchant, options={}, price_fen=5900, stock=5)
     catalog.publish_product(product=product, actor=merchant)
     orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
-    checkout = orders.checkout(buyer=buyer)
+    checkout = orders.checkout(buyer=buyer, address_public_id=ship_to(buyer))
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
     payments.record_payment_event(
         provider=payment.provider,
