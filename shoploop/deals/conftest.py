@@ -8,6 +8,7 @@ from shoploop.orders.tests.conftest import (  # noqa: F401  (re-exported fixture
     other_merchant,
     other_shop,
     pay,
+    ship_to,
     shop,
     sku,
 )

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
-from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 
 
@@ -146,3 +146,32 @@ def units_left_for(*, sale: FlashSale, user) -> int | None:
         .first()
     )
     return max(sale.per_user_limit - (bought or 0), 0)
+
+
+# --- the confirm step -------------------------------------------------------------------------
+
+
+def buy_quote(*, sale: FlashSale, user, quantity=1, address_id: str = ""):
+    """What reserving ``quantity`` units of the sale charges: the sale price each."""
+    from shoploop.deals.quotes import build_quote
+
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not (1 <= quantity <= sale.per_user_limit)
+    ):
+        raise ValidationFailed(
+            _("You can buy at most %(limit)d of this flash sale.") % {"limit": sale.per_user_limit},
+            code="limit_reached",
+            fields={"quantity": "limit"},
+        )
+    return build_quote(
+        user=user,
+        kind="flash_buy",
+        title=sale.sku.product.title,
+        options=sale.sku.options,
+        unit_price_fen=sale.price_fen,
+        normal_price_fen=sale.sku.price_fen,
+        quantity=quantity,
+        address_id=address_id,
+    )

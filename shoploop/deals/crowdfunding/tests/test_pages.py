@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -44,7 +45,9 @@ def test_back_redirects_to_the_cashier_and_the_page_shows_the_pledge(client, pro
 
 def test_failed_project_tells_backers_they_were_refunded(client, make_project, buyer, pay):
     project = make_project(target_value=10_000_000)
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     pay(pledge.order.checkout)
     services.settle(project.deadline + timedelta(seconds=1))
     client.force_login(buyer)
@@ -56,7 +59,9 @@ def test_failed_project_tells_backers_they_were_refunded(client, make_project, b
 
 
 def test_cancel_from_my_pledges(client, project, buyer):
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     client.force_login(buyer)
     assert "Pay now" in client.get(_url("mine")).content.decode()
     response = client.post(_url("cancel", pledge.public_id), follow=True)
@@ -66,7 +71,9 @@ def test_cancel_from_my_pledges(client, project, buyer):
 
 
 def test_someone_elses_pledge_is_403(client, project, buyer, make_user):
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     client.force_login(make_user())
     assert client.post(_url("cancel", pledge.public_id)).status_code == 403
 
