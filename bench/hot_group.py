@@ -42,7 +42,7 @@ import threading
 import time
 from datetime import timedelta
 
-from bench.support import arguments, summary, throwaway_database
+from bench.support import address_for, arguments, summary, throwaway_database
 
 DATABASE = "bench_hot_group"
 
@@ -60,6 +60,11 @@ def _setup(*, groups: int, size: int):
         return User.objects.create_user(
             f"+86139{next(counter):08d}", display_name="bench", phone_verified_at=now, **extra
         )
+
+    def buyer():
+        made = user()
+        made.address_id = address_for(made)  # made here, outside what is measured
+        return made
 
     operator = user(is_staff=True, is_superuser=True)
     merchant = user()
@@ -86,11 +91,12 @@ def _setup(*, groups: int, size: int):
     )
     service_groups = []
     for _ in range(groups):
-        seat = services.open_group(campaign=campaign, user=user())
+        leader = buyer()
+        seat = services.open_group(campaign=campaign, user=leader, address_id=leader.address_id)
         _capture(seat.order)
         service_groups.append(seat.group_id)
     baseline_groups = _baseline_groups(campaign, groups=groups, leader=user(), now=now)
-    joiners = [user() for _ in range(groups * (size - 1) * 2)]
+    joiners = [buyer() for _ in range(groups * (size - 1) * 2)]
     return campaign, service_groups, baseline_groups, joiners
 
 
@@ -135,7 +141,9 @@ def _services_join(group_pk: int, user) -> None:
     from shoploop.deals.groups import services
     from shoploop.deals.groups.models import Group
 
-    seat = services.join_group(group=Group.objects.get(pk=group_pk), user=user)
+    seat = services.join_group(
+        group=Group.objects.get(pk=group_pk), user=user, address_id=user.address_id
+    )
     _capture(seat.order)
 
 

@@ -65,3 +65,19 @@ def summary(name: str, **figures) -> str:
     line = f"{name}: " + " ".join(parts)
     print(line, flush=True)
     return line
+
+
+def address_for(user) -> str:
+    """A delivery address for a benchmark buyer (every deal ships somewhere), made in the setup,
+    not in what is measured: its public id, to pass as ``address_id``."""
+    from shoploop.orders import address_services
+
+    return address_services.add_address(
+        user=user,
+        recipient_name="压测买家",
+        phone="13912345678",
+        province_code="44",
+        city_code="4403",
+        district_code="440305",
+        street="科技园 1 号",
+    ).public_id

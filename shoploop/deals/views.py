@@ -64,12 +64,13 @@ def show_refusal(request, error: DomainError) -> None:
     messages.error(request, error.message)
 
 
-def refused(request, error: DomainError, *, back: str, show=show_refusal):
-    """A refused action changes nothing: back to the confirm page it was posted from, with its
-    message. A missing or unknown address is always a message there (choose or add one); other
-    errors go through the kind's own ``show`` (which may turn them into a 403 or 404)."""
+def refused(request, error: DomainError, *, confirm: str, back: str, show=show_refusal):
+    """A refused action changes nothing. A missing or unknown address: back to the confirm page
+    (``confirm``) to choose or add one. Anything else (sold out, the group closed…) goes through
+    the kind's own ``show`` (which may make it a 403 or 404) and back to the deal's page
+    (``back``), which shows where the deal stands now."""
     if error.code in ADDRESS_ERRORS:
         messages.error(request, error.message)
-    else:
-        show(request, error)
+        return redirect(confirm)
+    show(request, error)
     return redirect(back)

@@ -159,7 +159,7 @@ def buy_view(request, bargain_id):
             bargain=bargain, user=request.user, address_id=request.POST.get("address", "")
         )
     except DomainError as error:
-        return refused(request, error, back=here, show=_show_error)
+        return refused(request, error, confirm=here, back=back, show=_show_error)
     if order.state == "paid":
         messages.success(request, _("It's yours, for free!"))
         return redirect(back)

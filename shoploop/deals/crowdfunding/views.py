@@ -64,6 +64,7 @@ def back_tier(request, tier_id):
     button): pledge, then pay. A visitor signs in first and comes back to this page."""
     tier = selectors.tier_by_public_id(public_id=tier_id)
     here = reverse("deals_crowdfunding:back", args=[tier.public_id])
+    project_page = reverse("deals_crowdfunding:project", args=[tier.project.public_id])
     if not request.user.is_authenticated:
         return sign_in_then_back(here)
     if request.method != "POST":
@@ -74,14 +75,14 @@ def back_tier(request, tier_id):
                 tier=tier, user=request.user, address_id=address_id
             ),
             action_url=here,
-            back_url=reverse("deals_crowdfunding:project", args=[tier.project.public_id]),
+            back_url=project_page,
         )
     try:
         pledge = services.back(
             tier=tier, user=request.user, address_id=request.POST.get("address", "")
         )
     except DomainError as error:
-        return refused(request, error, back=here, show=_show_error)
+        return refused(request, error, confirm=here, back=project_page, show=_show_error)
     pledge.project = tier.project
     return _pay_redirect(request, pledge)
 

@@ -168,6 +168,7 @@ def buy_quote(*, sale: FlashSale, user, quantity=1, address_id: str = ""):
     return build_quote(
         user=user,
         kind="flash_buy",
+        refusal=_buy_refusal(sale=sale, user=user, quantity=quantity),
         title=sale.sku.product.title,
         options=sale.sku.options,
         unit_price_fen=sale.price_fen,
@@ -175,3 +176,23 @@ def buy_quote(*, sale: FlashSale, user, quantity=1, address_id: str = ""):
         quantity=quantity,
         address_id=address_id,
     )
+
+
+def _buy_refusal(*, sale: FlashSale, user, quantity: int) -> str:
+    """Why buying now would be refused, as read now (the buy itself decides under its
+    conditional UPDATEs): the confirm page says so instead of offering "Confirm and pay"."""
+    status = sale.status(clock.now())
+    if status == "scheduled":
+        return _("This flash sale has not started yet.")
+    if status == FlashSale.State.PAUSED:
+        return _("This flash sale is paused.")
+    if status != "live":
+        return _("This flash sale has ended.")
+    if sale.available < quantity:
+        return _("Sold out. Every unit of this flash sale has been taken.")
+    left = units_left_for(sale=sale, user=user)
+    if left is not None and left < quantity:
+        return _("You can buy at most %(limit)d of this flash sale.") % {
+            "limit": sale.per_user_limit
+        }
+    return ""

@@ -106,7 +106,7 @@ def sale_buy(request, sale_id):
             address_id=request.POST.get("address", ""),
         )
     except DomainError as error:
-        return refused(request, error, back=here, show=_show_error)
+        return refused(request, error, confirm=here, back=back, show=_show_error)
     next_url = reverse("deals_flash:mine")
     return redirect(order_selectors.pay_url(checkout=purchase.order.checkout, next_url=next_url))
 

@@ -136,7 +136,7 @@ def group_join(request, group_id):
             group=group, user=request.user, address_id=request.POST.get("address", "")
         )
     except DomainError as error:
-        return refused(request, error, back=here)
+        return refused(request, error, confirm=here, back=_group_url(group))
     return _after_seat(request, seat)
 
 
@@ -144,6 +144,7 @@ def group_open(request, campaign_id):
     """GET: the confirm step for opening a group (leader price); POST: open it, then pay."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
     here = reverse("deals_groups:open", args=[campaign.public_id])
+    product_page = reverse("catalog:product", args=[campaign.sku.product.public_id])
     if not request.user.is_authenticated:
         return sign_in_then_back(here)
     if request.method != "POST":
@@ -154,14 +155,14 @@ def group_open(request, campaign_id):
                 campaign=campaign, user=request.user, address_id=address_id
             ),
             action_url=here,
-            back_url=reverse("catalog:product", args=[campaign.sku.product.public_id]),
+            back_url=product_page,
         )
     try:
         seat = services.open_group(
             campaign=campaign, user=request.user, address_id=request.POST.get("address", "")
         )
     except DomainError as error:
-        return refused(request, error, back=here)
+        return refused(request, error, confirm=here, back=product_page)
     return _after_seat(request, seat)
 
 

@@ -126,28 +126,7 @@ class Shopping(Activity):
         return rng.choice(pool) if pool else None
 
     def _address(self, buyer, *, at) -> str | None:
-        """The buyer's default address, added to their address book before the first checkout
-        (a random district of China, a mobile number, a street)."""
-        found = order_selectors.default_address(user=buyer)
-        if found is not None:
-            return found.public_id
-        rng = self.world.rng
-        province = rng.choice(regions.provinces())
-        city = rng.choice(regions.children_of(province.code))
-        district = rng.choice(regions.children_of(city.code))
-        address = self.world.call(
-            address_services.add_address,
-            at=at,
-            outcome="address.added",
-            user=buyer,
-            recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
-            phone=f"139{rng.randrange(10**8):08d}",
-            province_code=province.code,
-            city_code=city.code,
-            district_code=district.code,
-            street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
-        )
-        return address.public_id if address is not None else None
+        return buyer_address(self.world, buyer, at=at)
 
     def _checkout(self, person: Person, buyer, added: list[tuple[int, int]], *, at):
         world = self.world
@@ -556,3 +535,29 @@ class AfterSales(Activity):
                 refund=refund,
                 note=_OPERATOR_NOTES[0 if refund else 1],
             )
+
+
+def buyer_address(world, buyer, *, at) -> str | None:
+    """The buyer's default address, added to their address book before their first purchase
+    (a random district of China, a mobile number, a street): cart checkouts and every deal
+    (groups, bargains, flash sales, pledges) ship there."""
+    found = order_selectors.default_address(user=buyer)
+    if found is not None:
+        return found.public_id
+    rng = world.rng
+    province = rng.choice(regions.provinces())
+    city = rng.choice(regions.children_of(province.code))
+    district = rng.choice(regions.children_of(city.code))
+    address = world.call(
+        address_services.add_address,
+        at=at,
+        outcome="address.added",
+        user=buyer,
+        recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
+        phone=f"139{rng.randrange(10**8):08d}",
+        province_code=province.code,
+        city_code=city.code,
+        district_code=district.code,
+        street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
+    )
+    return address.public_id if address is not None else None

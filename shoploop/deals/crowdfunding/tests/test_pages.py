@@ -32,14 +32,16 @@ def test_project_page_escapes_the_story_and_shows_tiers(client, project):
 def test_back_redirects_to_the_cashier_and_the_page_shows_the_pledge(client, project, buyer, pay):
     client.force_login(buyer)
     tier = project.tiers.get(position=1)
-    response = client.post(_url("back", tier.public_id))
+    response = client.post(_url("back", tier.public_id), {"address": address_id_for(buyer)})
     assert response.status_code == 302
     pledge = Pledge.objects.get(backer=buyer)
     assert "next=" in response["Location"]
     pay(pledge.order.checkout)
     html = client.get(_url("project", project.public_id)).content.decode()
     assert "Your pledges" in html and "Pledged" in html and "1 backer" in html
-    again = client.post(_url("back", tier.public_id), follow=True)
+    again = client.post(
+        _url("back", tier.public_id), {"address": address_id_for(buyer)}, follow=True
+    )
     assert "You already back this project" in again.content.decode()
 
 
@@ -178,7 +180,9 @@ def test_console_pauses_and_resumes_and_the_project_page_says_so(
     page = client.get(_url("project", project.public_id)).content.decode()
     assert 'data-testid="paused"' in page and "Back this" not in page
     tier = project.tiers.get(position=0)
-    response = client.post(_url("back", tier.public_id), follow=True)
+    response = client.post(
+        _url("back", tier.public_id), {"address": address_id_for(buyer)}, follow=True
+    )
     assert "paused this project" in response.content.decode()
     assert not Pledge.objects.exists()
     client.force_login(project.shop.owner)

@@ -47,7 +47,9 @@ def test_product_without_a_sale_has_no_block(client, sku):
 
 def test_buy_button_goes_to_the_cashier_and_mine_lists_the_order(client, sale, buyer):
     client.force_login(buyer)
-    response = client.post(reverse("deals_flash:buy", args=[sale.public_id]))
+    response = client.post(
+        reverse("deals_flash:buy", args=[sale.public_id]), {"address": address_id_for(buyer)}
+    )
     assert response.status_code == 302
     purchase = FlashPurchase.objects.get(buyer=buyer)
     assert purchase.order.checkout.payment_public_id in response["Location"]
@@ -58,8 +60,8 @@ def test_buy_button_goes_to_the_cashier_and_mine_lists_the_order(client, sale, b
 def test_buying_twice_shows_the_limit_message(client, sale, buyer):
     client.force_login(buyer)
     url = reverse("deals_flash:buy", args=[sale.public_id])
-    client.post(url)
-    page = client.post(url, follow=True)
+    client.post(url, {"address": address_id_for(buyer)})
+    page = client.post(url, {"address": address_id_for(buyer)}, follow=True)
     assert page.status_code == 200
     assert "at most 1" in " ".join(str(m) for m in page.context["messages"])
     assert FlashPurchase.objects.filter(buyer=buyer).count() == 1

@@ -144,7 +144,9 @@ def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buy
 
 def test_joining_from_the_page_goes_to_the_cashier(client, opened, buyers):
     client.force_login(buyers[0])
-    answer = client.post(f"/groups/g/{opened.public_id}/join/")
+    answer = client.post(
+        f"/groups/g/{opened.public_id}/join/", {"address": address_id_for(buyers[0])}
+    )
     assert answer.status_code == 302
     seat = Seat.objects.get(user=buyers[0])
     assert f"next=/groups/g/{opened.public_id}/" in answer["Location"].replace("%2F", "/")
@@ -155,13 +157,17 @@ def test_joining_from_the_page_goes_to_the_cashier(client, opened, buyers):
 
 def test_join_error_is_shown_on_the_page(client, opened, buyer):
     client.force_login(buyer)
-    page = client.post(f"/groups/g/{opened.public_id}/join/", follow=True)
+    page = client.post(
+        f"/groups/g/{opened.public_id}/join/", {"address": address_id_for(buyer)}, follow=True
+    )
     assert "You opened this group" in page.content.decode()
 
 
 def test_opening_from_the_product_page(client, campaign, buyer):
     client.force_login(buyer)
-    answer = client.post(f"/groups/c/{campaign.public_id}/open/")
+    answer = client.post(
+        f"/groups/c/{campaign.public_id}/open/", {"address": address_id_for(buyer)}
+    )
     assert answer.status_code == 302
     assert Seat.objects.get(user=buyer).is_leader
 
