@@ -92,7 +92,7 @@ class CheckoutIn(InputSchema):
     delivery_method: str = Field("delivery", max_length=16)
 
 
-class QuoteIn(InputSchema):
+class CheckoutQuoteIn(InputSchema):
     # Omitted: each shop's best usable coupon is chosen; {} means no coupons.
     coupons: dict[str, str] | None = None
     # Omitted: the default address.
@@ -126,7 +126,7 @@ class QuoteShopOut(Schema):
     coupon_choices: list[CouponChoiceOut]
 
 
-class QuoteOut(Schema):
+class CheckoutQuoteOut(Schema):
     shops: list[QuoteShopOut]
     delivery_method: str
     address: AddressOut | None
@@ -453,8 +453,8 @@ def create_checkout(request, payload: CheckoutIn):
     return Status(200 if replayed else 201, _checkout_out(checkout))
 
 
-@router.post("/checkout/quote", response=QuoteOut)
-def quote_checkout(request, payload: QuoteIn):
+@router.post("/checkout/quote", response=CheckoutQuoteOut)
+def quote_checkout(request, payload: CheckoutQuoteIn):
     """What confirming would charge (lines, coupons applied, address, total). Charges nothing
     and reserves nothing; POST /checkout with the same choices places the orders."""
     return _quote_out(
