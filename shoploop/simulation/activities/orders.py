@@ -43,10 +43,6 @@ _DISPUTE_REASONS = ("退回的商品已损坏，与发出时不符", "收到的�
 _RETURN_ADDRESS = "售后部 王师傅 13900000000 浙江省杭州市余杭区仓前街道 8 号 3 号仓"
 
 
-def tracking_number(rng) -> str:
-    return f"SL{rng.randrange(10**11, 10**12)}"
-
-
 class Shopping(Activity):
     """People fill a cart from what their communities and interests offer, check out (maybe with
     a coupon) and answer the sandbox cashier: approve, decline, or never pay."""
@@ -469,8 +465,10 @@ class AfterSales(Activity):
             outcome="after_sale.return_shipped",
             after_sale=after_sale,
             actor=after_sale.order.buyer,
-            carrier=rng.choice(_CARRIERS),
-            tracking_number=tracking_number(rng),
+            # A carrier code and a number in that carrier's format (``rng.choice`` of the dict
+            # itself picked a key by position and failed once a return was sent).
+            carrier=(carrier := rng.choice(sorted(_CARRIERS))),
+            tracking_number=_CARRIERS[carrier](rng),
         )
         if sent is not None:
             world.schedule("after_sale_return_arrives", day + rng.randint(2, 3), (public_id, shop))
