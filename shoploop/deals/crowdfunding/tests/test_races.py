@@ -37,9 +37,8 @@ def test_tier_limit_holds_under_a_rush_of_backers(make_project, make_user):
 
 def test_same_backer_clicking_twenty_times_gets_one_pledge(project, buyer):
     tier = project.tiers.get(position=0)
-    outcomes = race(
-        lambda i: services.back(tier=tier, user=buyer, address_id=address_id_for(buyer)), 20
-    )
+    ship = address_id_for(buyer)
+    outcomes = race(lambda i: services.back(tier=tier, user=buyer, address_id=ship), 20)
     assert sum(isinstance(o, Pledge) for o in outcomes) == 1
     assert Pledge.objects.count() == 1
     tier.refresh_from_db()
@@ -241,9 +240,10 @@ def test_one_backer_racing_for_both_tiers_gets_one_pledge_and_a_cancelled_one_fr
     project, buyer
 ):
     tiers = list(project.tiers.order_by("position"))
+    ship = address_id_for(buyer)
 
     def back(i):
-        return services.back(tier=tiers[i % 2], user=buyer, address_id=address_id_for(buyer))
+        return services.back(tier=tiers[i % 2], user=buyer, address_id=ship)
 
     outcomes = race(back, 12)
     pledges = [o for o in outcomes if isinstance(o, Pledge)]

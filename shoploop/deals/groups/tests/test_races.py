@@ -195,19 +195,16 @@ def test_one_buyer_racing_opens_and_joins_gets_one_seat_within_a_limit_of_one(
         _succeed(seat.order)
         groups.append(Group.objects.get(pk=seat.group_id))
     buyer = make_user()
+    ship = address_id_for(buyer)
 
     def work(i):
         # Like a request: the group or the campaign as read now, then the service.
         if i < len(groups):
             return services.join_group(
-                group=Group.objects.get(pk=groups[i].pk),
-                user=buyer,
-                address_id=address_id_for(buyer),
+                group=Group.objects.get(pk=groups[i].pk), user=buyer, address_id=ship
             )
         return services.open_group(
-            campaign=GroupCampaign.objects.get(pk=campaign.pk),
-            user=buyer,
-            address_id=address_id_for(buyer),
+            campaign=GroupCampaign.objects.get(pk=campaign.pk), user=buyer, address_id=ship
         )
 
     outcomes = race(work, 12)
@@ -236,11 +233,9 @@ def test_a_freed_seat_lets_the_same_buyer_race_again_for_one_seat(make_campaign,
     first = services.join_group(group=groups[0], user=buyer, address_id=address_id_for(buyer))
     assert services.on_payment_failed(first.order)
 
+    ship = address_id_for(buyer)
     outcomes = race(
-        lambda i: services.join_group(
-            group=groups[i], user=buyer, address_id=address_id_for(buyer)
-        ),
-        len(groups),
+        lambda i: services.join_group(group=groups[i], user=buyer, address_id=ship), len(groups)
     )
 
     assert sum(isinstance(o, Seat) for o in outcomes) == 1, outcomes
