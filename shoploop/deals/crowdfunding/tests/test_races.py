@@ -20,9 +20,8 @@ def test_tier_limit_holds_under_a_rush_of_backers(make_project, make_user):
     project = make_project(tiers=[tier_spec(limit=5)])
     tier = project.tiers.get()
     users = [make_user() for _ in range(30)]
-    outcomes = race(
-        lambda i: services.back(tier=tier, user=users[i], address_id=address_id_for(users[i])), 30
-    )
+    ships = [address_id_for(user) for user in users]  # made before the race
+    outcomes = race(lambda i: services.back(tier=tier, user=users[i], address_id=ships[i]), 30)
     pledges = [o for o in outcomes if isinstance(o, Pledge)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(pledges) == 5

@@ -54,12 +54,11 @@ def test_fifty_buyers_join_and_pay_one_five_seat_group_at_once(
     sku = make_sku(shop=shop, stock=20)
     users = [make_user() for _ in range(50)]
     campaign, group = _paid_leader_group(make_campaign, sku, users[0])
+    ships = [address_id_for(user) for user in users]  # made before the race
 
     def join_and_pay(index):
         seat = services.join_group(
-            group=Group.objects.get(pk=group.pk),
-            user=users[index + 1],
-            address_id=address_id_for(users[index + 1]),
+            group=Group.objects.get(pk=group.pk), user=users[index + 1], address_id=ships[index + 1]
         )
         _succeed(seat.order)
         return seat.public_id
