@@ -15,6 +15,7 @@ from shoploop.ledger.services import payments
 from shoploop.orders import address_services, regions
 from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as orders
+from shoploop.orders.models import REGION_CODE_LENGTH
 from shoploop.simulation.activities.base import Activity
 from shoploop.simulation.world import Person
 
@@ -547,7 +548,15 @@ def buyer_address(world, buyer, *, at) -> str | None:
     # day's shared random stream does not shift with whether a deal or a cart came first.
     rng = random.Random(f"{world.params.seed}:address:{buyer.pk}")
     province = rng.choice(regions.provinces())
-    city = rng.choice(regions.children_of(province.code))
+    # Only cities whose districts have 6-digit codes: the few without districts (东莞市, 中山市…)
+    # list 9-digit street codes, which Address.district_code (6 characters) cannot hold yet.
+    cities = [
+        city
+        for city in regions.children_of(province.code)
+        if regions.children_of(city.code)
+        and all(len(d.code) <= REGION_CODE_LENGTH for d in regions.children_of(city.code))
+    ]
+    city = rng.choice(cities)
     district = rng.choice(regions.children_of(city.code))
     address = world.call(
         address_services.add_address,
