@@ -47,23 +47,9 @@ def operator(make_user):
 @pytest.fixture
 def ship_to(db):
     """``ship_to(user)`` → the public id of the user's default address (made on first use)."""
-    from shoploop.orders import address_services
-    from shoploop.orders.models import Address
-    from shoploop.orders.testing import SHENZHEN_NANSHAN
+    from shoploop.orders.testing import address_id_for
 
-    def run(user):
-        found = Address.objects.filter(user=user, is_default=True).first()
-        if found is None:
-            found = address_services.add_address(
-                user=user,
-                recipient_name="收件人",
-                phone="13912345678",
-                street="人民路 1 号",
-                **SHENZHEN_NANSHAN,
-            )
-        return found.public_id
-
-    return run
+    return address_id_for
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.support import arguments, summary, throwaway_database
+from bench.support import BENCH_ADDRESS, address_for, arguments, summary, throwaway_database
 
 SERVICES, BASELINE = "services", "baseline"
 
@@ -61,6 +61,7 @@ def _setup(*, groups: int, size: int):
     from shoploop.catalog import services as catalog
     from shoploop.core import clock
     from shoploop.deals.groups import services
+    from shoploop.orders.models import Address
 
     now = clock.now()
     counter = iter(range(10_000_000))
@@ -69,6 +70,11 @@ def _setup(*, groups: int, size: int):
         return User.objects.create_user(
             f"+86139{next(counter):08d}", display_name="bench", phone_verified_at=now, **extra
         )
+
+    def buyer():
+        made = user()
+        made.address_id = address_for(made)  # made here, outside what is measured
+        return made
 
     operator = user(is_staff=True, is_superuser=True)
     merchant = user()
@@ -95,7 +101,8 @@ def _setup(*, groups: int, size: int):
     )
     opened = []
     for _ in range(groups):
-        seat = services.open_group(campaign=campaign, user=user())
+        leader = buyer()
+        seat = services.open_group(campaign=campaign, user=leader, address_id=leader.address_id)
         _capture(seat.order)
         opened.append(seat.group_id)
     # The joiners are plain verified buyers: one bulk INSERT (signing up is not what is measured).
@@ -104,6 +111,10 @@ def _setup(*, groups: int, size: int):
         for index in range(groups * (size - 1))
     )
     joiners = [row.pk for row in joiners]
+    # Every deal ships somewhere: each joiner's default address, also one bulk INSERT.
+    Address.objects.bulk_create(
+        Address(user_id=pk, is_default=True, **BENCH_ADDRESS) for pk in joiners
+    )
     return campaign, opened, joiners
 
 
@@ -147,11 +158,13 @@ def _constants(campaign) -> dict:
 # The services' side -----------------------------------------------------------------------------
 
 
-def _services_join(group_pk: int, user) -> None:
+def _services_join(group_pk: int, user, address_id: str) -> None:
     from shoploop.deals.groups import services
     from shoploop.deals.groups.models import Group
 
-    seat = services.join_group(group=Group.objects.get(pk=group_pk), user=user)
+    seat = services.join_group(
+        group=Group.objects.get(pk=group_pk), user=user, address_id=address_id
+    )
     _capture(seat.order)
 
 
@@ -341,8 +354,22 @@ def _prepare(kind: str, constants: dict, work: list[tuple[int, list[int]]]):
     seats = [(group, pk) for group, pks in work for pk in pks]
     if kind == SERVICES:
         users = User.objects.in_bulk([pk for _, pk in seats])
-        return [lambda g=group, u=users[pk]: _services_join(g, u) for group, pk in seats]
+        addresses = _addresses_of([pk for _, pk in seats])
+        return [
+            lambda g=group, u=users[pk], a=addresses[pk]: _services_join(g, u, a)
+            for group, pk in seats
+        ]
     return [lambda g=group, u=pk: _baseline_join(constants, g, u) for group, pk in seats]
+
+
+def _addresses_of(user_pks: list[int]) -> dict[int, str]:
+    from shoploop.orders.models import Address
+
+    return dict(
+        Address.objects.filter(user_id__in=user_pks, is_default=True).values_list(
+            "user_id", "public_id"
+        )
+    )
 
 
 def _split(groups: list[int], joiners: list[int], size: int, workers: int) -> list[list]:
@@ -489,7 +516,12 @@ def _probe(constants, groups, joiners, size) -> tuple[int, int]:
 
     service_counts, baseline_counts = [], []
     for index, pk in enumerate(service_users):
-        statements = _captured(lambda pk=pk: _services_join(service_group, User.objects.get(pk=pk)))
+        address = _addresses_of([pk])[pk]
+        statements = _captured(
+            lambda pk=pk, address=address: _services_join(
+                service_group, User.objects.get(pk=pk), address
+            )
+        )
         # The User read is the benchmark's, not the join's.
         service_counts.append(len(statements) - 1)
         if index == 0:

@@ -28,7 +28,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench.support import arguments, summary, throwaway_database
+from bench.support import address_for, arguments, summary, throwaway_database
 
 CAMPAIGNS = 20
 
@@ -81,7 +81,11 @@ def _paid_groups(campaigns, count: int, *, label: str) -> None:
         leader = User.objects.create_user(
             f"+861370{label}{index:05d}", phone_verified_at=clock.now()
         )
-        seat = groups.open_group(campaign=campaigns[index % len(campaigns)], user=leader)
+        seat = groups.open_group(
+            campaign=campaigns[index % len(campaigns)],
+            user=leader,
+            address_id=address_for(leader),
+        )
         payment = payments.payment_by_public_id(public_id=seat.order.checkout.payment_public_id)
         payments.record_payment_event(
             provider=payment.provider,

@@ -122,3 +122,23 @@ def summary(name: str, **figures) -> str:
     line = f"{name}: " + " ".join(parts)
     print(line, flush=True)
     return line
+
+
+# Where benchmark buyers' parcels go (a real district: Shenzhen, Nanshan).
+BENCH_ADDRESS = {
+    "recipient_name": "压测买家",
+    "phone": "+8613912345678",
+    "province_code": "44",
+    "city_code": "4403",
+    "district_code": "440305",
+    "street": "科技园 1 号",
+}
+
+
+def address_for(user) -> str:
+    """A delivery address for a benchmark buyer (every deal ships somewhere), made in the setup,
+    not in what is measured: its public id, to pass as ``address_id``."""
+    from shoploop.orders import address_services
+
+    fields = {**BENCH_ADDRESS, "phone": BENCH_ADDRESS["phone"].removeprefix("+86")}
+    return address_services.add_address(user=user, **fields).public_id

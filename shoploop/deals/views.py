@@ -1,8 +1,10 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from shoploop.deals import registry
+from shoploop.core.errors import DomainError, NotFound
+from shoploop.deals import quotes, registry
 
 
 def _links(area: str) -> list[dict]:
@@ -27,3 +29,48 @@ def console(request):
         "deals/hub.html",
         {"links": _links("console"), "heading": "console", "nav_active": "me"},
     )
+
+
+def confirm_page(request, *, heading, quote_of, action_url: str, back_url: str, hidden=()):
+    """The one confirm step every deal action goes through (GET): the product and its variant,
+    the price, the amount to pay and the delivery address (the default preselected; an "add
+    address" link comes back here). Its "Confirm and pay" button posts to ``action_url``, which
+    does the action and goes on to the cashier. ``quote_of(address_id)`` is the kind's quote
+    selector; ``?address=`` preselects one of the buyer's addresses."""
+    quote = quotes.chosen_or_default(
+        quote_of=quote_of, address_id=request.GET.get("address", "")[:40]
+    )
+    return render(
+        request,
+        "deals/confirm.html",
+        {
+            "heading": heading,
+            "quote": quote,
+            "action_url": action_url,
+            "back_url": back_url,
+            "hidden": list(hidden),
+            "here": request.get_full_path(),
+        },
+    )
+
+
+ADDRESS_ERRORS = ("address_required", "address_not_found")
+
+
+def show_refusal(request, error: DomainError) -> None:
+    """The default for a refused deal action: its message; an unknown deal is a 404."""
+    if isinstance(error, NotFound):
+        raise error
+    messages.error(request, error.message)
+
+
+def refused(request, error: DomainError, *, confirm: str, back: str, show=show_refusal):
+    """A refused action changes nothing. A missing or unknown address: back to the confirm page
+    (``confirm``) to choose or add one. Anything else (sold out, the group closed…) goes through
+    the kind's own ``show`` (which may make it a 403 or 404) and back to the deal's page
+    (``back``), which shows where the deal stands now."""
+    if error.code in ADDRESS_ERRORS:
+        messages.error(request, error.message)
+        return redirect(confirm)
+    show(request, error)
+    return redirect(back)

@@ -20,6 +20,11 @@ REASON_MAX_LENGTH = 500
 SESSION_KEY_MAX_LENGTH = 40
 
 
+# Codes are 2 (province), 4 (city) and 6 digits (district), but a city without districts
+# (东莞市, 中山市, 嘉峪关市…) lists its 9-digit street codes in the district place.
+REGION_CODE_LENGTH = 9
+
+
 class Cart(models.Model):
     """One cart per signed-in user, or per anonymous session until sign-in merges it."""
 
@@ -177,7 +182,9 @@ class Order(models.Model):
     ship_province = models.CharField(_("province"), max_length=40, blank=True)
     ship_city = models.CharField(_("city"), max_length=40, blank=True)
     ship_district = models.CharField(_("district"), max_length=40, blank=True)
-    ship_district_code = models.CharField(_("district code"), max_length=6, blank=True)
+    ship_district_code = models.CharField(
+        _("district code"), max_length=REGION_CODE_LENGTH, blank=True
+    )
     ship_street = models.CharField(_("street address"), max_length=120, blank=True)
     ship_postcode = models.CharField(_("postcode"), max_length=6, blank=True)
     carrier = models.CharField(_("carrier"), max_length=CARRIER_MAX_LENGTH, blank=True)
@@ -501,7 +508,6 @@ class AfterSaleLine(models.Model):
 RECIPIENT_MAX_LENGTH = 40
 STREET_MAX_LENGTH = 120
 PHONE_MAX_LENGTH = 20
-REGION_CODE_LENGTH = 6
 POSTCODE_LENGTH = 6
 
 

@@ -59,6 +59,7 @@ from shoploop.orders.models import (
     NOTE_RETURN_RECEIVED,
     REASON_MAX_LENGTH,
     TRACKING_MAX_LENGTH,
+    Address,
     AfterSale,
     AfterSaleLine,
     AfterSalePhoto,
@@ -356,14 +357,21 @@ def shipping_fields(*, buyer, address_public_id, delivery_method: str) -> dict:
     catalog is a physical good today (its "digital" category is 数码, electronics), so a cart
     checkout always needs an address; deal orders are placed by the deals apps."""
     fields = {"delivery_method": clean_delivery_method(delivery_method)}
+    address = buyer_address(buyer=buyer, address_public_id=address_public_id)
+    return fields | address_services.address_snapshot(address)
+
+
+def buyer_address(*, buyer, address_public_id) -> Address:
+    """The address a buyer chose to ship to: required (``address_required``) and one of their
+    own (another's or an unknown id is ``address_not_found``). Cart checkouts and deal orders
+    both ask here, before they take any lock."""
     if not address_public_id:
         raise ValidationFailed(
             _("Choose a delivery address."),
             code="address_required",
             fields={"address_id": "required"},
         )
-    address = address_services.own_address(user=buyer, address_public_id=address_public_id)
-    return fields | address_services.address_snapshot(address)
+    return address_services.own_address(user=buyer, address_public_id=address_public_id)
 
 
 def group_by_shop(*, buyer, lines, coupons: dict) -> dict[Shop, list[CartLine]]:
@@ -1756,11 +1764,13 @@ def place_deal_order(
     quantity: int,
     deal_ref: str,
     expires_at,
+    address: Address,
     sku: SKU | None = None,
     product_public_id: str = "",
     options: dict | None = None,
 ) -> Order:
-    """A checkout with one order for a deal, and a payment for its total.
+    """A checkout with one order for a deal, and a payment for its total, shipped to a copy of
+    ``address`` (one of the buyer's, see ``buyer_address``) exactly as a cart checkout copies it.
 
     No SKU stock is reserved: the deal holds its own. A free order (total 0, a bargain down to
     nothing) has no payment and is paid at once. The buyer pays at ``selectors.pay_url``; the
@@ -1772,6 +1782,9 @@ def place_deal_order(
     unit_price_fen = int(unit_price_fen)
     if unit_price_fen < 0 or not deal_ref:
         raise ValidationFailed(code="invalid_deal_order")
+    if address is None or address.user_id != buyer.pk:
+        raise NotFound(_("No such address."), code="address_not_found")
+    shipping = address_services.address_snapshot(address)
     total = unit_price_fen * quantity
     now = clock.now()
     with transaction.atomic():
@@ -1786,6 +1799,8 @@ def place_deal_order(
             total_fen=total,
             reservation_expires_at=expires_at,
             created_at=now,
+            delivery_method=Order.DeliveryMethod.DELIVERY,
+            **shipping,
         )
         OrderLine.objects.create(
             order=order,

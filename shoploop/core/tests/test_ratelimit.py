@@ -24,6 +24,7 @@ MONEY_OPERATIONS = {
     "deals_bargains_buy",
     "deals_flash_buy",
     "deals_crowdfunding_back",
+    "deals_quote",
 }
 
 

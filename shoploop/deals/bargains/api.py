@@ -14,6 +14,7 @@ from ninja.pagination import CursorPagination, paginate
 from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.bargains import proof, selectors, services
+from shoploop.deals.schemas import DealAddressIn
 from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: bargains"])
@@ -250,9 +251,10 @@ def help_bargain(request, bargain_id: str):
 
 @router.post("/{bargain_id}/buy", response={201: BuyOut})
 @money_endpoint
-def buy(request, bargain_id: str):
+def buy(request, bargain_id: str, payload: DealAddressIn):
+    """Buy at the current price, shipped to ``address_id`` (one of the buyer's addresses)."""
     bargain = selectors.bargain_by_public_id(public_id=bargain_id)
-    order = services.buy(bargain=bargain, user=request.user)
+    order = services.buy(bargain=bargain, user=request.user, address_id=payload.address_id)
     page = reverse("deals_bargains:detail", args=[bargain.public_id])
     pay = None
     if order.checkout.payment_public_id and order.state == "pending_payment":

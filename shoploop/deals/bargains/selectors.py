@@ -114,3 +114,28 @@ def campaign_counts(*, campaign: BargainCampaign) -> dict:
     counts["stock_total"] = fresh.stock_total
     counts["state"] = fresh.state
     return counts
+
+
+# --- the confirm step -------------------------------------------------------------------------
+
+
+def buy_quote(*, bargain: Bargain, user, address_id: str = ""):
+    """What buying the bargain charges its initiator now: its current price."""
+    from shoploop.deals.quotes import build_quote
+
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or (bargain.initiator_id != user.pk)
+    ):
+        raise PermissionDenied(_("Only the person who started this bargain can buy."))
+    campaign = bargain.campaign
+    return build_quote(
+        user=user,
+        kind="bargain_buy",
+        title=campaign.title,
+        options=campaign.sku.options,
+        unit_price_fen=bargain.current_price_fen,
+        normal_price_fen=campaign.sku.price_fen,
+        address_id=address_id,
+    )

@@ -437,11 +437,14 @@ def help_bargain(*, bargain: Bargain, helper) -> Help:
     return help_row
 
 
-def buy(*, bargain: Bargain, user) -> Order:
-    """The initiator buys at the current price (the floor once N friends helped)."""
+def buy(*, bargain: Bargain, user, address_id: str) -> Order:
+    """The initiator buys at the current price (the floor once N friends helped), shipped to
+    their address ``address_id``."""
     _require_user(user)
     if bargain.initiator_id != user.pk:
         raise PermissionDenied(_("Only the person who started this bargain can buy."))
+    # Read before any lock: a missing or foreign address takes nothing.
+    address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     now = clock.now()
     with transaction.atomic():
         row = _locked_bargain(bargain)
@@ -468,6 +471,7 @@ def buy(*, bargain: Bargain, user) -> Order:
             quantity=1,
             deal_ref=deal_ref_of(row),
             expires_at=now + window,
+            address=address,
             sku=campaign.sku,
         )
         free = order.state == Order.State.PAID

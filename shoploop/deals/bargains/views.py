@@ -20,6 +20,7 @@ from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import format_fen, parse_yuan
 from shoploop.deals.bargains import proof, selectors, services
+from shoploop.deals.views import confirm_page, refused
 from shoploop.orders import selectors as order_selectors
 
 
@@ -147,15 +148,32 @@ def help_view(request, bargain_id):
 
 
 @login_required
-@require_POST
 def buy_view(request, bargain_id):
+    """GET: the confirm step (current price, address, amount); POST (its button): buy, then
+    pay at the cashier (a free bargain needs no payment)."""
     bargain = selectors.bargain_by_public_id(public_id=bargain_id)
-    try:
-        order = services.buy(bargain=bargain, user=request.user)
-    except DomainError as error:
-        _show_error(request, error)
-        return redirect("deals_bargains:detail", bargain_id=bargain.public_id)
+    here = reverse("deals_bargains:buy", args=[bargain.public_id])
     back = reverse("deals_bargains:detail", args=[bargain.public_id])
+    if request.method != "POST":
+        try:
+            return confirm_page(
+                request,
+                heading=_("Buy at the bargain price"),
+                quote_of=lambda address_id: selectors.buy_quote(
+                    bargain=bargain, user=request.user, address_id=address_id
+                ),
+                action_url=here,
+                back_url=back,
+            )
+        except DomainError as error:
+            _show_error(request, error)
+            return redirect(back)
+    try:
+        order = services.buy(
+            bargain=bargain, user=request.user, address_id=request.POST.get("address", "")
+        )
+    except DomainError as error:
+        return refused(request, error, confirm=here, back=back, show=_show_error)
     if order.state == "paid":
         messages.success(request, _("It's yours, for free!"))
         return redirect(back)

@@ -12,6 +12,7 @@ from shoploop.core.errors import PermissionDenied
 from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.crowdfunding import selectors, services
+from shoploop.deals.schemas import DealAddressIn
 from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: crowdfunding"])
@@ -216,10 +217,11 @@ def post_update(request, project_id: str, payload: UpdateIn):
 
 @router.post("/tiers/{tier_id}/back", response={201: PledgeOut})
 @money_endpoint
-def back(request, tier_id: str):
-    """A pledge awaiting payment; pay at its ``pay_url`` before ``expires_at``."""
+def back(request, tier_id: str, payload: DealAddressIn):
+    """A pledge awaiting payment, its reward shipped to ``address_id`` (one of the backer's
+    addresses); pay at its ``pay_url`` before ``expires_at``."""
     tier = selectors.tier_by_public_id(public_id=tier_id)
-    pledge = services.back(tier=tier, user=request.user)
+    pledge = services.back(tier=tier, user=request.user, address_id=payload.address_id)
     return Status(201, _pledge(pledge))
 
 

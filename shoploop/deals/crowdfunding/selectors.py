@@ -88,3 +88,20 @@ def pledge_for_backer(*, public_id: str, user) -> Pledge:
     if not getattr(user, "is_authenticated", False) or pledge.backer_id != user.pk:
         raise PermissionDenied(_("This is not your pledge."), code="not_your_pledge")
     return pledge
+
+
+# --- the confirm step -------------------------------------------------------------------------
+
+
+def pledge_quote(*, tier: RewardTier, user, address_id: str = ""):
+    """What backing the tier charges: its price, for its reward (a physical good, shipped)."""
+    from shoploop.deals.quotes import build_quote
+
+    return build_quote(
+        user=user,
+        kind="pledge",
+        title=tier.project.title,
+        options={"tier": tier.title},
+        unit_price_fen=tier.price_fen,
+        address_id=address_id,
+    )

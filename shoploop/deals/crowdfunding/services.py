@@ -348,8 +348,9 @@ def _deal_title(tier: RewardTier) -> str:
     return f"{tier.project.title} · {tier.title}"[:200]
 
 
-def back(*, tier: RewardTier, user) -> Pledge:
-    """A pledge awaiting payment: a place in the tier (``claimed < limit``) and a deal order.
+def back(*, tier: RewardTier, user, address_id: str) -> Pledge:
+    """A pledge awaiting payment: a place in the tier (``claimed < limit``) and a deal order,
+    whose reward (every tier's reward is a physical good) ships to the backer's ``address_id``.
 
     The buyer pays at ``orders.selectors.pay_url(checkout=pledge.order.checkout)``; the payment's
     success (``on_payment_succeeded``) makes the pledge active and counts it."""
@@ -364,6 +365,8 @@ def back(*, tier: RewardTier, user) -> Pledge:
         raise Conflict(
             _("The creator paused this project: it takes no new pledges for now."), code="paused"
         )
+    # Read before any write: a missing or foreign address takes no place in the tier.
+    address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     expires_at = min(now + timedelta(minutes=payment_minutes()), project.deadline)
     with transaction.atomic():
         try:
@@ -394,6 +397,7 @@ def back(*, tier: RewardTier, user) -> Pledge:
             quantity=1,
             deal_ref=registry.deal_ref(DEAL_PREFIX, pledge.public_id),
             expires_at=expires_at,
+            address=address,
             product_public_id=project.public_id,
             options={"tier": tier.title},
         )

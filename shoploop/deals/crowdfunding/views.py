@@ -17,6 +17,7 @@ from shoploop.core.errors import DomainError, NotFound, PermissionDenied, Valida
 from shoploop.core.money import parse_yuan
 from shoploop.deals.crowdfunding import selectors, services
 from shoploop.deals.crowdfunding.models import MAX_PROJECT_IMAGES, Project
+from shoploop.deals.views import confirm_page, refused
 from shoploop.orders import selectors as order_selectors
 
 TIER_ROWS = 3
@@ -58,19 +59,30 @@ def _pay_redirect(request, pledge):
     return redirect(order_selectors.pay_url(checkout=pledge.order.checkout, next_url=next_url))
 
 
-@require_POST
 def back_tier(request, tier_id):
+    """GET: the confirm step (the tier, its price, the reward's delivery address); POST (its
+    button): pledge, then pay. A visitor signs in first and comes back to this page."""
     tier = selectors.tier_by_public_id(public_id=tier_id)
+    here = reverse("deals_crowdfunding:back", args=[tier.public_id])
+    project_page = reverse("deals_crowdfunding:project", args=[tier.project.public_id])
     if not request.user.is_authenticated:
-        # Back to the project after sign-in or sign-up, where the tier waits for their click.
-        return sign_in_then_back(
-            reverse("deals_crowdfunding:project", args=[tier.project.public_id])
+        return sign_in_then_back(here)
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            heading=_("Back this project"),
+            quote_of=lambda address_id: selectors.pledge_quote(
+                tier=tier, user=request.user, address_id=address_id
+            ),
+            action_url=here,
+            back_url=project_page,
         )
     try:
-        pledge = services.back(tier=tier, user=request.user)
+        pledge = services.back(
+            tier=tier, user=request.user, address_id=request.POST.get("address", "")
+        )
     except DomainError as error:
-        _show_error(request, error)
-        return redirect("deals_crowdfunding:project", project_id=tier.project.public_id)
+        return refused(request, error, confirm=here, back=project_page, show=_show_error)
     pledge.project = tier.project
     return _pay_redirect(request, pledge)
 

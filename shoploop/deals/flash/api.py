@@ -16,6 +16,7 @@ from shoploop.core.errors import PermissionDenied
 from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.flash import selectors, services
+from shoploop.deals.schemas import DealAddressIn
 from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: flash"])
@@ -64,7 +65,7 @@ class SaleIn(InputSchema):
     per_user_limit: int = 1
 
 
-class BuyIn(InputSchema):
+class BuyIn(DealAddressIn):
     quantity: int = 1
 
 
@@ -172,10 +173,16 @@ def buy(request, sale_id: str, payload: BuyIn):
     key = request.headers.get("Idempotency-Key")
     replayed = False
     if key is None:
-        purchase = services.buy(sale=sale, user=request.user, quantity=payload.quantity)
+        purchase = services.buy(
+            sale=sale, user=request.user, quantity=payload.quantity, address_id=payload.address_id
+        )
     else:
         purchase, replayed = services.buy_idempotently(
-            sale=sale, user=request.user, key=key, quantity=payload.quantity
+            sale=sale,
+            user=request.user,
+            key=key,
+            quantity=payload.quantity,
+            address_id=payload.address_id,
         )
     purchase.pay_url = order_selectors.pay_url(
         checkout=purchase.order.checkout, next_url=reverse("deals_flash:mine")

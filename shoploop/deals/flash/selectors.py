@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
-from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 
 
@@ -146,3 +146,53 @@ def units_left_for(*, sale: FlashSale, user) -> int | None:
         .first()
     )
     return max(sale.per_user_limit - (bought or 0), 0)
+
+
+# --- the confirm step -------------------------------------------------------------------------
+
+
+def buy_quote(*, sale: FlashSale, user, quantity=1, address_id: str = ""):
+    """What reserving ``quantity`` units of the sale charges: the sale price each."""
+    from shoploop.deals.quotes import build_quote
+
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not (1 <= quantity <= sale.per_user_limit)
+    ):
+        raise ValidationFailed(
+            _("You can buy at most %(limit)d of this flash sale.") % {"limit": sale.per_user_limit},
+            code="limit_reached",
+            fields={"quantity": "limit"},
+        )
+    return build_quote(
+        user=user,
+        kind="flash_buy",
+        refusal=_buy_refusal(sale=sale, user=user, quantity=quantity),
+        title=sale.sku.product.title,
+        options=sale.sku.options,
+        unit_price_fen=sale.price_fen,
+        normal_price_fen=sale.sku.price_fen,
+        quantity=quantity,
+        address_id=address_id,
+    )
+
+
+def _buy_refusal(*, sale: FlashSale, user, quantity: int) -> str:
+    """Why buying now would be refused, as read now (the buy itself decides under its
+    conditional UPDATEs): the confirm page says so instead of offering "Confirm and pay"."""
+    status = sale.status(clock.now())
+    if status == "scheduled":
+        return _("This flash sale has not started yet.")
+    if status == FlashSale.State.PAUSED:
+        return _("This flash sale is paused.")
+    if status != "live":
+        return _("This flash sale has ended.")
+    if sale.available < quantity:
+        return _("Sold out. Every unit of this flash sale has been taken.")
+    left = units_left_for(sale=sale, user=user)
+    if left is not None and left < quantity:
+        return _("You can buy at most %(limit)d of this flash sale.") % {
+            "limit": sale.per_user_limit
+        }
+    return ""

@@ -245,8 +245,9 @@ def _not_open_error(sale: FlashSale, now) -> DomainError | None:
     return None
 
 
-def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
-    """Reserve ``quantity`` units for ``user`` and place the deal order to pay within the window.
+def buy(*, sale: FlashSale, user, address_id: str, quantity: int = 1) -> FlashPurchase:
+    """Reserve ``quantity`` units for ``user`` and place the deal order to pay within the window,
+    shipped to the buyer's address ``address_id``.
 
     The per-user limit is one conditional UPDATE on the buyer's quota row (first); the stock is
     one conditional UPDATE on the sale row, the last statement, so the hot row stays locked only
@@ -266,9 +267,11 @@ def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
     if sale.available < quantity:
         # The sale row as read for this request already says so: answer at once, write nothing.
         raise SoldOut()
+    # Read before any write: a missing or foreign address takes no quota and no unit.
+    address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     with transaction.atomic():
         _take_quota(sale=sale, user=user, quantity=quantity)
-        purchase = _place(sale=sale, user=user, quantity=quantity, now=now)
+        purchase = _place(sale=sale, user=user, quantity=quantity, now=now, address=address)
         _take_units(sale=sale, quantity=quantity, now=now)
         publish(
             "deals.flash.reserved",
@@ -281,7 +284,7 @@ def buy(*, sale: FlashSale, user, quantity: int = 1) -> FlashPurchase:
 
 
 def buy_idempotently(
-    *, sale: FlashSale, user, key: str, quantity: int = 1
+    *, sale: FlashSale, user, key: str, address_id: str, quantity: int = 1
 ) -> tuple[FlashPurchase, bool]:
     """``buy`` at most once per (buyer, key), for a client that retries after a timeout: the same
     key and body return the first purchase; the same key with another body is a 409. Returns
@@ -289,12 +292,15 @@ def buy_idempotently(
     _require_user(user)
 
     def compute():
-        return 201, {"purchase_id": buy(sale=sale, user=user, quantity=quantity).public_id}
+        purchase = buy(sale=sale, user=user, address_id=address_id, quantity=quantity)
+        return 201, {"purchase_id": purchase.public_id}
 
     result = run_idempotent(
         scope=f"deals.flash.buy:{user.pk}",
         key=key,
-        fingerprint=fingerprint_of({"sale": sale.public_id, "quantity": quantity}),
+        fingerprint=fingerprint_of(
+            {"sale": sale.public_id, "quantity": quantity, "address_id": address_id}
+        ),
         compute=compute,
     )
     purchase = FlashPurchase.objects.select_related("order__checkout").get(
@@ -337,7 +343,7 @@ def _take_units(*, sale: FlashSale, quantity: int, now) -> None:
     raise _not_open_error(fresh, now) or SoldOut()
 
 
-def _place(*, sale: FlashSale, user, quantity: int, now) -> FlashPurchase:
+def _place(*, sale: FlashSale, user, quantity: int, now, address) -> FlashPurchase:
     public_id = new_public_id()
     reserved_until = now + payment_window()
     order = order_services.place_deal_order(
@@ -348,6 +354,7 @@ def _place(*, sale: FlashSale, user, quantity: int, now) -> FlashPurchase:
         quantity=quantity,
         deal_ref=deal_ref(PREFIX, public_id),
         expires_at=reserved_until,
+        address=address,
         sku=sale.sku,
     )
     return FlashPurchase.objects.create(

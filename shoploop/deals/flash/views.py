@@ -2,6 +2,7 @@
 purchases, and the merchant console. Thin: parse, call a service or selector, render."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,7 @@ from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.money import parse_yuan
 from shoploop.deals.flash import selectors, services
+from shoploop.deals.views import confirm_page, refused
 from shoploop.orders import selectors as order_selectors
 
 # Far beyond any sale the service accepts (it refuses more than 30 days), yet small enough that
@@ -70,22 +72,49 @@ def sale_detail(request, sale_id):
     return render(request, "deals/flash/sale_detail.html", _sale_context(sale, now, request.user))
 
 
-@require_POST
 def sale_buy(request, sale_id):
+    """GET (``?quantity=``): the confirm step (units, price, address, amount); POST (its
+    button): reserve the units, then pay. A visitor signs in first and comes back here."""
     sale = selectors.sale_by_public_id(public_id=sale_id)
+    quantity = _int(request.POST.get("quantity") or request.GET.get("quantity") or "1")
+    here = (
+        f"{reverse('deals_flash:buy', args=[sale.public_id])}?{urlencode({'quantity': quantity})}"
+    )
     if not request.user.is_authenticated:
-        # Back to the sale after sign-in or sign-up, where "Buy" waits for their click.
-        return sign_in_then_back(reverse("deals_flash:detail", args=[sale.public_id]))
-    quantity = _int(request.POST.get("quantity", "1"))
+        return sign_in_then_back(here)
+    back = reverse("deals_flash:detail", args=[sale.public_id])
+    if request.method != "POST":
+        try:
+            return confirm_page(
+                request,
+                heading=_("Confirm your flash-sale order"),
+                quote_of=lambda address_id: selectors.buy_quote(
+                    sale=sale, user=request.user, quantity=quantity, address_id=address_id
+                ),
+                action_url=here,
+                back_url=back,
+                hidden=[("quantity", quantity)],
+            )
+        except DomainError as error:
+            _show_error(request, error)
+            return redirect(back)
     try:
-        purchase = services.buy(sale=sale, user=request.user, quantity=quantity)
+        purchase = services.buy(
+            sale=sale,
+            user=request.user,
+            quantity=quantity,
+            address_id=request.POST.get("address", ""),
+        )
     except DomainError as error:
-        if isinstance(error, NotFound | PermissionDenied):
-            raise
-        messages.error(request, error.message)
-        return redirect("deals_flash:detail", sale_id=sale.public_id)
+        return refused(request, error, confirm=here, back=back, show=_show_error)
     next_url = reverse("deals_flash:mine")
     return redirect(order_selectors.pay_url(checkout=purchase.order.checkout, next_url=next_url))
+
+
+def _show_error(request, error: DomainError) -> None:
+    if isinstance(error, NotFound | PermissionDenied):
+        raise error
+    messages.error(request, error.message)
 
 
 @login_required

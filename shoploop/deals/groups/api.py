@@ -16,6 +16,7 @@ from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.deals.groups import selectors, services
 from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
+from shoploop.deals.schemas import DealAddressIn
 from shoploop.orders import selectors as order_selectors
 
 router = Router(tags=["deals: groups"])
@@ -247,11 +248,12 @@ def list_open_groups(request, campaign_id: str):
 
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
 @money_endpoint
-def open_group(request, campaign_id: str):
-    """Open a group as its leader; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
-    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
+def open_group(request, campaign_id: str, payload: DealAddressIn):
+    """Open a group as its leader, shipped to ``address_id`` (one of the buyer's addresses); pay
+    at ``pay_url`` before ``reserved_until`` (the seat hold, ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``).
+    ``POST /api/v1/deals/quote`` says first what it costs."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
-    seat = services.open_group(campaign=campaign, user=request.user)
+    seat = services.open_group(campaign=campaign, user=request.user, address_id=payload.address_id)
     return Status(201, _seat_out(seat))
 
 
@@ -262,11 +264,11 @@ def get_group(request, group_id: str):
 
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
 @money_endpoint
-def join_group(request, group_id: str):
-    """Reserve a seat in the group; pay at ``pay_url`` before ``reserved_until`` (the seat hold,
-    ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
+def join_group(request, group_id: str, payload: DealAddressIn):
+    """Reserve a seat in the group, shipped to ``address_id``; pay at ``pay_url`` before
+    ``reserved_until`` (the seat hold, ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
     group = selectors.group_by_public_id(public_id=group_id)
-    seat = services.join_group(group=group, user=request.user)
+    seat = services.join_group(group=group, user=request.user, address_id=payload.address_id)
     return Status(201, _seat_out(seat))
 
 

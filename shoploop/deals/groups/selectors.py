@@ -214,3 +214,43 @@ def join_refusal(*, group: Group, standing: BuyerStanding) -> str:
     if group.pk in standing.group_ids:
         return _("You are already in this group.")
     return _campaign_refusal(group.campaign, standing)
+
+
+# --- the confirm step -------------------------------------------------------------------------
+
+
+def open_quote(*, campaign: GroupCampaign, user, address_id: str = ""):
+    """What opening a group charges this buyer: the leader price if the campaign has one. A
+    campaign sells one SKU, whose options are the variant shown."""
+    from shoploop.deals.quotes import build_quote
+
+    standing = buyer_standing(user=user, campaign_ids={campaign.pk})
+    price = campaign.leader_price_fen
+    return build_quote(
+        user=user,
+        kind="group_open",
+        title=campaign.sku.product.title,
+        options=campaign.sku.options,
+        unit_price_fen=campaign.group_price_fen if price is None else price,
+        normal_price_fen=campaign.sku.price_fen,
+        address_id=address_id,
+        refusal=open_refusal(campaign=campaign, standing=standing),
+    )
+
+
+def join_quote(*, group: Group, user, address_id: str = ""):
+    """What joining this group charges this buyer: the group price."""
+    from shoploop.deals.quotes import build_quote
+
+    campaign = group.campaign
+    standing = buyer_standing(user=user, campaign_ids={campaign.pk})
+    return build_quote(
+        user=user,
+        kind="group_join",
+        title=campaign.sku.product.title,
+        options=campaign.sku.options,
+        unit_price_fen=campaign.group_price_fen,
+        normal_price_fen=campaign.sku.price_fen,
+        address_id=address_id,
+        refusal=join_refusal(group=group, standing=standing),
+    )

@@ -376,7 +376,9 @@ def _take_campaign_unit(campaign: GroupCampaign) -> None:
         raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
 
 
-def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: datetime) -> Seat:
+def _place_seat(
+    *, group: Group, user, price_fen: int, is_leader: bool, now: datetime, address
+) -> Seat:
     """Inside the caller's transaction (which a failure here rolls back whole): the deal order
     first, so the seat row is written once, complete with its order."""
     campaign = group.campaign
@@ -398,6 +400,7 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
         quantity=1,
         deal_ref=registry.deal_ref(DEAL_PREFIX, seat.public_id),
         expires_at=seat.reserved_until,
+        address=address,
         sku=sku,
     )
     try:
@@ -409,12 +412,15 @@ def _place_seat(*, group: Group, user, price_fen: int, is_leader: bool, now: dat
     return seat
 
 
-def open_group(*, campaign: GroupCampaign, user) -> Seat:
+def open_group(*, campaign: GroupCampaign, user, address_id: str) -> Seat:
     """The buyer opens a group as its leader: a seat reserved for ``seat_hold_minutes()`` and an
-    order to pay (leader price if the campaign has one). Others can join once the leader paid."""
+    order to pay (leader price if the campaign has one), shipped to the buyer's address
+    ``address_id``. Others can join once the leader paid."""
     now = clock.now()
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user)
+    # Read before any lock: a missing or foreign address takes nothing.
+    address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     if campaign.stock < 1:
         raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
     price = (
@@ -432,7 +438,9 @@ def open_group(*, campaign: GroupCampaign, user) -> Seat:
             seats_taken=1,
             created_at=now,
         )
-        seat = _place_seat(group=group, user=user, price_fen=price, is_leader=True, now=now)
+        seat = _place_seat(
+            group=group, user=user, price_fen=price, is_leader=True, now=now, address=address
+        )
         publish("deals.group_opened", group_id=group.public_id, campaign_id=campaign.public_id)
     seat.group = group
     return seat
@@ -453,8 +461,9 @@ def _check_joinable(group: Group, user, now: datetime, *, in_group: bool) -> Non
         raise Conflict(_("This group is full."), code="group_full")
 
 
-def join_group(*, group: Group, user) -> Seat:
-    """Reserve a seat (``seat_hold_minutes()`` to pay) in someone's open group, and its order."""
+def join_group(*, group: Group, user, address_id: str) -> Seat:
+    """Reserve a seat (``seat_hold_minutes()`` to pay) in someone's open group, and its order
+    shipped to the buyer's address ``address_id``."""
     now = clock.now()
     _require_user(user)
     # Judge the group as it is now, not as the caller loaded it: one query for the group with
@@ -479,6 +488,7 @@ def join_group(*, group: Group, user) -> Seat:
     _check_joinable(group, user, now, in_group=bool(seats["here"]))
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user, restricted=group.campaign_restricted, live_seats=seats["live"])
+    address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     with transaction.atomic():
         _lock_buyer(campaign, user)
         # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
@@ -497,7 +507,12 @@ def join_group(*, group: Group, user) -> Seat:
                 raise Conflict(_("This group is closed."), code="group_closed")
             raise Conflict(_("This group is full."), code="group_full")
         seat = _place_seat(
-            group=group, user=user, price_fen=campaign.group_price_fen, is_leader=False, now=now
+            group=group,
+            user=user,
+            price_fen=campaign.group_price_fen,
+            is_leader=False,
+            now=now,
+            address=address,
         )
         publish("deals.group_joined", group_id=group.public_id, seat_id=seat.public_id)
     group.seats_taken += 1  # as of this join (not re-read: the page or API reads it again)

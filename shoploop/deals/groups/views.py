@@ -19,6 +19,7 @@ from shoploop.core.errors import DomainError, NotFound, PermissionDenied, Valida
 from shoploop.core.money import parse_yuan
 from shoploop.deals.groups import selectors, services
 from shoploop.deals.groups.models import DEFAULT_GROUP_MINUTES, Group, Seat
+from shoploop.deals.views import confirm_page, refused
 from shoploop.orders import selectors as order_selectors
 
 BLOCK_GROUPS = 5
@@ -113,34 +114,55 @@ def group_detail(request, group_id):
     )
 
 
-@require_POST
 def group_join(request, group_id):
+    """GET: the confirm step (price, address, amount); POST (its button): take the seat and go
+    to the cashier. A visitor signs in first and comes back to this page."""
     group = selectors.group_by_public_id(public_id=group_id)
+    here = reverse("deals_groups:join", args=[group.public_id])
     if not request.user.is_authenticated:
-        # Back to the group page after sign-in or sign-up, where "Join" waits for their click.
-        return sign_in_then_back(_group_url(group))
+        return sign_in_then_back(here)
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            heading=_("Join the group"),
+            quote_of=lambda address_id: selectors.join_quote(
+                group=group, user=request.user, address_id=address_id
+            ),
+            action_url=here,
+            back_url=_group_url(group),
+        )
     try:
-        seat = services.join_group(group=group, user=request.user)
+        seat = services.join_group(
+            group=group, user=request.user, address_id=request.POST.get("address", "")
+        )
     except DomainError as error:
-        if isinstance(error, NotFound):
-            raise
-        messages.error(request, error.message)
-        return redirect(_group_url(group))
+        return refused(request, error, confirm=here, back=_group_url(group))
     return _after_seat(request, seat)
 
 
-@require_POST
 def group_open(request, campaign_id):
+    """GET: the confirm step for opening a group (leader price); POST: open it, then pay."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
+    here = reverse("deals_groups:open", args=[campaign.public_id])
+    product_page = reverse("catalog:product", args=[campaign.sku.product.public_id])
     if not request.user.is_authenticated:
-        return sign_in_then_back(reverse("catalog:product", args=[campaign.sku.product.public_id]))
+        return sign_in_then_back(here)
+    if request.method != "POST":
+        return confirm_page(
+            request,
+            heading=_("Open a group"),
+            quote_of=lambda address_id: selectors.open_quote(
+                campaign=campaign, user=request.user, address_id=address_id
+            ),
+            action_url=here,
+            back_url=product_page,
+        )
     try:
-        seat = services.open_group(campaign=campaign, user=request.user)
+        seat = services.open_group(
+            campaign=campaign, user=request.user, address_id=request.POST.get("address", "")
+        )
     except DomainError as error:
-        if isinstance(error, NotFound):
-            raise
-        messages.error(request, error.message)
-        return redirect("catalog:product", campaign.sku.product.public_id)
+        return refused(request, error, confirm=here, back=product_page)
     return _after_seat(request, seat)
 
 

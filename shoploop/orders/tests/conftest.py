@@ -3,7 +3,11 @@
 import pytest
 
 from shoploop.catalog import services as catalog
-from shoploop.orders.testing import SHENZHEN_NANSHAN
+from shoploop.orders.testing import (  # noqa: F401  (tests import them from here)
+    SHENZHEN_NANSHAN,
+    address_id_for,
+    as_buyer,
+)
 
 
 @pytest.fixture

@@ -52,6 +52,15 @@ def test_the_first_address_becomes_the_default_and_the_phone_is_normalised(buyer
     assert not second.is_default
 
 
+def test_a_city_without_districts_stores_its_nine_digit_street_code(buyer, make_address):
+    """东莞市 has no districts: its streets (9-digit codes) stand in the district place, and the
+    columns hold them (6 characters gave a DataError on PostgreSQL)."""
+    address = make_address(buyer, province_code="44", city_code="4419", district_code="441900003")
+    address.refresh_from_db()
+    assert address.district_code == "441900003"
+    assert address.region_label.startswith("广东省 东莞市")
+
+
 def test_one_default_at_a_time(buyer, make_address):
     first = make_address(buyer)
     second = make_address(buyer, make_default=True)

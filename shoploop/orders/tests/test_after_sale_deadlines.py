@@ -13,7 +13,7 @@ from shoploop.core.testing import race
 from shoploop.ledger.models import Payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services
-from shoploop.orders.models import AfterSale, Order
+from shoploop.orders.models import Address, AfterSale, Order
 from shoploop.orders.tests.test_races import _succeed
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -232,9 +232,12 @@ def test_shop_accepting_while_the_deadline_passes_refunds_once(buyer, make_sku, 
     assert verify_ledger().ok
 
 
-def test_a_deal_order_refunded_before_shipping_gives_back_no_sku_stock(buyer, sku, pay, committed):
+def test_a_deal_order_refunded_before_shipping_gives_back_no_sku_stock(
+    buyer, sku, pay, committed, ship_to
+):
     order = services.place_deal_order(
         buyer=buyer,
+        address=Address.objects.get(public_id=ship_to(buyer)),
         shop=sku.product.shop,
         title=sku.product.title,
         unit_price_fen=3900,

@@ -11,16 +11,18 @@ from shoploop.core.errors import DomainError
 from shoploop.ledger.models import Payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import selectors, services
-from shoploop.orders.models import Order
+from shoploop.orders.models import Address, Order
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def place_deal(buyer, sku):
+def place_deal(buyer, sku, ship_to):
     def run(*, price=3900, quantity=1, ref="test:abc", user=None):
+        who = user or buyer
         return services.place_deal_order(
-            buyer=user or buyer,
+            buyer=who,
+            address=Address.objects.get(public_id=ship_to(who)),
             shop=sku.product.shop,
             title=sku.product.title,
             unit_price_fen=price,

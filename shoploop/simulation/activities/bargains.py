@@ -12,6 +12,7 @@ from typing import Any
 from shoploop.deals.bargains import services as bargains
 from shoploop.ledger.services import payments
 from shoploop.simulation.activities.base import Activity, ShopCampaigns
+from shoploop.simulation.activities.orders import buyer_address
 from shoploop.simulation.world import CUSTOMER_PICK_TRIES, CUSTOMER_SOURCES
 
 # Tunables of this behaviour (the world's parameters do not know bargains yet).
@@ -146,6 +147,7 @@ class Bargaining(Activity):
             outcome="bargain.bought" + (".at_floor" if bargain.helps_left == 0 else ".early"),
             bargain=bargain,
             user=buyer,
+            address_id=buyer_address(world, buyer, at=at),
         )
         if order is None:
             plan.sold_out = True  # sold out (or ended): nobody starts another one here

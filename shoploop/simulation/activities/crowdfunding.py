@@ -12,6 +12,7 @@ from typing import Any
 from shoploop.deals.crowdfunding import services as crowdfunding
 from shoploop.ledger.services import payments
 from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.orders import buyer_address
 from shoploop.simulation.images import product_picture
 
 LAUNCH_SHARE = 0.5  # of approved shops with offers, each launches one project
@@ -117,7 +118,12 @@ class Crowdfunding(Activity):
         backer = world.user(person)
         tier = rng.choice(plan.tiers)
         pledge = world.call(
-            crowdfunding.back, at=at, outcome="crowdfunding.backed", tier=tier, user=backer
+            crowdfunding.back,
+            at=at,
+            outcome="crowdfunding.backed",
+            tier=tier,
+            user=backer,
+            address_id=buyer_address(world, backer, at=at),
         )
         if pledge is None:
             return

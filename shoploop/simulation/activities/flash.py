@@ -13,6 +13,7 @@ from shoploop.deals.flash import selectors as flash_selectors
 from shoploop.deals.flash import services as flash
 from shoploop.ledger.services import payments
 from shoploop.simulation.activities.base import ShopCampaigns
+from shoploop.simulation.activities.orders import buyer_address
 
 # Tunables of this behaviour (the world's parameters do not know flash sales yet).
 SALE_SHARE = 0.4  # of approved shops with something on sale run one flash sale
@@ -105,7 +106,14 @@ class FlashSales(ShopCampaigns):
         buyer = world.user(person)
         # Each tap reads the sale afresh, as a page or API request would.
         sale = flash_selectors.sale_by_public_id(public_id=plan.sale.public_id)
-        purchase = world.call(flash.buy, at=at, outcome="flash.reserved", sale=sale, user=buyer)
+        purchase = world.call(
+            flash.buy,
+            at=at,
+            outcome="flash.reserved",
+            sale=sale,
+            user=buyer,
+            address_id=buyer_address(world, buyer, at=at),
+        )
         if purchase is None or rng.random() >= PAY_RATE:
             return  # refused (sold out, limit) or never paid: the window gives the unit back
         payment = payments.payment_by_public_id(public_id=purchase.order.checkout.payment_public_id)

@@ -14,6 +14,7 @@ from shoploop.deals.groups import selectors as group_selectors
 from shoploop.deals.groups import services as groups
 from shoploop.ledger.services import payments
 from shoploop.simulation.activities.base import ShopCampaigns
+from shoploop.simulation.activities.orders import buyer_address
 
 # Tunables of this behaviour (the world's parameters do not know group buying yet).
 CAMPAIGN_SHARE = 0.5  # of approved shops with something on sale run a group campaign
@@ -62,6 +63,7 @@ class GroupBuying(ShopCampaigns):
             outcome="groups.opened",
             campaign=plan.campaign,
             user=world.user(leader),
+            address_id=buyer_address(world, world.user(leader), at=at),
         )
         if seat is not None:
             self._pay(seat, leader, at=at, always=True)
@@ -107,6 +109,7 @@ class GroupBuying(ShopCampaigns):
                 outcome="groups.opened",
                 campaign=group_selectors.campaign_by_public_id(public_id=plan.campaign.public_id),
                 user=world.user(leader),
+                address_id=buyer_address(world, world.user(leader), at=at),
             )
             if seat is None or not self._pay(seat, leader, at=at):
                 continue
@@ -127,6 +130,7 @@ class GroupBuying(ShopCampaigns):
                 outcome="groups.joined",
                 group=group_selectors.group_by_public_id(public_id=group_id),
                 user=world.user(person),
+                address_id=buyer_address(world, world.user(person), at=at),
             )
             if seat is not None:
                 self._pay(seat, person, at=at)

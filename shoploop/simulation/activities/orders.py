@@ -7,6 +7,7 @@ due, so memory stays flat at any scale and a decision always sees the order's cu
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from shoploop.catalog import services as catalog_services
@@ -14,6 +15,7 @@ from shoploop.ledger.services import payments
 from shoploop.orders import address_services, regions
 from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as orders
+from shoploop.orders.models import REGION_CODE_LENGTH
 from shoploop.simulation.activities.base import Activity
 from shoploop.simulation.world import Person
 
@@ -122,28 +124,7 @@ class Shopping(Activity):
         return rng.choice(pool) if pool else None
 
     def _address(self, buyer, *, at) -> str | None:
-        """The buyer's default address, added to their address book before the first checkout
-        (a random district of China, a mobile number, a street)."""
-        found = order_selectors.default_address(user=buyer)
-        if found is not None:
-            return found.public_id
-        rng = self.world.rng
-        province = rng.choice(regions.provinces())
-        city = rng.choice(regions.children_of(province.code))
-        district = rng.choice(regions.children_of(city.code))
-        address = self.world.call(
-            address_services.add_address,
-            at=at,
-            outcome="address.added",
-            user=buyer,
-            recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
-            phone=f"139{rng.randrange(10**8):08d}",
-            province_code=province.code,
-            city_code=city.code,
-            district_code=district.code,
-            street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
-        )
-        return address.public_id if address is not None else None
+        return buyer_address(self.world, buyer, at=at)
 
     def _checkout(self, person: Person, buyer, added: list[tuple[int, int]], *, at):
         world = self.world
@@ -486,6 +467,8 @@ class AfterSales(Activity):
             outcome="after_sale.return_shipped",
             after_sale=after_sale,
             actor=after_sale.order.buyer,
+            # A carrier code and a number in that carrier's format (``rng.choice`` of the dict
+            # itself picked a key by position and failed once a return was sent).
             carrier=(carrier := rng.choice(sorted(_CARRIERS))),
             tracking_number=_CARRIERS[carrier](rng),
         )
@@ -552,3 +535,39 @@ class AfterSales(Activity):
                 refund=refund,
                 note=_OPERATOR_NOTES[0 if refund else 1],
             )
+
+
+def buyer_address(world, buyer, *, at) -> str | None:
+    """The buyer's default address, added to their address book before their first purchase
+    (a random district of China, a mobile number, a street): cart checkouts and every deal
+    (groups, bargains, flash sales, pledges) ship there."""
+    found = order_selectors.default_address(user=buyer)
+    if found is not None:
+        return found.public_id
+    # The address is the buyer's own, drawn from (seed, buyer): still one world per seed, and the
+    # day's shared random stream does not shift with whether a deal or a cart came first.
+    rng = random.Random(f"{world.params.seed}:address:{buyer.pk}")
+    province = rng.choice(regions.provinces())
+    # Only cities whose districts have 6-digit codes: the few without districts (东莞市, 中山市…)
+    # list 9-digit street codes, which Address.district_code (6 characters) cannot hold yet.
+    cities = [
+        city
+        for city in regions.children_of(province.code)
+        if regions.children_of(city.code)
+        and all(len(d.code) <= REGION_CODE_LENGTH for d in regions.children_of(city.code))
+    ]
+    city = rng.choice(cities)
+    district = rng.choice(regions.children_of(city.code))
+    address = world.call(
+        address_services.add_address,
+        at=at,
+        outcome="address.added",
+        user=buyer,
+        recipient_name=buyer.display_name or rng.choice(_RECIPIENTS),
+        phone=f"139{rng.randrange(10**8):08d}",
+        province_code=province.code,
+        city_code=city.code,
+        district_code=district.code,
+        street=f"{rng.choice(_STREETS)} {rng.randint(1, 999)} 号",
+    )
+    return address.public_id if address is not None else None

@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.bargains.models import Bargain, BargainCampaign
 from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +83,9 @@ def test_start_help_buy_and_pay_through_the_api(api, merchant, sku, buyer, make_
     again = api.post(f"{BASE}/campaigns/{campaign['id']}/start", user=buyer)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_bargaining"
 
-    early = api.post(f"{BASE}/{bargain['id']}/buy", user=buyer)
+    early = api.post(
+        f"{BASE}/{bargain['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert early.status_code == 409 and early.json()["error"]["code"] == "floor_not_reached"
 
     cuts = []
@@ -100,7 +103,9 @@ def test_start_help_buy_and_pay_through_the_api(api, merchant, sku, buyer, make_
     own = api.post(f"{BASE}/{bargain['id']}/help", user=buyer)
     assert own.status_code == 409 and own.json()["error"]["code"] == "own_bargain"
 
-    bought = api.post(f"{BASE}/{bargain['id']}/buy", user=buyer)
+    bought = api.post(
+        f"{BASE}/{bargain['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert bought.status_code == 201
     body = bought.json()
     assert body["total_fen"] == 990 and body["pay_url"]

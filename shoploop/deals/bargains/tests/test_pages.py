@@ -10,6 +10,7 @@ from django.urls import reverse
 from shoploop.core import clock
 from shoploop.deals.bargains import services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -81,7 +82,9 @@ def test_an_unverified_friend_sees_why_they_cannot_help(client, campaign, buyer,
 
 def test_buying_goes_to_the_cashier_and_my_bargains_lists_it(client, finished, buyer):
     client.force_login(buyer)
-    response = client.post(reverse("deals_bargains:buy", args=[finished.public_id]))
+    response = client.post(
+        reverse("deals_bargains:buy", args=[finished.public_id]), {"address": address_id_for(buyer)}
+    )
     assert response.status_code == 302
     finished.refresh_from_db()
     assert finished.state == "buying"

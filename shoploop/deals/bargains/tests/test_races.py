@@ -15,6 +15,7 @@ from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -90,9 +91,10 @@ def test_buyers_racing_for_the_last_units_and_paying(make_campaign, make_user):
     campaign = make_campaign(stock=3, helpers=1, buy_before_floor=True)
     buyers = [make_user() for _ in range(12)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
+    ships = [address_id_for(b) for b in buyers]  # made before the race
 
     def buy_and_pay(index):
-        order = services.buy(bargain=bargains[index], user=buyers[index])
+        order = services.buy(bargain=bargains[index], user=buyers[index], address_id=ships[index])
         _succeed(order.checkout.payment_public_id)
         return order
 
@@ -113,11 +115,12 @@ def test_ending_while_buyers_buy_conserves_the_stock(make_campaign, make_sku, sh
     campaign = make_campaign(sku=sku, stock=6, helpers=1, buy_before_floor=True)
     buyers = [make_user() for _ in range(10)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
+    ships = [address_id_for(b) for b in buyers]  # made before the race
 
     def work(index):
         if index == 0:
             return services.end_campaign(campaign=campaign, actor=shop.owner)
-        return services.buy(bargain=bargains[index], user=buyers[index])
+        return services.buy(bargain=bargains[index], user=buyers[index], address_id=ships[index])
 
     outcomes = race(work, 10)
 
@@ -136,7 +139,7 @@ def test_two_workers_expire_and_free_each_bargain_once(make_campaign, make_user)
     buyers = [make_user() for _ in range(8)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
     for bargain, buyer in zip(bargains[:4], buyers[:4], strict=True):
-        services.buy(bargain=bargain, user=buyer)
+        services.buy(bargain=bargain, user=buyer, address_id=address_id_for(buyer))
     later = clock.now() + timedelta(days=2)
 
     outcomes = race(lambda i: services.expire_due(later), 2)
@@ -154,7 +157,10 @@ def test_a_payment_arriving_as_the_payment_window_closes_is_kept_or_refunded_nev
     campaign = make_campaign(stock=10, helpers=1, buy_before_floor=True)
     buyers = [make_user() for _ in range(6)]
     bargains = [services.start_bargain(campaign=campaign, user=b) for b in buyers]
-    orders = [services.buy(bargain=b, user=u) for b, u in zip(bargains, buyers, strict=True)]
+    orders = [
+        services.buy(bargain=b, user=u, address_id=address_id_for(u))
+        for b, u in zip(bargains, buyers, strict=True)
+    ]
     window_closed = clock.now() + services.payment_window()
 
     def work(index):

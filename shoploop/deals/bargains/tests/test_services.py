@@ -11,6 +11,7 @@ from shoploop.deals.bargains import cuts, services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +235,7 @@ def test_new_users_only(make_campaign, buyer, friends, make_sku, shop, pay):
     # friends[0] has ordered before: not a new user.
     other = make_campaign(buy_before_floor=True)
     old_bargain = services.start_bargain(campaign=other, user=friends[0])
-    services.buy(bargain=old_bargain, user=friends[0])
+    services.buy(bargain=old_bargain, user=friends[0], address_id=address_id_for(friends[0]))
     assert _code(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
         "new_users_only"
     )
@@ -257,7 +258,7 @@ def test_no_help_after_the_deadline_or_in_a_paused_campaign(campaign, buyer, fri
 
 
 def test_buy_at_the_floor_and_pay(finished, buyer, pay, campaign):
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     assert order.total_fen == 1000 and order.state == Order.State.PENDING_PAYMENT
     assert order.checkout.deal_ref == f"bargain:{finished.public_id}"
     finished.refresh_from_db()
@@ -277,14 +278,14 @@ def test_cannot_buy_before_the_floor_unless_allowed(make_campaign, buyer, friend
     bargain = services.start_bargain(campaign=strict, user=buyer)
     services.help_bargain(bargain=bargain, helper=friends[0])
     with pytest.raises(DomainError) as caught:
-        services.buy(bargain=bargain, user=buyer)
+        services.buy(bargain=bargain, user=buyer, address_id=address_id_for(buyer))
     assert caught.value.code == "floor_not_reached"
     assert "2" in caught.value.message
     relaxed = make_campaign(buy_before_floor=True)
     early = services.start_bargain(campaign=relaxed, user=buyer)
     services.help_bargain(bargain=early, helper=friends[1])
     early.refresh_from_db()
-    order = services.buy(bargain=early, user=buyer)
+    order = services.buy(bargain=early, user=buyer, address_id=address_id_for(buyer))
     assert order.total_fen == early.current_price_fen > 1000
     pay(order.checkout)
     assert verify_ledger().ok
@@ -292,10 +293,13 @@ def test_cannot_buy_before_the_floor_unless_allowed(make_campaign, buyer, friend
 
 def test_only_the_initiator_buys_once(finished, buyer, friends):
     with pytest.raises(DomainError) as caught:
-        services.buy(bargain=finished, user=friends[0])
+        services.buy(bargain=finished, user=friends[0], address_id=address_id_for(friends[0]))
     assert caught.value.status == 403
-    services.buy(bargain=finished, user=buyer)
-    assert _code(lambda: services.buy(bargain=finished, user=buyer)) == "already_buying"
+    services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
+    assert (
+        _code(lambda: services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer)))
+        == "already_buying"
+    )
 
 
 def test_sold_out_campaign(make_campaign, make_user, friends):
@@ -303,8 +307,11 @@ def test_sold_out_campaign(make_campaign, make_user, friends):
     first, second = make_user(), make_user()
     a = services.start_bargain(campaign=campaign, user=first)
     b = services.start_bargain(campaign=campaign, user=second)
-    services.buy(bargain=a, user=first)
-    assert _code(lambda: services.buy(bargain=b, user=second)) == "sold_out"
+    services.buy(bargain=a, user=first, address_id=address_id_for(first))
+    assert (
+        _code(lambda: services.buy(bargain=b, user=second, address_id=address_id_for(second)))
+        == "sold_out"
+    )
     b.refresh_from_db()
     assert b.state == "active" and b.order_id is None
 
@@ -325,7 +332,10 @@ def test_the_last_unit_taken_while_the_order_is_placed_leaves_no_order(
         return order
 
     monkeypatch.setattr(services.order_services, "place_deal_order", rival_buys_first)
-    assert _code(lambda: services.buy(bargain=bargain, user=buyer)) == "sold_out"
+    assert (
+        _code(lambda: services.buy(bargain=bargain, user=buyer, address_id=address_id_for(buyer)))
+        == "sold_out"
+    )
     bargain.refresh_from_db()
     assert (bargain.state, bargain.order_id) == ("active", None)
     assert not Order.objects.filter(buyer=buyer).exists()
@@ -337,7 +347,7 @@ def test_a_free_bargain_is_paid_at_once(make_campaign, buyer, friends):
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     for friend in friends[:3]:
         services.help_bargain(bargain=bargain, helper=friend)
-    order = services.buy(bargain=bargain, user=buyer)
+    order = services.buy(bargain=bargain, user=buyer, address_id=address_id_for(buyer))
     bargain.refresh_from_db()
     assert order.state == Order.State.PAID and order.total_fen == 0
     assert bargain.state == "bought"
@@ -346,16 +356,24 @@ def test_a_free_bargain_is_paid_at_once(make_campaign, buyer, friends):
 
 def test_no_buying_after_the_deadline_or_when_ended(finished, buyer, merchant):
     with clock.frozen_at(finished.deadline):
-        assert _code(lambda: services.buy(bargain=finished, user=buyer)) == "bargain_closed"
+        assert (
+            _code(
+                lambda: services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
+            )
+            == "bargain_closed"
+        )
     services.end_campaign(campaign=finished.campaign, actor=merchant)
-    assert _code(lambda: services.buy(bargain=finished, user=buyer)) == "campaign_ended"
+    assert (
+        _code(lambda: services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer)))
+        == "campaign_ended"
+    )
 
 
 # --- payments and deadlines -------------------------------------------------------------------
 
 
 def test_a_failed_payment_drops_the_purchase_and_the_bargain_runs_on(finished, buyer, campaign):
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     services.on_payment_failed(order)
     finished.refresh_from_db()
     order.refresh_from_db()
@@ -363,7 +381,7 @@ def test_a_failed_payment_drops_the_purchase_and_the_bargain_runs_on(finished, b
     assert order.state == Order.State.CANCELLED
     assert finished.state == "active" and finished.order_id is None
     assert campaign.stock_left == 5
-    again = services.buy(bargain=finished, user=buyer)
+    again = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     assert again.pk != order.pk
     assert verify_ledger().ok
 
@@ -371,7 +389,7 @@ def test_a_failed_payment_drops_the_purchase_and_the_bargain_runs_on(finished, b
 def test_unpaid_purchase_is_cancelled_after_the_window_and_the_unit_returns(
     finished, buyer, campaign, pay
 ):
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     later = clock.now() + services.payment_window()
     assert services.expire_due(later) == 1
     assert services.expire_due(later) == 0
@@ -389,14 +407,14 @@ def test_unpaid_purchase_is_cancelled_after_the_window_and_the_unit_returns(
 
 
 def test_unpaid_past_the_bargain_deadline_expires_the_bargain(finished, buyer):
-    services.buy(bargain=finished, user=buyer)
+    services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     services.expire_due(finished.deadline + timedelta(minutes=1))
     finished.refresh_from_db()
     assert finished.state == "expired"
 
 
 def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(finished, buyer, pay):
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     from shoploop.deals import registry
 
     kind = registry.kind_for("bargain:x")
@@ -444,7 +462,7 @@ def test_ending_a_campaign_expires_its_open_bargains_and_late_units_go_to_the_sk
             "+8613999999999", display_name="x", phone_verified_at=clock.now()
         ),
     )
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     services.end_campaign(campaign=campaign, actor=merchant)
     sku_stock = SKU.objects.get(pk=campaign.sku_id).stock
     services.expire_due(clock.now() + services.payment_window())

@@ -24,6 +24,7 @@ from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 
 _phones = itertools.count(13900000000)
 PEOPLE = 6
@@ -108,7 +109,8 @@ class BargainMachine(RuleBasedStateMachine):
     def buy(self, whose):
         bargain = self._bargain_of(whose)
         if bargain is not None:
-            self._do(services.buy, bargain=bargain, user=self.people[whose])
+            who = self.people[whose]
+            self._do(services.buy, bargain=bargain, user=who, address_id=address_id_for(who))
 
     @rule(whose=starters, succeed=st.booleans())
     def payment_answer(self, whose, succeed):

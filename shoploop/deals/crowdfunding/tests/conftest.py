@@ -6,6 +6,7 @@ import pytest
 
 from shoploop.core import clock
 from shoploop.deals.crowdfunding import services
+from shoploop.orders.tests.conftest import address_id_for
 
 
 def tier_spec(*, price_fen=9900, units=1, limit=None, title="早鸟档", days=40):
@@ -51,7 +52,7 @@ def back_and_pay(pay):
     """``back_and_pay(tier, user)`` → the pledge, paid in the sandbox (event delivered)."""
 
     def run(tier, user):
-        pledge = services.back(tier=tier, user=user)
+        pledge = services.back(tier=tier, user=user, address_id=address_id_for(user))
         pay(pledge.order.checkout)
         pledge.refresh_from_db()
         return pledge

@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.crowdfunding.models import Pledge, Project
 from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -74,13 +75,18 @@ def test_create_needs_a_shop_and_sign_in(api, buyer):
 def test_back_pay_cancel_and_my_pledges(api, shop, buyer, make_user, pay, committed):
     project = api.post(f"{BASE}/projects", _body(), user=shop.owner).json()
     tier_id = project["tiers"][0]["id"]
-    backed = api.post(f"{BASE}/tiers/{tier_id}/back", user=buyer)
+    backed = api.post(
+        f"{BASE}/tiers/{tier_id}/back", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert backed.status_code == 201, backed.content
     pledge = backed.json()
     assert pledge["state"] == "pending_payment"
     assert pledge["amount_fen"] == 12900
     assert pledge["pay_url"]
-    sold_out = api.post(f"{BASE}/tiers/{tier_id}/back", user=make_user())
+    late = make_user()
+    sold_out = api.post(
+        f"{BASE}/tiers/{tier_id}/back", {"address_id": address_id_for(late)}, user=late
+    )
     assert sold_out.status_code == 409
     assert sold_out.json()["error"]["code"] == "tier_sold_out"
 
@@ -111,7 +117,12 @@ def test_updates(api, shop, other_merchant):
 
 def test_unknown_ids_are_404(api, buyer):
     assert api.get(f"{BASE}/projects/nope").status_code == 404
-    assert api.post(f"{BASE}/tiers/nope/back", user=buyer).status_code == 404
+    assert (
+        api.post(
+            f"{BASE}/tiers/nope/back", {"address_id": address_id_for(buyer)}, user=buyer
+        ).status_code
+        == 404
+    )
     assert api.post(f"{BASE}/pledges/nope/cancel", user=buyer).status_code == 404
 
 
@@ -131,10 +142,17 @@ def test_creator_pauses_and_resumes_new_pledges(api, shop, buyer, other_merchant
     paused = api.post(f"{path}/pause", user=shop.owner)
     assert paused.status_code == 200 and paused.json()["paused"] is True
     tier_id = paused.json()["tiers"][0]["id"]
-    refused = api.post(f"{BASE}/tiers/{tier_id}/back", user=buyer)
+    refused = api.post(
+        f"{BASE}/tiers/{tier_id}/back", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "paused"
     assert not Pledge.objects.exists()
     resumed = api.post(f"{path}/resume", user=shop.owner)
     assert resumed.status_code == 200 and resumed.json()["paused"] is False
-    assert api.post(f"{BASE}/tiers/{tier_id}/back", user=buyer).status_code == 201
+    assert (
+        api.post(
+            f"{BASE}/tiers/{tier_id}/back", {"address_id": address_id_for(buyer)}, user=buyer
+        ).status_code
+        == 201
+    )

@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -31,20 +32,24 @@ def test_project_page_escapes_the_story_and_shows_tiers(client, project):
 def test_back_redirects_to_the_cashier_and_the_page_shows_the_pledge(client, project, buyer, pay):
     client.force_login(buyer)
     tier = project.tiers.get(position=1)
-    response = client.post(_url("back", tier.public_id))
+    response = client.post(_url("back", tier.public_id), {"address": address_id_for(buyer)})
     assert response.status_code == 302
     pledge = Pledge.objects.get(backer=buyer)
     assert "next=" in response["Location"]
     pay(pledge.order.checkout)
     html = client.get(_url("project", project.public_id)).content.decode()
     assert "Your pledges" in html and "Pledged" in html and "1 backer" in html
-    again = client.post(_url("back", tier.public_id), follow=True)
+    again = client.post(
+        _url("back", tier.public_id), {"address": address_id_for(buyer)}, follow=True
+    )
     assert "You already back this project" in again.content.decode()
 
 
 def test_failed_project_tells_backers_they_were_refunded(client, make_project, buyer, pay):
     project = make_project(target_value=10_000_000)
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     pay(pledge.order.checkout)
     services.settle(project.deadline + timedelta(seconds=1))
     client.force_login(buyer)
@@ -56,7 +61,9 @@ def test_failed_project_tells_backers_they_were_refunded(client, make_project, b
 
 
 def test_cancel_from_my_pledges(client, project, buyer):
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     client.force_login(buyer)
     assert "Pay now" in client.get(_url("mine")).content.decode()
     response = client.post(_url("cancel", pledge.public_id), follow=True)
@@ -66,7 +73,9 @@ def test_cancel_from_my_pledges(client, project, buyer):
 
 
 def test_someone_elses_pledge_is_403(client, project, buyer, make_user):
-    pledge = services.back(tier=project.tiers.get(position=0), user=buyer)
+    pledge = services.back(
+        tier=project.tiers.get(position=0), user=buyer, address_id=address_id_for(buyer)
+    )
     client.force_login(make_user())
     assert client.post(_url("cancel", pledge.public_id)).status_code == 403
 
@@ -171,7 +180,9 @@ def test_console_pauses_and_resumes_and_the_project_page_says_so(
     page = client.get(_url("project", project.public_id)).content.decode()
     assert 'data-testid="paused"' in page and "Back this" not in page
     tier = project.tiers.get(position=0)
-    response = client.post(_url("back", tier.public_id), follow=True)
+    response = client.post(
+        _url("back", tier.public_id), {"address": address_id_for(buyer)}, follow=True
+    )
     assert "paused this project" in response.content.decode()
     assert not Pledge.objects.exists()
     client.force_login(project.shop.owner)

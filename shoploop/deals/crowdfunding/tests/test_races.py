@@ -11,6 +11,7 @@ from shoploop.deals.crowdfunding.models import Pledge, Project
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +20,8 @@ def test_tier_limit_holds_under_a_rush_of_backers(make_project, make_user):
     project = make_project(tiers=[tier_spec(limit=5)])
     tier = project.tiers.get()
     users = [make_user() for _ in range(30)]
-    outcomes = race(lambda i: services.back(tier=tier, user=users[i]), 30)
+    ships = [address_id_for(user) for user in users]  # made before the race
+    outcomes = race(lambda i: services.back(tier=tier, user=users[i], address_id=ships[i]), 30)
     pledges = [o for o in outcomes if isinstance(o, Pledge)]
     refused = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(pledges) == 5
@@ -34,7 +36,8 @@ def test_tier_limit_holds_under_a_rush_of_backers(make_project, make_user):
 
 def test_same_backer_clicking_twenty_times_gets_one_pledge(project, buyer):
     tier = project.tiers.get(position=0)
-    outcomes = race(lambda i: services.back(tier=tier, user=buyer), 20)
+    ship = address_id_for(buyer)
+    outcomes = race(lambda i: services.back(tier=tier, user=buyer, address_id=ship), 20)
     assert sum(isinstance(o, Pledge) for o in outcomes) == 1
     assert Pledge.objects.count() == 1
     tier.refresh_from_db()
@@ -46,7 +49,7 @@ def _funded(make_project, make_user, pay, count, target_value):
     tier = project.tiers.get()
     pledges = []
     for _ in range(count):
-        pledge = services.back(tier=tier, user=make_user())
+        pledge = services.back(tier=tier, **as_buyer(make_user()))
         pay(pledge.order.checkout)
         pledge.refresh_from_db()
         assert pledge.state == Pledge.State.ACTIVE
@@ -116,7 +119,7 @@ def test_payment_at_the_moment_of_the_decision(make_project, make_user, pay):
     every pledge ends charged with the project funded, or refunded with it failed."""
     for _ in range(3):
         project, pledges = _funded(make_project, make_user, pay, 1, 2 * 9900)
-        late = services.back(tier=project.tiers.get(), user=make_user())
+        late = services.back(tier=project.tiers.get(), **as_buyer(make_user()))
         now = project.deadline + timedelta(seconds=1)
 
         def work(i, late=late, now=now):
@@ -210,7 +213,7 @@ def test_captures_after_the_deadline_at_once_are_never_counted(make_project, mak
     project, pledges = _funded(make_project, make_user, pay, 1, 3 * 9900)
     tier = project.tiers.get()
     with clock.frozen_at(project.deadline - timedelta(minutes=1)):
-        late = [services.back(tier=tier, user=make_user()) for _ in range(6)]
+        late = [services.back(tier=tier, **as_buyer(make_user())) for _ in range(6)]
     now = project.deadline + timedelta(seconds=1)
     with clock.frozen_at(now):
         outcomes = race(lambda i: pay(late[i].order.checkout), len(late))
@@ -236,9 +239,10 @@ def test_one_backer_racing_for_both_tiers_gets_one_pledge_and_a_cancelled_one_fr
     project, buyer
 ):
     tiers = list(project.tiers.order_by("position"))
+    ship = address_id_for(buyer)
 
     def back(i):
-        return services.back(tier=tiers[i % 2], user=buyer)
+        return services.back(tier=tiers[i % 2], user=buyer, address_id=ship)
 
     outcomes = race(back, 12)
     pledges = [o for o in outcomes if isinstance(o, Pledge)]

@@ -12,6 +12,7 @@ from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -106,7 +107,7 @@ def test_updates_only_by_the_creator(project, other_merchant, buyer):
 
 def test_back_and_pay_holds_money_and_counts(project, buyer, back_and_pay):
     tier = _tiers(project)[1]
-    pledge = services.back(tier=tier, user=buyer)
+    pledge = services.back(tier=tier, user=buyer, address_id=address_id_for(buyer))
     assert pledge.state == Pledge.State.PENDING_PAYMENT
     assert pledge.order.state == Order.State.PENDING_PAYMENT
     assert pledge.order.total_fen == 19900
@@ -131,19 +132,21 @@ def test_replayed_payment_event_counts_once(project, buyer, back_and_pay):
 
 def test_back_rules(project, buyer, make_user, back_and_pay):
     first, limited = _tiers(project)
-    services.back(tier=first, user=buyer)
+    services.back(tier=first, user=buyer, address_id=address_id_for(buyer))
     with pytest.raises(Conflict) as error:
-        services.back(tier=limited, user=buyer)
+        services.back(tier=limited, user=buyer, address_id=address_id_for(buyer))
     assert error.value.code == "already_backed"
     with pytest.raises(Conflict) as error:
-        services.back(tier=first, user=project.shop.owner)
+        services.back(
+            tier=first, user=project.shop.owner, address_id=address_id_for(project.shop.owner)
+        )
     assert error.value.code == "own_project"
     with pytest.raises(NotAuthenticated):
-        services.back(tier=first, user=None)
-    services.back(tier=limited, user=make_user())
+        services.back(tier=first, user=None, address_id=address_id_for(None))
+    services.back(tier=limited, **as_buyer(make_user()))
     back_and_pay(limited, make_user())
     with pytest.raises(Conflict) as error:
-        services.back(tier=limited, user=make_user())
+        services.back(tier=limited, **as_buyer(make_user()))
     assert error.value.code == "tier_sold_out"
     assert _reload(limited).claimed == 2
     assert Pledge.objects.count() == 3
@@ -151,7 +154,7 @@ def test_back_rules(project, buyer, make_user, back_and_pay):
 
 def test_backing_after_the_deadline_is_refused(project, buyer):
     with clock.frozen_at(_after_deadline(project)), pytest.raises(Conflict) as error:
-        services.back(tier=_tiers(project)[0], user=buyer)
+        services.back(tier=_tiers(project)[0], user=buyer, address_id=address_id_for(buyer))
     assert error.value.code == "closed"
     assert not Pledge.objects.exists()
 
@@ -197,7 +200,7 @@ def test_cancel_rules(project, buyer, other_merchant, back_and_pay, monkeypatch)
 
 def test_payment_after_the_project_closed_is_refunded(project, buyer, pay, committed):
     tier = _tiers(project)[1]
-    pledge = services.back(tier=tier, user=buyer)
+    pledge = services.back(tier=tier, user=buyer, address_id=address_id_for(buyer))
     with clock.frozen_at(_after_deadline(project)):
         services.decide_outcome(project=project, now=clock.now())
     payment = pay(pledge.order.checkout)
@@ -213,7 +216,7 @@ def test_payment_after_the_project_closed_is_refunded(project, buyer, pay, commi
 
 def test_unpaid_pledges_are_freed_after_the_window(project, buyer):
     tier = _tiers(project)[1]
-    pledge = services.back(tier=tier, user=buyer)
+    pledge = services.back(tier=tier, user=buyer, address_id=address_id_for(buyer))
     assert services.expire_unpaid_pledges(clock.now()) == 0
     later = pledge.expires_at + timedelta(seconds=1)
     assert settle_due(later)["deals_crowdfunding.expire_unpaid"] == 1
@@ -224,7 +227,7 @@ def test_unpaid_pledges_are_freed_after_the_window(project, buyer):
 
 
 def test_a_lost_payment_event_is_settled_by_the_sweep(project, buyer, pay, monkeypatch):
-    pledge = services.back(tier=_tiers(project)[0], user=buyer)
+    pledge = services.back(tier=_tiers(project)[0], user=buyer, address_id=address_id_for(buyer))
     # The payment is captured but its event never reaches crowdfunding (a crashed subscriber).
     from shoploop.deals import handlers as deal_handlers
 
@@ -249,7 +252,7 @@ def _fund(project, users, back_and_pay):
 def test_target_reached_charges_every_backer(make_project, backers, back_and_pay, make_user):
     project = make_project(target_value=3 * 9900)
     pledges = _fund(project, backers[:3], back_and_pay)
-    unpaid = services.back(tier=_tiers(project)[0], user=make_user())
+    unpaid = services.back(tier=_tiers(project)[0], **as_buyer(make_user()))
     now = _after_deadline(project)
     settled = settle_due(now)
     # The unpaid pledge's window closed long before the deadline: the sweep frees it.
@@ -270,7 +273,9 @@ def test_target_reached_charges_every_backer(make_project, backers, back_and_pay
 def test_a_pledge_unpaid_at_the_deadline_is_cancelled_by_the_settle(project, buyer):
     # A pledge made a minute before the deadline is still in its payment window then.
     with clock.frozen_at(project.deadline - timedelta(minutes=1)):
-        pledge = services.back(tier=_tiers(project)[0], user=buyer)
+        pledge = services.back(
+            tier=_tiers(project)[0], user=buyer, address_id=address_id_for(buyer)
+        )
     assert pledge.expires_at == project.deadline
     assert services.settle(_after_deadline(project) - timedelta(microseconds=500_000)) == 1
     assert _reload(pledge).state == Pledge.State.CANCELLED
@@ -372,7 +377,7 @@ def test_pause_stops_new_pledges_only_and_the_deadline_still_settles(
     assert services.pause_project(project=project, actor=owner).is_paused  # twice: no change
     late = make_user()
     with pytest.raises(Conflict) as error:
-        services.back(tier=_tiers(project)[0], user=late)
+        services.back(tier=_tiers(project)[0], user=late, address_id=address_id_for(late))
     assert error.value.code == "paused"
     assert Pledge.objects.count() == 1 and _tiers(project)[0].claimed == 1
     # Backers already in may still leave while paused.
@@ -402,7 +407,7 @@ def test_a_payment_after_the_deadline_before_the_settle_is_refunded_not_counted(
     project = make_project(target_value=9900)
     tier = _tiers(project)[0]
     with clock.frozen_at(project.deadline - timedelta(minutes=1)):
-        pledge = services.back(tier=tier, user=buyer)
+        pledge = services.back(tier=tier, user=buyer, address_id=address_id_for(buyer))
     assert pledge.expires_at == project.deadline  # the window ends with the project
     with clock.frozen_at(project.deadline + timedelta(seconds=30)), committed():
         payment = pay(pledge.order.checkout)
@@ -428,7 +433,9 @@ def test_a_payment_after_the_deadline_before_the_settle_is_refunded_not_counted(
 def test_a_payment_just_before_the_deadline_counts(make_project, buyer, pay):
     project = make_project(target_value=9900)
     with clock.frozen_at(project.deadline - timedelta(minutes=1)):
-        pledge = services.back(tier=_tiers(project)[0], user=buyer)
+        pledge = services.back(
+            tier=_tiers(project)[0], user=buyer, address_id=address_id_for(buyer)
+        )
     with clock.frozen_at(project.deadline - timedelta(seconds=1)):
         pay(pledge.order.checkout)
     assert _reload(pledge).state == Pledge.State.ACTIVE
@@ -445,7 +452,9 @@ def test_a_capture_before_the_deadline_whose_event_was_lost_counts_until_decided
     # deadline but before the decision, counts it: the capture arrived before the deadline.
     project = make_project(target_value=9900)
     with clock.frozen_at(project.deadline - timedelta(minutes=1)):
-        pledge = services.back(tier=_tiers(project)[0], user=buyer)
+        pledge = services.back(
+            tier=_tiers(project)[0], user=buyer, address_id=address_id_for(buyer)
+        )
     from shoploop.deals import handlers as deal_handlers
 
     monkeypatch.setattr(deal_handlers, "kind_for", lambda ref: None)

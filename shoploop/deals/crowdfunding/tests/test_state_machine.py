@@ -26,6 +26,7 @@ from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 
 COUNTED = (Pledge.State.ACTIVE, Pledge.State.CHARGED, Pledge.State.REFUNDED)
 HOLDING_A_PLACE = (*COUNTED, Pledge.State.PENDING_PAYMENT)
@@ -80,7 +81,11 @@ class CrowdfundingMachine(RuleBasedStateMachine):
     @rule(who=st.integers(0, 3), tier=st.integers(0, 1))
     def back(self, who, tier):
         with clock.frozen_at(self._now()), contextlib.suppress(DomainError):
-            services.back(tier=self.tiers[tier], user=self.backers[who])
+            services.back(
+                tier=self.tiers[tier],
+                user=self.backers[who],
+                address_id=address_id_for(self.backers[who]),
+            )
 
     @rule(who=st.integers(0, 3))
     def pay(self, who):

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from shoploop.deals.flash import services
+from shoploop.orders.tests.conftest import address_id_for
 
 
 @pytest.fixture(autouse=True)
@@ -12,7 +13,7 @@ def _english(english):
 
 
 def test_every_flash_sale_page_renders(client, operator, sale, buyer):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     client.force_login(operator)
     for name in ("flashsale", "flashpurchase"):
         url = reverse(f"admin:deals_flash_{name}_changelist")

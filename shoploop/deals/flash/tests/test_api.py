@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.flash.models import FlashSale
 from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = pytest.mark.django_db
 
@@ -89,15 +90,20 @@ def test_public_detail_buy_and_mine(api, merchant, sku, buyer, make_user, pay):
     assert [row["id"] for row in _items(api.get(f"{BASE}/"))] == [sale["id"]]
 
     assert api.post(f"{BASE}/{sale['id']}/buy", {"quantity": 1}).status_code == 401
-    bought = api.post(f"{BASE}/{sale['id']}/buy", {"quantity": 1}, user=buyer)
+    bought = api.post(
+        f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer), "quantity": 1}, user=buyer
+    )
     assert bought.status_code == 201, bought.content
     body = bought.json()
     assert body["order_id"] and body["pay_url"] and body["total_fen"] == 990
     assert body["state"] == "reserved" and body["order_state"] == "pending_payment"
 
-    again = api.post(f"{BASE}/{sale['id']}/buy", {"quantity": 1}, user=buyer)
+    again = api.post(
+        f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer), "quantity": 1}, user=buyer
+    )
     assert again.status_code == 409 and again.json()["error"]["code"] == "limit_reached"
-    api.post(f"{BASE}/{sale['id']}/buy", user=make_user())
+    last = make_user()
+    api.post(f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(last)}, user=last)
     late = api.post(f"{BASE}/{sale['id']}/buy", user=make_user())
     assert late.status_code == 409 and late.json()["error"]["code"] == "sold_out"
     assert api.get(f"{BASE}/{sale['id']}").json()["remaining"] == 0
@@ -119,30 +125,40 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_purchase(
 
     sale = api.post(f"{BASE}/", _create_body(sku, stock=5, per_user_limit=3), user=merchant).json()
     path, key = f"{BASE}/{sale['id']}/buy", {"Idempotency-Key": "tap-1"}
-    first = api.post(path, {"quantity": 1}, user=buyer, headers=key)
-    retry = api.post(path, {"quantity": 1}, user=buyer, headers=key)
+    ship = address_id_for(buyer)
+    first = api.post(path, {"quantity": 1, "address_id": ship}, user=buyer, headers=key)
+    retry = api.post(path, {"quantity": 1, "address_id": ship}, user=buyer, headers=key)
     assert (first.status_code, retry.status_code) == (201, 200), retry.content
     assert retry.json()["id"] == first.json()["id"]
     assert retry.json()["pay_url"] == first.json()["pay_url"]
 
-    other_body = api.post(path, {"quantity": 2}, user=buyer, headers=key)
+    other_body = api.post(path, {"quantity": 2, "address_id": ship}, user=buyer, headers=key)
     assert other_body.status_code == 409
     assert other_body.json()["error"]["code"] == "idempotency_key_reused"
     assert FlashPurchase.objects.filter(buyer=buyer).count() == 1
     assert api.get(f"{BASE}/{sale['id']}").json()["remaining"] == 4
 
     # Without a key (or with a new one) a second tap is a second purchase, within the limit.
-    assert api.post(path, {"quantity": 1}, user=buyer).status_code == 201
+    assert api.post(path, {"quantity": 1, "address_id": ship}, user=buyer).status_code == 201
     assert FlashPurchase.objects.filter(buyer=buyer).count() == 2
 
 
 def test_unknown_sale_and_bad_quantity(api, merchant, sku, buyer):
     assert api.get(f"{BASE}/nope").status_code == 404
-    assert api.post(f"{BASE}/nope/buy", user=buyer).status_code == 404
+    assert (
+        api.post(f"{BASE}/nope/buy", {"address_id": address_id_for(buyer)}, user=buyer).status_code
+        == 404
+    )
     sale = api.post(f"{BASE}/", _create_body(sku), user=merchant).json()
-    response = api.post(f"{BASE}/{sale['id']}/buy", {"quantity": 0}, user=buyer)
+    response = api.post(
+        f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer), "quantity": 0}, user=buyer
+    )
     assert response.status_code == 422
-    response = api.post(f"{BASE}/{sale['id']}/buy", {"quantity": "x"}, user=buyer)
+    response = api.post(
+        f"{BASE}/{sale['id']}/buy",
+        {"address_id": address_id_for(buyer), "quantity": "x"},
+        user=buyer,
+    )
     assert response.status_code == 422
 
 
@@ -153,7 +169,9 @@ def test_buying_before_the_start_is_refused(api, merchant, sku, buyer):
     )
     sale = api.post(f"{BASE}/", body, user=merchant).json()
     assert sale["status"] == "scheduled"
-    response = api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
+    response = api.post(
+        f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_started"
 
 
@@ -168,7 +186,7 @@ def test_merchant_watches_one_sale_and_another_merchant_gets_403(
     api, merchant, other_merchant, sku, buyer
 ):
     sale = api.post(f"{BASE}/", _create_body(sku, stock=3), user=merchant).json()
-    api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
+    api.post(f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer)
     watched = api.get(f"{BASE}/shop/{sale['id']}", user=merchant)
     assert watched.status_code == 200
     body = watched.json()
@@ -181,7 +199,9 @@ def test_merchant_watches_one_sale_and_another_merchant_gets_403(
 
 def test_a_buyer_reads_one_of_their_purchases_only(api, merchant, sku, buyer, make_user):
     sale = api.post(f"{BASE}/", _create_body(sku), user=merchant).json()
-    bought = api.post(f"{BASE}/{sale['id']}/buy", user=buyer).json()
+    bought = api.post(
+        f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer
+    ).json()
     mine = api.get(f"{BASE}/mine/{bought['id']}", user=buyer)
     assert mine.status_code == 200
     assert (mine.json()["sale_id"], mine.json()["state"]) == (sale["id"], "reserved")
@@ -198,7 +218,7 @@ def test_sold_out_is_answered_without_a_transaction_a_lock_or_a_write(
     from django.test.utils import CaptureQueriesContext
 
     sale = api.post(f"{BASE}/", _create_body(sku, stock=1), user=merchant).json()
-    api.post(f"{BASE}/{sale['id']}/buy", user=buyer)
+    api.post(f"{BASE}/{sale['id']}/buy", {"address_id": address_id_for(buyer)}, user=buyer)
     headers = {"Authorization": f"Bearer {make_token(make_user())}"}
     url = f"/api/v1{BASE}/{sale['id']}"
     client.get(url, headers=headers)  # the token's last-use stamp is written once a minute

@@ -16,7 +16,8 @@ def test_a_buy_whose_body_is_not_an_object_buys_nothing(api, sale, user, body):
     assert not FlashPurchase.objects.filter(sale=sale).exists()
 
 
-def test_an_object_body_still_buys(api, sale, user):
-    answer = api.post(f"/deals/flash-sales/{sale.public_id}/buy", {}, user=user)
+def test_an_object_body_still_buys(api, sale, user, ship_to):
+    body = {"address_id": ship_to(user)}
+    answer = api.post(f"/deals/flash-sales/{sale.public_id}/buy", body, user=user)
     assert answer.status_code == 201, answer.content
     assert FlashPurchase.objects.filter(sale=sale, buyer=user).count() == 1

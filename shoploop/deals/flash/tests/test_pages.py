@@ -9,6 +9,7 @@ from django.utils.timezone import localtime
 from shoploop.core import clock
 from shoploop.deals.flash import services
 from shoploop.deals.flash.models import FlashPurchase, FlashSale
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -34,7 +35,7 @@ def test_product_page_shows_remaining_stock_and_a_buy_button_during_the_sale(cli
 
 def test_product_page_says_sold_out(client, make_sale, buyer):
     sale = make_sale(stock=1)
-    services.buy(sale=sale, user=buyer)
+    services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     html = client.get(_product_url(sale)).content.decode()
     assert 'data-testid="flash-sold-out"' in html and "Buy now" not in html
 
@@ -46,7 +47,9 @@ def test_product_without_a_sale_has_no_block(client, sku):
 
 def test_buy_button_goes_to_the_cashier_and_mine_lists_the_order(client, sale, buyer):
     client.force_login(buyer)
-    response = client.post(reverse("deals_flash:buy", args=[sale.public_id]))
+    response = client.post(
+        reverse("deals_flash:buy", args=[sale.public_id]), {"address": address_id_for(buyer)}
+    )
     assert response.status_code == 302
     purchase = FlashPurchase.objects.get(buyer=buyer)
     assert purchase.order.checkout.payment_public_id in response["Location"]
@@ -57,8 +60,8 @@ def test_buy_button_goes_to_the_cashier_and_mine_lists_the_order(client, sale, b
 def test_buying_twice_shows_the_limit_message(client, sale, buyer):
     client.force_login(buyer)
     url = reverse("deals_flash:buy", args=[sale.public_id])
-    client.post(url)
-    page = client.post(url, follow=True)
+    client.post(url, {"address": address_id_for(buyer)})
+    page = client.post(url, {"address": address_id_for(buyer)}, follow=True)
     assert page.status_code == 200
     assert "at most 1" in " ".join(str(m) for m in page.context["messages"])
     assert FlashPurchase.objects.filter(buyer=buyer).count() == 1
@@ -70,10 +73,10 @@ def test_the_buy_button_gives_way_to_a_message_once_the_limit_is_held(client, ma
     for url in (_product_url(sale), reverse("deals_flash:detail", args=[sale.public_id])):
         html = client.get(url).content.decode()
         assert "Buy now" in html and 'max="2"' in html
-    services.buy(sale=sale, user=buyer)
+    services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     html = client.get(_product_url(sale)).content.decode()
     assert "Buy now" in html and 'data-testid="flash-limit-reached"' not in html  # one more
-    services.buy(sale=sale, user=buyer)
+    services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     for url in (_product_url(sale), reverse("deals_flash:detail", args=[sale.public_id])):
         html = client.get(url).content.decode()
         assert "Buy now" not in html
@@ -83,7 +86,7 @@ def test_the_buy_button_gives_way_to_a_message_once_the_limit_is_held(client, ma
 
 
 def test_a_released_reservation_brings_the_buy_button_back(client, sale, buyer):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     client.force_login(buyer)
     assert "Buy now" not in client.get(_product_url(sale)).content.decode()
     services.release_unpaid(purchase.reserved_until)
@@ -100,7 +103,7 @@ def test_the_payment_window_on_the_page_is_the_setting(client, make_sale, buyer,
     settings.DEALS_FLASH_PAYMENT_MINUTES = 12
     sale = make_sale(stock=1)
     assert "Pay within 12 minutes" in client.get(_product_url(sale)).content.decode()
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     assert purchase.reserved_until == purchase.created_at + timedelta(minutes=12)
     html = client.get(_product_url(sale)).content.decode()
     assert "Units not paid within 12 minutes come back" in html
@@ -136,7 +139,7 @@ def test_console_creates_and_shows_live_counts(client, merchant, shop, make_sku,
     assert response.status_code == 302
     sale = FlashSale.objects.get()
     assert (sale.price_fen, sale.stock) == (1990, 4)
-    services.buy(sale=sale, user=buyer)
+    services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     counts = client.get(reverse("deals_flash:console_counts")).content.decode()
     assert 'hx-trigger="every 5s"' in counts
     assert "left 3" in counts and "awaiting payment 1" in counts

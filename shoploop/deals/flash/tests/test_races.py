@@ -19,6 +19,7 @@ from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,9 +42,12 @@ def _succeed(payment_public_id: str) -> None:
 
 
 def _buy_fresh(sale_public_id: str, user, quantity: int = 1):
-    # Like a request: read the sale, then buy.
+    # Like a request: read the sale, then buy. (The buyer's address is made before each race,
+    # so here it is only read.)
     sale = selectors.sale_by_public_id(public_id=sale_public_id)
-    return services.buy(sale=sale, user=user, quantity=quantity).public_id
+    return services.buy(
+        sale=sale, user=user, quantity=quantity, address_id=address_id_for(user)
+    ).public_id
 
 
 def _codes(outcomes) -> list[str]:
@@ -59,6 +63,8 @@ def _units(state: str, sale) -> int:
 def test_five_hundred_buyers_for_twenty_units(make_sale, make_user):
     sale = make_sale(stock=20, limit=1)
     buyers = [make_user() for _ in range(500)]
+    for buyer in buyers:
+        address_id_for(buyer)  # made before the race
     outcomes = []
     for start in range(0, len(buyers), WAVE):
         wave = buyers[start : start + WAVE]
@@ -81,6 +87,7 @@ def test_five_hundred_buyers_for_twenty_units(make_sale, make_user):
 
 def test_one_buyer_hammering_never_exceeds_the_limit(make_sale, buyer):
     sale = make_sale(stock=50, limit=3)
+    address_id_for(buyer)
     outcomes = race(lambda i: _buy_fresh(sale.public_id, buyer), 20)
     assert len([o for o in outcomes if isinstance(o, str)]) == 3
     assert _codes(outcomes).count("limit_reached") == 17
@@ -90,7 +97,7 @@ def test_one_buyer_hammering_never_exceeds_the_limit(make_sale, buyer):
 
 def test_sweepers_racing_late_payments_settle_each_reservation_once(make_sale, make_user):
     sale = make_sale(stock=10, limit=1)
-    purchases = [services.buy(sale=sale, user=make_user()) for _ in range(10)]
+    purchases = [services.buy(sale=sale, **as_buyer(make_user())) for _ in range(10)]
     window_end = max(p.reserved_until for p in purchases)
     payers = purchases[:5]  # these pay at the very moment the window closes
 
@@ -123,7 +130,7 @@ def test_sweepers_racing_late_payments_settle_each_reservation_once(make_sale, m
 def test_end_racing_expiry_returns_every_unit_exactly_once(make_sku, shop, make_sale, make_user):
     sku = make_sku(shop=shop, price_fen=5900, stock=40)
     sale = make_sale(sku=sku, stock=30, limit=1)
-    purchases = [services.buy(sale=sale, user=make_user()) for _ in range(12)]
+    purchases = [services.buy(sale=sale, **as_buyer(make_user())) for _ in range(12)]
     _succeed(purchases[0].order.checkout.payment_public_id)
     moment = sale.ends_at + timedelta(minutes=10)  # both the end and every window are due
 
@@ -178,7 +185,7 @@ def _no_waiting_for_locks():
 
 def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, make_user):
     sale = make_sale(stock=5, limit=1)
-    purchases = [services.buy(sale=sale, user=make_user()) for _ in range(3)]
+    purchases = [services.buy(sale=sale, **as_buyer(make_user())) for _ in range(3)]
     moment = max(p.reserved_until for p in purchases)
     # Without SKIP LOCKED the second worker would wait for the held row, then fail.
     with _held(FlashPurchase, purchases[0].pk), _no_waiting_for_locks():
@@ -199,6 +206,7 @@ def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, 
 
 def test_one_buyer_racing_against_a_limit_of_one_gets_one_unit(make_sale, buyer):
     sale = make_sale(stock=20, limit=1)
+    address_id_for(buyer)
 
     outcomes = race(lambda i: _buy_fresh(sale.public_id, buyer), 12)
 
@@ -212,7 +220,7 @@ def test_one_buyer_racing_against_a_limit_of_one_gets_one_unit(make_sale, buyer)
 
 def test_a_released_reservation_gives_the_buyer_the_limit_back_once(make_sale, buyer):
     sale = make_sale(stock=20, limit=1)
-    first = services.buy(sale=sale, user=buyer)
+    first = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     assert services.release_unpaid(first.reserved_until) == 1
     assert services.release_unpaid(first.reserved_until) == 0  # released once, quota back once
     assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 0

@@ -13,6 +13,7 @@ from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.models import Payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,7 @@ def test_another_merchant_cannot_pause_or_end(sale, other_merchant, buyer):
 
 
 def test_buying_reserves_a_unit_and_places_the_deal_order(sale, buyer):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     order = purchase.order
     assert purchase.state == FlashPurchase.State.RESERVED
     assert order.state == Order.State.PENDING_PAYMENT
@@ -132,23 +133,23 @@ def test_buying_reserves_a_unit_and_places_the_deal_order(sale, buyer):
 def test_before_the_start_after_the_end_and_paused_are_refused(make_sale, buyer):
     upcoming = make_sale(starts_in=timedelta(minutes=30))
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=upcoming, user=buyer)
+        services.buy(sale=upcoming, user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "not_started"
 
     sale = make_sale()
     with clock.frozen_at(sale.ends_at), pytest.raises(Conflict) as excinfo:
-        services.buy(sale=sale, user=buyer)
+        services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "ended"
 
     services.pause_sale(sale=sale, actor=sale.shop.owner)
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=sale, user=buyer)
+        services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "paused"
     # A stale copy of the sale (read before the pause) is refused by the conditional update.
     stale = FlashSale.objects.get(pk=sale.pk)
     stale.state = FlashSale.State.SCHEDULED
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=stale, user=buyer)
+        services.buy(sale=stale, user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "paused"
     assert not Order.objects.exists()
     assert FlashQuota.objects.filter(bought__gt=0).count() == 0
@@ -156,16 +157,18 @@ def test_before_the_start_after_the_end_and_paused_are_refused(make_sale, buyer)
 
 def test_the_per_user_limit_holds_across_requests(make_sale, buyer):
     sale = make_sale(stock=10, limit=3)
-    services.buy(sale=sale, user=buyer, quantity=2)
+    services.buy(sale=sale, user=buyer, quantity=2, address_id=address_id_for(buyer))
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=_fresh(sale), user=buyer, quantity=2)
+        services.buy(sale=_fresh(sale), user=buyer, quantity=2, address_id=address_id_for(buyer))
     assert _code(excinfo) == "limit_reached"
-    services.buy(sale=_fresh(sale), user=buyer, quantity=1)
+    services.buy(sale=_fresh(sale), user=buyer, quantity=1, address_id=address_id_for(buyer))
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=_fresh(sale), user=buyer)
+        services.buy(sale=_fresh(sale), user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "limit_reached"
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=_fresh(sale), user=buyer, quantity=4)  # above the limit in one go
+        services.buy(
+            sale=_fresh(sale), user=buyer, quantity=4, address_id=address_id_for(buyer)
+        )  # above the limit in one go
     assert _code(excinfo) == "limit_reached"
     assert _fresh(sale).available == 7
     assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 3
@@ -173,14 +176,16 @@ def test_the_per_user_limit_holds_across_requests(make_sale, buyer):
 
 def test_sold_out_at_once_and_nothing_changes(make_sale, make_user):
     sale = make_sale(stock=2)
-    services.buy(sale=sale, user=make_user())
-    services.buy(sale=sale, user=make_user())  # a stale copy: the conditional update decides
+    services.buy(sale=sale, **as_buyer(make_user()))
+    services.buy(sale=sale, **as_buyer(make_user()))  # a stale copy: the conditional update decides
     late = make_user()
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=sale, user=late)
+        services.buy(sale=sale, user=late, address_id=address_id_for(late))
     assert _code(excinfo) == "sold_out"
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=_fresh(sale), user=late)  # the fast path: the read says 0 left
+        services.buy(
+            sale=_fresh(sale), user=late, address_id=address_id_for(late)
+        )  # the fast path: the read says 0 left
     assert _code(excinfo) == "sold_out"
     assert _fresh(sale).available == 0
     assert Order.objects.count() == 2
@@ -190,7 +195,7 @@ def test_sold_out_at_once_and_nothing_changes(make_sale, make_user):
 @pytest.mark.parametrize("quantity", [0, -1, "1", None, 1.5, True])
 def test_bad_quantities_are_refused(sale, buyer, quantity):
     with pytest.raises(DomainError):
-        services.buy(sale=sale, user=buyer, quantity=quantity)
+        services.buy(sale=sale, user=buyer, quantity=quantity, address_id=address_id_for(buyer))
     assert _fresh(sale).available == 5
 
 
@@ -198,10 +203,10 @@ def test_merchant_cannot_buy_own_sale_and_anonymous_cannot_buy(sale, merchant):
     from django.contrib.auth.models import AnonymousUser
 
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=sale, user=merchant)
+        services.buy(sale=sale, user=merchant, address_id=address_id_for(merchant))
     assert _code(excinfo) == "own_shop"
     with pytest.raises(DomainError):
-        services.buy(sale=sale, user=AnonymousUser())
+        services.buy(sale=sale, **as_buyer(AnonymousUser()))
     assert _fresh(sale).available == 5
 
 
@@ -209,7 +214,7 @@ def test_merchant_cannot_buy_own_sale_and_anonymous_cannot_buy(sale, merchant):
 
 
 def test_paying_makes_the_order_paid_for_fulfilment(sale, buyer, pay):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     pay(purchase.order.checkout)
     purchase.refresh_from_db()
     purchase.order.refresh_from_db()
@@ -223,7 +228,7 @@ def test_paying_makes_the_order_paid_for_fulfilment(sale, buyer, pay):
 
 
 def test_a_failed_payment_gives_the_unit_and_the_limit_back(sale, buyer, fail_payment):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     fail_payment(purchase.order.checkout)
     purchase.refresh_from_db()
     purchase.order.refresh_from_db()
@@ -231,7 +236,7 @@ def test_a_failed_payment_gives_the_unit_and_the_limit_back(sale, buyer, fail_pa
     assert purchase.order.state == Order.State.CANCELLED
     assert _fresh(sale).available == 5
     assert FlashQuota.objects.get(sale=sale, buyer=buyer).bought == 0
-    services.buy(sale=_fresh(sale), user=buyer)  # may try again
+    services.buy(sale=_fresh(sale), user=buyer, address_id=address_id_for(buyer))  # may try again
     assert verify_ledger().ok
 
 
@@ -239,8 +244,8 @@ def test_a_failed_payment_gives_the_unit_and_the_limit_back(sale, buyer, fail_pa
 
 
 def test_unpaid_reservations_return_after_the_window(sale, buyer, make_user, pay):
-    unpaid = services.buy(sale=sale, user=buyer)
-    paid = services.buy(sale=_fresh(sale), user=make_user())
+    unpaid = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
+    paid = services.buy(sale=_fresh(sale), **as_buyer(make_user()))
     pay(paid.order.checkout)
     with clock.frozen_at(unpaid.reserved_until - timedelta(seconds=1)):
         assert services.release_unpaid(clock.now()) == 0
@@ -261,7 +266,7 @@ def test_unpaid_reservations_return_after_the_window(sale, buyer, make_user, pay
 
 
 def test_a_payment_whose_event_was_lost_is_settled_not_cancelled(sale, buyer, lost_payment):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     lost_payment(purchase.order.checkout)
     assert services.release_unpaid(purchase.reserved_until) == 1
     purchase.refresh_from_db()
@@ -273,7 +278,7 @@ def test_a_payment_whose_event_was_lost_is_settled_not_cancelled(sale, buyer, lo
 
 
 def test_a_payment_after_the_release_is_refunded_in_full(sale, buyer, pay, committed):
-    purchase = services.buy(sale=sale, user=buyer)
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
     with committed():
         services.release_unpaid(purchase.reserved_until)
     with committed():
@@ -294,8 +299,8 @@ def test_the_end_returns_leftovers_once_and_later_releases_go_to_the_sku(
 ):
     sku = make_sku(shop=shop, price_fen=5900, stock=20)
     sale = make_sale(sku=sku, stock=10)
-    unpaid = services.buy(sale=sale, user=buyer)
-    paid = services.buy(sale=_fresh(sale), user=make_user())
+    unpaid = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
+    paid = services.buy(sale=_fresh(sale), **as_buyer(make_user()))
     pay(paid.order.checkout)
     assert _sku_stock(sku) == 10
     assert services.end_due_sales(sale.ends_at - timedelta(seconds=1)) == 0
@@ -320,13 +325,13 @@ def test_merchant_pauses_resumes_and_ends_early(make_sku, shop, make_sale, merch
     services.resume_sale(sale=sale, actor=merchant)
     with pytest.raises(Conflict):
         services.resume_sale(sale=sale, actor=merchant)
-    services.buy(sale=_fresh(sale), user=buyer)
+    services.buy(sale=_fresh(sale), user=buyer, address_id=address_id_for(buyer))
     services.end_sale(sale=sale, actor=merchant)
     services.end_sale(sale=sale, actor=merchant)  # twice: no second return
     assert _sku_stock(sku) == 9
     assert _fresh(sale).status() == "ended"
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=_fresh(sale), user=buyer)
+        services.buy(sale=_fresh(sale), user=buyer, address_id=address_id_for(buyer))
     assert _code(excinfo) == "ended"
 
 
@@ -347,8 +352,9 @@ def test_a_buy_touches_the_hot_sale_row_with_exactly_one_statement(sale, buyer, 
         skip = ("SELECT", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
         return [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith(skip)]
 
+    ship = address_id_for(buyer)  # the address book before: only the buy is measured
     with CaptureQueriesContext(connection) as captured:
-        services.buy(sale=sale, user=buyer)
+        services.buy(sale=sale, user=buyer, address_id=ship)
     writes = statements_on_sale(captured.captured_queries)
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE")
     assert not any("FOR UPDATE" in q["sql"] for q in captured.captured_queries)
@@ -359,17 +365,19 @@ def test_a_buy_touches_the_hot_sale_row_with_exactly_one_statement(sale, buyer, 
     sold_out = FlashSale.objects.get(pk=sale.pk)
     sold_out.available = 0
     with CaptureQueriesContext(connection) as captured, pytest.raises(Conflict):
-        services.buy(sale=sold_out, user=make_user())
+        services.buy(sale=sold_out, **as_buyer(make_user()))
     assert not statements_on_sale(captured.captured_queries)
 
 
 def test_losing_the_last_unit_at_the_update_rolls_everything_back(make_sale, make_user):
     sale = make_sale(stock=1)
     stale = FlashSale.objects.get(pk=sale.pk)  # read while one unit was left
-    services.buy(sale=sale, user=make_user())
+    services.buy(sale=sale, **as_buyer(make_user()))
     late = make_user()
     with pytest.raises(Conflict) as excinfo:
-        services.buy(sale=stale, user=late)  # passes the read, loses at the conditional update
+        services.buy(
+            sale=stale, user=late, address_id=address_id_for(late)
+        )  # passes the read, loses at the conditional update
     assert _code(excinfo) == "sold_out"
     # The order, payment and purchase placed before the update are gone with it.
     assert Order.objects.count() == FlashPurchase.objects.count() == 1
@@ -386,7 +394,9 @@ def test_sweeping_several_sales_returns_units_to_each_and_skus_once(
     sku_b = make_sku(shop=shop, price_fen=5900, stock=10)
     open_sale = make_sale(sku=sku_a, stock=5)
     ending = make_sale(sku=sku_b, stock=5, lasts=timedelta(minutes=2))
-    unpaid = [services.buy(sale=_fresh(s), user=make_user()) for s in (open_sale, ending) * 2]
+    unpaid = [
+        services.buy(sale=_fresh(s), **as_buyer(make_user())) for s in (open_sale, ending) * 2
+    ]
     moment = max(p.reserved_until for p in unpaid) + timedelta(minutes=1)
     assert services.end_due_sales(moment) == 1  # ``ending`` is over: its 3 leftovers go back
     assert _sku_stock(sku_b) == 8

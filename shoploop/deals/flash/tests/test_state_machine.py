@@ -23,6 +23,7 @@ from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 
 SKU_STOCK = 12
 SALE_STOCK = 8
@@ -99,7 +100,12 @@ class FlashMachine(RuleBasedStateMachine):
     @rule(who=st.integers(0, 3), quantity=st.integers(1, 3))
     def buy(self, who, quantity):
         try:
-            services.buy(sale=self._fresh(), user=self.buyers[who], quantity=quantity)
+            services.buy(
+                sale=self._fresh(),
+                user=self.buyers[who],
+                quantity=quantity,
+                address_id=address_id_for(self.buyers[who]),
+            )
         except DomainError as error:
             assert error.code in {"limit_reached", "sold_out", "paused", "ended"}
 

@@ -6,6 +6,7 @@ import pytest
 
 from shoploop.core import clock
 from shoploop.deals.groups import services
+from shoploop.orders.tests.conftest import address_id_for
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def buyers(make_user):
 @pytest.fixture
 def opened(campaign, buyer, pay):
     """A group whose leader (``buyer``) has paid."""
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     pay(seat.order.checkout)
     seat.group.refresh_from_db()
     return seat.group

@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.deals.groups.models import Group, GroupCampaign
 from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,9 @@ def test_buyers_open_join_pay_and_see_the_group_complete(api, merchant, buyer, m
     from shoploop.orders.models import Checkout
 
     campaign_id = api.post(f"{BASE}/campaigns", _campaign_body(sku), user=merchant).json()["id"]
-    opened = api.post(f"{BASE}/campaigns/{campaign_id}/groups", user=buyer)
+    opened = api.post(
+        f"{BASE}/campaigns/{campaign_id}/groups", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert opened.status_code == 201, opened.content
     seat = opened.json()
     assert seat["is_leader"] and seat["price_fen"] == 3900 and seat["pay_url"]
@@ -89,11 +92,13 @@ def test_buyers_open_join_pay_and_see_the_group_complete(api, merchant, buyer, m
     assert detail["min_paid_to_complete"] is None
 
     friend = make_user(display_name="好友")
-    joined = api.post(f"{BASE}/groups/{group_id}/join", user=friend)
-    assert joined.status_code == 201
-    assert api.post(f"{BASE}/groups/{group_id}/join", user=friend).json()["error"]["code"] in (
-        "already_joined",
+    joined = api.post(
+        f"{BASE}/groups/{group_id}/join", {"address_id": address_id_for(friend)}, user=friend
     )
+    assert joined.status_code == 201
+    assert api.post(
+        f"{BASE}/groups/{group_id}/join", {"address_id": address_id_for(friend)}, user=friend
+    ).json()["error"]["code"] in ("already_joined",)
     pay(Checkout.objects.get(orders__public_id=joined.json()["order_id"]))
     detail = api.get(f"{BASE}/groups/{group_id}").json()
     assert detail["state"] == "succeeded" and detail["more_needed"] == 0
@@ -105,8 +110,12 @@ def test_buyers_open_join_pay_and_see_the_group_complete(api, merchant, buyer, m
 
 def test_join_errors_are_clear(api, merchant, buyer, make_user, sku):
     campaign_id = api.post(f"{BASE}/campaigns", _campaign_body(sku), user=merchant).json()["id"]
-    group_id = api.post(f"{BASE}/campaigns/{campaign_id}/groups", user=buyer).json()["group_id"]
-    answer = api.post(f"{BASE}/groups/{group_id}/join", user=buyer)
+    group_id = api.post(
+        f"{BASE}/campaigns/{campaign_id}/groups", {"address_id": address_id_for(buyer)}, user=buyer
+    ).json()["group_id"]
+    answer = api.post(
+        f"{BASE}/groups/{group_id}/join", {"address_id": address_id_for(buyer)}, user=buyer
+    )
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "leader_in_group"
     answer = api.post(f"{BASE}/groups/{group_id}/join", user=make_user())
     assert answer.json()["error"]["code"] == "group_not_ready"
@@ -130,9 +139,15 @@ def test_group_lists_read_members_in_one_query_however_many_groups(
     friend = make_user(display_name="常客")
 
     def open_paid_group_with_friend():
-        seat = api.post(f"{BASE}/campaigns/{campaign_id}/groups", user=make_user()).json()
+        leader = make_user()
+        body = {"address_id": address_id_for(leader)}
+        seat = api.post(f"{BASE}/campaigns/{campaign_id}/groups", body, user=leader).json()
         pay(Checkout.objects.get(orders__public_id=seat["order_id"]))
-        joined = api.post(f"{BASE}/groups/{seat['group_id']}/join", user=friend)
+        joined = api.post(
+            f"{BASE}/groups/{seat['group_id']}/join",
+            {"address_id": address_id_for(friend)},
+            user=friend,
+        )
         assert joined.status_code == 201, joined.content
 
     def statements(url, **kwargs):

@@ -9,6 +9,7 @@ from shoploop.accounts.tests.images import image_upload
 from shoploop.catalog import services as catalog_services
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import GroupCampaign, Seat
+from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -25,10 +26,16 @@ def test_open_groups_are_listed_nearly_full_first(client, make_campaign, sku, bu
     campaign = make_campaign(sku=sku, group_size=4)
     groups = []
     for leader in buyers[:2]:
-        seat = services.open_group(campaign=campaign, user=leader)
+        seat = services.open_group(
+            campaign=campaign, user=leader, address_id=address_id_for(leader)
+        )
         pay(seat.order.checkout)
         groups.append(seat.group)
-    pay(services.join_group(group=groups[1], user=buyers[5]).order.checkout)
+    pay(
+        services.join_group(
+            group=groups[1], user=buyers[5], address_id=address_id_for(buyers[5])
+        ).order.checkout
+    )
     html = client.get(f"/p/{sku.product.public_id}/").content.decode()
     assert html.index(groups[1].public_id) < html.index(groups[0].public_id)
 
@@ -58,9 +65,13 @@ def test_no_join_button_on_ones_own_group(client, opened, buyer, sku):
 def test_join_and_open_give_way_to_a_message_once_the_limit_is_held(
     client, campaign, opened, buyers, pay, sku
 ):
-    other = services.open_group(campaign=campaign, user=buyers[1])
+    other = services.open_group(
+        campaign=campaign, user=buyers[1], address_id=address_id_for(buyers[1])
+    )
     pay(other.order.checkout)
-    services.join_group(group=opened, user=buyers[0])  # the limit is 1 seat per buyer
+    services.join_group(
+        group=opened, user=buyers[0], address_id=address_id_for(buyers[0])
+    )  # the limit is 1 seat per buyer
     client.force_login(buyers[0])
     html = client.get(f"/p/{sku.product.public_id}/").content.decode()
     assert f"/groups/g/{other.group.public_id}/join/" not in html
@@ -84,7 +95,7 @@ def test_the_merchant_sees_no_join_or_open_button_on_their_campaign(
 
 def test_the_seat_hold_on_the_page_is_the_setting(client, opened, buyers, settings):
     settings.DEALS_GROUP_SEAT_HOLD_MINUTES = 9
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert seat.reserved_until == seat.created_at + timedelta(minutes=9)
     client.force_login(buyers[0])
     html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
@@ -97,9 +108,11 @@ def test_group_page_shows_the_picture_what_each_member_pays_and_the_empty_seats(
     settings.MEDIA_ROOT = tmp_path
     catalog_services.add_product_image(product=sku.product, actor=merchant, upload=image_upload())
     campaign = make_campaign(sku=sku, group_size=4, leader_price_fen=2900)
-    leader = services.open_group(campaign=campaign, user=buyers[0])
+    leader = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader.order.checkout)
-    services.join_group(group=leader.group, user=buyers[1])
+    services.join_group(group=leader.group, user=buyers[1], address_id=address_id_for(buyers[1]))
     html = client.get(f"/groups/g/{leader.group.public_id}/").content.decode()
     assert 'data-testid="group-cover"' in html and "/media/products/" in html
     prices = re.findall(r'data-testid="member-price">([^<]+)<', html)
@@ -110,7 +123,11 @@ def test_group_page_shows_the_picture_what_each_member_pays_and_the_empty_seats(
 def test_a_failed_group_shows_no_empty_seats_and_nobody_paid(
     client, opened, buyers, pay, committed
 ):
-    pay(services.join_group(group=opened, user=buyers[0]).order.checkout)
+    pay(
+        services.join_group(
+            group=opened, user=buyers[0], address_id=address_id_for(buyers[0])
+        ).order.checkout
+    )
     with committed():
         services.settle_groups(opened.deadline)
     html = client.get(f"/groups/g/{opened.public_id}/").content.decode()
@@ -120,14 +137,16 @@ def test_a_failed_group_shows_no_empty_seats_and_nobody_paid(
 
 def test_group_page_says_when_the_k_rule_applies(client, make_campaign, sku, buyer, pay):
     campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=2)
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     html = client.get(f"/groups/g/{seat.group.public_id}/").content.decode()
     assert 'data-testid="k-rule"' in html and "at least 2 members" in html
 
 
 def test_joining_from_the_page_goes_to_the_cashier(client, opened, buyers):
     client.force_login(buyers[0])
-    answer = client.post(f"/groups/g/{opened.public_id}/join/")
+    answer = client.post(
+        f"/groups/g/{opened.public_id}/join/", {"address": address_id_for(buyers[0])}
+    )
     assert answer.status_code == 302
     seat = Seat.objects.get(user=buyers[0])
     assert f"next=/groups/g/{opened.public_id}/" in answer["Location"].replace("%2F", "/")
@@ -138,13 +157,17 @@ def test_joining_from_the_page_goes_to_the_cashier(client, opened, buyers):
 
 def test_join_error_is_shown_on_the_page(client, opened, buyer):
     client.force_login(buyer)
-    page = client.post(f"/groups/g/{opened.public_id}/join/", follow=True)
+    page = client.post(
+        f"/groups/g/{opened.public_id}/join/", {"address": address_id_for(buyer)}, follow=True
+    )
     assert "You opened this group" in page.content.decode()
 
 
 def test_opening_from_the_product_page(client, campaign, buyer):
     client.force_login(buyer)
-    answer = client.post(f"/groups/c/{campaign.public_id}/open/")
+    answer = client.post(
+        f"/groups/c/{campaign.public_id}/open/", {"address": address_id_for(buyer)}
+    )
     assert answer.status_code == 302
     assert Seat.objects.get(user=buyer).is_leader
 
@@ -209,7 +232,9 @@ def test_community_page_lists_open_groups_of_its_campaigns(client, make_campaign
     community = community_services.create_community(actor=buyers[5], name="茶友会", tags=["茶"])
     community_services.join_community(actor=buyers[0], community=community)
     campaign = make_campaign(sku=sku, communities=[community])
-    seat = services.open_group(campaign=campaign, user=buyers[0])
+    seat = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     html = client.get(f"/c/{community.public_id}/").content.decode()
     assert f"/groups/g/{seat.group.public_id}/" not in html  # the leader has not paid yet
     pay(seat.order.checkout)

@@ -15,6 +15,7 @@ from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def _payment(order: Order) -> Payment:
 
 def _paid_leader_group(make_campaign, sku, leader, size=5):
     campaign = make_campaign(sku=sku, group_size=size, stock=10)
-    seat = services.open_group(campaign=campaign, user=leader)
+    seat = services.open_group(campaign=campaign, user=leader, address_id=address_id_for(leader))
     _succeed(seat.order)
     group = Group.objects.get(pk=seat.group_id)
     assert group.paid_count == 1
@@ -53,9 +54,12 @@ def test_fifty_buyers_join_and_pay_one_five_seat_group_at_once(
     sku = make_sku(shop=shop, stock=20)
     users = [make_user() for _ in range(50)]
     campaign, group = _paid_leader_group(make_campaign, sku, users[0])
+    ships = [address_id_for(user) for user in users]  # made before the race
 
     def join_and_pay(index):
-        seat = services.join_group(group=Group.objects.get(pk=group.pk), user=users[index + 1])
+        seat = services.join_group(
+            group=Group.objects.get(pk=group.pk), user=users[index + 1], address_id=ships[index + 1]
+        )
         _succeed(seat.order)
         return seat.public_id
 
@@ -82,7 +86,9 @@ def test_fifty_payments_arrive_at_once_for_one_five_seat_group(
     sku = make_sku(shop=shop, stock=20)
     users = [make_user() for _ in range(50)]
     leader = services.open_group(
-        campaign=make_campaign(sku=sku, group_size=5, stock=10), user=users[0]
+        campaign=make_campaign(sku=sku, group_size=5, stock=10),
+        user=users[0],
+        address_id=address_id_for(users[0]),
     )
     group = leader.group
     _succeed(leader.order)
@@ -90,7 +96,10 @@ def test_fifty_payments_arrive_at_once_for_one_five_seat_group(
     # Users 1..45 join in waves of at most 4 free seats and expire unpaid; 46..49 hold seats.
     starts = [1, 2, *range(6, 46, 4), 46]
     for start, end in zip(starts, [*starts[1:], 50], strict=True):
-        batch = [services.join_group(group=group, user=user) for user in users[start:end]]
+        batch = [
+            services.join_group(group=group, user=user, address_id=address_id_for(user))
+            for user in users[start:end]
+        ]
         seats.extend(batch)
         if end <= 46:
             services.free_unpaid_seats(batch[-1].reserved_until + timedelta(seconds=1))
@@ -118,9 +127,13 @@ def test_a_join_paying_as_the_deadline_settles_completes_or_refunds_everyone(
     leader, friend = make_user(), make_user()
     pairs = []
     for _ in range(8):
-        seat = services.open_group(campaign=campaign, user=leader)
+        seat = services.open_group(
+            campaign=campaign, user=leader, address_id=address_id_for(leader)
+        )
         _succeed(seat.order)
-        joiner = services.join_group(group=seat.group, user=friend)
+        joiner = services.join_group(
+            group=seat.group, user=friend, address_id=address_id_for(friend)
+        )
         pairs.append((seat, joiner))
 
     for leader_seat, joiner in pairs:
@@ -157,7 +170,9 @@ def test_settle_workers_in_parallel_settle_each_group_once(
     leader = make_user()
     groups = []
     for _ in range(12):
-        seat = services.open_group(campaign=campaign, user=leader)
+        seat = services.open_group(
+            campaign=campaign, user=leader, address_id=address_id_for(leader)
+        )
         _succeed(seat.order)
         groups.append(seat.group)
     deadline = max(group.deadline for group in groups)
@@ -175,16 +190,21 @@ def test_one_buyer_racing_opens_and_joins_gets_one_seat_within_a_limit_of_one(
     campaign = make_campaign(sku=sku, group_size=3, stock=10, per_user_limit=1)
     groups = []
     for _ in range(6):
-        seat = services.open_group(campaign=campaign, user=make_user())
+        seat = services.open_group(campaign=campaign, **as_buyer(make_user()))
         _succeed(seat.order)
         groups.append(Group.objects.get(pk=seat.group_id))
     buyer = make_user()
+    ship = address_id_for(buyer)
 
     def work(i):
         # Like a request: the group or the campaign as read now, then the service.
         if i < len(groups):
-            return services.join_group(group=Group.objects.get(pk=groups[i].pk), user=buyer)
-        return services.open_group(campaign=GroupCampaign.objects.get(pk=campaign.pk), user=buyer)
+            return services.join_group(
+                group=Group.objects.get(pk=groups[i].pk), user=buyer, address_id=ship
+            )
+        return services.open_group(
+            campaign=GroupCampaign.objects.get(pk=campaign.pk), user=buyer, address_id=ship
+        )
 
     outcomes = race(work, 12)
 
@@ -205,14 +225,17 @@ def test_a_freed_seat_lets_the_same_buyer_race_again_for_one_seat(make_campaign,
     campaign = make_campaign(sku=sku, group_size=3, stock=10, per_user_limit=1)
     groups = []
     for _ in range(8):
-        seat = services.open_group(campaign=campaign, user=make_user())
+        seat = services.open_group(campaign=campaign, **as_buyer(make_user()))
         _succeed(seat.order)
         groups.append(Group.objects.get(pk=seat.group_id))
     buyer = make_user()
-    first = services.join_group(group=groups[0], user=buyer)
+    first = services.join_group(group=groups[0], user=buyer, address_id=address_id_for(buyer))
     assert services.on_payment_failed(first.order)
 
-    outcomes = race(lambda i: services.join_group(group=groups[i], user=buyer), len(groups))
+    ship = address_id_for(buyer)
+    outcomes = race(
+        lambda i: services.join_group(group=groups[i], user=buyer, address_id=ship), len(groups)
+    )
 
     assert sum(isinstance(o, Seat) for o in outcomes) == 1, outcomes
     assert {o.code for o in outcomes if isinstance(o, DomainError)} == {"per_user_limit"}

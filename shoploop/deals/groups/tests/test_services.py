@@ -15,6 +15,7 @@ from shoploop.deals.groups.models import Group, GroupCampaign, Seat
 from shoploop.ledger.models import Payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for, as_buyer
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +116,7 @@ def test_pause_resume_and_end_are_the_merchants_alone(campaign, other_merchant, 
 def test_paused_campaign_takes_no_new_groups(campaign, merchant, buyer):
     services.pause_campaign(campaign=campaign, actor=merchant)
     with pytest.raises(Conflict) as error:
-        services.open_group(campaign=campaign, user=buyer)
+        services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     assert error.value.code == "campaign_not_active"
     assert not Group.objects.exists()
 
@@ -124,7 +125,7 @@ def test_paused_campaign_takes_no_new_groups(campaign, merchant, buyer):
 
 
 def test_opening_reserves_a_seat_and_a_unit_and_places_an_order(campaign, buyer):
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     group = seat.group
     assert seat.is_leader and seat.state == Seat.State.RESERVED
     assert seat.reserved_until == seat.created_at + timedelta(minutes=5)
@@ -139,7 +140,7 @@ def test_opening_reserves_a_seat_and_a_unit_and_places_an_order(campaign, buyer)
 
 def test_leader_pays_the_leader_price(make_campaign, sku, buyer):
     campaign = make_campaign(sku=sku, leader_price_fen=2900)
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     assert seat.order.total_fen == 2900
 
 
@@ -152,16 +153,16 @@ def test_leader_payment_holds_the_money_and_opens_the_group_to_others(opened, bu
 
 
 def test_nobody_joins_before_the_leader_paid(campaign, buyer, buyers):
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     with pytest.raises(Conflict) as error:
-        services.join_group(group=seat.group, user=buyers[0])
+        services.join_group(group=seat.group, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert error.value.code == "group_not_ready"
 
 
 def test_last_paid_seat_completes_the_group_and_every_order_goes_to_fulfilment(opened, buyers, pay):
     with recorded_events() as events:
         for member in buyers[:2]:
-            seat = services.join_group(group=opened, user=member)
+            seat = services.join_group(group=opened, user=member, address_id=address_id_for(member))
             pay(seat.order.checkout)
     opened.refresh_from_db()
     assert opened.state == Group.State.SUCCEEDED and opened.paid_count == 3
@@ -175,18 +176,18 @@ def test_last_paid_seat_completes_the_group_and_every_order_goes_to_fulfilment(o
 
 def test_join_rules_give_clear_errors(opened, buyer, buyers, pay, merchant):
     with pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=buyer)
+        services.join_group(group=opened, user=buyer, address_id=address_id_for(buyer))
     assert error.value.code == "leader_in_group"
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     with pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=buyers[0])
+        services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert error.value.code == "already_joined"
     with pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=merchant)
+        services.join_group(group=opened, user=merchant, address_id=address_id_for(merchant))
     assert error.value.code == "own_shop"
-    services.join_group(group=opened, user=buyers[1])
+    services.join_group(group=opened, user=buyers[1], address_id=address_id_for(buyers[1]))
     with pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=buyers[2])
+        services.join_group(group=opened, user=buyers[2], address_id=address_id_for(buyers[2]))
     assert error.value.code == "group_full"
     opened.refresh_from_db()
     assert opened.seats_taken == 3
@@ -195,25 +196,33 @@ def test_join_rules_give_clear_errors(opened, buyer, buyers, pay, merchant):
 
 def test_joining_a_finished_or_failed_group_is_refused(opened, buyers, pay):
     for member in buyers[:2]:
-        pay(services.join_group(group=opened, user=member).order.checkout)
+        pay(
+            services.join_group(
+                group=opened, user=member, address_id=address_id_for(member)
+            ).order.checkout
+        )
     opened.refresh_from_db()
     with pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=buyers[3])
+        services.join_group(group=opened, user=buyers[3], address_id=address_id_for(buyers[3]))
     assert error.value.code == "group_closed"
 
 
 def test_joining_after_the_deadline_is_refused(opened, buyers):
     with clock.frozen_at(opened.deadline + timedelta(seconds=1)), pytest.raises(Conflict) as error:
-        services.join_group(group=opened, user=buyers[0])
+        services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert error.value.code == "group_closed"
 
 
 def test_per_user_limit_per_campaign(campaign, buyers, pay):
-    leader_seat = services.open_group(campaign=campaign, user=buyers[0])
+    leader_seat = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader_seat.order.checkout)
-    services.join_group(group=leader_seat.group, user=buyers[1])
+    services.join_group(
+        group=leader_seat.group, user=buyers[1], address_id=address_id_for(buyers[1])
+    )
     with pytest.raises(Conflict) as error:
-        services.open_group(campaign=campaign, user=buyers[1])
+        services.open_group(campaign=campaign, user=buyers[1], address_id=address_id_for(buyers[1]))
     assert error.value.code == "per_user_limit"
 
 
@@ -221,31 +230,50 @@ def test_a_freed_or_refunded_seat_no_longer_counts_against_the_limit(
     make_campaign, sku, buyers, pay, committed
 ):
     campaign = make_campaign(sku=sku, per_user_limit=1)
-    first = services.open_group(campaign=campaign, user=buyers[0])
+    first = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(first.order.checkout)
-    second = services.open_group(campaign=campaign, user=buyers[1])
+    second = services.open_group(
+        campaign=campaign, user=buyers[1], address_id=address_id_for(buyers[1])
+    )
     pay(second.order.checkout)
-    seat = services.join_group(group=first.group, user=buyers[2])
+    seat = services.join_group(
+        group=first.group, user=buyers[2], address_id=address_id_for(buyers[2])
+    )
     with pytest.raises(Conflict) as error:
-        services.join_group(group=second.group, user=buyers[2])
+        services.join_group(
+            group=second.group, user=buyers[2], address_id=address_id_for(buyers[2])
+        )
     assert error.value.code == "per_user_limit"
     assert services.on_payment_failed(seat.order)  # the seat is freed: the limit is free again
-    seat = services.join_group(group=second.group, user=buyers[2])
+    seat = services.join_group(
+        group=second.group, user=buyers[2], address_id=address_id_for(buyers[2])
+    )
     pay(seat.order.checkout)
     with committed():
         services.settle_groups(second.group.deadline)  # fails: both paid members refunded
     assert _state(seat) == Seat.State.REFUNDED
-    assert services.open_group(campaign=campaign, user=buyers[2]).state == Seat.State.RESERVED
+    assert (
+        services.open_group(
+            campaign=campaign, user=buyers[2], address_id=address_id_for(buyers[2])
+        ).state
+        == Seat.State.RESERVED
+    )
     assert verify_ledger().ok
 
 
 def test_sold_out_campaign_refuses_and_changes_nothing(make_campaign, sku, buyers, pay):
     campaign = make_campaign(sku=sku, stock=2, per_user_limit=1)
-    leader = services.open_group(campaign=campaign, user=buyers[0])
+    leader = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader.order.checkout)
-    services.join_group(group=leader.group, user=buyers[1])
+    services.join_group(group=leader.group, user=buyers[1], address_id=address_id_for(buyers[1]))
     with pytest.raises(Conflict) as error:
-        services.join_group(group=leader.group, user=buyers[2])
+        services.join_group(
+            group=leader.group, user=buyers[2], address_id=address_id_for(buyers[2])
+        )
     assert error.value.code == "sold_out"
     leader.group.refresh_from_db()
     assert leader.group.seats_taken == 2
@@ -257,21 +285,28 @@ def test_only_members_of_the_campaigns_communities_may_join(make_campaign, sku, 
     community = community_services.create_community(actor=buyers[5], name="咖啡同好", tags=["咖啡"])
     campaign = make_campaign(sku=sku, communities=[community])
     with pytest.raises(PermissionDenied) as error:
-        services.open_group(campaign=campaign, user=buyers[0])
+        services.open_group(campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert error.value.code == "community_only"
     community_services.join_community(actor=buyers[0], community=community)
-    seat = services.open_group(campaign=campaign, user=buyers[0])
+    seat = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(seat.order.checkout)
     with pytest.raises(PermissionDenied):
-        services.join_group(group=seat.group, user=buyers[1])
-    assert services.join_group(group=seat.group, user=buyers[5]).state == Seat.State.RESERVED
+        services.join_group(group=seat.group, user=buyers[1], address_id=address_id_for(buyers[1]))
+    assert (
+        services.join_group(
+            group=seat.group, user=buyers[5], address_id=address_id_for(buyers[5])
+        ).state
+        == Seat.State.RESERVED
+    )
 
 
 def test_not_signed_in_cannot_open(campaign):
     from django.contrib.auth.models import AnonymousUser
 
     with pytest.raises(DomainError) as error:
-        services.open_group(campaign=campaign, user=AnonymousUser())
+        services.open_group(campaign=campaign, **as_buyer(AnonymousUser()))
     assert error.value.status == 401
 
 
@@ -281,7 +316,7 @@ def test_campaign_not_started_refuses(make_campaign, sku, buyer):
         sku=sku, starts_at=now + timedelta(hours=1), ends_at=now + timedelta(days=1)
     )
     with pytest.raises(Conflict) as error:
-        services.open_group(campaign=campaign, user=buyer)
+        services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     assert error.value.code == "campaign_not_started"
 
 
@@ -289,7 +324,7 @@ def test_campaign_not_started_refuses(make_campaign, sku, buyer):
 
 
 def test_payment_for_a_freed_seat_is_refunded_automatically(opened, buyers, pay, committed):
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     with committed():
         assert services.free_unpaid_seats(seat.reserved_until) == 1
     assert _state(seat) == Seat.State.FREED
@@ -305,7 +340,7 @@ def test_payment_for_a_freed_seat_is_refunded_automatically(opened, buyers, pay,
 
 
 def test_a_failed_payment_frees_the_seat_and_its_unit(opened, buyers, campaign):
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     campaign.refresh_from_db()
     stock = campaign.stock
     assert services.on_payment_failed(seat.order)
@@ -314,11 +349,16 @@ def test_a_failed_payment_frees_the_seat_and_its_unit(opened, buyers, campaign):
     campaign.refresh_from_db()
     assert campaign.stock == stock + 1
     # The buyer may try again.
-    assert services.join_group(group=opened, user=buyers[0]).state == Seat.State.RESERVED
+    assert (
+        services.join_group(
+            group=opened, user=buyers[0], address_id=address_id_for(buyers[0])
+        ).state
+        == Seat.State.RESERVED
+    )
 
 
 def test_replayed_success_changes_nothing(opened, buyers, pay):
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     pay(seat.order.checkout)
     seat.order.refresh_from_db()
     assert services.on_payment_succeeded(seat.order) == "unchanged"
@@ -330,7 +370,7 @@ def test_replayed_success_changes_nothing(opened, buyers, pay):
 
 
 def test_unpaid_seats_are_freed_after_five_minutes_not_before(opened, buyers, campaign):
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     assert services.free_unpaid_seats(seat.reserved_until - timedelta(seconds=1)) == 0
     assert services.free_unpaid_seats(seat.reserved_until) == 1
     assert services.free_unpaid_seats(seat.reserved_until) == 0
@@ -342,7 +382,7 @@ def test_unpaid_seats_are_freed_after_five_minutes_not_before(opened, buyers, ca
 
 
 def test_unpaid_leader_takes_the_group_down(campaign, buyer):
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     services.free_unpaid_seats(seat.reserved_until)
     assert _state(seat.group) == Group.State.FAILED
     campaign.refresh_from_db()
@@ -354,7 +394,7 @@ def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(opened
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
 
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     payment = _payment(seat.order)
     # Captured, but the subscriber never ran (no on-commit callbacks executed).
     payments.record_payment_event(
@@ -376,9 +416,9 @@ def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(opened
 def test_group_fails_at_the_deadline_and_everyone_is_refunded_once(
     opened, buyers, pay, committed, campaign, sku
 ):
-    paid = services.join_group(group=opened, user=buyers[0])
+    paid = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     pay(paid.order.checkout)
-    unpaid = services.join_group(group=opened, user=buyers[1])
+    unpaid = services.join_group(group=opened, user=buyers[1], address_id=address_id_for(buyers[1]))
     with recorded_events() as events, committed():
         assert services.settle_groups(opened.deadline) == 1
         assert services.settle_groups(opened.deadline) == 0
@@ -400,11 +440,17 @@ def test_group_fails_at_the_deadline_and_everyone_is_refunded_once(
 
 def test_k_rule_completes_with_the_paid_members(make_campaign, sku, buyers, pay, committed):
     campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=2)
-    leader = services.open_group(campaign=campaign, user=buyers[0])
+    leader = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader.order.checkout)
-    member = services.join_group(group=leader.group, user=buyers[1])
+    member = services.join_group(
+        group=leader.group, user=buyers[1], address_id=address_id_for(buyers[1])
+    )
     pay(member.order.checkout)
-    unpaid = services.join_group(group=leader.group, user=buyers[2])
+    unpaid = services.join_group(
+        group=leader.group, user=buyers[2], address_id=address_id_for(buyers[2])
+    )
     group = leader.group
     with committed():
         settle_due(group.deadline)
@@ -426,11 +472,15 @@ def test_k_rule_frees_a_seat_still_being_paid_at_the_deadline(
     make_campaign, sku, buyers, pay, committed
 ):
     campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=1)
-    leader = services.open_group(campaign=campaign, user=buyers[0])
+    leader = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader.order.checkout)
     group = leader.group
     with clock.frozen_at(group.deadline - timedelta(minutes=1)):
-        late = services.join_group(group=group, user=buyers[1])  # held past the deadline
+        late = services.join_group(
+            group=group, user=buyers[1], address_id=address_id_for(buyers[1])
+        )  # held past the deadline
     with committed():
         settle_due(group.deadline)
     assert _state(group) == Group.State.SUCCEEDED and _state(late) == Seat.State.FREED
@@ -443,7 +493,9 @@ def test_k_rule_frees_a_seat_still_being_paid_at_the_deadline(
 
 def test_k_rule_below_k_fails(make_campaign, sku, buyers, pay, committed):
     campaign = make_campaign(sku=sku, group_size=4, min_paid_to_complete=3)
-    leader = services.open_group(campaign=campaign, user=buyers[0])
+    leader = services.open_group(
+        campaign=campaign, user=buyers[0], address_id=address_id_for(buyers[0])
+    )
     pay(leader.order.checkout)
     with committed():
         settle_due(leader.group.deadline)
@@ -452,7 +504,7 @@ def test_k_rule_below_k_fails(make_campaign, sku, buyers, pay, committed):
 
 
 def test_a_payment_arriving_after_the_group_failed_is_refunded(opened, buyers, pay, committed):
-    seat = services.join_group(group=opened, user=buyers[0])
+    seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     with committed():
         services.settle_groups(opened.deadline)
     with committed():
@@ -463,7 +515,7 @@ def test_a_payment_arriving_after_the_group_failed_is_refunded(opened, buyers, p
 
 
 def test_campaign_window_end_returns_leftover_stock_once(campaign, sku, buyer, pay, committed):
-    seat = services.open_group(campaign=campaign, user=buyer)
+    seat = services.open_group(campaign=campaign, user=buyer, address_id=address_id_for(buyer))
     pay(seat.order.checkout)
     before = _sku_stock(sku)
     assert services.end_campaigns(campaign.ends_at) == 1
@@ -495,7 +547,7 @@ def test_expired_empty_groups_close_in_bulk_and_groups_with_money_one_by_one(
     from django.test.utils import CaptureQueriesContext
 
     monkeypatch.setattr(services, "CLOSE_BATCH_SIZE", 2)
-    member = services.join_group(group=opened, user=buyers[0])
+    member = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     pay(member.order.checkout)
     empties = Group.objects.bulk_create(
         Group(campaign=campaign, leader=buyers[1], size=3, deadline=opened.deadline)

@@ -23,6 +23,7 @@ from shoploop.ledger.models import Payment, Refund
 from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.tests.conftest import address_id_for
 
 USERS = 6
 STOCK = 12
@@ -90,7 +91,13 @@ class GroupMachine(RuleBasedStateMachine):
 
     @rule(user=st.integers(0, USERS - 1))
     def open_group(self, user):
-        self._run(lambda: services.open_group(campaign=self.campaign, user=self.users[user]))
+        self._run(
+            lambda: services.open_group(
+                campaign=self.campaign,
+                user=self.users[user],
+                address_id=address_id_for(self.users[user]),
+            )
+        )
 
     @rule(user=st.integers(0, USERS - 1), pick=st.integers(0, 30))
     def join(self, user, pick):
@@ -107,7 +114,9 @@ class GroupMachine(RuleBasedStateMachine):
             group, who = groups[pick % len(groups)], self.users[user]
         else:
             return
-        self._run(lambda: services.join_group(group=group, user=who))
+        self._run(
+            lambda: services.join_group(group=group, user=who, address_id=address_id_for(who))
+        )
 
     @rule(pick=st.integers(0, 60))
     def pay(self, pick):

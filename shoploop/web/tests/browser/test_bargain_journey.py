@@ -17,6 +17,7 @@ from shoploop.deals.bargains import services as bargains
 from shoploop.deals.bargains.models import Bargain
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -73,6 +74,7 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
     browser, live_server, plain_static_files, make_user, campaign, screenshot
 ):
     buyer = make_user(display_name="Ming")
+    address_id_for(buyer)  # their address book has a default address
     friends = [make_user(display_name=name) for name in FRIENDS]
     buyer_context = _phone(browser, live_server, buyer)
     page = buyer_context.new_page()
@@ -90,7 +92,7 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
     _helps_left(page, HELPERS)
     expect(page.locator("main")).to_contain_text("3 more helps needed")
     expect(page.locator("main time[data-countdown]")).to_have_count(1)
-    expect(page.get_by_role("button", name=re.compile("^Buy for"))).to_have_count(0)
+    expect(page.get_by_role("link", name=re.compile("^Buy for"))).to_have_count(0)
     assert_no_horizontal_overflow(page)
     screenshot(page, "bargain-2-started")
     share_url = page.locator("main [data-share-url]").input_value()
@@ -123,8 +125,15 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
     assert_no_horizontal_overflow(page)
     screenshot(page, "bargain-4-floor")
 
-    # 4. Buy at the floor and pay in the sandbox cashier, then back to the bargain.
-    page.get_by_role("button", name=f"Buy for {format_fen(FLOOR_FEN)}").click()
+    # 4. Buy at the floor: the confirm page (the floor price, the default address), then pay
+    #    in the sandbox cashier, then back to the bargain.
+    page.get_by_role("link", name=f"Buy for {format_fen(FLOOR_FEN)}").click()
+    expect(page.locator("main h1")).to_have_text("Buy at the bargain price")
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(format_fen(FLOOR_FEN))
+    expect(page.get_by_test_id("addresses").get_by_role("radio")).to_be_checked()
+    assert_no_horizontal_overflow(page)
+    screenshot(page, "bargain-5-confirm")
+    page.get_by_test_id("confirm-and-pay").click()
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     expect(page.get_by_test_id("pay-amount")).to_have_text(format_fen(FLOOR_FEN))
     screenshot(page, "bargain-5-cashier")
@@ -139,6 +148,7 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
     bargain = Bargain.objects.select_related("order").get(initiator=buyer)
     assert bargain.state == "bought"
     assert bargain.order.state == Order.State.PAID and bargain.order.total_fen == FLOOR_FEN
+    assert bargain.order.ship_recipient == "收件人" and bargain.order.ship_district_code
     assert verify_ledger().ok
     buyer_context.close()
 

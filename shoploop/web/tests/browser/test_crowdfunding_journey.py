@@ -21,6 +21,7 @@ from shoploop.deals.crowdfunding import services as crowdfunding
 from shoploop.deals.crowdfunding.models import Pledge, Project, ProjectImage
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -71,7 +72,12 @@ def _back_and_pay(page, project, screenshot, name):
     page.goto(f"/crowdfunding/{project.public_id}/")
     expect(page.locator("main h1")).to_have_text(TITLE)
     expect(page.locator("main time[data-countdown]")).to_have_count(1)
-    page.get_by_role("button", name="Back this").click()
+    page.get_by_role("link", name="Back this").first.click()
+    expect(page.locator("main h1")).to_have_text("Back this project")
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(PRICE)
+    expect(page.get_by_test_id("addresses").get_by_role("radio")).to_be_checked()
+    screenshot(page, f"crowdfunding-{name}-confirm")
+    page.get_by_test_id("confirm-and-pay").click()
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     expect(page.get_by_test_id("pay-amount")).to_have_text(PRICE)
     screenshot(page, f"crowdfunding-{name}-cashier")
@@ -88,6 +94,8 @@ def test_a_failed_crowdfunding_refunds_both_backers(
     browser, live_server, plain_static_files, make_user, project, screenshot
 ):
     backers = [make_user(display_name="Ming"), make_user(display_name="Li")]
+    for backer in backers:
+        address_id_for(backer)  # the reward ships to their default address
     contexts = [_phone(browser, live_server, user) for user in backers]
     try:
         pages = [context.new_page() for context in contexts]
@@ -108,7 +116,7 @@ def test_a_failed_crowdfunding_refunds_both_backers(
             mine = page.get_by_test_id("my-pledges")
             expect(mine.get_by_test_id("pledge-state")).to_have_text("Refunded")
             expect(mine.get_by_test_id("refund")).to_have_text(f"refunded {PRICE}")
-            expect(page.get_by_role("button", name="Back this")).to_have_count(0)
+            expect(page.get_by_role("link", name="Back this")).to_have_count(0)
             assert_no_horizontal_overflow(page)
             screenshot(page, f"crowdfunding-{name}-failed")
 

@@ -24,6 +24,7 @@ from shoploop.core.money import format_fen
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -64,9 +65,18 @@ def _check(page, screenshot, name):
     screenshot(page, f"flash-{name}")
 
 
+def _confirm(page):
+    """The confirm page: one unit at the flash price to the default address; confirm."""
+    expect(page.locator("main h1")).to_have_text("Confirm your flash-sale order")
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(FLASH_PRICE)
+    expect(page.get_by_test_id("addresses").get_by_role("radio")).to_be_checked()
+    page.get_by_test_id("confirm-and-pay").click()
+
+
 def _buy_and_pay(page, product, screenshot, name):
     page.goto(f"/p/{product.public_id}/")
     page.get_by_test_id("flash-block").get_by_role("button", name="Buy now").click()
+    _confirm(page)
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     expect(page.get_by_test_id("pay-amount")).to_have_text(FLASH_PRICE)
     page.get_by_role("button", name=f"Pay {FLASH_PRICE}").click()
@@ -83,6 +93,8 @@ def test_a_flash_sale_from_console_to_the_last_unit(
 ):
     merchant, product, sku = coffee
     ann, bo, cy = (make_user(display_name=name) for name in ("Ann", "Bo", "Cy"))
+    for buyer in (ann, bo, cy):
+        address_id_for(buyer)  # each has a default delivery address
     contexts = [_phone(browser, live_server, user) for user in (merchant, ann, bo, cy)]
     console, a, b, c = (context.new_page() for context in contexts)
     try:
@@ -125,11 +137,15 @@ def test_a_flash_sale_from_console_to_the_last_unit(
             for page in (b, c):
                 page.goto(f"/p/{product.public_id}/")
                 expect(page.get_by_test_id("flash-remaining")).to_contain_text("Only 1 left.")
-            b.get_by_test_id("flash-block").get_by_role("button", name="Buy now").click()
+            # Both reach the confirm page while the unit is still there; Bo confirms first.
+            for page in (b, c):
+                page.get_by_test_id("flash-block").get_by_role("button", name="Buy now").click()
+                expect(page.get_by_test_id("confirm-and-pay")).to_be_enabled()
+            b.get_by_test_id("confirm-and-pay").click()
             expect(b.locator("main h1")).to_have_text("Sandbox cashier")
 
-            # 5. Cy taps a moment later: a clear "sold out", nothing reserved.
-            c.get_by_test_id("flash-block").get_by_role("button", name="Buy now").click()
+            # 5. Cy confirms a moment later: a clear "sold out" on the sale, nothing reserved.
+            c.get_by_test_id("confirm-and-pay").click()
             expect(c.locator("ul.flash")).to_contain_text("Sold out.")
             expect(c.get_by_test_id("flash-sold-out")).to_be_visible()
             expect(c.get_by_role("button", name="Buy now")).to_have_count(0)

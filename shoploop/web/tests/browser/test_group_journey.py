@@ -1,6 +1,8 @@
-"""Two buyers complete a group from a shared link: buyer A opens a group on the product page and
-pays in the sandbox cashier; buyer B opens the shared link in another browser, joins and pays;
-both see the group succeeded. Every page fits 390 px; each step leaves a screenshot."""
+"""Two buyers complete a group from a shared link: buyer A opens a group on the product page,
+adds a delivery address from the confirm page, confirms and pays in the sandbox cashier; buyer B
+opens the shared link in another browser, joins (their default address preselected), confirms and
+pays; both see the group succeeded and both orders ship to the address chosen. Every page fits
+390 px; each step leaves a screenshot."""
 
 import re
 from datetime import timedelta
@@ -17,6 +19,7 @@ from shoploop.deals.groups import services as groups
 from shoploop.deals.groups.models import Group
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +28,8 @@ PRODUCT = "Pu'er tea cake"
 PRICE_FEN = 12800
 GROUP_PRICE_FEN = 8800
 GROUP_PRICE = format_fen(GROUP_PRICE_FEN)
+RECIPIENT = "Ann Lee"
+STREET = "科技园南区 1 栋"
 
 
 @pytest.fixture
@@ -62,6 +67,35 @@ def _phone(browser, live_server, user):
     return context
 
 
+def _add_address_from_the_confirm_page(page):
+    """No address yet: the confirm page says so and its "add" link comes back to it."""
+    expect(page.get_by_test_id("no-address")).to_be_visible()
+    expect(page.get_by_test_id("confirm-and-pay")).to_be_disabled()
+    page.get_by_role("link", name="Add an address").click()
+    expect(page.locator("main h1")).to_have_text("Add an address")
+    page.get_by_label("Recipient").fill(RECIPIENT)
+    page.get_by_label("Mobile number").fill("13812345678")
+    page.get_by_label("Province").select_option(label="广东省")
+    expect(page.get_by_label("City").locator("option", has_text="深圳市")).to_have_count(1)
+    page.get_by_label("City").select_option(label="深圳市")
+    expect(page.get_by_label("District").locator("option", has_text="南山区")).to_have_count(1)
+    page.get_by_label("District").select_option(label="南山区")
+    page.get_by_label("Street address").fill(STREET)
+    page.get_by_role("button", name="Save address").click()
+    expect(page.locator(".flash")).to_contain_text("Address saved.")
+
+
+def _confirm(page, heading: str):
+    """The confirm page: product, variant, price, the address checked, the amount to pay."""
+    expect(page.locator("main h1")).to_have_text(heading)
+    expect(page.get_by_test_id("deal-item")).to_contain_text(PRODUCT)
+    expect(page.get_by_test_id("deal-variant")).to_have_text("357 g")
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(GROUP_PRICE)
+    expect(page.get_by_test_id("addresses").get_by_role("radio").first).to_be_checked()
+    assert_no_horizontal_overflow(page)
+    page.get_by_test_id("confirm-and-pay").click()
+
+
 def _pay_in_cashier(page):
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     expect(page.get_by_test_id("pay-amount")).to_have_text(GROUP_PRICE)
@@ -74,6 +108,7 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
     browser, live_server, plain_static_files, make_user, tea, screenshot
 ):
     buyer_a, buyer_b = make_user(display_name="Ann"), make_user(display_name="Bo")
+    address_id_for(buyer_b)  # B has an address book already; A has none yet
     context_a = _phone(browser, live_server, buyer_a)
     context_b = _phone(browser, live_server, buyer_b)
     a, b = context_a.new_page(), context_b.new_page()
@@ -84,9 +119,14 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
         expect(block).to_contain_text(GROUP_PRICE)
         screenshot(a, "group-1-product")
         assert_no_horizontal_overflow(a)
-        block.get_by_role("button", name="Open a group").click()
+        block.get_by_role("link", name="Open a group").click()
 
-        # 2. The cashier, then back on the group page: 1 more needed, a countdown, a link.
+        # 2. The confirm page: A adds an address from it, comes back, confirms; then the
+        #    cashier, then the group page: 1 more needed, a countdown, a link.
+        _add_address_from_the_confirm_page(a)
+        expect(a.get_by_test_id("addresses")).to_contain_text(RECIPIENT)
+        screenshot(a, "group-2-confirm")
+        _confirm(a, "Open a group")
         _pay_in_cashier(a)
         expect(a).to_have_url(re.compile(r"/groups/g/\w+/$"))
         expect(a.get_by_test_id("more-needed")).to_have_text("1 more needed")
@@ -103,6 +143,7 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
         screenshot(b, "group-3-shared-link")
         assert_no_horizontal_overflow(b)
         b.get_by_test_id("join").click()
+        _confirm(b, "Join the group")
         _pay_in_cashier(b)
 
         # 4. Both see the group complete.
@@ -120,4 +161,7 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
     group = Group.objects.get()
     assert (group.state, group.paid_count) == (Group.State.SUCCEEDED, 2)
     assert set(Order.objects.values_list("state", flat=True)) == {Order.State.PAID}
+    leader_order = Order.objects.get(buyer=buyer_a)
+    assert (leader_order.ship_recipient, leader_order.ship_street) == (RECIPIENT, STREET)
+    assert Order.objects.get(buyer=buyer_b).ship_recipient == "收件人"  # B's default
     assert verify_ledger().ok

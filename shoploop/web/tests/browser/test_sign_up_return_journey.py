@@ -19,6 +19,7 @@ from shoploop.deals.bargains.models import Help
 from shoploop.deals.groups import services as groups
 from shoploop.deals.groups.models import Seat
 from shoploop.ledger.services import payments
+from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests import worlds
 from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
 
@@ -50,7 +51,7 @@ def tea_world(make_user, operator):
         ends_at=now + timedelta(days=7),
         stock=5,
     )
-    seat = groups.open_group(campaign=campaign, user=leader)
+    seat = groups.open_group(campaign=campaign, user=leader, address_id=address_id_for(leader))
     payment = payments.payment_by_public_id(public_id=seat.order.checkout.payment_public_id)
     payments.respond_in_sandbox(payment=payment, actor=leader, approve=True)
     bargain_campaign = bargains.create_campaign(
@@ -120,13 +121,17 @@ def test_a_group_link_brings_a_new_person_back_to_join(tea_world, fresh_phone, s
     page.goto(f"/groups/g/{group.public_id}/")
     page.get_by_test_id("join").click()
     user = _sign_up(page, phone, screenshot, "group")
-    expect(page).to_have_url(f"{page.url.split('/groups/')[0]}/groups/g/{group.public_id}/")
-    join = page.get_by_test_id("join")
-    expect(join).to_be_visible()
-    expect(join).to_have_class("btn")  # the primary button
+    # Back on the join's confirm page; a new person has no address yet, so it asks for one.
+    expect(page).to_have_url(f"{page.url.split('/groups/')[0]}/groups/g/{group.public_id}/join/")
+    confirm = page.get_by_test_id("confirm-and-pay")
+    expect(confirm).to_be_disabled()
+    expect(page.get_by_test_id("add-address")).to_be_visible()
     assert not Seat.objects.filter(user=user).exists()  # offered; money waits for the click
     _step(page, screenshot, "group-back")
-    join.click()
+    address_id_for(user)  # as if added through the "Add an address" link
+    page.reload()
+    expect(confirm).to_be_enabled()
+    confirm.click()
     expect(page.locator("main h1")).to_have_text("Sandbox cashier")
     assert Seat.objects.filter(user=user, group=group).exists()
 
