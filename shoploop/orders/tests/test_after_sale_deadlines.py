@@ -190,12 +190,12 @@ def test_the_handler_is_registered_with_settle_due(paid, committed):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_four_workers_settle_each_request_once(buyer, make_sku, shop):
+def test_four_workers_settle_each_request_once(buyer, make_sku, shop, ship_to):
     orders = []
     for _ in range(6):
         sku = make_sku(shop=shop, stock=5)
         services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
-        checkout = services.checkout(buyer=buyer)
+        checkout = services.checkout(buyer=buyer, address_public_id=ship_to(buyer))
         _succeed(checkout.payment_public_id)
         orders.append(checkout.orders.get())
     requests = [_ask(order) for order in orders]
@@ -212,10 +212,10 @@ def test_four_workers_settle_each_request_once(buyer, make_sku, shop):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_shop_accepting_while_the_deadline_passes_refunds_once(buyer, make_sku, shop):
+def test_shop_accepting_while_the_deadline_passes_refunds_once(buyer, make_sku, shop, ship_to):
     sku = make_sku(shop=shop, stock=5)
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
-    checkout = services.checkout(buyer=buyer)
+    checkout = services.checkout(buyer=buyer, address_public_id=ship_to(buyer))
     _succeed(checkout.payment_public_id)
     order = checkout.orders.get()
     after_sale = _ask(order)
