@@ -1,22 +1,16 @@
-"""Chinese once this branch's translations are imported (the lead's ``makemessages`` +
-``translations import i18n-pending/h3-operators.json``): in the operator area the deal kinds are
-拼团, 砍价, 众筹 and 秒杀, Django's groups are 权限组, and "Home" is 首页, never 家居; the
-sign-in SMS speaks each recipient's language."""
+"""Chinese as the catalogue has it: in the operator area the deal kinds are 拼团, 砍价, 众筹 and
+秒杀, Django's groups are 权限组, and "Home" is 首页, never 家居; the sign-in SMS speaks each
+recipient's language."""
 
-import json
 import logging
 import re
 from pathlib import Path
 
-import polib
-import pytest
 from django.conf import settings
 from django.urls import reverse
 
 from shoploop.accounts import services
-from shoploop.web.management.commands.translations import catalogue_path
 
-PENDING = Path(settings.BASE_DIR) / "i18n-pending" / "h3-operators.json"
 PLAIN_HOME = re.compile(
     r"""(?<![p\w])gettext(?:_lazy)?\(\s*["']Home["']\s*\)|\b_\(\s*["']Home["']\s*\)"""
     r"""|\{%\s*(?:trans|translate)\s+["']Home["']\s*%\}"""
@@ -36,39 +30,7 @@ def test_no_plain_home_msgid_is_left_in_the_source():
     assert found == []
 
 
-def _merged_catalogue(target_dir: Path) -> None:
-    """The zh-Hans catalogue as it will be after the merge: this branch's entries added, and
-    entries no longer in the source (the plain "Home") gone."""
-    po = polib.pofile(str(catalogue_path("zh_Hans")))
-    for entry in [e for e in po if e.msgid == "Home" and not e.msgctxt]:
-        po.remove(entry)
-    for key, value in json.loads(PENDING.read_text("utf-8")).items():
-        context, _sep, msgid = key.rpartition("\x04")
-        entry = po.find(msgid, msgctxt=context or False)
-        if entry is None:
-            entry = polib.POEntry(msgid=msgid, msgctxt=context or None)
-            po.append(entry)
-        if isinstance(value, list):
-            entry.msgid_plural = entry.msgid_plural or msgid
-            entry.msgstr_plural = dict(enumerate(value))
-        else:
-            entry.msgstr = value
-        if "fuzzy" in entry.flags:
-            entry.flags.remove("fuzzy")
-    folder = target_dir / "zh_Hans" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    po.save_as_mofile(str(folder / "django.mo"))
-
-
-@pytest.fixture
-def merged_chinese(settings, tmp_path):
-    _merged_catalogue(tmp_path)
-    # Changing LOCALE_PATHS resets Django's translation caches (setting_changed), here and when
-    # pytest-django puts the setting back.
-    settings.LOCALE_PATHS = [tmp_path]
-
-
-def test_the_operator_area_reads_right_in_chinese(client, operator, merged_chinese):
+def test_the_operator_area_reads_right_in_chinese(client, operator):
     client.force_login(operator)
     index = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
     for label in ("Shoploop 运营后台", "拼团", "砍价", "众筹", "秒杀", "权限组", "砍价活动"):
@@ -85,7 +47,7 @@ def test_the_operator_area_reads_right_in_chinese(client, operator, merged_chine
     assert "权限组" in user_page
 
 
-def test_the_sms_speaks_each_recipients_language(make_user, merged_chinese, caplog):
+def test_the_sms_speaks_each_recipients_language(make_user, caplog):
     chinese = make_user(phone="+8613412345678")
     english = make_user(phone="+8613412345679")
     type(chinese).objects.filter(pk=chinese.pk).update(locale="zh-hans")

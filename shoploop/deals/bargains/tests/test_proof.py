@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from shoploop.deals.bargains import cuts, proof, services
 from shoploop.deals.bargains.models import Bargain, Help
+from shoploop.orders.testing import address_id_for
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def test_the_seed_is_not_revealed_while_the_bargain_runs(client, api, finished, 
     # At the floor, even buying: the seed stays secret until the bargain has ended.
     for step in ("active", "buying"):
         if step == "buying":
-            services.buy(bargain=finished, user=buyer)
+            services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
             finished.refresh_from_db()
         assert finished.state == step
         for html in (_page(client, finished), _page(client, finished, "deals_bargains:verify")):
@@ -63,7 +64,7 @@ def test_the_seed_is_not_revealed_while_the_bargain_runs(client, api, finished, 
 def test_after_buying_the_seed_is_revealed_and_every_cut_recomputes(
     client, api, finished, buyer, pay
 ):
-    order = services.buy(bargain=finished, user=buyer)
+    order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
     pay(order.checkout)
     finished.refresh_from_db()
     assert finished.state == Bargain.State.BOUGHT

@@ -107,7 +107,14 @@ def test_concurrent_settle_due_pays_each_withdrawal_once(merchant, shop, fund_sh
     now = clock.now()
     outcomes = race(lambda _i: payouts.settle_due_withdrawals(now), 5)
     assert all(isinstance(outcome, int) for outcome in outcomes), outcomes
-    assert Withdrawal.objects.filter(state="paid").count() == 4
+    # On a failure, say what each withdrawal went through (it once left one of four pending
+    # with every worker returning normally; the cause is not found yet).
+    seen = list(
+        Withdrawal.objects.order_by("pk").values_list(
+            "state", "attempts", "next_attempt_at", "failure_reason"
+        )
+    )
+    assert Withdrawal.objects.filter(state="paid").count() == 4, (outcomes, now, seen)
     assert Transfer.objects.filter(reason="withdrawal_paid").count() == 4
     assert selectors.wallet_of(actor=merchant).available == 1000
     ledger_ok()
