@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
 # with a running loop unless told that this is deliberate (the test thread's own DB access).
@@ -73,6 +73,27 @@ def screenshot():
         return path
 
     return save
+
+
+def wait_for_htmx(page) -> None:
+    """htmx puts swapped-in elements on the page first (marked ``htmx-added``) and wires their
+    ``hx-*`` listeners only when it settles: a change made in between is lost. Wait until no
+    request is in flight and nothing is left to settle."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, "
+        ".htmx-added')"
+    )
+
+
+def choose_region(page, *, province: str, city: str, district: str) -> None:
+    """The address form's three selects, each list loaded by htmx from the one before."""
+    page.get_by_label("Province").select_option(label=province)
+    expect(page.get_by_label("City").locator("option", has_text=city)).to_have_count(1)
+    wait_for_htmx(page)
+    page.get_by_label("City").select_option(label=city)
+    expect(page.get_by_label("District").locator("option", has_text=district)).to_have_count(1)
+    wait_for_htmx(page)
+    page.get_by_label("District").select_option(label=district)
 
 
 def assert_no_horizontal_overflow(page) -> None:

@@ -20,7 +20,11 @@ from shoploop.coupons import services as coupons
 from shoploop.coupons.models import Coupon
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
-from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+from shoploop.web.tests.browser.conftest import (
+    PHONE_VIEWPORT,
+    assert_no_horizontal_overflow,
+    choose_region,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -223,11 +227,7 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     expect(page.locator("main h1")).to_have_text("Add an address")
     page.get_by_label("Recipient").fill(RECIPIENT)
     page.get_by_label("Mobile number").fill(MOBILE)
-    page.get_by_label("Province").select_option(label="广东省")
-    expect(page.get_by_label("City").locator("option", has_text="深圳市")).to_have_count(1)
-    page.get_by_label("City").select_option(label="深圳市")
-    expect(page.get_by_label("District").locator("option", has_text="南山区")).to_have_count(1)
-    page.get_by_label("District").select_option(label="南山区")
+    choose_region(page, province="广东省", city="深圳市", district="南山区")
     page.get_by_label("Street address").fill(STREET)
     step(page, "4-add-address")
     page.get_by_role("button", name="Save address").click()
