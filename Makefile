@@ -8,13 +8,8 @@ DEMO_ENV := SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= SHOPLOOP_REDIS_URL=
 # make demo PORT=8001 (or HOST=0.0.0.0) serves elsewhere.
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# pytest-xdist: one worker per core. --dist loadscope keeps each module's tests together in one
-# worker, one module after the other: a module-scoped fixture that commits data (the simulated
-# world of simulation/tests/test_money.py) is flushed before any other module's test runs there.
-# With plain "load", other modules' tests ran in between and saw that world (its users, shops
-# and withdrawals), which failed them now and then depending on the schedule.
+# pytest-xdist: one worker per core.
 PYTEST_WORKERS ?= auto
-PYTEST_DIST ?= loadscope
 
 .PHONY: demo test install install-test system-deps system-deps-test messages static lint \
 	migrations-check test-sqlite test-postgres serve clean mutate
@@ -80,10 +75,10 @@ migrations-check:
 	SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= $(BIN)/python manage.py makemigrations --check --dry-run
 
 test-sqlite:
-	SHOPLOOP_DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) -q
+	SHOPLOOP_DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 test-postgres:
-	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) -q
+	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 serve:
 	$(DEMO_ENV) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)

@@ -41,9 +41,12 @@ BUSY = WorldParameters(
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        built, activities = plan_world(BUSY)
-        play_world(built, activities)
+        # The world commits: it is flushed when the module is done, and also when building it
+        # fails half-way (before, a failed build left its people, shops and money in the test
+        # database for every later test of that xdist worker).
         try:
+            built, activities = plan_world(BUSY)
+            play_world(built, activities)
             yield built
         finally:
             call_command("flush", interactive=False, verbosity=0)
