@@ -1,10 +1,11 @@
 """Start real server and worker processes for tests, the way production runs them."""
 
 import os
-import selectors
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,16 +53,30 @@ def free_port() -> int:
 
 
 def _wait_for_output(process: subprocess.Popen, marker: str, timeout: float) -> None:
-    """Read the child's output until ``marker`` appears (readiness without guessing a delay)."""
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    """Read the child's output until ``marker`` appears (readiness without guessing a delay).
+
+    A thread reads the lines and keeps draining them for the child's whole life. (Waiting with
+    ``select`` on the pipe and then calling ``readline`` lost lines: when two lines arrived in one
+    chunk, ``readline`` returned the first and kept the second in its buffer, ``select`` then
+    waited for bytes that never came, and a server that had printed "Uvicorn running on" was
+    reported as not ready. A child whose pipe nobody drains would also block once it fills.)
+    """
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, name=f"output-of-{process.pid}", daemon=True).start()
     deadline = time.monotonic() + timeout
     seen = []
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=deadline - time.monotonic()):
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
             break
-        line = process.stdout.readline()
-        if not line:
+        if line is None:
             break
         seen.append(line)
         if marker in line:
@@ -114,7 +129,4 @@ def worker_process(queue: str, env: dict):
         ],
         env=env,
         ready_marker="ready.",
-        # On a 2-core CI machine busy with the rest of the suite, a cold worker start once took
-        # longer than a minute.
-        timeout=180,
     )
