@@ -193,8 +193,11 @@ def settle_due_withdrawals(now: datetime) -> int:
     settled = 0
     while True:
         with transaction.atomic():
+            # OF self: locking the joined shop as well would skip every withdrawal of a shop
+            # whose row anyone holds (an order being placed there takes KEY SHARE on it) and,
+            # between concurrent settlers, strand a withdrawal one of them locked but skipped.
             batch = list(
-                Withdrawal.objects.select_for_update(skip_locked=True)
+                Withdrawal.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(state=Withdrawal.State.PENDING, next_attempt_at__lte=now)
                 .select_related("shop")
                 .order_by("next_attempt_at", "pk")[:SETTLE_BATCH_SIZE]
