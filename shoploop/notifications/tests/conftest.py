@@ -108,3 +108,33 @@ def paid_order(place, sku, pay, buyer):
         return order
 
     return run
+
+
+@pytest.fixture
+def sms_sent(settings):
+    """Notification SMS go to a recording provider; the list of what was sent."""
+    from shoploop.notifications import testing
+
+    settings.SMS_PROVIDER = "shoploop.notifications.testing.RecordingSMSProvider"
+    testing.sent.clear()
+    yield testing.sent
+    testing.sent.clear()
+
+
+@pytest.fixture
+def chinese_catalogue():
+    """The zh-hans catalogue with this app's pending translations in it (as after the lead's
+    import into the .po), removed again afterwards."""
+    from django.utils.translation import trans_real
+
+    from shoploop.notifications.testing import pending_chinese
+
+    catalog = trans_real.translation("zh-hans")._catalog
+    added = []
+    for msgid, msgstr in pending_chinese().items():
+        if msgid not in catalog:
+            catalog._catalogs[0][msgid] = msgstr
+            added.append(msgid)
+    yield
+    for msgid in added:
+        catalog._catalogs[0].pop(msgid, None)
