@@ -113,3 +113,24 @@ def test_connecting_counts_as_being_here(client, user):
     assert services.is_away(user)
     async_to_sync(scenario)()
     assert not services.is_away(user)
+
+
+def test_the_projects_asgi_application_serves_the_route(client, user):
+    """The real stack: origin check, session auth, the project's websocket routes."""
+    from shoploop.asgi import application as project
+
+    headers = [*cookie_header(client, user), (b"origin", b"http://testserver")]
+
+    async def scenario():
+        socket = WebsocketCommunicator(project, "/ws/notifications/", headers=headers)
+        connected, _ = await socket.connect()
+        assert connected
+        assert await socket.receive_json_from() == {"type": "unread", "unread": 0}
+        await socket.disconnect()
+        stranger = WebsocketCommunicator(
+            project, "/ws/notifications/", headers=[(b"origin", b"http://evil.example")]
+        )
+        connected, _ = await stranger.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
