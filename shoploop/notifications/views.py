@@ -22,7 +22,11 @@ def inbox(request):
     return render(
         request,
         "notifications/inbox.html",
-        {"page": page, "items": [present(n) for n in page.object_list], "nav_active": "me"},
+        {
+            "page": page,
+            "items": [{**present(n), "when": n.created_at} for n in page.object_list],
+            "nav_active": "me",
+        },
     )
 
 

@@ -28,6 +28,19 @@
     return field ? field.value : "";
   }
 
+  function pad(number) {
+    return number < 10 ? "0" + number : String(number);
+  }
+
+  function formatTime(iso) {
+    var moment = new Date(iso);
+    if (isNaN(moment.getTime())) {
+      return "";
+    }
+    return moment.getFullYear() + "-" + pad(moment.getMonth() + 1) + "-" + pad(moment.getDate()) +
+      " " + pad(moment.getHours()) + ":" + pad(moment.getMinutes());
+  }
+
   function prepend(item) {
     if (!list || list.querySelector("[data-id='" + item.id + "']")) {
       return;
@@ -55,7 +68,7 @@
     var when = document.createElement("time");
     when.className = "muted";
     when.setAttribute("datetime", item.created_at);
-    when.textContent = item.created_at.slice(0, 16).replace("T", " ");
+    when.textContent = formatTime(item.created_at);
     button.appendChild(text);
     button.appendChild(when);
     form.appendChild(token);
