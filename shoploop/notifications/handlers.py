@@ -23,6 +23,13 @@ def _name(user) -> str:
     return str(user) if user is not None else ""
 
 
+def _blocks(recipient, actor) -> bool:
+    """The recipient blocked the person who acted: nothing about them reaches the recipient."""
+    from shoploop.accounts.selectors import is_blocked
+
+    return actor is not None and is_blocked(blocker=recipient, user=actor)
+
+
 # --- group buying ------------------------------------------------------------------------------
 
 
@@ -35,6 +42,8 @@ def group_joined(event: DomainEvent) -> None:
     product = selectors.product_title_of_group(group)
     for seat in selectors.group_members_now(group):
         if joiner is not None and seat.user_id == joiner.pk:
+            continue
+        if _blocks(seat.user, joiner):
             continue
         services.notify(
             recipient=seat.user,
@@ -85,6 +94,8 @@ def bargain_helped(event: DomainEvent) -> None:
         return
     helper = selectors.user_by_public_id(payload.get("helper_public_id"))
     if helper is not None and helper.pk == bargain.initiator_id:
+        return
+    if _blocks(bargain.initiator, helper):
         return
     services.notify(
         recipient=bargain.initiator,
@@ -241,6 +252,10 @@ def _after_sale_event(event: DomainEvent, kind: str, *, buyer: bool, shop: bool)
         )
 
 
+def after_sale_requested(event: DomainEvent) -> None:
+    _after_sale_event(event, "after_sale_requested", buyer=False, shop=True)
+
+
 def after_sale_accepted(event: DomainEvent) -> None:
     _after_sale_event(event, "after_sale_accepted", buyer=True, shop=False)
 
@@ -260,7 +275,7 @@ def user_followed(event: DomainEvent) -> None:
     payload = event.payload
     follower = selectors.user_by_public_id(payload.get("follower_public_id"))
     followee = selectors.user_by_public_id(payload.get("followee_public_id"))
-    if follower is None or followee is None:
+    if follower is None or followee is None or _blocks(followee, follower):
         return
     services.notify(
         recipient=followee,
@@ -280,6 +295,8 @@ def chat_message_sent(event: DomainEvent) -> None:
         return
     for recipient in selectors.users_by_public_ids(payload.get("recipient_public_ids")):
         if sender is not None and recipient.pk == sender.pk:
+            continue
+        if _blocks(recipient, sender):
             continue
         if not services.is_away(recipient):
             continue
@@ -305,6 +322,7 @@ SUBSCRIPTIONS = {
     "orders.order.shipped": order_shipped,
     "orders.order.received": order_received,
     "orders.order.refunded": order_refunded,
+    "orders.after_sale.requested": after_sale_requested,
     "orders.after_sale.accepted": after_sale_accepted,
     "orders.after_sale.rejected": after_sale_rejected,
     "orders.after_sale.escalated": after_sale_escalated,

@@ -147,6 +147,12 @@ def _order_refunded_text(p) -> str:
     }
 
 
+def _after_sale_requested_text(p) -> str:
+    return _("A buyer asked for an after-sale on %(title)s. Please answer it.") % {
+        "title": _order_title(p)
+    }
+
+
 def _after_sale_accepted_text(p) -> str:
     return _("The shop accepted your after-sale request for %(title)s.") % {
         "title": _order_title(p)
@@ -262,6 +268,12 @@ _ALL = [
         _order_url,
         important=True,
         sms_params=_order_refunded_sms,
+    ),
+    Kind(
+        "after_sale_requested",
+        gettext_lazy("A buyer asked for an after-sale (shop)"),
+        _after_sale_requested_text,
+        _after_sale_url,
     ),
     Kind(
         "after_sale_accepted",

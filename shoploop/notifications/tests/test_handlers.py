@@ -281,6 +281,9 @@ def test_after_sale_answers_and_escalation(emit, paid_order, buyer, merchant):
         order=order, actor=buyer, kind="return_and_refund", reason="坏了", reason_code="damaged"
     )
     ids = {"after_sale_public_id": after_sale.public_id}
+    _order_event(emit, "orders.after_sale.requested", order, **ids)
+    assert [n.kind for n in got(merchant)] == ["after_sale_requested"]
+    assert got(buyer) == []
     orders.reject_after_sale(after_sale=after_sale, actor=merchant, reason="不同意")
     _order_event(emit, "orders.after_sale.rejected", order, **ids)
     assert [n.kind for n in got(buyer)] == ["after_sale_rejected"]
@@ -338,3 +341,28 @@ def test_an_event_for_rows_that_do_not_exist_makes_nothing(emit, make_user):
     emit("orders.order.shipped", order_public_id="nosuchorder1", buyer_public_id="x")
     emit("accounts.user.followed", follower_public_id="nobody", followee_public_id="nobody")
     assert Notification.objects.count() == 0
+
+
+def test_nothing_about_someone_the_recipient_blocked(emit, open_group, buyer, make_user):
+    pest = make_user(display_name="讨厌鬼")
+    accounts.block(blocker=buyer, blocked=pest)
+    group = open_group(buyer, pest)
+    emit(
+        "deals.group.joined",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_id=pest.public_id,
+    )
+    emit(
+        "chat.message.sent",
+        conversation_public_id="conv12345678",
+        message_public_id="msg1",
+        sender_public_id=pest.public_id,
+        recipient_public_ids=[buyer.public_id],
+    )
+    emit(
+        "accounts.user.followed",
+        follower_public_id=pest.public_id,
+        followee_public_id=buyer.public_id,
+    )
+    assert got(buyer) == []

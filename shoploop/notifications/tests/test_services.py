@@ -50,6 +50,7 @@ def test_every_kind_renders_in_both_languages_and_links(chinese_catalogue):
         "order_shipped": {"order": "o", "title": "豆"},
         "order_auto_received": {"order": "o", "title": "豆"},
         "order_refunded": {"order": "o", "title": "豆", "amount_fen": 5900},
+        "after_sale_requested": {"order": "o", "title": "豆", "after_sale": "a"},
         "after_sale_accepted": {"order": "o", "title": "豆", "after_sale": "a"},
         "after_sale_rejected": {"order": "o", "title": "豆", "after_sale": "a"},
         "after_sale_escalated": {"order": "o", "title": "豆", "after_sale": "a"},
