@@ -53,8 +53,9 @@ class NotificationsConsumer(AsyncJsonWebsocketConsumer):
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
-        """Nothing to do: the channel is one-way. A frame still counts as presence."""
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """The channel is one-way: a frame, whatever it holds (malformed or forged ones
+        included), is not parsed and changes nothing; it only counts as presence."""
         await database_sync_to_async(services.touch_activity)(user=self.user)
 
     async def notification_created(self, message):

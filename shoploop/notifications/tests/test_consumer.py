@@ -27,6 +27,12 @@ def shipped(user, key):
     )
 
 
+def _unread_of(user):
+    from shoploop.notifications.selectors import unread_count
+
+    return unread_count(user=user)
+
+
 def cookie_header(client, user, language="en"):
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
@@ -55,7 +61,10 @@ def test_a_new_notification_and_a_read_arrive_live(client, user):
         assert await socket.receive_json_from(timeout=5) == {"type": "unread", "unread": 0}
         # Frames from the client change nothing and get no answer.
         await socket.send_json_to({"type": "notification", "forged": True})
+        await socket.send_to(text_data="{not json")
+        await socket.send_to(bytes_data=b"\x00\xff")
         assert await socket.receive_nothing(timeout=0.2)
+        assert await database_sync_to_async(_unread_of)(user) == 0
         await socket.disconnect()
 
     async_to_sync(scenario)()

@@ -80,8 +80,15 @@
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + bell.getAttribute("data-notifications-ws"));
+    var heartbeat = null;
     socket.addEventListener("open", function () {
       retry = 1000;
+      // A page someone is looking at keeps them "here" (no SMS while they read the site).
+      heartbeat = window.setInterval(function () {
+        if (document.visibilityState === "visible" && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({type: "here"}));
+        }
+      }, 60000);
     });
     socket.addEventListener("message", function (event) {
       var data;
@@ -98,6 +105,9 @@
       }
     });
     socket.addEventListener("close", function (event) {
+      if (heartbeat) {
+        window.clearInterval(heartbeat);
+      }
       if (event.code === 4401) {
         return; // signed out: nothing to listen to
       }
