@@ -83,6 +83,7 @@
     var heartbeat = null;
     socket.addEventListener("open", function () {
       retry = 1000;
+      bell.setAttribute("data-live", "on");
       // A page someone is looking at keeps them "here" (no SMS while they read the site).
       heartbeat = window.setInterval(function () {
         if (document.visibilityState === "visible" && socket.readyState === WebSocket.OPEN) {
@@ -105,6 +106,7 @@
       }
     });
     socket.addEventListener("close", function (event) {
+      bell.removeAttribute("data-live");
       if (heartbeat) {
         window.clearInterval(heartbeat);
       }
