@@ -17,6 +17,7 @@ from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
 from shoploop.deals.api import router as deals_router
 from shoploop.ledger.api import router as ledger_router
+from shoploop.notifications.api import router as notifications_router
 from shoploop.orders.api import router as orders_router
 
 APP_PACKAGE = "shoploop."
@@ -177,3 +178,4 @@ api.add_router("/ledger", ledger_router)
 api.add_router("/orders", orders_router)
 api.add_router("/coupons", coupons_router)
 api.add_router("/deals", deals_router)
+api.add_router("/notifications", notifications_router)

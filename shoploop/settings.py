@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "shoploop.deals.bargains",
     "shoploop.deals.crowdfunding",
     "shoploop.deals.flash",
+    "shoploop.notifications",
     "shoploop.web",
     "shoploop.simulation",
 ]
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "shoploop.notifications.middleware.ActivityMiddleware",
     "shoploop.web.middleware.DomainErrorPagesMiddleware",
 ]
 
@@ -99,6 +101,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shoploop.web.context_processors.shell",
+                "shoploop.notifications.context_processors.unread",
             ],
         },
     },
@@ -305,7 +308,18 @@ TENCENT_SMS_REGION = os.environ.get("SHOPLOOP_TENCENT_SMS_REGION", "ap-guangzhou
 TENCENT_SMS_SDK_APP_ID = os.environ.get("SHOPLOOP_TENCENT_SMS_SDK_APP_ID", "")
 TENCENT_SMS_SIGN_NAME = os.environ.get("SHOPLOOP_TENCENT_SMS_SIGN_NAME", "")
 # One approved template per message kind; notification kinds are added here as they come.
-SMS_TEMPLATES = {"sign_in_code": os.environ.get("SHOPLOOP_SMS_TEMPLATE_SIGN_IN_CODE", "")}
+SMS_TEMPLATES = {
+    "sign_in_code": os.environ.get("SHOPLOOP_SMS_TEMPLATE_SIGN_IN_CODE", ""),
+    # Notifications by SMS (docs/notifications.md): one template per important kind.
+    "notify_group_failed": os.environ.get("SHOPLOOP_SMS_TEMPLATE_NOTIFY_GROUP_FAILED", ""),
+    "notify_order_shipped": os.environ.get("SHOPLOOP_SMS_TEMPLATE_NOTIFY_ORDER_SHIPPED", ""),
+    "notify_order_refunded": os.environ.get("SHOPLOOP_SMS_TEMPLATE_NOTIFY_ORDER_REFUNDED", ""),
+}
+
+# Notifications: a person is "away" after this long without a page, API call or live connection;
+# important notifications reach an away person by SMS, at most this many a day.
+NOTIFY_AWAY_MINUTES = env_minutes("SHOPLOOP_NOTIFY_AWAY_MINUTES", 15)
+NOTIFY_SMS_PER_DAY = int(os.environ.get("SHOPLOOP_NOTIFY_SMS_PER_DAY", "3"))
 
 # After-sale deadlines: a request the shop leaves unanswered this long is decided (refund only
 # before shipping: refunded; otherwise: escalated to the operators); an accepted return must be

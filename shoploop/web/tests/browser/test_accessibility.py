@@ -10,6 +10,7 @@ from shoploop.core import clock
 from shoploop.deals.crowdfunding import services as crowdfunding
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
 from shoploop.deals.flash import services as flash
+from shoploop.notifications.services import notify
 from shoploop.web.tests import worlds
 from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
 from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
@@ -87,8 +88,24 @@ def test_every_signed_out_page_passes_axe(page, live_server, shop_world, languag
 def test_signed_in_pages_pass_axe(page, live_server, shop_world):
     buyer = shop_world["owner"]
     page.context.add_cookies(_session_cookie_for(buyer, live_server.url))
+    # An unread notification, so the bell's count and the inbox's items are checked too.
+    notify(
+        recipient=buyer,
+        kind="new_follower",
+        key="axe",
+        params={"user": shop_world["merchant"].public_id, "name": "Bean shop"},
+    )
     community = shop_world["community"].public_id
-    for url in ("/", "/me/", "/orders/", "/cart/", f"/c/{community}/moderation/", "/deals/mine/"):
+    for url in (
+        "/",
+        "/me/",
+        "/orders/",
+        "/cart/",
+        f"/c/{community}/moderation/",
+        "/deals/mine/",
+        "/notifications/",
+        "/notifications/preferences/",
+    ):
         _check(page, url)
 
 

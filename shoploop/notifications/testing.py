@@ -1,0 +1,37 @@
+"""Test helpers: an SMS provider that records what it sends, and the pending Chinese texts."""
+
+import json
+import threading
+from pathlib import Path
+
+from shoploop.accounts.sms import SMSProvider, TemplateSMSProvider
+
+PENDING = Path(__file__).resolve().parents[2] / "i18n-pending" / "notify.json"
+
+_lock = threading.Lock()
+sent: list[dict] = []
+
+
+class RecordingSMSProvider(SMSProvider):
+    def send(self, *, phone: str, text: str) -> None:
+        with _lock:
+            sent.append({"phone": phone, "text": text})
+
+
+class RecordingTemplateSMSProvider(TemplateSMSProvider):
+    def send_template(self, *, phone: str, kind: str, params: list[str]) -> None:
+        self.template_for(kind)  # refuses a kind without a configured template
+        with _lock:
+            sent.append({"phone": phone, "kind": kind, "params": params})
+
+
+class FailingSMSProvider(SMSProvider):
+    def send(self, *, phone: str, text: str) -> None:
+        raise RuntimeError("the SMS gateway is down")
+
+
+def pending_chinese() -> dict[str, str]:
+    """The Chinese of this app's texts while they wait to be imported into the catalogue."""
+    if not PENDING.exists():
+        return {}
+    return json.loads(PENDING.read_text(encoding="utf-8"))
