@@ -378,7 +378,9 @@ def _already_joined() -> Conflict:
     return Conflict(_("You are already in this group."), code="already_joined")
 
 
-def _live_seats_of(user, *, campaign_id: int):
+def _live_seats_of(user, *, campaign_id: int, group_id: int | None = None):
+    if group_id is not None:
+        return Seat.objects.filter(group_id=group_id, user_id=user.pk, state__in=LIVE_SEAT_STATES)
     return Seat.objects.filter(
         group__campaign_id=campaign_id, user_id=user.pk, state__in=LIVE_SEAT_STATES
     )
@@ -467,6 +469,11 @@ def _check_joinable(group: Group, user, now: datetime) -> None:
         raise Conflict(_("This group is closed."), code="group_closed")
     if group.leader_id == user.pk:
         raise Conflict(_("You opened this group; you are already in it."), code="leader_in_group")
+    # About to refuse a group not ready or full: a member of the group hears that first (a join
+    # that goes on learns it under the buyer's lock instead, ``_lock_buyer``: one count).
+    refusing = group.paid_count < 1 or group.seats_taken >= group.size
+    if refusing and _live_seats_of(user, campaign_id=group.campaign_id, group_id=group.pk).exists():
+        raise _already_joined()
     if group.paid_count < 1:
         raise Conflict(
             _("This group opens to others once its leader has paid."), code="group_not_ready"
