@@ -325,13 +325,14 @@ def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount
     with transaction.atomic(), connection.cursor() as cursor:
         _execute(cursor, SETTLE_SQL["group_lock"], [group_pk])
         _execute(cursor, SETTLE_SQL["seat"], [seat_pk], expect_one=True)
+        _execute(cursor, SETTLE_SQL["order"], [order_pk], expect_one=True)
+        _execute(cursor, SETTLE_SQL["paid"], [order_pk])
+        # The hold after the order, as the services do (the shared merchant row locked later).
         cause = f"order:{order_id}"
         hold = [new_public_id(), f"{cause}:hold", escrow_pk, merchant, amount, cause]
         _execute(cursor, SETTLE_SQL["hold"], hold)
         _execute(cursor, SETTLE_SQL["credit_pending"], [amount, merchant], expect_one=True)
         _execute(cursor, SETTLE_SQL["debit_pending"], [amount, escrow_pk, amount], expect_one=True)
-        _execute(cursor, SETTLE_SQL["order"], [order_pk], expect_one=True)
-        _execute(cursor, SETTLE_SQL["paid"], [order_pk])
         _execute(cursor, SETTLE_SQL["paid_count"], [group_pk], expect_one=True)
         paid_count, size = cursor.fetchone()
         if paid_count == size:

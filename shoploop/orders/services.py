@@ -681,6 +681,14 @@ def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
     """Under the checkout, payment and order locks, for an order still pending payment: its
     first hold is written with the state change, so no hold can have its key yet."""
     now = clock.now()
+    # The reservation becomes the sale: the stock stays taken.
+    Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
+        state=state, paid_at=now, has_hold=True
+    )
+    order.state, order.paid_at, order.has_hold = state, now, True
+    _record(order, "paid")
+    # The hold last: the shop's pending account is shared by every sale of the shop, and its
+    # row stays locked from this UPDATE to the commit (all in one transaction either way).
     transfer(
         key=_hold_key(order, 0),
         debit=_escrow(payment),
@@ -691,12 +699,6 @@ def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
         pending=True,
         fresh_key=True,
     )
-    # The reservation becomes the sale: the stock stays taken.
-    Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
-        state=state, paid_at=now, has_hold=True
-    )
-    order.state, order.paid_at, order.has_hold = state, now, True
-    _record(order, "paid")
     _publish("orders.paid" if state == Order.State.PAID else "orders.awaiting_deal", order)
 
 
