@@ -32,9 +32,17 @@ the baseline rounds either side of it and each ratio is the median of those, so 
 elsewhere on the machine that drifts during the run cancels out, and a burst hits one round, not
 the figure.
 
+Every worker also measures the CPU time it and its PostgreSQL backend spend in the counted
+rounds (``/proc``: the server is local), and ``cpu_ratio_<mode>`` is the baseline's CPU per
+join+pay ÷ the services'. On a machine whose cores are saturated by others, joins per second
+measure how much CPU the neighbours leave from one second to the next; CPU per join does not,
+so it repeats where the wall-clock ratio cannot (it leaves out time spent waiting on the hot
+row's lock, which only the wall-clock ratio shows).
+
 The last line: ``hot_group: statements=… baseline_statements=… joins_per_s_threads=…
-baseline_per_s_threads=… ratio_threads=… joins_per_s_processes=… baseline_per_s_processes=…
-ratio_processes=… ratio=…`` (``ratio`` is the processes one when both modes ran: production runs
+baseline_per_s_threads=… ratio_threads=… cpu_ratio_threads=… joins_per_s_processes=…
+baseline_per_s_processes=… ratio_processes=… cpu_ratio_processes=… ratio=… cpu_ratio=…``
+(``ratio`` and ``cpu_ratio`` are the processes ones when both modes ran: production runs
 several processes; ``statements`` are per join+pay, counted by CaptureQueriesContext, BEGIN,
 COMMIT and SAVEPOINTs included). docs/benchmarks.md has the figures and which statements dominate.
 """
@@ -42,6 +50,7 @@ COMMIT and SAVEPOINTs included). docs/benchmarks.md has the figures and which st
 import contextlib
 import gc
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -344,6 +353,21 @@ def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount
 
 # Workers: threads or spawned processes ----------------------------------------------------------
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds() -> float:
+    """CPU time spent so far on this worker's behalf: this thread's own, plus its PostgreSQL
+    backend's (``/proc/<backend pid>/stat``: the server runs on this machine). Unlike wall time,
+    it does not grow while the worker waits for a core the neighbours hold, so a ratio of CPU
+    per join repeats on a busy machine where a ratio of joins per second does not."""
+    from django.db import connection
+
+    with open(f"/proc/{connection.connection.info.backend_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    return time.thread_time() + backend
+
 
 @contextlib.contextmanager
 def _no_gc():
@@ -393,19 +417,23 @@ def _split(groups: list[int], joiners: list[int], size: int, workers: int) -> li
     return [work[index::workers] for index in range(workers)]
 
 
-def _thread_round(kind: str, constants: dict, shares: list[list]) -> float:
-    """One round on threads of this process; returns the seconds taken."""
+def _thread_round(kind: str, constants: dict, shares: list[list]) -> tuple[float, float]:
+    """One round on threads of this process; returns the seconds taken and the CPU seconds
+    the workers and their database backends spent."""
     from django.db import connection
 
     errors: list[BaseException] = []
+    spent: list[float] = []
     barrier = threading.Barrier(len(shares) + 1)
 
     def worker(share):
         try:
             jobs = _prepare(kind, constants, share)
             barrier.wait()
+            cpu = _cpu_seconds()
             for job in jobs:
                 job()
+            spent.append(_cpu_seconds() - cpu)
         except BaseException as error:  # reported below, not swallowed
             errors.append(error)
             barrier.abort()
@@ -424,7 +452,7 @@ def _thread_round(kind: str, constants: dict, shares: list[list]) -> float:
         elapsed = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"{len(errors)} thread(s) failed: {errors[0]!r}") from errors[0]
-    return elapsed
+    return elapsed, sum(spent)
 
 
 def _process_main(inbox, outbox) -> None:
@@ -445,9 +473,11 @@ def _process_main(inbox, outbox) -> None:
             with _no_gc():
                 outbox.put("ready")
                 inbox.get()  # go
+                cpu = _cpu_seconds()
                 for job in jobs:
                     job()
-            outbox.put("done")
+                cpu = _cpu_seconds() - cpu
+            outbox.put(("done", cpu))
     except BaseException as error:  # reported in the parent, not swallowed
         outbox.put(error)
         raise
@@ -473,21 +503,25 @@ class _Processes:
             worker.start()
         self._collect("up", timeout=180)
 
-    def _collect(self, expected: str, timeout: float) -> None:
+    def _collect(self, expected: str, timeout: float) -> list:
+        answers = []
         for _ in self.workers:
             answer = self.outbox.get(timeout=timeout)
-            if answer != expected:
+            label = answer[0] if isinstance(answer, tuple) else answer
+            if label != expected:
                 raise RuntimeError(f"a worker process failed: {answer!r}")
+            answers.append(answer)
+        return answers
 
-    def round(self, kind: str, constants: dict, shares: list[list]) -> float:
+    def round(self, kind: str, constants: dict, shares: list[list]) -> tuple[float, float]:
         for inbox, share in zip(self.inboxes, shares, strict=True):
             inbox.put((kind, constants, share))
         self._collect("ready", timeout=180)
         started = time.perf_counter()
         for inbox in self.inboxes:
             inbox.put("go")
-        self._collect("done", timeout=1800)
-        return time.perf_counter() - started
+        done = self._collect("done", timeout=1800)
+        return time.perf_counter() - started, sum(cpu for _, cpu in done)
 
     def close(self) -> None:
         for inbox in self.inboxes:
@@ -569,6 +603,8 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
     runner = _Processes(args.workers) if mode == "processes" else None
     per_round = _groups_per_round(args)
     rates = {SERVICES: [], BASELINE: []}
+    cpu_spent = {SERVICES: 0.0, BASELINE: 0.0}
+    cpu_joins = {SERVICES: 0, BASELINE: 0}
     # A warm-up round of each side first (fresh workers: first queries, lazily imported code),
     # not counted.
     order = [SERVICES, BASELINE, BASELINE] + [SERVICES, BASELINE] * args.rounds
@@ -583,26 +619,31 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
             users = joiners[kind][index * joins : (index + 1) * joins]
             shares = _split(mine, users, args.size, args.workers)
             if runner:
-                seconds = runner.round(kind, constants, shares)
+                seconds, cpu = runner.round(kind, constants, shares)
             else:
-                seconds = _thread_round(kind, constants, shares)
+                seconds, cpu = _thread_round(kind, constants, shares)
             if position >= 2:
                 rates[kind].append(joins / seconds)
+                cpu_spent[kind] += cpu
+                cpu_joins[kind] += joins
     finally:
         if runner:
             runner.close()
     base = rates[BASELINE]
     ratios = [service / ((base[i] + base[i + 1]) / 2) for i, service in enumerate(rates[SERVICES])]
+    cpu_ms = {kind: 1000 * cpu_spent[kind] / cpu_joins[kind] for kind in cpu_spent}
     print(
         f"  {mode}: services joins/s {_listed(rates[SERVICES])}; baseline joins/s "
-        f"{_listed(base)}; ratios {_listed(ratios, 3)}",
+        f"{_listed(base)}; ratios {_listed(ratios, 3)}; CPU ms per join+pay (client + "
+        f"server): services {cpu_ms[SERVICES]:.1f}, baseline {cpu_ms[BASELINE]:.1f}",
         flush=True,
     )
-    return (
-        statistics.median(rates[SERVICES]),
-        statistics.median(base),
-        statistics.median(ratios),
-    )
+    return {
+        f"joins_per_s_{mode}": statistics.median(rates[SERVICES]),
+        f"baseline_per_s_{mode}": statistics.median(base),
+        f"ratio_{mode}": statistics.median(ratios),
+        f"cpu_ratio_{mode}": cpu_ms[BASELINE] / cpu_ms[SERVICES],
+    }
 
 
 def _groups_per_round(args) -> dict[str, int]:
@@ -669,14 +710,11 @@ def main() -> None:
         )
         figures = {}
         for mode in modes:
-            rate, baseline_rate, ratio = _measure(mode, args, constants, side_groups, side_joiners)
+            figures.update(_measure(mode, args, constants, side_groups, side_joiners))
             # The next mode takes the groups after the ones this mode filled.
             for kind, count in rounds.items():
                 side_groups[kind] = side_groups[kind][count * per_round[kind] :]
                 side_joiners[kind] = side_joiners[kind][count * per_round[kind] * per_group :]
-            figures[f"joins_per_s_{mode}"] = rate
-            figures[f"baseline_per_s_{mode}"] = baseline_rate
-            figures[f"ratio_{mode}"] = ratio
         _check(groups, args.size)
         left = type(campaign).objects.get(pk=campaign.pk).stock
         print(f"  every group completed; campaign stock left {left}; ledger verified")
@@ -686,6 +724,7 @@ def main() -> None:
         baseline_statements=baseline_statements,
         **figures,
         ratio=figures[f"ratio_{modes[-1]}"],
+        cpu_ratio=figures[f"cpu_ratio_{modes[-1]}"],
     )
 
 
