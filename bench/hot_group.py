@@ -32,15 +32,25 @@ the baseline rounds either side of it and each ratio is the median of those, so 
 elsewhere on the machine that drifts during the run cancels out, and a burst hits one round, not
 the figure.
 
+Every worker also measures the CPU time it and its PostgreSQL backend spend in the counted
+rounds (``/proc``: the server is local), and ``cpu_ratio_<mode>`` is the baseline's CPU per
+join+pay ÷ the services'. On a machine whose cores are saturated by others, joins per second
+measure how much CPU the neighbours leave from one second to the next; CPU per join does not,
+so it repeats where the wall-clock ratio cannot (it leaves out time spent waiting on the hot
+row's lock, which only the wall-clock ratio shows).
+
 The last line: ``hot_group: statements=… baseline_statements=… joins_per_s_threads=…
-baseline_per_s_threads=… ratio_threads=… joins_per_s_processes=… baseline_per_s_processes=…
-ratio_processes=… ratio=…`` (``ratio`` is the processes one when both modes ran: production runs
+baseline_per_s_threads=… ratio_threads=… cpu_ratio_threads=… joins_per_s_processes=…
+baseline_per_s_processes=… ratio_processes=… cpu_ratio_processes=… ratio=… cpu_ratio=…``
+(``ratio`` and ``cpu_ratio`` are the processes ones when both modes ran: production runs
 several processes; ``statements`` are per join+pay, counted by CaptureQueriesContext, BEGIN,
 COMMIT and SAVEPOINTs included). docs/benchmarks.md has the figures and which statements dominate.
 """
 
 import contextlib
+import gc
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -50,6 +60,7 @@ from datetime import timedelta
 from bench.support import BENCH_ADDRESS, address_for, arguments, summary, throwaway_database
 
 SERVICES, BASELINE = "services", "baseline"
+QUICK_ROUNDS = 3
 
 
 # Set-up -----------------------------------------------------------------------------------------
@@ -171,11 +182,10 @@ def _services_join(group_pk: int, user, address_id: str) -> None:
 # The baseline: the same rows in raw SQL ---------------------------------------------------------
 
 JOIN_SQL = {
+    # The per-buyer limit: the buyer's row created or locked in one statement (the services'
+    # upsert), then their live seats counted.
     "buyer": "INSERT INTO deals_groups_groupbuyer (campaign_id, user_id) VALUES (%s, %s)"
-    " ON CONFLICT DO NOTHING",
-    # The per-buyer limit: the buyer's row locked, their live seats counted.
-    "buyer_lock": "SELECT id FROM deals_groups_groupbuyer WHERE campaign_id = %s AND user_id = %s"
-    " FOR UPDATE",
+    " ON CONFLICT (campaign_id, user_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id",
     "live_seats": "SELECT count(*) FROM deals_groups_seat s JOIN deals_groups_group g"
     " ON s.group_id = g.id WHERE g.campaign_id = %s AND s.state IN ('reserved', 'paid')"
     " AND s.user_id = %s",
@@ -265,7 +275,6 @@ def _baseline_join(k: dict, group_pk: int, user_pk: int) -> None:
     price = k["price"]
     with transaction.atomic(), connection.cursor() as cursor:
         _execute(cursor, JOIN_SQL["buyer"], [k["campaign"], user_pk])
-        _execute(cursor, JOIN_SQL["buyer_lock"], [k["campaign"], user_pk])
         _execute(cursor, JOIN_SQL["live_seats"], [k["campaign"], user_pk])
         if cursor.fetchone()[0] >= 1:
             raise RuntimeError("baseline: per-buyer limit")
@@ -325,13 +334,14 @@ def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount
     with transaction.atomic(), connection.cursor() as cursor:
         _execute(cursor, SETTLE_SQL["group_lock"], [group_pk])
         _execute(cursor, SETTLE_SQL["seat"], [seat_pk], expect_one=True)
+        _execute(cursor, SETTLE_SQL["order"], [order_pk], expect_one=True)
+        _execute(cursor, SETTLE_SQL["paid"], [order_pk])
+        # The hold after the order, as the services do (the shared merchant row locked later).
         cause = f"order:{order_id}"
         hold = [new_public_id(), f"{cause}:hold", escrow_pk, merchant, amount, cause]
         _execute(cursor, SETTLE_SQL["hold"], hold)
         _execute(cursor, SETTLE_SQL["credit_pending"], [amount, merchant], expect_one=True)
         _execute(cursor, SETTLE_SQL["debit_pending"], [amount, escrow_pk, amount], expect_one=True)
-        _execute(cursor, SETTLE_SQL["order"], [order_pk], expect_one=True)
-        _execute(cursor, SETTLE_SQL["paid"], [order_pk])
         _execute(cursor, SETTLE_SQL["paid_count"], [group_pk], expect_one=True)
         paid_count, size = cursor.fetchone()
         if paid_count == size:
@@ -342,6 +352,34 @@ def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount
 
 
 # Workers: threads or spawned processes ----------------------------------------------------------
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds() -> float:
+    """CPU time spent so far on this worker's behalf: this thread's own, plus its PostgreSQL
+    backend's (``/proc/<backend pid>/stat``: the server runs on this machine). Unlike wall time,
+    it does not grow while the worker waits for a core the neighbours hold, so a ratio of CPU
+    per join repeats on a busy machine where a ratio of joins per second does not."""
+    from django.db import connection
+
+    with open(f"/proc/{connection.connection.info.backend_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    return time.thread_time() + backend
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """No cyclic garbage collection inside a timed round (collected before it instead): a
+    collection's pause lands in whichever round happens to cross the threshold, a few tens of
+    milliseconds in rounds that last a second or less."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _prepare(kind: str, constants: dict, work: list[tuple[int, list[int]]]):
@@ -379,19 +417,23 @@ def _split(groups: list[int], joiners: list[int], size: int, workers: int) -> li
     return [work[index::workers] for index in range(workers)]
 
 
-def _thread_round(kind: str, constants: dict, shares: list[list]) -> float:
-    """One round on threads of this process; returns the seconds taken."""
+def _thread_round(kind: str, constants: dict, shares: list[list]) -> tuple[float, float]:
+    """One round on threads of this process; returns the seconds taken and the CPU seconds
+    the workers and their database backends spent."""
     from django.db import connection
 
     errors: list[BaseException] = []
+    spent: list[float] = []
     barrier = threading.Barrier(len(shares) + 1)
 
     def worker(share):
         try:
             jobs = _prepare(kind, constants, share)
             barrier.wait()
+            cpu = _cpu_seconds()
             for job in jobs:
                 job()
+            spent.append(_cpu_seconds() - cpu)
         except BaseException as error:  # reported below, not swallowed
             errors.append(error)
             barrier.abort()
@@ -401,15 +443,16 @@ def _thread_round(kind: str, constants: dict, shares: list[list]) -> float:
     pool = [threading.Thread(target=worker, args=(share,)) for share in shares]
     for thread in pool:
         thread.start()
-    with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: reported below
-        barrier.wait()
-    started = time.perf_counter()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    with _no_gc():  # one process: off for every thread at once
+        with contextlib.suppress(threading.BrokenBarrierError):  # a worker failed: see below
+            barrier.wait()
+        started = time.perf_counter()
+        for thread in pool:
+            thread.join()
+        elapsed = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"{len(errors)} thread(s) failed: {errors[0]!r}") from errors[0]
-    return elapsed
+    return elapsed, sum(spent)
 
 
 def _process_main(inbox, outbox) -> None:
@@ -427,11 +470,14 @@ def _process_main(inbox, outbox) -> None:
         while (message := inbox.get()) is not None:
             kind, constants, share = message
             jobs = _prepare(kind, constants, share)
-            outbox.put("ready")
-            inbox.get()  # go
-            for job in jobs:
-                job()
-            outbox.put("done")
+            with _no_gc():
+                outbox.put("ready")
+                inbox.get()  # go
+                cpu = _cpu_seconds()
+                for job in jobs:
+                    job()
+                cpu = _cpu_seconds() - cpu
+            outbox.put(("done", cpu))
     except BaseException as error:  # reported in the parent, not swallowed
         outbox.put(error)
         raise
@@ -457,21 +503,25 @@ class _Processes:
             worker.start()
         self._collect("up", timeout=180)
 
-    def _collect(self, expected: str, timeout: float) -> None:
+    def _collect(self, expected: str, timeout: float) -> list:
+        answers = []
         for _ in self.workers:
             answer = self.outbox.get(timeout=timeout)
-            if answer != expected:
+            label = answer[0] if isinstance(answer, tuple) else answer
+            if label != expected:
                 raise RuntimeError(f"a worker process failed: {answer!r}")
+            answers.append(answer)
+        return answers
 
-    def round(self, kind: str, constants: dict, shares: list[list]) -> float:
+    def round(self, kind: str, constants: dict, shares: list[list]) -> tuple[float, float]:
         for inbox, share in zip(self.inboxes, shares, strict=True):
             inbox.put((kind, constants, share))
         self._collect("ready", timeout=180)
         started = time.perf_counter()
         for inbox in self.inboxes:
             inbox.put("go")
-        self._collect("done", timeout=1800)
-        return time.perf_counter() - started
+        done = self._collect("done", timeout=1800)
+        return time.perf_counter() - started, sum(cpu for _, cpu in done)
 
     def close(self) -> None:
         for inbox in self.inboxes:
@@ -551,8 +601,10 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
     that drifts during the run cancels out. Returns (services joins/s, baseline joins/s, ratio),
     each the median over the rounds."""
     runner = _Processes(args.workers) if mode == "processes" else None
-    joins = args.groups * (args.size - 1)
+    per_round = _groups_per_round(args)
     rates = {SERVICES: [], BASELINE: []}
+    cpu_spent = {SERVICES: 0.0, BASELINE: 0.0}
+    cpu_joins = {SERVICES: 0, BASELINE: 0}
     # A warm-up round of each side first (fresh workers: first queries, lazily imported code),
     # not counted.
     order = [SERVICES, BASELINE, BASELINE] + [SERVICES, BASELINE] * args.rounds
@@ -561,30 +613,44 @@ def _measure(mode, args, constants, groups, joiners) -> tuple[float, float, floa
         for position, kind in enumerate(order):
             index = used[kind]
             used[kind] += 1
-            mine = groups[kind][index * args.groups : (index + 1) * args.groups]
+            count = per_round[kind]
+            joins = count * (args.size - 1)
+            mine = groups[kind][index * count : (index + 1) * count]
             users = joiners[kind][index * joins : (index + 1) * joins]
             shares = _split(mine, users, args.size, args.workers)
             if runner:
-                seconds = runner.round(kind, constants, shares)
+                seconds, cpu = runner.round(kind, constants, shares)
             else:
-                seconds = _thread_round(kind, constants, shares)
+                seconds, cpu = _thread_round(kind, constants, shares)
             if position >= 2:
                 rates[kind].append(joins / seconds)
+                cpu_spent[kind] += cpu
+                cpu_joins[kind] += joins
     finally:
         if runner:
             runner.close()
     base = rates[BASELINE]
     ratios = [service / ((base[i] + base[i + 1]) / 2) for i, service in enumerate(rates[SERVICES])]
+    cpu_ms = {kind: 1000 * cpu_spent[kind] / cpu_joins[kind] for kind in cpu_spent}
     print(
         f"  {mode}: services joins/s {_listed(rates[SERVICES])}; baseline joins/s "
-        f"{_listed(base)}; ratios {_listed(ratios, 3)}",
+        f"{_listed(base)}; ratios {_listed(ratios, 3)}; CPU ms per join+pay (client + "
+        f"server): services {cpu_ms[SERVICES]:.1f}, baseline {cpu_ms[BASELINE]:.1f}",
         flush=True,
     )
-    return (
-        statistics.median(rates[SERVICES]),
-        statistics.median(base),
-        statistics.median(ratios),
-    )
+    return {
+        f"joins_per_s_{mode}": statistics.median(rates[SERVICES]),
+        f"baseline_per_s_{mode}": statistics.median(base),
+        f"ratio_{mode}": statistics.median(ratios),
+        f"cpu_ratio_{mode}": cpu_ms[BASELINE] / cpu_ms[SERVICES],
+    }
+
+
+def _groups_per_round(args) -> dict[str, int]:
+    """The baseline fills ``baseline_scale`` times as many groups per round as the services, so
+    its rounds last about as long (a round of a few tenths of a second measures the scheduler
+    more than the code); the rates (joins/s) stay comparable."""
+    return {SERVICES: args.groups, BASELINE: args.groups * args.baseline_scale}
 
 
 def _listed(values, digits=1) -> str:
@@ -610,16 +676,18 @@ def main() -> None:
         size=(int, 5, "group size N"),
         workers=(int, 4, "concurrent joiners (threads or processes)"),
         mode=(str, "both", "threads, processes or both"),
+        baseline_scale=(int, 2, "baseline groups per round ÷ services groups per round"),
     )
     args.groups = args.groups or (3 if args.quick else 12)
-    args.rounds = args.rounds or (3 if args.quick else 6)
+    args.rounds = args.rounds or (QUICK_ROUNDS if args.quick else 6)
     modes = ["threads", "processes"] if args.mode == "both" else [args.mode]
     if not set(modes) <= {"threads", "processes"}:
         raise SystemExit("--mode: threads, processes or both")
     # Per mode: ``rounds`` services rounds and ``rounds + 1`` baseline rounds; one group of each
     # side more for counting statements.
     rounds = {SERVICES: args.rounds + 1, BASELINE: args.rounds + 2}  # with the warm-up rounds
-    wanted = {kind: count * args.groups * len(modes) + 1 for kind, count in rounds.items()}
+    per_round = _groups_per_round(args)
+    wanted = {kind: count * per_round[kind] * len(modes) + 1 for kind, count in rounds.items()}
     per_group = args.size - 1
     with throwaway_database("hot_group"):
         print(
@@ -642,14 +710,11 @@ def main() -> None:
         )
         figures = {}
         for mode in modes:
-            rate, baseline_rate, ratio = _measure(mode, args, constants, side_groups, side_joiners)
+            figures.update(_measure(mode, args, constants, side_groups, side_joiners))
             # The next mode takes the groups after the ones this mode filled.
             for kind, count in rounds.items():
-                side_groups[kind] = side_groups[kind][count * args.groups :]
-                side_joiners[kind] = side_joiners[kind][count * args.groups * per_group :]
-            figures[f"joins_per_s_{mode}"] = rate
-            figures[f"baseline_per_s_{mode}"] = baseline_rate
-            figures[f"ratio_{mode}"] = ratio
+                side_groups[kind] = side_groups[kind][count * per_round[kind] :]
+                side_joiners[kind] = side_joiners[kind][count * per_round[kind] * per_group :]
         _check(groups, args.size)
         left = type(campaign).objects.get(pk=campaign.pk).stock
         print(f"  every group completed; campaign stock left {left}; ledger verified")
@@ -659,6 +724,7 @@ def main() -> None:
         baseline_statements=baseline_statements,
         **figures,
         ratio=figures[f"ratio_{modes[-1]}"],
+        cpu_ratio=figures[f"cpu_ratio_{modes[-1]}"],
     )
 
 

@@ -625,12 +625,14 @@ def record_payment_success(*, reference: str, payment_public_id: str) -> int:
     Idempotent: a replayed event changes nothing. Returns how many orders became paid."""
     if not isinstance(reference, str) or not reference.startswith("checkout:"):
         return 0
+    public_id = reference.removeprefix("checkout:")
+    # A deal's checkout is the deals app's to settle (settle_deal_payment), and a checkout is
+    # a deal's from its creation on: one plain read tells, before any transaction or lock.
+    deal_ref = Checkout.objects.filter(public_id=public_id).values_list("deal_ref", flat=True)
+    if any(deal_ref):
+        return 0
     with transaction.atomic():
-        checkout_row = (
-            Checkout.objects.select_for_update()
-            .filter(public_id=reference.removeprefix("checkout:"))
-            .first()
-        )
+        checkout_row = Checkout.objects.select_for_update().filter(public_id=public_id).first()
         if checkout_row is None or checkout_row.payment_public_id != payment_public_id:
             logger.error("payment %s for unknown checkout %s", payment_public_id, reference)
             return 0
@@ -676,7 +678,17 @@ def _settle_captured_payment(*, checkout_row: Checkout, payment) -> int:
 
 
 def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
+    """Under the checkout, payment and order locks, for an order still pending payment: its
+    first hold is written with the state change, so no hold can have its key yet."""
     now = clock.now()
+    # The reservation becomes the sale: the stock stays taken.
+    Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
+        state=state, paid_at=now, has_hold=True
+    )
+    order.state, order.paid_at, order.has_hold = state, now, True
+    _record(order, "paid")
+    # The hold last: the shop's pending account is shared by every sale of the shop, and its
+    # row stays locked from this UPDATE to the commit (all in one transaction either way).
     transfer(
         key=_hold_key(order, 0),
         debit=_escrow(payment),
@@ -685,13 +697,8 @@ def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
         reason="order_hold",
         cause=order.ref,
         pending=True,
+        fresh_key=True,
     )
-    # The reservation becomes the sale: the stock stays taken.
-    Order.objects.filter(pk=order.pk, state=Order.State.PENDING_PAYMENT).update(
-        state=state, paid_at=now, has_hold=True
-    )
-    order.state, order.paid_at, order.has_hold = state, now, True
-    _record(order, "paid")
     _publish("orders.paid" if state == Order.State.PAID else "orders.awaiting_deal", order)
 
 
@@ -1787,9 +1794,18 @@ def place_deal_order(
     shipping = address_services.address_snapshot(address)
     total = unit_price_fen * quantity
     now = clock.now()
-    with transaction.atomic():
+    # The payment's id is chosen first, so the checkout row is written once, naming it. Every
+    # deal calls this inside its own transaction: no savepoint of its own (a failure here
+    # unwinds the deal's transaction whole anyway).
+    payment_public_id = new_public_id() if total else ""
+    with transaction.atomic(savepoint=False):
         checkout_row = Checkout.objects.create(
-            buyer=buyer, total_fen=total, deal_ref=deal_ref, expires_at=expires_at, created_at=now
+            buyer=buyer,
+            total_fen=total,
+            deal_ref=deal_ref,
+            expires_at=expires_at,
+            created_at=now,
+            payment_public_id=payment_public_id,
         )
         order = Order.objects.create(
             checkout=checkout_row,
@@ -1814,15 +1830,16 @@ def place_deal_order(
         )
         _record(order, "placed", actor=buyer)
         if total:
-            payment = payments.create_payment(
+            # The key is this new checkout's reference: no payment can have it yet.
+            payments.create_payment(
                 payer=buyer,
                 amount=total,
                 reference=checkout_row.reference,
                 description=str(_("Shoploop order %(ids)s") % {"ids": order.public_id}),
                 idempotency_key=checkout_row.reference,
+                public_id=payment_public_id,
+                fresh_key=True,
             )
-            checkout_row.payment_public_id = payment.public_id
-            checkout_row.save(update_fields=["payment_public_id"])
         else:
             Order.objects.filter(pk=order.pk).update(state=Order.State.PAID, paid_at=now)
             order.state, order.paid_at = Order.State.PAID, now
@@ -1841,8 +1858,11 @@ def settle_deal_payment(*, order: Order, accept: bool, await_deal: bool = False)
     ``accept``: the money is held toward the shop and the order becomes ``awaiting_deal`` (if
     ``await_deal``) or ``paid``. Otherwise (the seat is gone, the deal closed) the order is
     cancelled and the payment refunded in full. A payment for an order already cancelled is
-    refunded. Returns "paid", "awaiting", "refunded", "not_captured" or "unchanged"."""
-    with transaction.atomic():
+    refunded. Returns "paid", "awaiting", "refunded", "not_captured" or "unchanged".
+
+    Every deal calls this inside its own transaction, holding its own rows' locks: no savepoint
+    of its own (a failure unwinds the caller's transaction, or the caller's savepoint)."""
+    with transaction.atomic(savepoint=False):
         checkout_row = Checkout.objects.select_for_update().get(pk=order.checkout_id)
         payment = _lock_payment_of(checkout_row)
         order = _locked(order)

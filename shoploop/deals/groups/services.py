@@ -312,10 +312,11 @@ def _check_campaign_open(campaign: GroupCampaign, now: datetime) -> None:
 
 
 def _check_buyer(
-    campaign: GroupCampaign, user, *, restricted: bool | None = None, live_seats: int | None = None
+    campaign: GroupCampaign, user, *, restricted: bool | None = None, count_seats: bool = True
 ) -> None:
-    """``restricted`` (the campaign is community-only) and ``live_seats`` (the buyer's live seats
-    in it) when the caller has read them already; else they are read here."""
+    """``restricted`` (the campaign is community-only) when the caller has read it already;
+    else it is read here. ``count_seats=False``: the caller counts the buyer's live seats under
+    the buyer's lock only (``_lock_buyer``), not here as well."""
     _require_user(user)
     if campaign.shop.owner_id == user.pk:
         raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
@@ -334,10 +335,10 @@ def _check_buyer(
             _("Only members of the campaign's communities may join."),
             code="community_only",
         )
-    # A fast answer from what was read; ``_lock_buyer`` decides under the buyer's row lock.
-    if live_seats is None:
-        live_seats = _live_seats_of(user, campaign_id=campaign.pk).count()
-    if live_seats >= campaign.per_user_limit:
+    # A fast answer before any lock; ``_lock_buyer`` decides under the buyer's row lock.
+    if count_seats and (
+        _live_seats_of(user, campaign_id=campaign.pk).count() >= campaign.per_user_limit
+    ):
         raise _per_user_limit()
 
 
@@ -348,21 +349,38 @@ def _per_user_limit() -> Conflict:
     )
 
 
-def _lock_buyer(campaign: GroupCampaign, user) -> None:
+def _lock_buyer(campaign: GroupCampaign, user, *, group_id: int | None = None) -> None:
     """The first statements of an open or a join (the buyer's own row, before the group, the
     orders and the campaign): lock the buyer's row of the campaign, then count their live seats.
     Every open and join of this buyer in this campaign waits here for the one before it to
     commit, so the count includes its seat: the per-buyer limit holds however many requests
-    race. The row is created once (``ON CONFLICT DO NOTHING``), never updated."""
+    race. One statement creates the row or locks it: ``INSERT … ON CONFLICT (campaign, user)
+    DO UPDATE`` waits for any transaction holding the row, then locks it (the "update" rewrites
+    the campaign with itself: nothing in the row changes). A join (``group_id``) also learns
+    here, in the same count, whether the buyer is in that group."""
     GroupBuyer.objects.bulk_create(
-        [GroupBuyer(campaign_id=campaign.pk, user_id=user.pk)], ignore_conflicts=True
+        [GroupBuyer(campaign_id=campaign.pk, user_id=user.pk)],
+        update_conflicts=True,
+        unique_fields=["campaign", "user"],
+        update_fields=["campaign"],
     )
-    GroupBuyer.objects.select_for_update().filter(campaign_id=campaign.pk, user_id=user.pk).get()
-    if _live_seats_of(user, campaign_id=campaign.pk).count() >= campaign.per_user_limit:
+    # A new statement after the lock: it sees every seat the transactions we waited for made.
+    seats = _live_seats_of(user, campaign_id=campaign.pk).aggregate(
+        live=Count("pk"), here=Count("pk", filter=Q(group_id=group_id))
+    )
+    if group_id is not None and seats["here"]:
+        raise _already_joined()
+    if seats["live"] >= campaign.per_user_limit:
         raise _per_user_limit()
 
 
-def _live_seats_of(user, *, campaign_id: int):
+def _already_joined() -> Conflict:
+    return Conflict(_("You are already in this group."), code="already_joined")
+
+
+def _live_seats_of(user, *, campaign_id: int, group_id: int | None = None):
+    if group_id is not None:
+        return Seat.objects.filter(group_id=group_id, user_id=user.pk, state__in=LIVE_SEAT_STATES)
     return Seat.objects.filter(
         group__campaign_id=campaign_id, user_id=user.pk, state__in=LIVE_SEAT_STATES
     )
@@ -406,7 +424,7 @@ def _place_seat(
     try:
         seat.save(force_insert=True)
     except IntegrityError:  # one live seat per user per group; the caller's transaction unwinds
-        raise Conflict(_("You are already in this group."), code="already_joined") from None
+        raise _already_joined() from None
     # Last statement of the transaction: the hot campaign row is locked only until the commit.
     _take_campaign_unit(campaign)
     return seat
@@ -446,13 +464,16 @@ def open_group(*, campaign: GroupCampaign, user, address_id: str) -> Seat:
     return seat
 
 
-def _check_joinable(group: Group, user, now: datetime, *, in_group: bool) -> None:
+def _check_joinable(group: Group, user, now: datetime) -> None:
     if group.state != Group.State.OPEN or group.deadline <= now:
         raise Conflict(_("This group is closed."), code="group_closed")
     if group.leader_id == user.pk:
         raise Conflict(_("You opened this group; you are already in it."), code="leader_in_group")
-    if in_group:
-        raise Conflict(_("You are already in this group."), code="already_joined")
+    # About to refuse a group not ready or full: a member of the group hears that first (a join
+    # that goes on learns it under the buyer's lock instead, ``_lock_buyer``: one count).
+    refusing = group.paid_count < 1 or group.seats_taken >= group.size
+    if refusing and _live_seats_of(user, campaign_id=group.campaign_id, group_id=group.pk).exists():
+        raise _already_joined()
     if group.paid_count < 1:
         raise Conflict(
             _("This group opens to others once its leader has paid."), code="group_not_ready"
@@ -467,9 +488,9 @@ def join_group(*, group: Group, user, address_id: str) -> Seat:
     now = clock.now()
     _require_user(user)
     # Judge the group as it is now, not as the caller loaded it: one query for the group with
-    # its campaign (and whether that is community-only), one for the buyer's live seats in the
-    # campaign and in this group. (Measured: cheaper than one query with four subqueries,
-    # which costs more to build in the ORM than the round trip it saves.)
+    # its campaign (and whether that is community-only). The buyer's live seats (in the
+    # campaign and in this group) are counted once, under the buyer's row lock
+    # (``_lock_buyer``): a count before the lock would only be repeated after it.
     group = (
         Group.objects.select_related("campaign__shop", "campaign__sku__product")
         .annotate(
@@ -481,16 +502,13 @@ def join_group(*, group: Group, user, address_id: str) -> Seat:
         )
         .get(pk=group.pk)
     )
-    seats = _live_seats_of(user, campaign_id=group.campaign_id).aggregate(
-        live=Count("pk"), here=Count("pk", filter=Q(group_id=group.pk))
-    )
     campaign = group.campaign
-    _check_joinable(group, user, now, in_group=bool(seats["here"]))
+    _check_joinable(group, user, now)
     _check_campaign_open(campaign, now)
-    _check_buyer(campaign, user, restricted=group.campaign_restricted, live_seats=seats["live"])
+    _check_buyer(campaign, user, restricted=group.campaign_restricted, count_seats=False)
     address = order_services.buyer_address(buyer=user, address_public_id=address_id)
     with transaction.atomic():
-        _lock_buyer(campaign, user)
+        _lock_buyer(campaign, user, group_id=group.pk)
         # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
         # never passes the size (and the CHECK constraint says so too). The group row stays
         # locked to this transaction; the campaign row is taken last (``_place_seat``).

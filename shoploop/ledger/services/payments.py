@@ -44,7 +44,7 @@ from shoploop.ledger.errors import (
 from shoploop.ledger.models import Account, AccountKind, Payment, PaymentEvent, Refund
 from shoploop.ledger.providers import CallbackEvent, get_provider
 from shoploop.ledger.providers.base import FAILED, SUCCEEDED, WAITING
-from shoploop.ledger.services.transfers import open_account, transfer
+from shoploop.ledger.services.transfers import open_account, open_owned_account, transfer
 
 logger = logging.getLogger(__name__)
 
@@ -89,30 +89,52 @@ def refunds_account() -> Account:
 
 
 def create_payment(
-    *, payer, amount: int, reference: str, description: str, idempotency_key: str
+    *,
+    payer,
+    amount: int,
+    reference: str,
+    description: str,
+    idempotency_key: str,
+    public_id: str | None = None,
+    fresh_key: bool = False,
 ) -> Payment:
-    """A payment awaiting the buyer. The same payer and key return the first payment."""
+    """A payment awaiting the buyer. The same payer and key return the first payment.
+
+    ``fresh_key``: the caller made the key inside its own open transaction (a checkout created
+    a moment ago names it), so no earlier payment can hold it: the payment is inserted at once,
+    without the look-up and the savepoints a retry needs. Were the key used after all, the
+    unique constraint fails the caller's transaction whole. ``public_id``: the id to give the
+    payment (a caller that records it before the payment exists)."""
     if payer is None or not getattr(payer, "is_authenticated", False):
         raise NotAuthenticated()
     amount = validate_fen(amount, field="amount")
     reference = _bounded_text(reference, field="reference", limit=MAX_REFERENCE_LENGTH)
     key = _bounded_text(idempotency_key, field="idempotency_key", limit=MAX_KEY_LENGTH)
     description = str(description or "")[:MAX_DESCRIPTION_LENGTH]
+    fields = {"public_id": public_id} if public_id else {}
+    if fresh_key:
+        if not transaction.get_connection().in_atomic_block:
+            raise ValueError("create_payment(fresh_key=True) needs the caller's transaction")
+        return _new_payment(
+            payer=payer,
+            amount=amount,
+            reference=reference,
+            description=description,
+            key=key,
+            **fields,
+        )
     with transaction.atomic():
         earlier = Payment.objects.filter(payer=payer, idempotency_key=key).first()
         if earlier is None:
             try:
                 with transaction.atomic():
-                    now = clock.now()
-                    return Payment.objects.create(
-                        created_at=now,
-                        next_query_at=now + conf.payment_query_delay(),
+                    return _new_payment(
                         payer=payer,
                         amount=amount,
                         reference=reference,
                         description=description,
-                        idempotency_key=key,
-                        provider=conf.payment_provider_name(),
+                        key=key,
+                        **fields,
                     )
             except IntegrityError:
                 earlier = Payment.objects.get(payer=payer, idempotency_key=key)
@@ -121,6 +143,21 @@ def create_payment(
                 _("This payment key was already used for a different payment.")
             )
         return earlier
+
+
+def _new_payment(*, payer, amount: int, reference: str, description: str, key: str, **fields):
+    now = clock.now()
+    return Payment.objects.create(
+        created_at=now,
+        next_query_at=now + conf.payment_query_delay(),
+        payer=payer,
+        amount=amount,
+        reference=reference,
+        description=description,
+        idempotency_key=key,
+        provider=conf.payment_provider_name(),
+        **fields,
+    )
 
 
 def payment_start_url(payment: Payment) -> str:
@@ -226,19 +263,18 @@ def record_payment_event(*, provider: str, event: CallbackEvent) -> PaymentEvent
         if earlier is not None:
             return earlier
         outcome = _decide(payment, event)
-        try:
-            with transaction.atomic():
-                recorded = PaymentEvent.objects.create(
-                    provider=provider,
-                    event_id=event.event_id,
-                    payment=payment,
-                    kind=event.kind,
-                    amount=event.amount,
-                    outcome=outcome,
-                    payload=event.payload,
-                )
-        except IntegrityError:
-            return PaymentEvent.objects.get(provider=provider, event_id=event.event_id)
+        # No savepoint: under the payment's lock a replay of this event waits above and then
+        # finds the first record. Only an event id reused for another payment could collide;
+        # the unique constraint then fails this transaction whole and nothing is recorded.
+        recorded = PaymentEvent.objects.create(
+            provider=provider,
+            event_id=event.event_id,
+            payment=payment,
+            kind=event.kind,
+            amount=event.amount,
+            outcome=outcome,
+            payload=event.payload,
+        )
         _apply(payment, event, outcome)
     return recorded
 
@@ -291,21 +327,29 @@ def _apply(payment: Payment, event: CallbackEvent, outcome: str) -> None:
 
 
 def _capture(payment: Payment, *, trade_no: str, state: str) -> None:
+    """Under the payment's row lock: the capture is recorded once (the conditional UPDATE), so
+    its transfer's key is fresh and its escrow is this payment's own (created here, or found if
+    something opened it before)."""
     now = clock.now()
     captured = Payment.objects.filter(pk=payment.pk, captured_fen=0).update(
         captured_fen=payment.amount, captured_at=now, state=state, provider_trade_no=trade_no
     )
     if not captured:  # impossible under the row lock; refuse rather than move money twice
         raise PaymentStateConflict(code="already_captured")
+    # What the UPDATE wrote, without reading the row back.
+    payment.captured_fen, payment.captured_at = payment.amount, now
+    payment.state, payment.provider_trade_no = state, trade_no
     transfer(
         key=f"payment:{payment.public_id}:capture",
         debit=clearing_account(payment.provider),
-        credit=escrow_account(payment),
+        credit=open_owned_account(
+            kind=AccountKind.BUYER_ESCROW, owner_ref=f"payment:{payment.public_id}"
+        ),
         amount=payment.amount,
         reason="payment_captured",
         cause=f"payment:{payment.public_id}",
+        fresh_key=True,
     )
-    payment.refresh_from_db()
 
 
 def _publish(name: str, payment: Payment) -> None:

@@ -80,6 +80,31 @@ def open_account(*, kind: str, owner_ref: str = "", limit: str | None = None) ->
         return Account.objects.get(code=code)
 
 
+def open_owned_account(*, kind: str, owner_ref: str) -> Account:
+    """The account for (kind, owner) in one statement, created or found: ``INSERT … ON CONFLICT
+    (code) DO UPDATE … RETURNING``. The row is locked (and rewritten) either way, so this is only
+    for an account one owner writes under that owner's own lock (a payment's escrow, under the
+    payment's row lock), never for a shared one (a clearing or merchant account): those are
+    found with ``open_account``, which takes no lock."""
+    if kind not in AccountKind.values:
+        raise InvalidTransfer(code="unknown_account_kind")
+    if not owner_ref:
+        raise InvalidTransfer(code="owner_required")
+    account = Account(
+        kind=kind,
+        code=f"{kind}:{owner_ref}",
+        owner_ref=owner_ref,
+        limit=DEFAULT_LIMITS[AccountKind(kind)],
+    )
+    # kind and owner_ref are functions of the code: rewriting them changes nothing.
+    Account.objects.bulk_create(
+        [account], update_conflicts=True, unique_fields=["code"], update_fields=["kind"]
+    )
+    if account.pk is None:  # a backend that cannot return the row's id from an upsert
+        return Account.objects.get(code=account.code)
+    return account
+
+
 def transfer(
     *,
     key: str,
@@ -90,17 +115,28 @@ def transfer(
     cause: str = "",
     pending: bool = False,
     expires_at: datetime | None = None,
+    fresh_key: bool = False,
 ) -> Transfer:
     spec = TransferSpec(key, debit, credit, amount, reason, cause, pending, expires_at)
-    return transfer_linked(specs=[spec])[0]
+    return transfer_linked(specs=[spec], fresh_key=fresh_key)[0]
 
 
-def transfer_linked(*, specs: list[TransferSpec]) -> list[Transfer]:
-    """Create all the transfers or none of them; a retry of the whole list returns the originals."""
+def transfer_linked(*, specs: list[TransferSpec], fresh_key: bool = False) -> list[Transfer]:
+    """Create all the transfers or none of them; a retry of the whole list returns the originals.
+
+    ``fresh_key``: the caller knows, under its own row lock in its open transaction, that no
+    transfer can hold these keys yet (a payment's first capture, an unpaid order's first hold):
+    the transfers are written at once, without the look-up and the savepoint a retry needs.
+    Were a key used after all, the unique constraint fails the caller's transaction whole, so
+    nothing is moved twice."""
     for spec in specs:
         _validate(spec)
     if len({spec.key for spec in specs}) != len(specs):
         raise InvalidTransfer(code="duplicate_key_in_batch")
+    if fresh_key:
+        if not transaction.get_connection().in_atomic_block:
+            raise InvalidTransfer(code="fresh_key_needs_transaction")
+        return [_create(spec) for spec in specs]
     earlier = _earlier_results(specs)
     if earlier is not None:
         return earlier

@@ -1,0 +1,72 @@
+"""The hot path's statement count: one join and its payment on an open group (seat 2 of 3),
+through the services, as ``bench.hot_group`` counts it (BEGIN, COMMIT and SAVEPOINTs included).
+
+A regression guard, not a timing: each statement is a round trip to the database under the
+campaign's hot row, so a change that adds one must say so by raising the bound here (and in
+docs/benchmarks.md). Measured on 30 Nov 2026 (before: 68 on PostgreSQL)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from shoploop.core.ids import new_public_id
+from shoploop.deals.groups import services
+from shoploop.deals.groups.models import Group, Seat
+from shoploop.ledger.models import Payment
+from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+from shoploop.ledger.services import payments
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders.models import Address, Order
+from shoploop.orders.tests.conftest import address_id_for
+
+# The bound per database: what the services take now (SQLite has no row locks to take, but
+# Django still runs each SELECT … FOR UPDATE as a plain SELECT, so the counts are alike).
+MAX_STATEMENTS = {"postgresql": 43, "sqlite": 43}
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_one_join_and_its_payment_stay_within_the_statement_budget(campaign, buyer, buyers):
+    leader_seat = services.open_group(
+        campaign=campaign, user=buyer, address_id=address_id_for(buyer)
+    )
+    _join_and_pay_leader(leader_seat)
+    joiner = buyers[0]
+    address_id = address_id_for(joiner)
+    group = Group.objects.get(pk=leader_seat.group_id)
+    assert Address.objects.filter(public_id=address_id).exists()
+
+    with CaptureQueriesContext(connection) as join:
+        seat = services.join_group(group=group, user=joiner, address_id=address_id)
+    payment = Payment.objects.get(public_id=seat.order.checkout.payment_public_id)
+    event = CallbackEvent(
+        event_id=f"evt_{new_public_id()}",
+        payment_public_id=payment.public_id,
+        kind=SUCCEEDED,
+        amount=payment.amount,
+    )
+    with CaptureQueriesContext(connection) as pay:
+        payments.record_payment_event(provider=payment.provider, event=event)
+
+    statements = len(join.captured_queries) + len(pay.captured_queries)
+    listing = "\n".join(q["sql"][:120] for q in [*join.captured_queries, *pay.captured_queries])
+    assert statements <= MAX_STATEMENTS[connection.vendor], f"{statements} statements:\n{listing}"
+    # The work was done, not skipped: the seat is paid, its money held, the ledger exact.
+    seat = Seat.objects.select_related("order").get(pk=seat.pk)
+    assert seat.state == Seat.State.PAID
+    assert seat.order.state == Order.State.AWAITING_DEAL and seat.order.has_hold
+    assert Group.objects.get(pk=group.pk).paid_count == 2
+    assert verify_ledger().ok
+
+
+def _join_and_pay_leader(seat: Seat) -> None:
+    payment = Payment.objects.get(public_id=seat.order.checkout.payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount,
+        ),
+    )
