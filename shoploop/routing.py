@@ -1,3 +1,5 @@
 """Websocket routes; apps with realtime consumers add theirs here."""
 
-websocket_urlpatterns: list = []
+from shoploop.chat.routing import websocket_urlpatterns as chat_routes
+
+websocket_urlpatterns: list = [*chat_routes]
