@@ -6,7 +6,7 @@ operations over HTTP, and how an app sends pictures.
 
 from datetime import datetime
 
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from shoploop.chat import realtime, selectors, services
@@ -183,7 +183,7 @@ def start_shop_conversation(request, payload: ChatStartShopIn):
     conversation = services.start_shop_conversation(
         buyer=user, shop=shop, product=product, order=order, after_sale=after_sale
     )
-    return 201, _single(user, conversation)
+    return Status(201, _single(user, conversation))
 
 
 @router.post("/conversations/direct", response={201: ChatConversationOut})
@@ -193,7 +193,7 @@ def start_direct_conversation(request, payload: ChatStartDirectIn):
 
     other = active_user_by_public_id(payload.user_id)
     conversation = services.start_direct_conversation(actor=request.user, other=other)
-    return 201, _single(request.user, conversation)
+    return Status(201, _single(request.user, conversation))
 
 
 @router.post("/conversations/room", response={201: ChatConversationOut})
@@ -203,7 +203,7 @@ def open_room(request, payload: ChatStartRoomIn):
 
     community = get_community(public_id=payload.community_id)
     conversation = services.open_room(actor=request.user, community=community)
-    return 201, _single(request.user, conversation)
+    return Status(201, _single(request.user, conversation))
 
 
 @router.get("/conversations/{conversation_id}/messages", response=ChatMessagePageOut)
@@ -236,7 +236,10 @@ def send_message(request, conversation_id: str, payload: ChatSendIn):
     message = services.send_message(
         actor=request.user, conversation=conversation, text=payload.text
     )
-    return 201, realtime.message_frame(message)
+    return Status(201, realtime.message_frame(message))
+
+
+send_message.rate_limited = True
 
 
 @router.post("/conversations/{conversation_id}/images", response={201: ChatMessageOut})
@@ -246,7 +249,10 @@ def send_image(request, conversation_id: str, image: File[UploadedFile], text: F
     message = services.send_message(
         actor=request.user, conversation=conversation, text=text, image=image
     )
-    return 201, realtime.message_frame(message)
+    return Status(201, realtime.message_frame(message))
+
+
+send_image.rate_limited = True
 
 
 @router.post("/conversations/{conversation_id}/read", response=ChatReadOut)
@@ -297,8 +303,7 @@ def report_message(request, message_id: str, payload: ChatReportIn):
     """Report a message to the room's moderators and the operators."""
     message, _access = selectors.message_for(user=request.user, public_id=message_id)
     report = services.report_message(actor=request.user, message=message, reason=payload.reason)
-    return 201, {
-        "id": report.public_id,
-        "message_id": message.public_id,
-        "created_at": report.created_at,
-    }
+    return Status(
+        201,
+        {"id": report.public_id, "message_id": message.public_id, "created_at": report.created_at},
+    )
