@@ -123,3 +123,34 @@ def test_private_messages_between_friends(client, friends):
     chat = Conversation.objects.get(kind="direct")
     assert response["Location"] == reverse("chat:conversation", args=[chat.public_id])
     assert "阿乙" in _text(client.get("/messages/"))
+
+
+def test_product_order_and_console_pages_link_to_the_chat(client, buyer, merchant, shop, product):
+    client.force_login(buyer)
+    page = _text(client.get(reverse("catalog:product", args=[product.public_id])))
+    assert reverse("chat:start_shop", args=[shop.public_id]) in page and "Ask the shop" in page
+    client.force_login(merchant)
+    page = _text(client.get(reverse("catalog:product", args=[product.public_id])))
+    assert "Ask the shop" not in page
+    assert reverse("chat:shop_inbox") in _text(client.get(reverse("catalog:console")))
+
+
+def test_asking_about_an_order_shows_its_card(client, buyer, shop, product, ship_to):
+    from shoploop.orders import services as orders
+
+    orders.add_to_cart(user=buyer, sku_public_id=product.skus.first().public_id, quantity=1)
+    checkout = orders.checkout(buyer=buyer, address_public_id=ship_to(buyer))
+    order = checkout.orders.first()
+    client.force_login(buyer)
+    assert "Ask the shop" in _text(client.get(reverse("orders:detail", args=[order.public_id])))
+    client.post(reverse("chat:start_shop", args=[shop.public_id]), {"order": order.public_id})
+    chat = Conversation.objects.get()
+    assert chat.topic_kind == "order" and chat.topic_public_id == order.public_id
+    page = _text(client.get(reverse("chat:conversation", args=[chat.public_id])))
+    assert reverse("orders:detail", args=[order.public_id]) in page
+
+
+def test_a_member_finds_the_room_on_the_community_page(client, member, community):
+    client.force_login(member)
+    page = _text(client.get(reverse("communities:detail", args=[community.public_id])))
+    assert reverse("chat:room", args=[community.public_id]) in page
