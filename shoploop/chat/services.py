@@ -336,13 +336,13 @@ def _require_room_moderator(*, actor, conversation: Conversation) -> None:
 
 
 def remove_message(*, actor, message: Message) -> Message:
-    """The sender takes back their message, or a room moderator removes it. Its text and
+    """The sender takes back their message, or a room moderator (or an operator) removes it. Its text and
     picture are no longer shown to anyone; reports about it are resolved."""
     conversation = selectors.conversation_by_public_id(message.conversation.public_id)
-    if message.sender_id != actor.pk:
-        _require_room_moderator(actor=actor, conversation=conversation)
-    else:
+    if message.sender_id == actor.pk:
         selectors.access(user=actor, conversation=conversation)
+    elif not actor.is_staff:  # operators act on reports from the admin
+        _require_room_moderator(actor=actor, conversation=conversation)
     now = clock.now()
     with transaction.atomic():
         changed = Message.objects.filter(pk=message.pk, removed_at__isnull=True).update(
