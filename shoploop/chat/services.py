@@ -37,10 +37,6 @@ IMAGE_MAX_SIDE = 1280
 RATE_WINDOW_SECONDS = 60
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def _require_signed_in(actor) -> None:
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
@@ -200,15 +196,15 @@ def _limit_rate(actor) -> None:
     ratelimit.hit(
         scope="chat",
         subject=subject,
-        limit=_setting("CHAT_MESSAGES_PER_MINUTE", 30),
+        limit=settings.CHAT_MESSAGES_PER_MINUTE,
         window_seconds=RATE_WINDOW_SECONDS,
     )
-    new_for = timedelta(hours=_setting("CHAT_NEW_ACCOUNT_HOURS", 24))
+    new_for = timedelta(hours=settings.CHAT_NEW_ACCOUNT_HOURS)
     if actor.date_joined and clock.now() - actor.date_joined < new_for:
         ratelimit.hit(
             scope="chat-new",
             subject=subject,
-            limit=_setting("CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE", 5),
+            limit=settings.CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE,
             window_seconds=RATE_WINDOW_SECONDS,
         )
 
@@ -336,8 +332,8 @@ def _require_room_moderator(*, actor, conversation: Conversation) -> None:
 
 
 def remove_message(*, actor, message: Message) -> Message:
-    """The sender takes back their message, or a room moderator (or an operator) removes it. Its text and
-    picture are no longer shown to anyone; reports about it are resolved."""
+    """The sender takes back their message, or a room moderator (or an operator) removes it.
+    Its text and picture are no longer shown to anyone; reports about it are resolved."""
     conversation = selectors.conversation_by_public_id(message.conversation.public_id)
     if message.sender_id == actor.pk:
         selectors.access(user=actor, conversation=conversation)

@@ -29,27 +29,30 @@ def test_a_message_sent_to_one_process_reaches_a_client_of_the_other(
     env = scale_out_env()
     port_a, port_b = free_port(), free_port()
 
-    with web_process(port_a, env), web_process(port_b, env):
-        with connect(
+    with (
+        web_process(port_a, env),
+        web_process(port_b, env),
+        connect(
             f"ws://127.0.0.1:{port_a}/ws/chat/",
             additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{port_a}"},
-        ) as ws:
-            assert _frame(ws)["type"] == "ready"
-            ws.send(json.dumps({"type": "subscribe", "conversation": chat.public_id}))
-            assert _frame(ws)["type"] == "subscribed"
+        ) as ws,
+    ):
+        assert _frame(ws)["type"] == "ready"
+        ws.send(json.dumps({"type": "subscribe", "conversation": chat.public_id}))
+        assert _frame(ws)["type"] == "subscribed"
 
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port_b}/api/v1/chat/conversations/{chat.public_id}/messages",
-                data=json.dumps({"text": "从另一个进程来的"}).encode(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                method="POST",
-            )
-            with urllib.request.urlopen(request, timeout=30) as response:
-                assert response.status == 201
-                sent = json.loads(response.read())
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port_b}/api/v1/chat/conversations/{chat.public_id}/messages",
+            data=json.dumps({"text": "从另一个进程来的"}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 201
+            sent = json.loads(response.read())
 
-            frame = _frame(ws)
-            assert frame["type"] == "message"
-            assert frame["message"]["id"] == sent["id"]
-            assert frame["message"]["text"] == "从另一个进程来的"
+        frame = _frame(ws)
+        assert frame["type"] == "message"
+        assert frame["message"]["id"] == sent["id"]
+        assert frame["message"]["text"] == "从另一个进程来的"
     assert Message.objects.get().public_id == sent["id"]
