@@ -232,13 +232,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer --------------------------------------------------------
 
     async def chat_message(self, event):
-        await self._forward(event["message"])
+        await self._forward(event["message"], text=event.get("text"))
 
     async def chat_state(self, event):
         public_id = event.get("conversation") or ""
         await self._send_json({"type": "state", **event["state"], "conversation": public_id})
 
-    async def _forward(self, message: dict):
+    async def _forward(self, message: dict, *, text: str | None = None):
         public_id = message["conversation"]
         last = self.subscriptions.get(public_id)
         if last is None or message["seq"] <= last:
@@ -251,16 +251,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 between = []
             for earlier in between:
                 await self._deliver(earlier)
-        await self._deliver(message)
+        await self._deliver(message, text=text)
 
-    async def _deliver(self, message: dict):
+    async def _deliver(self, message: dict, *, text: str | None = None):
         public_id = message["conversation"]
         if message["seq"] <= self.subscriptions.get(public_id, 0):
             return
         self.subscriptions[public_id] = message["seq"]
         if message["sender"]["id"] in self.hidden:
             return
-        await self._send_json({"type": "message", "message": message})
+        if text is None:
+            await self._send_json({"type": "message", "message": message})
+        else:
+            await self.send(text_data=text)
 
     async def _error(self, code: str, message: str, *, ref=None, fields=None):
         frame = {"type": "error", "code": code, "message": str(message), "ref": ref}

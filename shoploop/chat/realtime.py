@@ -5,6 +5,7 @@ transaction that stored it commits. The Redis layer delivers it to every process
 subscriber; each connection's consumer then forwards it to its client (see ``consumers.py``).
 """
 
+import json
 import logging
 
 from asgiref.sync import async_to_sync
@@ -47,8 +48,11 @@ def publish(conversation_public_id: str, event: dict) -> None:
 
 
 def push_message(message) -> None:
+    frame = message_frame(message)
+    # The frame is encoded once here, not once per connection by each consumer.
+    text = json.dumps({"type": "message", "message": frame}, ensure_ascii=False)
     publish(
-        message.conversation.public_id, {"type": "chat.message", "message": message_frame(message)}
+        message.conversation.public_id, {"type": "chat.message", "message": frame, "text": text}
     )
 
 

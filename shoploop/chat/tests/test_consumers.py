@@ -243,3 +243,18 @@ def test_a_room_hides_people_the_reader_blocked(client, owner, member, another_m
         await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_a_browser_page_from_another_site_is_refused(client, buyer):
+    cookie = _cookie_of(client, buyer)
+
+    async def scenario():
+        ws = WebsocketCommunicator(
+            _application(),
+            "/ws/chat/",
+            headers=[(b"origin", b"https://evil.example"), (b"cookie", cookie)],
+        )
+        connected, _ = await ws.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
