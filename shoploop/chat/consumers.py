@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from shoploop.accounts.auth import BearerToken
 from shoploop.chat import realtime, selectors, services
+from shoploop.chat.selectors import MAX_SEQ
 from shoploop.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _is_public_id(value) -> bool:
 
 
 def _is_seq(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEQ
 
 
 class FrameError(Exception):

@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from shoploop.accounts.selectors import blocked_ids
 from shoploop.chat.models import Conversation, Message, MessageReport, Participant
-from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied
+from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_SEQ = 2**62  # message numbers are 64-bit integers in the database
 
 
 def _signed_in(user) -> bool:
@@ -99,6 +100,9 @@ def message_page(
     """A page of messages in ``seq`` order. ``after`` N: the next ones after N (catching up);
     ``before`` N: the ones just before N (scrolling back); neither: the latest page."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    for name, value in (("before", before), ("after", after)):
+        if value is not None and not 0 <= value <= MAX_SEQ:
+            raise ValidationFailed(_("Not a message number."), fields={name: "invalid"})
     messages = visible_messages(user=user, conversation=conversation)
     if after is not None:
         return list(messages.filter(seq__gt=after).order_by("seq")[:limit])

@@ -308,7 +308,7 @@ def send_message(*, actor, conversation: Conversation, text="", image=None) -> M
 def mark_read(*, actor, conversation: Conversation, seq: int) -> Participant:
     """Everything up to ``seq`` is read (never moves backwards; capped at the last message)."""
     access = selectors.access(user=actor, conversation=conversation)
-    if not isinstance(seq, int) or seq < 0:
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= selectors.MAX_SEQ:
         raise ValidationFailed(_("Not a message number."), fields={"seq": "invalid"})
     seq = min(seq, conversation.last_seq)
     with transaction.atomic():

@@ -144,3 +144,16 @@ def test_operation_ids_and_declared_errors(client):
     } <= chat_ops
     assert "429" in operations["chat_send_message"]["responses"]
     assert "403" in operations["chat_send_message"]["responses"]
+
+
+@pytest.mark.parametrize("query", [{"after": 2**63}, {"before": -1}, {"after": 10**30}])
+def test_out_of_range_cursors_are_422(api, buyer, shop, query):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    answer = api.get(f"/chat/conversations/{chat.public_id}/messages", user=buyer, **query)
+    assert answer.status_code == 422
+
+
+def test_out_of_range_read_is_422(api, buyer, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    answer = api.post(f"/chat/conversations/{chat.public_id}/read", {"seq": 2**64}, user=buyer)
+    assert answer.status_code == 422
