@@ -153,6 +153,21 @@ def list_conversations(request):
     return [_conversation_out(e) for e in selectors.my_conversations(user=request.user)]
 
 
+class ChatUnreadOut(Schema):
+    unread: int
+    conversations: int
+
+
+@router.get("/unread", response=ChatUnreadOut)
+def unread_count(request):
+    """How many messages the caller has not read, and in how many conversations."""
+    entries = selectors.my_conversations(user=request.user)
+    return {
+        "unread": sum(e.unread for e in entries),
+        "conversations": sum(1 for e in entries if e.unread),
+    }
+
+
 @router.get("/shop-inbox", response=list[ChatConversationOut])
 def shop_inbox(request):
     """The caller's shop's shared inbox: unanswered conversations first."""

@@ -31,6 +31,7 @@ def test_ask_a_shop_about_a_product_then_read_send_and_mark_read(
     assert listed[0]["unread"] == 1 and listed[0]["last_message"]["text"] == "有"
     page = api.get(f"/chat/conversations/{chat['id']}/messages", user=buyer, after=1).json()
     assert [m["text"] for m in page["messages"]] == ["有"] and page["last_seq"] == 2
+    assert api.get("/chat/unread", user=buyer).json() == {"unread": 1, "conversations": 1}
     read = api.post(f"/chat/conversations/{chat['id']}/read", {"seq": 2}, user=buyer)
     assert read.json() == {"conversation": chat["id"], "last_read_seq": 2}
     assert api.get("/chat/conversations", user=buyer).json()[0]["unread"] == 0
