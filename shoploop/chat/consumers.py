@@ -11,6 +11,8 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from shoploop.accounts.auth import BearerToken
@@ -98,22 +100,36 @@ class FrameError(Exception):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    def _language(self, user=None) -> str:
+        """The page's language cookie, else the person's chosen language, else the default."""
+        supported = {code for code, _name in settings.LANGUAGES}
+        for candidate in (
+            self.scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME),
+            getattr(user, "locale", None),
+        ):
+            if candidate and candidate.lower() in supported:
+                return candidate.lower()
+        return settings.LANGUAGE_CODE
+
     async def connect(self):
         self.user = None
         self.subscriptions: dict[str, int] = {}  # conversation public id → last seq forwarded
         self.hidden: set[str] = set()
+        self.language = self._language()
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             user = await self._token_user()
         if user is None or not user.is_active:
-            await self._error(
-                "not_authenticated",
-                _("Sign in first (the session cookie or an API token)."),
-            )
+            with translation.override(self.language):
+                await self._error(
+                    "not_authenticated",
+                    _("Sign in first (the session cookie or an API token)."),
+                )
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.user = user
+        self.language = self._language(user)
         self.hidden = await _blocked_public_ids(user)
         await self._send_json({"type": "ready", "user": user.public_id})
 
@@ -136,6 +152,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.user is None:
             return
+        with translation.override(self.language):
+            await self._receive(text_data, bytes_data)
+
+    async def _receive(self, text_data, bytes_data):
         ref = None
         try:
             if text_data is None:

@@ -258,3 +258,22 @@ def test_a_browser_page_from_another_site_is_refused(client, buyer):
         assert not connected
 
     async_to_sync(scenario)()
+
+
+def test_errors_come_in_the_pages_language(client, buyer, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, buyer)
+
+    async def scenario(language):
+        ws = _communicator(cookie=cookie + f"; django_language={language}".encode())
+        await _connected(ws)
+        await ws.send_json_to({"type": "send", "conversation": chat.public_id, "text": "x" * 2001})
+        frame = await _frame(ws)
+        await ws.disconnect()
+        return frame
+
+    chinese = async_to_sync(scenario)("zh-hans")
+    english = async_to_sync(scenario)("en")
+    assert chinese["code"] == english["code"] == "invalid"
+    assert english["fields"] == {"text": "too_long"}
+    assert "too long" in english["message"] and "too long" not in chinese["message"]
