@@ -17,6 +17,7 @@
   var retry = 0;
   var nextRef = 1;
   var readTimer = null;
+  var pending = {}; // ref → text sent over the socket and not yet confirmed
 
   function say(text) {
     if (status) status.textContent = text || "";
@@ -112,8 +113,14 @@
         }));
       } else if (frame.type === "state" && frame.closed) {
         window.location.reload();
+      } else if (frame.type === "sent") {
+        delete pending[frame.ref];
       } else if (frame.type === "error") {
         say(frame.message);
+        // A refused message (too long, rate limited, room closed…) goes back into the box.
+        var text = form && form.querySelector("textarea[name=text]");
+        if (frame.ref in pending && text && !text.value) text.value = pending[frame.ref];
+        delete pending[frame.ref];
       }
     };
     socket.onclose = function () {
@@ -129,7 +136,9 @@
       var file = form.querySelector("input[type=file]");
       // Pictures go with the ordinary form post (multipart); text goes over the socket.
       if (!text || !text.value.trim() || (file && file.files.length)) return;
-      if (send({ type: "send", conversation: conversation, text: text.value, ref: nextRef++ })) {
+      var ref = nextRef++;
+      if (send({ type: "send", conversation: conversation, text: text.value, ref: ref })) {
+        pending[ref] = text.value;
         event.preventDefault();
         text.value = "";
         say("");
