@@ -66,6 +66,7 @@ def _visitor_pages(world) -> list[str]:
         "/search/?q=beans",
         "/accounts/sign-in/",
         "/crowdfunding/",
+        "/messages/",
     ]
 
 
@@ -88,7 +89,8 @@ def test_signed_in_pages_pass_axe(page, live_server, shop_world):
     buyer = shop_world["owner"]
     page.context.add_cookies(_session_cookie_for(buyer, live_server.url))
     community = shop_world["community"].public_id
-    for url in ("/", "/me/", "/orders/", "/cart/", f"/c/{community}/moderation/", "/deals/mine/"):
+    pages = ("/", "/me/", "/orders/", "/cart/", f"/c/{community}/moderation/", "/deals/mine/")
+    for url in (*pages, "/messages/"):
         _check(page, url)
 
 
@@ -99,5 +101,6 @@ def test_merchant_pages_pass_axe(page, live_server, shop_world, place, pay):
     for _ in range(2):
         pay(place((sku, 1)))
     page.context.add_cookies(_session_cookie_for(shop_world["merchant"], live_server.url))
-    for url in ("/console/", "/console/orders/", "/console/after-sales/", "/wallet/", "/me/"):
+    pages = ("/console/", "/console/orders/", "/console/after-sales/", "/wallet/", "/me/")
+    for url in (*pages, "/messages/shop/"):
         _check(page, url)

@@ -26,7 +26,7 @@ from shoploop.web.tests.browser.conftest import (
     assert_no_horizontal_overflow,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
