@@ -12,6 +12,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from shoploop.accounts.api import router as accounts_router
 from shoploop.accounts.auth import api_auth
 from shoploop.catalog.api import router as catalog_router
+from shoploop.chat.api import router as chat_router
 from shoploop.communities.api import router as communities_router
 from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
@@ -93,6 +94,7 @@ class ShoploopAPI(NinjaAPI):
             self.get_openapi_operation_id(op)
             for op in operations_of(self)
             if getattr(op.view_func, "money_endpoint", False)
+            or getattr(op.view_func, "rate_limited", False)
         }
         for methods in document["paths"].values():
             for operation in methods.values():
@@ -179,3 +181,4 @@ api.add_router("/orders", orders_router)
 api.add_router("/coupons", coupons_router)
 api.add_router("/deals", deals_router)
 api.add_router("/notifications", notifications_router)
+api.add_router("/chat", chat_router)

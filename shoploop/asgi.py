@@ -1,4 +1,4 @@
-"""ASGI entry point: Django over HTTP, Channels for websockets (realtime arrives with chat)."""
+"""ASGI entry point: Django over HTTP, Channels for websockets (the chat at /ws/chat/)."""
 
 import os
 
@@ -13,15 +13,13 @@ refuse_to_start_if_unsafe()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from shoploop.chat.origin import origin_checked  # noqa: E402
 from shoploop.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": origin_checked(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

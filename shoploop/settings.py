@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "shoploop.deals.crowdfunding",
     "shoploop.deals.flash",
     "shoploop.notifications",
+    "shoploop.chat",
     "shoploop.web",
     "shoploop.simulation",
 ]
@@ -156,9 +157,20 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+    # Chat fans a message out through the channel layer. The pub/sub layer publishes it once per
+    # conversation group and each web process that has subscribers hears it once, so a message
+    # costs one publish per process, not one Redis write per connected client (bench/chat.py).
+    # Delivery is at most once; clients catch up from the database by message number, so a
+    # lost push costs a moment, never a message. SHOPLOOP_CHANNEL_LAYER=core selects the list-
+    # based layer (one queue entry per connection) instead.
+    CHANNEL_LAYER_KIND = os.environ.get("SHOPLOOP_CHANNEL_LAYER", "pubsub").strip() or "pubsub"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": (
+                "channels_redis.core.RedisChannelLayer"
+                if CHANNEL_LAYER_KIND == "core"
+                else "channels_redis.pubsub.RedisPubSubChannelLayer"
+            ),
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
@@ -252,6 +264,12 @@ API_TOKEN_TTL_DAYS = int(os.environ.get("SHOPLOOP_API_TOKEN_TTL_DAYS", "30"))
 # Money endpoints (quotes, checkouts, cashier, withdrawals, deal buys/joins/pledges): at most this
 # many calls per user per minute; more answer 429 rate_limited.
 MONEY_RATE_PER_MINUTE = int(os.environ.get("SHOPLOOP_MONEY_RATE_PER_MINUTE", "30"))
+# Chat: messages one person may send a minute, and fewer while their account is new.
+CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("SHOPLOOP_CHAT_MESSAGES_PER_MINUTE", "30"))
+CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE = int(
+    os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE", "5")
+)
+CHAT_NEW_ACCOUNT_HOURS = int(os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_HOURS", "24"))
 
 # Orders: how long stock is held for an unpaid checkout, when receipt is assumed, and how long
 # after receipt a buyer may ask for an after-sale refund.

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("shoploop.deals.crowdfunding.urls")),
     path("", include("shoploop.deals.flash.urls")),
     path("", include("shoploop.notifications.urls")),
+    path("", include("shoploop.chat.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

@@ -9,7 +9,7 @@ NAV_ITEMS = [
     ("home", pgettext_lazy("navigation", "Home"), "web:home"),
     ("communities", _("Communities"), "communities:list"),
     ("cart", _("Cart"), "orders:cart"),
-    ("messages", _("Messages"), "web:messages"),
+    ("messages", _("Messages"), "chat:inbox"),
     ("me", _("Me"), "web:me"),
 ]
 

@@ -5,6 +5,5 @@ from shoploop.web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("messages/", views.coming_soon, {"feature": "messages"}, name="messages"),
     path("me/", views.me, name="me"),
 ]

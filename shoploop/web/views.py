@@ -33,17 +33,6 @@ HOME_DEALS = 3
 MORE_PRODUCTS_STEP = 12
 MAX_PRODUCTS = 60
 
-COMING_SOON = {
-    "messages": {
-        "title": _("Messages"),
-        "lead": _("Chat is on its way."),
-        "body": _(
-            "It arrives with the “communication” work: talk with shops before you buy, chat in "
-            "your communities, and get told the moment your group buy is full."
-        ),
-    },
-}
-
 
 def home(request):
     if request.user.is_authenticated:
@@ -95,14 +84,6 @@ def _requested_product_count(request) -> int:
     except (TypeError, ValueError):
         return HOME_PRODUCTS
     return max(HOME_PRODUCTS, min(count, MAX_PRODUCTS))
-
-
-def coming_soon(request, feature):
-    return render(
-        request,
-        "web/coming_soon.html",
-        {"nav_active": feature, "feature": COMING_SOON[feature]},
-    )
 
 
 def me(request):

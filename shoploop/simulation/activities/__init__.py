@@ -7,6 +7,7 @@ adding an ``Activity`` subclass to ``DEFAULT_ACTIVITIES``; nothing else changes.
 
 from shoploop.simulation.activities.bargains import Bargaining, CreateBargainCampaigns
 from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.chat import Conversations
 from shoploop.simulation.activities.communities import (
     CommunityLifecycle,
     FoundCommunities,
@@ -43,6 +44,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     StockShelves,
     CreateCoupons,
     ClaimCoupons,
+    # Buyers ask shops before buying; communities talk in their rooms.
+    Conversations,
     Shopping,
     CancelOrders,
     ShipOrders,

@@ -1,4 +1,4 @@
-"""The shell's pages through Django's test client: home, me, coming-soon pages, language switch."""
+"""The shell's pages through Django's test client: home, me, the messages entry, language switch."""
 
 import pytest
 from django.urls import reverse
@@ -178,16 +178,12 @@ def test_me_links_an_operator_to_the_admin(client, operator, user):
     assert 'href="/admin/"' not in _text(client.get("/me/", **ENGLISH))
 
 
-@pytest.mark.parametrize(
-    ("url", "words"),
-    [("/messages/", ["Messages", "communication", "Coming soon"])],
-)
-def test_coming_soon_pages_say_what_will_arrive(client, url, words):
+def test_the_messages_entry_is_the_chat_inbox(client):
+    url = "/messages/"
     response = client.get(url, **ENGLISH)
     html = _text(response)
     assert response.status_code == 200
-    for word in words:
-        assert word in html
+    assert "Coming soon" not in html and "Sign in to see your messages" in html
     assert f'href="{url}" class="nav-' in html and 'is-active" aria-current="page"' in html
 
 

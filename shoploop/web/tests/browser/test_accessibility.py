@@ -67,6 +67,7 @@ def _visitor_pages(world) -> list[str]:
         "/search/?q=beans",
         "/accounts/sign-in/",
         "/crowdfunding/",
+        "/messages/",
     ]
 
 
@@ -105,6 +106,7 @@ def test_signed_in_pages_pass_axe(page, live_server, shop_world):
         "/deals/mine/",
         "/notifications/",
         "/notifications/preferences/",
+        "/messages/",
     ):
         _check(page, url)
 
@@ -116,5 +118,6 @@ def test_merchant_pages_pass_axe(page, live_server, shop_world, place, pay):
     for _ in range(2):
         pay(place((sku, 1)))
     page.context.add_cookies(_session_cookie_for(shop_world["merchant"], live_server.url))
-    for url in ("/console/", "/console/orders/", "/console/after-sales/", "/wallet/", "/me/"):
+    pages = ("/console/", "/console/orders/", "/console/after-sales/", "/wallet/", "/me/")
+    for url in (*pages, "/messages/shop/"):
         _check(page, url)

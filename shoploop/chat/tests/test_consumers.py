@@ -1,0 +1,279 @@
+"""The chat WebSocket through channels' WebsocketCommunicator, with the project's ASGI stack
+(origin check, session auth) and the in-memory channel layer."""
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+
+from shoploop.accounts import services as accounts
+from shoploop.chat import realtime, services
+from shoploop.chat.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _application():
+    from shoploop.asgi import application
+
+    return application
+
+
+def _cookie_of(client, user) -> bytes:
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+def _communicator(*, cookie: bytes | None = None, token: str | None = None):
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    return WebsocketCommunicator(_application(), "/ws/chat/", headers=headers)
+
+
+async def _frame(communicator, timeout=3):
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def _connected(communicator):
+    connected, _sub = await communicator.connect()
+    assert connected
+    ready = await _frame(communicator)
+    assert ready["type"] == "ready"
+    return ready
+
+
+send = database_sync_to_async(services.send_message)
+
+
+def test_a_message_sent_is_pushed_to_the_other_side(client, buyer, merchant, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, merchant)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id, "ref": 1})
+        subscribed = await _frame(ws)
+        assert subscribed == {
+            "type": "subscribed",
+            "ref": 1,
+            "conversation": chat.public_id,
+            "last_seq": 0,
+            "closed": False,
+        }
+        await send(actor=buyer, conversation=chat, text="<b>有现货吗</b>")
+        frame = await _frame(ws)
+        assert frame["type"] == "message"
+        assert frame["message"]["text"] == "<b>有现货吗</b>"  # escaped by whoever shows it
+        assert frame["message"]["seq"] == 1 and frame["message"]["sender"]["id"] == buyer.public_id
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_reconnecting_client_catches_up_without_loss_or_duplicates(client, buyer, merchant, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    for n in range(3):
+        services.send_message(actor=buyer, conversation=chat, text=f"m{n + 1}")
+    cookie = _cookie_of(client, merchant)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id, "after_seq": 1})
+        assert (await _frame(ws))["type"] == "subscribed"
+        caught_up = [(await _frame(ws))["message"]["seq"] for _ in range(2)]
+        assert caught_up == [2, 3]
+        await send(actor=buyer, conversation=chat, text="m4")
+        # The same message published again (a second process, a retry) is not shown twice.
+        message = await database_sync_to_async(
+            Message.objects.select_related("sender", "conversation").get
+        )(seq=4)
+        await database_sync_to_async(realtime.push_message)(message)
+        assert (await _frame(ws))["message"]["seq"] == 4
+        assert await ws.receive_nothing(timeout=0.3)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_live_gap_is_filled(client, buyer, merchant, shop, monkeypatch):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, merchant)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        await _frame(ws)
+        held = []
+
+        def store_two_push_only_the_second():
+            monkeypatch.setattr(realtime, "push_message", held.append)
+            services.send_message(actor=buyer, conversation=chat, text="m1")
+            services.send_message(actor=buyer, conversation=chat, text="m2")
+            monkeypatch.undo()
+
+        await database_sync_to_async(store_two_push_only_the_second)()
+        await database_sync_to_async(realtime.push_message)(held[1])
+        assert [(await _frame(ws))["message"]["text"] for _ in range(2)] == ["m1", "m2"]
+        await database_sync_to_async(realtime.push_message)(held[0])  # late: dropped
+        assert await ws.receive_nothing(timeout=0.3)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_without_a_session_or_token_the_socket_says_so_and_closes():
+    async def scenario():
+        ws = _communicator(token="not-a-real-token")
+        connected, _ = await ws.connect()
+        assert connected
+        frame = await _frame(ws)
+        assert frame["type"] == "error" and frame["code"] == "not_authenticated"
+        closed = await ws.receive_output(timeout=3)
+        assert closed == {"type": "websocket.close", "code": 4401}
+
+    async_to_sync(scenario)()
+
+
+def test_an_api_token_works_and_sending_over_the_socket_stores_first(buyer, shop, make_token):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    token = make_token(buyer)
+
+    async def scenario():
+        ws = _communicator(token=token)
+        ready = await _connected(ws)
+        assert ready["user"] == buyer.public_id
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        await _frame(ws)
+        await ws.send_json_to(
+            {"type": "send", "conversation": chat.public_id, "text": "你好", "ref": "c1"}
+        )
+        frames = [await _frame(ws), await _frame(ws)]
+        kinds = sorted(f["type"] for f in frames)
+        assert kinds == ["message", "sent"]
+        sent = next(f for f in frames if f["type"] == "sent")
+        assert sent["ref"] == "c1" and sent["message"]["seq"] == 1
+        await ws.send_json_to({"type": "read", "conversation": chat.public_id, "seq": 1})
+        assert (await _frame(ws))["last_read_seq"] == 1
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert Message.objects.get().text == "你好"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "bad_frame"),
+        ("[1, 2]", "bad_frame"),
+        ('{"type": "explode"}', "unknown_type"),
+        ('{"type": "send", "conversation": "../../x", "text": "hi"}', "bad_frame"),
+        ('{"type": "send", "conversation": "CONV", "text": 42}', "bad_frame"),
+        ('{"type": "send", "conversation": "CONV", "text": ""}', "empty_message"),
+        ('{"type": "subscribe", "conversation": "CONV", "after_seq": "1"}', "bad_frame"),
+        ('{"type": "read", "conversation": "CONV", "seq": -1}', "bad_frame"),
+        ('{"type": "send", "conversation": "nosuchconv1", "text": "hi"}', "conversation_not_found"),
+        (
+            '{"type": "send", "conversation": "CONV", "text": "' + "x" * 16001 + '"}',
+            "frame_too_large",
+        ),
+        ('{"type": "send", "conversation": "CONV", "text": "' + "x" * 2001 + '"}', "invalid"),
+    ],
+)
+def test_forged_frames_get_a_clear_error_and_store_nothing(client, buyer, shop, raw, code):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, buyer)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_to(text_data=raw.replace("CONV", chat.public_id))
+        frame = await _frame(ws)
+        assert frame["type"] == "error" and frame["code"] == code
+        await ws.send_json_to({"type": "ping"})
+        assert (await _frame(ws))["type"] == "pong"  # the connection stays usable
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert Message.objects.count() == 0
+
+
+def test_no_subscribing_or_sending_to_someone_elses_conversation(client, buyer, other_user, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, other_user)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        assert (await _frame(ws))["code"] == "not_in_conversation"
+        await ws.send_json_to({"type": "send", "conversation": chat.public_id, "text": "hi"})
+        assert (await _frame(ws))["code"] == "not_in_conversation"
+        await send(actor=buyer, conversation=chat, text="private")
+        assert await ws.receive_nothing(timeout=0.3)  # not in the group either
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert Message.objects.count() == 1
+
+
+def test_a_room_hides_people_the_reader_blocked(client, owner, member, another_member, community):
+    room = services.open_room(actor=member, community=community)
+    accounts.block(blocker=another_member, blocked=member)
+    cookie = _cookie_of(client, another_member)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": room.public_id})
+        await _frame(ws)
+        await send(actor=member, conversation=room, text="hidden")
+        await send(actor=owner, conversation=room, text="visible")
+        frame = await _frame(ws)
+        assert frame["message"]["text"] == "visible"
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_browser_page_from_another_site_is_refused(client, buyer):
+    cookie = _cookie_of(client, buyer)
+
+    async def scenario():
+        ws = WebsocketCommunicator(
+            _application(),
+            "/ws/chat/",
+            headers=[(b"origin", b"https://evil.example"), (b"cookie", cookie)],
+        )
+        connected, _ = await ws.connect()
+        assert not connected
+
+    async_to_sync(scenario)()
+
+
+def test_errors_come_in_the_pages_language(client, buyer, shop):
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, buyer)
+
+    async def scenario(language):
+        ws = _communicator(cookie=cookie + f"; django_language={language}".encode())
+        await _connected(ws)
+        await ws.send_json_to({"type": "send", "conversation": chat.public_id, "text": "x" * 2001})
+        frame = await _frame(ws)
+        await ws.disconnect()
+        return frame
+
+    chinese = async_to_sync(scenario)("zh-hans")
+    english = async_to_sync(scenario)("en")
+    assert chinese["code"] == english["code"] == "invalid"
+    assert english["fields"] == {"text": "too_long"}
+    assert "too long" in english["message"] and "too long" not in chinese["message"]
