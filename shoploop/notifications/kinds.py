@@ -33,14 +33,6 @@ def _url(name: str, **kwargs) -> str:
         return ""
 
 
-def _first_url(*candidates: tuple[str, dict], fallback: str = "web:messages") -> str:
-    for name, kwargs in candidates:
-        url = _url(name, **kwargs)
-        if url:
-            return url
-    return _url(fallback)
-
-
 def _money(params: dict, key: str) -> str:
     return format_fen(int(params.get(key) or 0))
 
@@ -185,7 +177,7 @@ def _profile_url(p):
 
 
 def _conversation_url(p):
-    return _first_url(("chat:conversation", {"conversation_id": p["conversation"]}))
+    return _url("chat:conversation", public_id=p["conversation"])
 
 
 def _group_failed_sms(p):
