@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "shoploop.deals.bargains",
     "shoploop.deals.crowdfunding",
     "shoploop.deals.flash",
+    "shoploop.content",
     "shoploop.web",
     "shoploop.simulation",
 ]
