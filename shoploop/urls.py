@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("shoploop.deals.bargains.urls")),
     path("", include("shoploop.deals.crowdfunding.urls")),
     path("", include("shoploop.deals.flash.urls")),
+    path("", include("shoploop.content.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

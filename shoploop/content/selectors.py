@@ -298,3 +298,40 @@ def get_report(*, public_id: str) -> Report:
     if report is None:
         raise NotFound(_("No such report."), code="report_not_found")
     return report
+
+
+def comments_of(*, post: Post) -> QuerySet[Comment]:
+    """Every comment and reply of a post (for the API; text of removed ones is not shown)."""
+    return Comment.objects.filter(post=post).select_related("author", "post", "parent")
+
+
+def may_post(*, user, community: Community) -> bool:
+    """Would ``create_post`` let this person post here now (for showing the form)?"""
+    if not _signed_in(user) or community.state != Community.State.ACTIVE:
+        return False
+    return (
+        _membership(user, community) is not None
+        and active_mute(user=user, community=community) is None
+    )
+
+
+def communities_to_share(*, user) -> list[Community]:
+    """Active communities the person is an active member of (where a review can be shared)."""
+    if not _signed_in(user):
+        return []
+    return list(
+        Community.objects.filter(
+            memberships__user=user,
+            memberships__state=Membership.State.ACTIVE,
+            state=Community.State.ACTIVE,
+        ).order_by("name")
+    )
+
+
+def visible_shares(*, review: Review, viewer) -> list[Post]:
+    """The posts sharing this review that the viewer may read."""
+    return [
+        post
+        for post in review.shares.filter(state=Moderated.VISIBLE).select_related("community")
+        if can_read_community(user=viewer, community=post.community)
+    ]

@@ -695,3 +695,38 @@ def share_review(*, actor, review: Review, community: Community, body: str = "")
         card_id=product.public_id if on_sale else "",
         review=review,
     )
+
+
+def add_post_photo(*, actor, post: Post, upload) -> PostPhoto:
+    """One more photo for the author's post (the API's multipart upload), at most MAX_PHOTOS."""
+    _require_author(actor, post)
+    (prepared,) = _prepared_photos([upload])
+    with transaction.atomic():
+        locked = Post.objects.select_for_update().get(pk=post.pk)
+        count = locked.photos.count()
+        _prepared_photos([], already=count + 1)
+        _store_photos(
+            PostPhoto, owner_field="post", owner=locked, prepared=[prepared], first_position=count
+        )
+    return post.photos.order_by("-position").first()
+
+
+def add_review_photo(*, actor, review: Review, upload) -> ReviewPhoto:
+    """One more photo for the reviewer's review, at most MAX_PHOTOS."""
+    _require_signed_in(actor)
+    if review.author_id != actor.pk:
+        raise PermissionDenied(_("Only the reviewer can do that."), code="not_author")
+    (prepared,) = _prepared_photos([upload])
+    with transaction.atomic():
+        locked = Review.objects.select_for_update().get(pk=review.pk)
+        count = locked.photos.count()
+        _prepared_photos([], already=count + 1)
+        _store_photos(
+            ReviewPhoto,
+            owner_field="review",
+            owner=locked,
+            prepared=[prepared],
+            first_position=count,
+        )
+        Review.objects.filter(pk=review.pk).update(photo_count=F("photo_count") + 1)
+    return review.photos.order_by("-position").first()
