@@ -4,8 +4,8 @@ from shoploop.content import views
 
 app_name = "content"
 urlpatterns = [
-    path("c/<str:public_id>/posts/", views.community_posts, name="community_posts"),
-    path("c/<str:public_id>/reports/", views.community_reports, name="community_reports"),
+    path("discussions/<str:public_id>/", views.community_posts, name="community_posts"),
+    path("reported/<str:public_id>/", views.community_reports, name="community_reports"),
     path("posts/<str:post_id>/", views.post_detail, name="post"),
     path("posts/<str:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<str:post_id>/comments/", views.comment_create, name="comment_create"),
