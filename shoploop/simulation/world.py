@@ -224,11 +224,13 @@ class World:
         length = DAY_LENGTH / count
         self._slice = (self.day_start(day) + DAY_STARTS_AT + length * position, length)
 
-    def moments(self, count: int) -> list[datetime]:
-        """``count`` sorted moments inside the running activity's slice of the day."""
+    def moments(self, count: int, *, rng: random.Random | None = None) -> list[datetime]:
+        """``count`` sorted moments inside the running activity's slice of the day (drawn from
+        ``rng`` when an activity keeps its own random stream)."""
         begin, length = self._slice
         seconds = length.total_seconds()
-        offsets = sorted(self.rng.random() * seconds for _ in range(count))
+        draw = (rng or self.rng).random
+        offsets = sorted(draw() * seconds for _ in range(count))
         return [begin + timedelta(seconds=offset) for offset in offsets]
 
     # -- users ------------------------------------------------------------------------------
