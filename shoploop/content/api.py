@@ -13,7 +13,7 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.communities.selectors import get_community
 from shoploop.content import selectors, services
 from shoploop.content.markup import render_markdown
-from shoploop.content.models import Comment, Post, Review
+from shoploop.content.models import Post, Review
 from shoploop.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.schemas import InputSchema
 
@@ -337,24 +337,8 @@ def _photos(owner) -> list[dict]:
     ]
 
 
-def _post(post: Post) -> Post:
-    return post
-
-
-def _comment(comment: Comment) -> Comment:
-    return comment
-
-
-def _review(review: Review) -> Review:
-    return review
-
-
 def _rating(rating: dict) -> dict:
     return {**rating, "distribution": {str(k): v for k, v in rating["distribution"].items()}}
-
-
-def _report(report):
-    return report
 
 
 def _post_for(request, post_id: str) -> Post:
@@ -398,12 +382,12 @@ def create_post(request, community_id: str, body: ContentPostIn):
         card_kind=body.card_kind,
         card_id=body.card_id,
     )
-    return Status(201, _post(post))
+    return Status(201, post)
 
 
 @router.get("/posts/{post_id}", response=ContentPostOut, auth=optional_auth)
 def get_post(request, post_id: str):
-    return _post(_post_for(request, post_id))
+    return _post_for(request, post_id)
 
 
 @router.patch("/posts/{post_id}", response=ContentPostOut)
@@ -415,12 +399,12 @@ def edit_post(request, post_id: str, body: ContentPostPatch):
         card_kind=body.card_kind,
         card_id=body.card_id,
     )
-    return _post(post)
+    return post
 
 
 @router.delete("/posts/{post_id}", response=ContentPostOut)
 def delete_post(request, post_id: str):
-    return _post(services.delete_post(actor=request.user, post=_post_for(request, post_id)))
+    return services.delete_post(actor=request.user, post=_post_for(request, post_id))
 
 
 @router.post("/posts/{post_id}/photos", response={201: ContentPhotoOut})
@@ -450,7 +434,7 @@ def moderate_post(request, post_id: str, body: ContentModerateIn):
         action=body.action,
         reason=body.reason,
     )
-    return _post(post)
+    return post
 
 
 @router.post("/posts/{post_id}/pin", response=ContentPostOut)
@@ -458,7 +442,7 @@ def pin_post(request, post_id: str, body: ContentPinIn):
     post = services.pin_post(
         actor=request.user, post=_post_for(request, post_id), pinned=body.pinned
     )
-    return _post(post)
+    return post
 
 
 @router.post("/posts/{post_id}/like", response={201: ContentLikeOut})
@@ -497,13 +481,13 @@ def add_comment(request, post_id: str, body: ContentCommentIn):
     if body.parent_id:
         parent = selectors.get_comment(public_id=body.parent_id)
     comment = services.add_comment(actor=request.user, post=post, body=body.body, parent=parent)
-    return Status(201, _comment(comment))
+    return Status(201, comment)
 
 
 @router.delete("/comments/{comment_id}", response=ContentCommentOut)
 def delete_comment(request, comment_id: str):
     comment = selectors.get_comment(public_id=comment_id)
-    return _comment(services.delete_comment(actor=request.user, comment=comment))
+    return services.delete_comment(actor=request.user, comment=comment)
 
 
 @router.post("/comments/{comment_id}/moderate", response=ContentCommentOut)
@@ -512,7 +496,7 @@ def moderate_comment(request, comment_id: str, body: ContentModerateIn):
     comment = services.moderate_comment(
         actor=request.user, comment=comment, action=body.action, reason=body.reason
     )
-    return _comment(comment)
+    return comment
 
 
 # ---------------------------------------------------------------------------------------------
@@ -565,7 +549,7 @@ def create_report(request, body: ContentReportIn):
     else:
         target["review"] = selectors.get_review(public_id=body.review_id, viewer=request.user)
     report = services.report(actor=request.user, reason=body.reason, **target)
-    return Status(201, _report(report))
+    return Status(201, report)
 
 
 @router.get("/reports", response=list[ContentReportOut])
@@ -585,7 +569,7 @@ def handle_report(request, report_id: str, body: ContentModerateIn):
         action=body.action,
         reason=body.reason,
     )
-    return _report(report)
+    return report
 
 
 @router.post("/communities/{community_id}/mutes", response={201: ContentMuteOut})
@@ -661,12 +645,12 @@ def create_review(request, body: ContentReviewIn):
     review = services.create_review(
         actor=request.user, order_line=line, stars=body.stars, body=body.body
     )
-    return Status(201, _review(review))
+    return Status(201, review)
 
 
 @router.get("/reviews/{review_id}", response=ContentReviewOut, auth=optional_auth)
 def get_review(request, review_id: str):
-    return _review(selectors.get_review(public_id=review_id, viewer=request.user))
+    return selectors.get_review(public_id=review_id, viewer=request.user)
 
 
 def _own_review(request, review_id: str) -> Review:
@@ -687,7 +671,7 @@ def add_follow_up(request, review_id: str, body: ContentTextIn):
     review = services.add_follow_up(
         actor=request.user, review=_own_review(request, review_id), body=body.body
     )
-    return _review(review)
+    return review
 
 
 @router.post("/reviews/{review_id}/reply", response=ContentReviewOut)
@@ -696,7 +680,7 @@ def reply_to_review(request, review_id: str, body: ContentTextIn):
     review = services.reply_to_review(
         actor=request.user, review=_own_review(request, review_id), body=body.body
     )
-    return _review(review)
+    return review
 
 
 @router.post("/reviews/{review_id}/hide", response=ContentReviewOut)
@@ -705,7 +689,7 @@ def hide_review(request, review_id: str, body: ContentReasonIn):
     review = services.hide_review(
         actor=request.user, review=_own_review(request, review_id), reason=body.reason
     )
-    return _review(review)
+    return review
 
 
 @router.post("/reviews/{review_id}/share", response={201: ContentPostOut})
@@ -717,4 +701,4 @@ def share_review(request, review_id: str, body: ContentShareIn):
         community=get_community(public_id=body.community_id),
         body=body.body,
     )
-    return Status(201, _post(post))
+    return Status(201, post)
