@@ -6,6 +6,7 @@ app_name = "content"
 urlpatterns = [
     path("discussions/<str:public_id>/", views.community_posts, name="community_posts"),
     path("reported/<str:public_id>/", views.community_reports, name="community_reports"),
+    path("discussions/<str:public_id>/mute/<str:user_id>/", views.mute, name="mute"),
     path("posts/<str:post_id>/", views.post_detail, name="post"),
     path("posts/<str:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<str:post_id>/comments/", views.comment_create, name="comment_create"),

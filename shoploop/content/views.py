@@ -425,6 +425,44 @@ def favourites(request):
     return render(request, "content/favourites.html", {"page": page, "nav_active": "me"})
 
 
+@login_required
+@require_POST
+def mute(request, public_id, user_id):
+    """A moderator mutes (``days`` > 0) or unmutes (``days`` = 0) a member of the community."""
+    from django.contrib.auth import get_user_model
+
+    community = _or_404(lambda: get_community(public_id=public_id))
+    target = get_user_model().objects.filter(public_id=user_id).first()
+    if target is None:
+        raise Http404()
+    try:
+        days = int(request.POST.get("days", ""))
+    except ValueError:
+        days = -1
+    if days == 0:
+        _perform(
+            request,
+            lambda: services.unmute_member(actor=request.user, community=community, user=target),
+            _("Mute lifted."),
+        )
+    else:
+        _perform(
+            request,
+            lambda: services.mute_member(
+                actor=request.user,
+                community=community,
+                user=target,
+                days=days,
+                reason=request.POST.get("reason", ""),
+            ),
+            _("Muted."),
+        )
+    back = request.POST.get("back", "")
+    if back.startswith("/posts/"):
+        return redirect(back)
+    return redirect(reverse("content:community_posts", args=[community.public_id]))
+
+
 # ---------------------------------------------------------------------------------------------
 # The report queue (moderators of a community; operators see everything)
 

@@ -135,3 +135,23 @@ def test_shop_page_shows_its_rating(client, buyer, received_line):
     shop = received_line.order.shop
     html = client.get(reverse("catalog:shop", args=[shop.public_id])).content.decode()
     assert "Rated 4.0 / 5 from 1 review" in html
+
+
+def test_a_moderator_mutes_the_author_from_the_post_page(client, owner, member, community):
+    post = services.create_post(actor=member, community=community, body="x")
+    client.force_login(owner)
+    html = client.get(reverse("content:post", args=[post.public_id])).content.decode()
+    url = reverse("content:mute", args=[community.public_id, member.public_id])
+    assert url in html
+    client.post(url, {"days": "3", "reason": "刷屏", "back": f"/posts/{post.public_id}/"})
+    from shoploop.content.selectors import active_mute
+
+    assert active_mute(user=member, community=community).reason == "刷屏"
+    client.force_login(member)
+    answer = client.post(
+        reverse("content:community_posts", args=[community.public_id]), {"body": "再发"}
+    )
+    assert answer.status_code == 403 and Post.objects.count() == 1
+    client.force_login(owner)
+    client.post(url, {"days": "0"})
+    assert active_mute(user=member, community=community) is None
