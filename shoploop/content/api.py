@@ -19,6 +19,16 @@ from shoploop.core.schemas import InputSchema
 
 router = Router(tags=["content"])
 
+# Posting, commenting, reporting and sharing are rate-limited per person (bursts, new accounts).
+RATE_LIMITED = {
+    "responses": {
+        429: {
+            "description": "Too many posts, comments or reports in a short time; ``rate_limited``.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+    }
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # Schemas (names are unique across the whole API)
@@ -372,7 +382,9 @@ def list_posts(request, community_id: str):
     return selectors.community_posts(community=community, viewer=request.user)
 
 
-@router.post("/communities/{community_id}/posts", response={201: ContentPostOut})
+@router.post(
+    "/communities/{community_id}/posts", response={201: ContentPostOut}, openapi_extra=RATE_LIMITED
+)
 def create_post(request, community_id: str, body: ContentPostIn):
     """Markdown text (links, lists; no HTML) and an optional card; add photos afterwards."""
     post = services.create_post(
@@ -474,7 +486,9 @@ def list_comments(request, post_id: str):
     return selectors.comments_of(post=post)
 
 
-@router.post("/posts/{post_id}/comments", response={201: ContentCommentOut})
+@router.post(
+    "/posts/{post_id}/comments", response={201: ContentCommentOut}, openapi_extra=RATE_LIMITED
+)
 def add_comment(request, post_id: str, body: ContentCommentIn):
     post = _post_for(request, post_id)
     parent = None
@@ -535,7 +549,7 @@ def unfavourite_product(request, product_id: str):
 # Reports and mutes
 
 
-@router.post("/reports", response={201: ContentReportOut})
+@router.post("/reports", response={201: ContentReportOut}, openapi_extra=RATE_LIMITED)
 def create_report(request, body: ContentReportIn):
     """Report exactly one of a post, a comment or a review."""
     named = [x for x in (body.post_id, body.comment_id, body.review_id) if x]
@@ -692,7 +706,9 @@ def hide_review(request, review_id: str, body: ContentReasonIn):
     return review
 
 
-@router.post("/reviews/{review_id}/share", response={201: ContentPostOut})
+@router.post(
+    "/reviews/{review_id}/share", response={201: ContentPostOut}, openapi_extra=RATE_LIMITED
+)
 def share_review(request, review_id: str, body: ContentShareIn):
     """晒单: post the review into a community the reviewer belongs to."""
     post = services.share_review(

@@ -159,3 +159,7 @@ def test_operation_ids_and_declared_errors(client):
     ]
     assert ops and all(op["operationId"].startswith("content_") for op in ops)
     assert all("422" in op["responses"] and "409" in op["responses"] for op in ops)
+    create = document["paths"]["/api/v1/content/communities/{community_id}/posts"]["post"]
+    assert create["responses"]["429"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }
