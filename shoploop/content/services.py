@@ -460,6 +460,8 @@ def favourite(*, actor, post: Post | None = None, product=None) -> Favourite:
 
 def unfavourite(*, actor, post: Post | None = None, product=None) -> None:
     _require_signed_in(actor)
+    if (post is None) == (product is None):
+        raise ValidationFailed(_("Save either a post or a product."), code="invalid_target")
     filters = {"post": post} if post is not None else {"product": product}
     deleted, _rows = Favourite.objects.filter(user=actor, **filters).delete()
     if not deleted:

@@ -286,6 +286,9 @@ def test_favourites_of_posts_and_products(member, owner, community, sku):
     with pytest.raises(Conflict):
         services.favourite(actor=owner, product=sku.product)
     assert selectors.favourites_of(user=owner).count() == 2
+    with pytest.raises(ValidationFailed):
+        services.unfavourite(actor=owner)
+    assert selectors.favourites_of(user=owner).count() == 2
     services.unfavourite(actor=owner, product=sku.product)
     assert not selectors.is_favourite_product(user=owner, product=sku.product)
 
