@@ -14,6 +14,7 @@ from shoploop.accounts.auth import api_auth
 from shoploop.catalog.api import router as catalog_router
 from shoploop.chat.api import router as chat_router
 from shoploop.communities.api import router as communities_router
+from shoploop.content.api import router as content_router
 from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
 from shoploop.deals.api import router as deals_router
@@ -182,3 +183,4 @@ api.add_router("/coupons", coupons_router)
 api.add_router("/deals", deals_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/chat", chat_router)
+api.add_router("/content", content_router)

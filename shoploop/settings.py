@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "shoploop.deals.flash",
     "shoploop.notifications",
     "shoploop.chat",
+    "shoploop.content",
     "shoploop.web",
     "shoploop.simulation",
 ]

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("shoploop.deals.flash.urls")),
     path("", include("shoploop.notifications.urls")),
     path("", include("shoploop.chat.urls")),
+    path("", include("shoploop.content.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

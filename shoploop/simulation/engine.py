@@ -105,6 +105,8 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         "demo_logins": demo_login_rows(world),
         "operator": {"phone": world.operator.phone, "name": world.operator.name},
         "outcomes": dict(sorted(world.outcomes.items())),
+        # The per-community posting, commenting and liking rates the content activity drew.
+        "content_rates": list(getattr(world, "content_rates", {}).values()),
         "money": money_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
         "seconds": round(seconds, 2) if seconds is not None else None,

@@ -117,6 +117,24 @@ class WorldParameters:
     # bank refuses: the wallet shows a failed payout and the money back.
     failed_payouts: int = 1
 
+    # Attention (the content app). Each community draws its own rates once, uniformly from these
+    # ranges (seeded apart from the rest of the world); var/world.json lists what each one drew.
+    # post_rate: the chance a member posts on a given day; comments_per_post: the mean number
+    # of comments a post gets (a share of them replies); like_rate: the chance each member who
+    # comes by likes a post.
+    content_post_rate: tuple[float, float] = (0.02, 0.12)
+    content_comments_per_post: tuple[float, float] = (0.5, 3.0)
+    content_reply_share: float = 0.3
+    content_like_rate: tuple[float, float] = (0.05, 0.30)
+    content_likers_sampled: int = 30  # members who come by a post (at most)
+    # Reviews: the chance a buyer reviews a received line (within 3 days), their stars, and the
+    # chance they share the review into one of their communities (晒单).
+    review_rate: float = 0.5
+    review_star_weights: dict[str, float] = field(
+        default_factory=lambda: {"5": 0.55, "4": 0.25, "3": 0.1, "2": 0.05, "1": 0.05}
+    )
+    review_share_rate: float = 0.2
+
     @property
     def theme_keys(self) -> tuple[str, ...]:
         return tuple(theme.key for theme in THEMES)

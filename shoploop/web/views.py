@@ -96,12 +96,20 @@ def me(request):
 
 def _order_shortcuts(user) -> list[dict]:
     """待付款 待发货 待收货 待评价 退款/售后: each with its count and its filtered order list."""
+    from shoploop.content.selectors import lines_awaiting_review
+
     counts = buyer_tab_counts(buyer=user)
     orders_url = reverse("orders:list")
-    return [
+    shortcuts = [
         {"key": tab, "label": label, "count": counts[tab], "url": f"{orders_url}?tab={tab}"}
         for tab, label in BUYER_TABS.items()
     ]
+    # 待评价 lists the received order lines still waiting for a review (the content app).
+    for shortcut in shortcuts:
+        if shortcut["key"] == "to_review":
+            shortcut["count"] = lines_awaiting_review(user=user).count()
+            shortcut["url"] = reverse("content:to_review")
+    return shortcuts
 
 
 def _me_menu(user) -> list[dict]:
@@ -114,11 +122,14 @@ def _me_menu(user) -> list[dict]:
         _link(_("My orders"), reverse("orders:list")),
         _link(_("My deals"), reverse("deals:mine")),
         _link(_("My coupons"), reverse("coupons:mine")),
+        _link(_("My favourites"), reverse("content:favourites")),
+        _link(_("My reviews"), reverse("content:to_review")),
         *_merchant_links(user),
         _link(_("API tokens"), reverse("accounts:tokens")),
     ]
     if user.is_staff:
         links.append(_link(_("Operations admin"), reverse("admin:index")))
+        links.append(_link(_("Reported content"), reverse("content:operator_reports")))
     return links
 
 

@@ -15,6 +15,7 @@ from shoploop.simulation.activities.communities import (
     PromoteModerators,
     ReviewJoinRequests,
 )
+from shoploop.simulation.activities.content import Attention
 from shoploop.simulation.activities.coupons import ClaimCoupons, CreateCoupons
 from shoploop.simulation.activities.crowdfunding import Crowdfunding
 from shoploop.simulation.activities.flash import FlashSales
@@ -58,6 +59,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     Crowdfunding,
     FlashSales,
     GroupBuying,
+    # People talk in their communities and review what they received (their own random stream).
+    Attention,
     # Last: the day's deadlines fire after everything people did that day.
     SettleDeadlines,
 )

@@ -78,12 +78,15 @@ def test_me_page_shows_the_five_shortcuts_with_counts_and_links(
         ("To pay", "to_pay", 1),
         ("To ship", "to_ship", 2),
         ("To receive", "to_receive", 1),
-        ("To review", "to_review", 2),
         ("Refunds &amp; after-sale", "after_sale", 1),
     ):
         link = re.search(rf'<a href="/orders/\?tab={tab}"[^>]*>(.*?)</a>', html)
         assert link, tab
         assert f">{count}<" in link.group(1) and label in link.group(1)
+    # 待评价 leads to the received order lines waiting for a review (one line in each of the
+    # two received orders inside the window, and one in the old one).
+    link = re.search(r'<a href="/me/to-review/"[^>]*>(.*?)</a>', html)
+    assert link and "To review" in link.group(1) and ">3<" in link.group(1)
 
 
 def test_order_list_filtered_by_a_shortcut(client, english, buyer, orders_in_every_state):
