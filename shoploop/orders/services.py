@@ -15,6 +15,7 @@ Every transfer has a key derived from its cause, so a retry never moves money tw
 """
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
 
@@ -832,10 +833,35 @@ def _restore_to_cart(order: Order) -> None:
 
 def _release_stock(order: Order) -> None:
     """Give back the units this order still holds: units refunded before shipping went back to
-    stock when they were refunded (``_unship_refunded_units``), so they are not given twice."""
+    stock when they were refunded (``_unship_refunded_units``), so they are not given twice.
+    A deal's order took no SKU stock: its units go back to the deal (``_give_back_deal_units``)."""
+    if order.checkout.deal_ref:
+        units = sum(line.to_ship_quantity for line in order.lines.all())
+        _give_back_deal_units(order, units)
+        return
     for line in order.lines.filter(sku__isnull=False).order_by("sku_id"):
         if line.to_ship_quantity > 0:
             catalog_services.release_stock(sku_id=line.sku_id, quantity=line.to_ship_quantity)
+
+
+# Deal kinds whose campaign holds the stock its orders sell (a group campaign, a bargain
+# campaign, a flash sale carved units from the SKU): deal_ref prefix → give_back(order=,
+# quantity=). Registered by each kind's ``AppConfig.ready``; orders never import the deals.
+_deal_stock_owners: dict[str, Callable] = {}
+
+
+def register_deal_stock_owner(prefix: str, give_back: Callable) -> None:
+    """``give_back(order=, quantity=)`` returns units of a paid deal order that the shop or the
+    buyer cancelled, or that was refunded before shipping, to the deal's reserve while it runs
+    (else to the SKU). It runs inside the caller's transaction, after the order's rows (lock
+    order: checkout → payment → order → the deal's stock rows → SKU stock)."""
+    _deal_stock_owners[prefix] = give_back
+
+
+def _give_back_deal_units(order: Order, quantity: int) -> None:
+    give_back = _deal_stock_owners.get(order.checkout.deal_ref.split(":", 1)[0])
+    if give_back is not None and quantity > 0:
+        give_back(order=order, quantity=quantity)
 
 
 def _cancel_payment_if_nothing_left(checkout_row: Checkout) -> None:
@@ -1630,8 +1656,10 @@ def _execute_refund(*, after_sale: AfterSale, order: Order, actor, note: str = "
 def _unship_refunded_units(*, order: Order, units, nothing_left: bool) -> None:
     """Refunded before shipping: those units are back in stock, and an order refunded whole is
     cancelled, so the shop no longer sees it to ship. A deal's order took no SKU stock (the
-    campaign holds its own), so it gives none back either."""
-    if not order.checkout.deal_ref:
+    campaign holds its own): those units go back to the deal's reserve instead."""
+    if order.checkout.deal_ref:
+        _give_back_deal_units(order, sum(quantity for _line, quantity in units))
+    else:
         for line, quantity in sorted(units, key=lambda unit: unit[0].sku_id or 0):
             if line.sku_id:
                 catalog_services.release_stock(sku_id=line.sku_id, quantity=quantity)

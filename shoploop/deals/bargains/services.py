@@ -302,6 +302,20 @@ def _return_unit(campaign_id: int, sku_id: int) -> None:
         catalog_services.release_stock(sku_id=sku_id, quantity=1)
 
 
+def return_units_of_order(*, order: Order, quantity: int) -> None:
+    """A bought bargain's paid order that the shop or the buyer cancelled (or refunded before
+    shipping): its unit goes back to the campaign while it runs, else to the SKU."""
+    row = (
+        Bargain.objects.select_related("campaign")
+        .filter(order_id=order.pk, state=Bargain.State.BOUGHT)
+        .first()
+    )
+    if row is None:
+        return
+    for _unit in range(quantity):
+        _return_unit(row.campaign_id, row.campaign.sku_id)
+
+
 # --- bargains (buyers) ------------------------------------------------------------------------
 
 
