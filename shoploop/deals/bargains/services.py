@@ -271,8 +271,10 @@ def resume_campaign(*, campaign: BargainCampaign, actor) -> BargainCampaign:
 def end_campaign(*, campaign: BargainCampaign, actor=None, now: datetime | None = None) -> int:
     """End the campaign and give its unsold stock back to the SKU, exactly once.
 
-    ``actor=None`` is the deadline handler. Returns the units given back (0 if already ended)."""
-    if actor is not None:
+    ``actor`` is the shop's owner or a platform operator (staff), recorded in the
+    ``bargains.campaign_ended`` event (``ended_by``); ``actor=None`` is the deadline handler.
+    Returns the units given back (0 if already ended)."""
+    if actor is not None and not (getattr(actor, "is_authenticated", False) and actor.is_staff):
         _owned_campaign(campaign, actor)
     now = now or clock.now()
     with transaction.atomic():
@@ -285,7 +287,12 @@ def end_campaign(*, campaign: BargainCampaign, actor=None, now: datetime | None 
         )
         if left:
             catalog_services.release_stock(sku_id=row.sku_id, quantity=left)
-        publish("bargains.campaign_ended", campaign_public_id=row.public_id, returned=left)
+        publish(
+            "bargains.campaign_ended",
+            campaign_public_id=row.public_id,
+            returned=left,
+            ended_by=actor.public_id if actor is not None else "",
+        )
     campaign.refresh_from_db()
     return left
 
