@@ -23,6 +23,16 @@ class DealQuoteIn(DealAddressIn):
     kind: Literal[quotes.KINDS]
     id: str = Field(..., max_length=40)
     quantity: int = Field(1, ge=1, le=100)
+    # group_open / group_join of a campaign with several variants: the SKU chosen ("" until
+    # then: the answer lists ``variants`` and ``can_confirm`` is false).
+    sku_id: str = Field("", max_length=40)
+
+
+class DealVariantOut(Schema):
+    sku_id: str
+    options: dict
+    unit_price_fen: int
+    stock: int
 
 
 class DealQuoteOut(Schema):
@@ -37,6 +47,9 @@ class DealQuoteOut(Schema):
     addresses: list[AddressOut]
     refusal: str
     can_confirm: bool
+    variants: list[DealVariantOut]
+    sku_id: str
+    needs_variant: bool
 
 
 @router.post("/quote", response=DealQuoteOut, tags=["deals"])
@@ -51,6 +64,7 @@ def quote(request, payload: DealQuoteIn):
         user=request.user,
         address_id=payload.address_id,
         quantity=payload.quantity,
+        sku_id=payload.sku_id,
     )
 
 

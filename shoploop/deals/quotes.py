@@ -20,6 +20,21 @@ from shoploop.orders.models import Address
 KINDS = ("group_open", "group_join", "bargain_buy", "flash_buy", "pledge")
 
 
+@dataclass(frozen=True)
+class VariantChoice:
+    """One variant a buyer may choose (a group campaign of several SKUs): the SKU's public id,
+    its options, the price this buyer would pay for it and the units left."""
+
+    sku_id: str
+    options: dict
+    unit_price_fen: int
+    stock: int
+
+    @property
+    def options_label(self) -> str:
+        return " / ".join(str(value) for value in self.options.values())
+
+
 @dataclass
 class DealQuote:
     kind: str
@@ -32,6 +47,10 @@ class DealQuote:
     normal_price_fen: int | None = None
     # Why this buyer cannot do it now ("" if they can): the page shows it instead of the button.
     refusal: str = ""
+    # A deal of several variants: the choices, and the SKU chosen ("" until one is; the price
+    # is then the lowest and nothing can be confirmed).
+    variants: list[VariantChoice] = field(default_factory=list)
+    sku_id: str = ""
 
     @property
     def total_fen(self) -> int:
@@ -42,8 +61,12 @@ class DealQuote:
         return " / ".join(str(value) for value in self.options.values())
 
     @property
+    def needs_variant(self) -> bool:
+        return bool(self.variants) and not self.sku_id
+
+    @property
     def can_confirm(self) -> bool:
-        return self.address is not None and not self.refusal
+        return self.address is not None and not self.refusal and not self.needs_variant
 
 
 def build_quote(
@@ -57,6 +80,8 @@ def build_quote(
     options: dict | None = None,
     normal_price_fen: int | None = None,
     refusal: str = "",
+    variants: list[VariantChoice] | None = None,
+    sku_id: str = "",
 ) -> DealQuote:
     """The buyer's addresses (default first) and the chosen one: ``address_id`` if given (one of
     theirs, else ``address_not_found``), else the default, else None (add one first)."""
@@ -75,11 +100,16 @@ def build_quote(
         options=dict(options or {}),
         normal_price_fen=normal_price_fen,
         refusal=str(refusal or ""),
+        variants=list(variants or []),
+        sku_id=sku_id,
     )
 
 
-def quote(*, kind: str, target_id: str, user, address_id: str = "", quantity: int = 1):
-    """The quote of one action on one deal (``KINDS``), for the API."""
+def quote(
+    *, kind: str, target_id: str, user, address_id: str = "", quantity: int = 1, sku_id: str = ""
+):
+    """The quote of one action on one deal (``KINDS``), for the API. ``sku_id`` chooses the
+    variant of a group campaign with several."""
     from shoploop.deals.bargains import selectors as bargains
     from shoploop.deals.crowdfunding import selectors as crowdfunding
     from shoploop.deals.flash import selectors as flash
@@ -88,10 +118,10 @@ def quote(*, kind: str, target_id: str, user, address_id: str = "", quantity: in
     target_id = str(target_id or "")[:40]
     if kind == "group_open":
         campaign = groups.campaign_by_public_id(public_id=target_id)
-        return groups.open_quote(campaign=campaign, user=user, address_id=address_id)
+        return groups.open_quote(campaign=campaign, user=user, address_id=address_id, sku_id=sku_id)
     if kind == "group_join":
         group = groups.group_by_public_id(public_id=target_id)
-        return groups.join_quote(group=group, user=user, address_id=address_id)
+        return groups.join_quote(group=group, user=user, address_id=address_id, sku_id=sku_id)
     if kind == "bargain_buy":
         bargain = bargains.bargain_by_public_id(public_id=target_id)
         return bargains.buy_quote(bargain=bargain, user=user, address_id=address_id)

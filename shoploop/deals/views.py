@@ -54,7 +54,15 @@ def confirm_page(request, *, heading, quote_of, action_url: str, back_url: str, 
     )
 
 
-ADDRESS_ERRORS = ("address_required", "address_not_found")
+# Refusals the buyer fixes on the confirm page itself: choose or add an address, choose a
+# variant (or another one, when the chosen one sold out).
+CONFIRM_ERRORS = (
+    "address_required",
+    "address_not_found",
+    "variant_required",
+    "variant_not_found",
+    "variant_sold_out",
+)
 
 
 def show_refusal(request, error: DomainError) -> None:
@@ -65,11 +73,11 @@ def show_refusal(request, error: DomainError) -> None:
 
 
 def refused(request, error: DomainError, *, confirm: str, back: str, show=show_refusal):
-    """A refused action changes nothing. A missing or unknown address: back to the confirm page
-    (``confirm``) to choose or add one. Anything else (sold out, the group closed…) goes through
-    the kind's own ``show`` (which may make it a 403 or 404) and back to the deal's page
+    """A refused action changes nothing. A missing or unknown address or variant: back to the
+    confirm page (``confirm``) to choose again. Anything else (sold out, the group closed…) goes
+    through the kind's own ``show`` (which may make it a 403 or 404) and back to the deal's page
     (``back``), which shows where the deal stands now."""
-    if error.code in ADDRESS_ERRORS:
+    if error.code in CONFIRM_ERRORS:
         messages.error(request, error.message)
         return redirect(confirm)
     show(request, error)

@@ -5,7 +5,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core import clock
-from shoploop.deals.admin import ReadOnlyAdmin, ReadOnlyInline, fen_column, run_for_each
+from shoploop.deals.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    fen_column,
+    record_operator_action,
+    run_for_each,
+)
 from shoploop.deals.bargains import services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help
 
@@ -39,8 +45,10 @@ class BargainCampaignAdmin(ReadOnlyAdmin):
         now = clock.now()
 
         def end(campaign) -> bool:
-            # actor=None: the operator ends it as its deadline would, whoever owns the shop.
-            services.end_campaign(campaign=campaign, actor=None, now=now)
+            # The operator is the actor (allowed whoever owns the shop), recorded in the event
+            # and in the admin's history of the campaign.
+            services.end_campaign(campaign=campaign, actor=request.user, now=now)
+            record_operator_action(request, campaign, _("Ended by an operator."))
             return True
 
         run_for_each(self, request, queryset.exclude(state=BargainCampaign.State.ENDED), end)

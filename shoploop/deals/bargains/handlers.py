@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.deals import registry
 from shoploop.deals.bargains import services
+from shoploop.orders import services as order_services
 
 registry.register_deal_kind(
     registry.DealKind(
@@ -14,6 +15,7 @@ registry.register_deal_kind(
     )
 )
 
+order_services.register_deal_stock_owner(services.DEAL_PREFIX, services.return_units_of_order)
 register_deadline_handler("deals_bargains.expire")(services.expire_due)
 register_deadline_handler("deals_bargains.end_campaigns")(services.end_due_campaigns)
 

@@ -271,8 +271,10 @@ def resume_campaign(*, campaign: BargainCampaign, actor) -> BargainCampaign:
 def end_campaign(*, campaign: BargainCampaign, actor=None, now: datetime | None = None) -> int:
     """End the campaign and give its unsold stock back to the SKU, exactly once.
 
-    ``actor=None`` is the deadline handler. Returns the units given back (0 if already ended)."""
-    if actor is not None:
+    ``actor`` is the shop's owner or a platform operator (staff), recorded in the
+    ``bargains.campaign_ended`` event (``ended_by``); ``actor=None`` is the deadline handler.
+    Returns the units given back (0 if already ended)."""
+    if actor is not None and not (getattr(actor, "is_authenticated", False) and actor.is_staff):
         _owned_campaign(campaign, actor)
     now = now or clock.now()
     with transaction.atomic():
@@ -285,7 +287,12 @@ def end_campaign(*, campaign: BargainCampaign, actor=None, now: datetime | None 
         )
         if left:
             catalog_services.release_stock(sku_id=row.sku_id, quantity=left)
-        publish("bargains.campaign_ended", campaign_public_id=row.public_id, returned=left)
+        publish(
+            "bargains.campaign_ended",
+            campaign_public_id=row.public_id,
+            returned=left,
+            ended_by=actor.public_id if actor is not None else "",
+        )
     campaign.refresh_from_db()
     return left
 
@@ -300,6 +307,20 @@ def _return_unit(campaign_id: int, sku_id: int) -> None:
     )
     if not back:
         catalog_services.release_stock(sku_id=sku_id, quantity=1)
+
+
+def return_units_of_order(*, order: Order, quantity: int) -> None:
+    """A bought bargain's paid order that the shop or the buyer cancelled (or refunded before
+    shipping): its unit goes back to the campaign while it runs, else to the SKU."""
+    row = (
+        Bargain.objects.select_related("campaign")
+        .filter(order_id=order.pk, state=Bargain.State.BOUGHT)
+        .first()
+    )
+    if row is None:
+        return
+    for _unit in range(quantity):
+        _return_unit(row.campaign_id, row.campaign.sku_id)
 
 
 # --- bargains (buyers) ------------------------------------------------------------------------

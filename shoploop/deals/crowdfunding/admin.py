@@ -6,7 +6,13 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core import clock
-from shoploop.deals.admin import ReadOnlyAdmin, ReadOnlyInline, fen_column, run_for_each
+from shoploop.deals.admin import (
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    fen_column,
+    record_operator_action,
+    run_for_each,
+)
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier, Update
 
@@ -70,6 +76,7 @@ class ProjectAdmin(ReadOnlyAdmin):
             if project.state not in Project.CLOSED_STATES or project.settled_at is not None:
                 return False  # still live (deadline ahead) or already settled: nothing to do
             services.settle_pledges_of(project=project, now=now)
+            record_operator_action(request, project, _("Settled by an operator."))
             return True
 
         run_for_each(self, request, queryset, settle)

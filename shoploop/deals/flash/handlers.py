@@ -7,6 +7,7 @@ from shoploop.core import clock
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.deals import registry
 from shoploop.deals.flash import services
+from shoploop.orders import services as order_services
 
 
 def register() -> None:
@@ -17,6 +18,7 @@ def register() -> None:
             on_payment_failed=services.on_payment_failed,
         )
     )
+    order_services.register_deal_stock_owner(services.PREFIX, services.return_units_of_order)
     from shoploop.deals.flash.views import product_block
 
     registry.register_block("product", product_block, order=40)

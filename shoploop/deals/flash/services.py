@@ -452,6 +452,16 @@ def _release(purchase: FlashPurchase, *, reason: str, units: Counter) -> None:
     )
 
 
+def return_units_of_order(*, order: Order, quantity: int) -> None:
+    """A paid flash-sale order that the shop or the buyer cancelled (or refunded before
+    shipping): its units go back to the sale while it is open, else to the SKU."""
+    sale_id = (
+        FlashPurchase.objects.filter(order_id=order.pk).values_list("sale_id", flat=True).first()
+    )
+    if sale_id is not None and quantity > 0:
+        _return_units(Counter({sale_id: quantity}))
+
+
 def _return_units(units: Counter) -> None:
     """Released units (sale id → quantity) back, sale rows in primary-key order, then SKUs.
 

@@ -5,7 +5,15 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.deals.admin import ReadOnlyAdmin, ReadOnlyInline, fen_column
-from shoploop.deals.groups.models import Group, GroupCampaign, Seat
+from shoploop.deals.groups.models import Group, GroupCampaign, GroupCampaignSKU, Seat
+
+
+class VariantInline(ReadOnlyInline):
+    model = GroupCampaignSKU
+    fields = ("sku", "group_price_fen_display", "leader_price_fen", "stock", "stock_total")
+    readonly_fields = fields
+
+    group_price_fen_display = fen_column("group_price_fen", _("group price"))
 
 
 @admin.register(GroupCampaign)
@@ -27,6 +35,7 @@ class GroupCampaignAdmin(ReadOnlyAdmin):
     list_select_related = ("shop", "sku__product")
     readonly_fields = ("group_price_fen_display",)
     date_hierarchy = "created_at"
+    inlines = (VariantInline,)
 
     group_price_fen_display = fen_column("group_price_fen", _("group price"))
 
@@ -37,7 +46,15 @@ class GroupCampaignAdmin(ReadOnlyAdmin):
 
 class SeatInline(ReadOnlyInline):
     model = Seat
-    fields = ("user", "is_leader", "state", "price_fen_display", "reserved_until", "paid_at")
+    fields = (
+        "user",
+        "is_leader",
+        "variant",
+        "state",
+        "price_fen_display",
+        "reserved_until",
+        "paid_at",
+    )
     readonly_fields = fields
 
     price_fen_display = fen_column("price_fen", _("price"))

@@ -25,21 +25,46 @@ router = Router(tags=["deals: groups"])
 # --- schemas ----------------------------------------------------------------------------------
 
 
-class GroupCampaignIn(InputSchema):
+class CampaignVariantIn(InputSchema):
     sku_id: str = Field(..., max_length=40)
     group_price_fen: int
     leader_price_fen: int | None = None
+    stock: int
+
+
+class GroupCampaignIn(InputSchema):
+    # One SKU (sku_id, group_price_fen, stock, leader_price_fen), or several SKUs of one product
+    # in ``variants``, each with its own group price and stock; buyers then choose one.
+    sku_id: str = Field("", max_length=40)
+    group_price_fen: int | None = None
+    leader_price_fen: int | None = None
+    stock: int | None = None
+    variants: list[CampaignVariantIn] = Field(
+        default_factory=list, max_length=services.MAX_VARIANTS
+    )
     group_size: int
     group_minutes: int = DEFAULT_GROUP_MINUTES
     starts_at: datetime
     ends_at: datetime
-    stock: int
     per_user_limit: int = 1
     min_paid_to_complete: int | None = None
     community_ids: list[str] = Field(default_factory=list, max_length=20)
 
 
+class CampaignVariantOut(Schema):
+    sku_id: str = Field(..., alias="sku.public_id")
+    options: dict = Field(..., alias="sku.options")
+    normal_price_fen: int = Field(..., alias="sku.price_fen")
+    group_price_fen: int
+    leader_price_fen: int | None
+    stock: int
+    stock_total: int
+
+
 class GroupCampaignOut(Schema):
+    """A campaign; ``group_price_fen`` is its lowest group price and ``sku_id`` its first
+    variant's SKU. When ``variants`` has more than one, opening or joining names one."""
+
     id: str = Field(..., alias="public_id")
     shop_id: str = Field(..., alias="shop.public_id")
     sku_id: str = Field(..., alias="sku.public_id")
@@ -57,6 +82,11 @@ class GroupCampaignOut(Schema):
     per_user_limit: int
     min_paid_to_complete: int | None
     state: str
+    variants: list[CampaignVariantOut]
+
+    @staticmethod
+    def resolve_variants(campaign) -> list:
+        return list(campaign.variants.all())
 
 
 class ConsoleCampaignOut(GroupCampaignOut):
@@ -98,6 +128,9 @@ class SeatOut(Schema):
     group_id: str
     state: str
     is_leader: bool
+    # The variant this member chose: its SKU and options.
+    sku_id: str
+    options: dict
     price_fen: int
     reserved_until: datetime
     order_id: str
@@ -171,6 +204,8 @@ def _seat_out(seat: Seat) -> dict:
         "group_id": seat.group.public_id,
         "state": seat.state,
         "is_leader": seat.is_leader,
+        "sku_id": seat.variant.sku.public_id if seat.variant_id else "",
+        "options": dict(seat.variant.sku.options) if seat.variant_id else {},
         "price_fen": seat.price_fen,
         "reserved_until": seat.reserved_until,
         "order_id": order.public_id if order else "",
@@ -187,11 +222,21 @@ def _seat_out(seat: Seat) -> dict:
 
 @router.post("/campaigns", response={201: GroupCampaignOut})
 def create_campaign(request, payload: GroupCampaignIn):
-    sku = selectors.sku_by_public_id(public_id=payload.sku_id)
+    variants = [
+        services.VariantSpec(
+            sku=selectors.sku_by_public_id(public_id=variant.sku_id),
+            group_price_fen=variant.group_price_fen,
+            leader_price_fen=variant.leader_price_fen,
+            stock=variant.stock,
+        )
+        for variant in payload.variants
+    ]
+    sku = selectors.sku_by_public_id(public_id=payload.sku_id) if not variants else None
     communities = list(Community.objects.filter(public_id__in=payload.community_ids))
     campaign = services.create_campaign(
         actor=request.user,
         sku=sku,
+        variants=variants,
         group_price_fen=payload.group_price_fen,
         leader_price_fen=payload.leader_price_fen,
         group_size=payload.group_size,
@@ -246,14 +291,25 @@ def list_open_groups(request, campaign_id: str):
     return [_group_out(request, group) for group in groups]
 
 
+class SeatIn(DealAddressIn):
+    # The variant (a SKU's id from the campaign's ``variants``); required when it has several.
+    sku_id: str = Field("", max_length=40)
+
+
 @router.post("/campaigns/{campaign_id}/groups", response={201: SeatOut})
 @money_endpoint
-def open_group(request, campaign_id: str, payload: DealAddressIn):
+def open_group(request, campaign_id: str, payload: SeatIn):
     """Open a group as its leader, shipped to ``address_id`` (one of the buyer's addresses); pay
     at ``pay_url`` before ``reserved_until`` (the seat hold, ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``).
+    A campaign of several variants needs ``sku_id`` (else 422 ``variant_required``).
     ``POST /api/v1/deals/quote`` says first what it costs."""
     campaign = selectors.campaign_by_public_id(public_id=campaign_id)
-    seat = services.open_group(campaign=campaign, user=request.user, address_id=payload.address_id)
+    seat = services.open_group(
+        campaign=campaign,
+        user=request.user,
+        address_id=payload.address_id,
+        sku_id=payload.sku_id,
+    )
     return Status(201, _seat_out(seat))
 
 
@@ -264,11 +320,14 @@ def get_group(request, group_id: str):
 
 @router.post("/groups/{group_id}/join", response={201: SeatOut})
 @money_endpoint
-def join_group(request, group_id: str, payload: DealAddressIn):
+def join_group(request, group_id: str, payload: SeatIn):
     """Reserve a seat in the group, shipped to ``address_id``; pay at ``pay_url`` before
-    ``reserved_until`` (the seat hold, ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``)."""
+    ``reserved_until`` (the seat hold, ``SHOPLOOP_GROUP_SEAT_HOLD_MINUTES``). A campaign of
+    several variants needs ``sku_id``: each member chooses their own."""
     group = selectors.group_by_public_id(public_id=group_id)
-    seat = services.join_group(group=group, user=request.user, address_id=payload.address_id)
+    seat = services.join_group(
+        group=group, user=request.user, address_id=payload.address_id, sku_id=payload.sku_id
+    )
     return Status(201, _seat_out(seat))
 
 

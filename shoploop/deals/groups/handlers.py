@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.deals import registry
 from shoploop.deals.groups import services
+from shoploop.orders import services as order_services
 
 
 def register() -> None:
@@ -15,6 +16,7 @@ def register() -> None:
             on_payment_failed=services.on_payment_failed,
         )
     )
+    order_services.register_deal_stock_owner(services.DEAL_PREFIX, services.return_units_of_order)
     register_deadline_handler("deals_groups.free_unpaid_seats")(services.free_unpaid_seats)
     register_deadline_handler("deals_groups.settle_groups")(services.settle_groups)
     register_deadline_handler("deals_groups.end_campaigns")(services.end_campaigns)

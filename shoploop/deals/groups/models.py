@@ -1,4 +1,11 @@
-"""Group buying (拼团): a merchant's campaign on a SKU, the groups buyers open, and their seats.
+"""Group buying (拼团): a merchant's campaign on one or more SKUs of a product, the groups buyers
+open, and their seats.
+
+A campaign sells one or more variants (``GroupCampaignSKU``: a SKU of the product with its own
+group price, optional leader price and stock), as Pinduoduo shows a group price per size or
+colour. The campaign's own ``stock`` is the sum of its variants' stock, kept equal by the
+services (every change to a variant's stock first changes the campaign's in the same
+transaction: campaign row → variant row, on every path).
 
 Counters that many buyers race on (campaign stock, a group's seats and paid members) change only
 through conditional updates in ``services``; the CHECK constraints below are the database's last
@@ -33,12 +40,15 @@ class GroupCampaign(models.Model):
         related_name="group_campaigns",
         verbose_name=_("shop"),
     )
+    # The first variant's SKU: the product the campaign sells (every variant is of it).
     sku = models.ForeignKey(
         "catalog.SKU",
         on_delete=models.PROTECT,
         related_name="group_campaigns",
         verbose_name=_("SKU"),
     )
+    # The lowest group price of its variants (what lists show as "from"), and the first
+    # variant's leader price; what a buyer pays is the chosen variant's.
     group_price_fen = models.PositiveIntegerField(_("group price (fen)"))
     leader_price_fen = models.PositiveIntegerField(_("leader price (fen)"), null=True, blank=True)
     group_size = models.PositiveSmallIntegerField(_("group size"))
@@ -47,7 +57,8 @@ class GroupCampaign(models.Model):
     )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
-    # Units carved from the SKU at creation; what is left goes back to the SKU when it ends.
+    # Units carved from the SKUs at creation (the sum of the variants'); what is left goes back to
+    # the SKUs when it ends.
     stock = models.PositiveIntegerField(_("stock left"))
     stock_total = models.PositiveIntegerField(_("campaign stock"))
     per_user_limit = models.PositiveSmallIntegerField(_("seats per buyer"), default=1)
@@ -83,6 +94,40 @@ class GroupCampaign(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
+
+
+class GroupCampaignSKU(models.Model):
+    """One variant a campaign sells: a SKU of its product, its group price (and leader price),
+    and the units carved from that SKU for the campaign."""
+
+    campaign = models.ForeignKey(
+        GroupCampaign, on_delete=models.CASCADE, related_name="variants", verbose_name=_("campaign")
+    )
+    sku = models.ForeignKey(
+        "catalog.SKU", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU")
+    )
+    group_price_fen = models.PositiveIntegerField(_("group price (fen)"))
+    leader_price_fen = models.PositiveIntegerField(_("leader price (fen)"), null=True, blank=True)
+    stock = models.PositiveIntegerField(_("stock left"))
+    stock_total = models.PositiveIntegerField(_("campaign stock"))
+
+    class Meta:
+        verbose_name = _("campaign variant")
+        verbose_name_plural = _("campaign variants")
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "sku"], name="one_variant_per_campaign_sku"
+            ),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="group_variant_stock_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} @ {self.group_price_fen}"
+
+    @property
+    def price_for_leader(self) -> int:
+        return self.group_price_fen if self.leader_price_fen is None else self.leader_price_fen
 
 
 class GroupBuyer(models.Model):
@@ -191,6 +236,16 @@ class Seat(models.Model):
         blank=True,
         related_name="group_seat",
         verbose_name=_("order"),
+    )
+    # The variant this member chose. Always set; nullable only so that the migration could add
+    # it to the seats that existed before variants (it fills them in).
+    variant = models.ForeignKey(
+        GroupCampaignSKU,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="seats",
+        verbose_name=_("variant"),
     )
     price_fen = models.PositiveIntegerField(_("price (fen)"))
     is_leader = models.BooleanField(_("leader"), default=False)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from shoploop.catalog.models import SKU, ProductImage
 from shoploop.core import clock
 from shoploop.core.errors import NotFound, PermissionDenied
-from shoploop.deals.groups.models import Group, GroupCampaign, Seat
+from shoploop.deals.groups.models import Group, GroupCampaign, GroupCampaignSKU, Seat
 
 MEMBER_STATES = (Seat.State.RESERVED, Seat.State.PAID)
 
@@ -23,6 +23,7 @@ def sku_by_public_id(*, public_id: str) -> SKU:
 def campaign_by_public_id(*, public_id: str) -> GroupCampaign:
     campaign = (
         GroupCampaign.objects.select_related("shop__owner", "sku__product")
+        .prefetch_related("variants__sku")
         .filter(public_id=str(public_id)[:40])
         .first()
     )
@@ -43,6 +44,7 @@ def shop_campaigns(*, shop) -> QuerySet[GroupCampaign]:
     return (
         GroupCampaign.objects.filter(shop=shop)
         .select_related("sku__product")
+        .prefetch_related("variants__sku")
         .annotate(
             open_groups=Count("groups", filter=Q(groups__state=Group.State.OPEN)),
             succeeded_groups=Count("groups", filter=Q(groups__state=Group.State.SUCCEEDED)),
@@ -157,7 +159,12 @@ def my_seats(*, user) -> QuerySet[Seat]:
     return (
         Seat.objects.filter(user=user)
         .exclude(state=Seat.State.FREED)
-        .select_related("group__campaign__sku__product", "group__campaign__shop", "order__checkout")
+        .select_related(
+            "group__campaign__sku__product",
+            "group__campaign__shop",
+            "order__checkout",
+            "variant__sku",
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -219,38 +226,83 @@ def join_refusal(*, group: Group, standing: BuyerStanding) -> str:
 # --- the confirm step -------------------------------------------------------------------------
 
 
-def open_quote(*, campaign: GroupCampaign, user, address_id: str = ""):
-    """What opening a group charges this buyer: the leader price if the campaign has one. A
-    campaign sells one SKU, whose options are the variant shown."""
-    from shoploop.deals.quotes import build_quote
+def variants_of(*, campaign: GroupCampaign) -> list[GroupCampaignSKU]:
+    """The campaign's variants with their SKUs, in the order the merchant gave them."""
+    return list(
+        GroupCampaignSKU.objects.select_related("sku__product")
+        .filter(campaign_id=campaign.pk)
+        .order_by("pk")
+    )
 
-    standing = buyer_standing(user=user, campaign_ids={campaign.pk})
-    price = campaign.leader_price_fen
+
+def _group_quote(*, campaign, user, kind, address_id, sku_id, leader: bool, refusal: str):
+    """The quote for a seat: a campaign of one variant sells it; of several, the buyer chooses
+    (``sku_id``; until then the choices and the lowest price, and nothing to confirm)."""
+    from shoploop.deals.quotes import VariantChoice, build_quote
+
+    def price(variant):
+        return variant.price_for_leader if leader else variant.group_price_fen
+
+    variants = variants_of(campaign=campaign)
+    sku_id = str(sku_id or "")[:40]
+    chosen = variants[0] if len(variants) == 1 else None
+    if sku_id:
+        chosen = next((v for v in variants if v.sku.public_id == sku_id), None)
+        if chosen is None:
+            raise NotFound(_("This campaign has no such variant."), code="variant_not_found")
+    choices = (
+        [
+            VariantChoice(
+                sku_id=v.sku.public_id,
+                options=dict(v.sku.options),
+                unit_price_fen=price(v),
+                stock=v.stock,
+            )
+            for v in variants
+        ]
+        if len(variants) > 1
+        else []
+    )
+    shown = chosen or min(variants, key=price)
     return build_quote(
         user=user,
-        kind="group_open",
+        kind=kind,
         title=campaign.sku.product.title,
-        options=campaign.sku.options,
-        unit_price_fen=campaign.group_price_fen if price is None else price,
-        normal_price_fen=campaign.sku.price_fen,
+        options=chosen.sku.options if chosen else {},
+        unit_price_fen=price(shown),
+        normal_price_fen=shown.sku.price_fen,
         address_id=address_id,
+        refusal=refusal,
+        variants=choices,
+        sku_id=chosen.sku.public_id if chosen and choices else "",
+    )
+
+
+def open_quote(*, campaign: GroupCampaign, user, address_id: str = "", sku_id: str = ""):
+    """What opening a group charges this buyer: the variant's leader price if it has one, else
+    its group price. A campaign of several variants asks which one (``sku_id``)."""
+    standing = buyer_standing(user=user, campaign_ids={campaign.pk})
+    return _group_quote(
+        campaign=campaign,
+        user=user,
+        kind="group_open",
+        address_id=address_id,
+        sku_id=sku_id,
+        leader=True,
         refusal=open_refusal(campaign=campaign, standing=standing),
     )
 
 
-def join_quote(*, group: Group, user, address_id: str = ""):
-    """What joining this group charges this buyer: the group price."""
-    from shoploop.deals.quotes import build_quote
-
+def join_quote(*, group: Group, user, address_id: str = "", sku_id: str = ""):
+    """What joining this group charges this buyer: the chosen variant's group price."""
     campaign = group.campaign
     standing = buyer_standing(user=user, campaign_ids={campaign.pk})
-    return build_quote(
+    return _group_quote(
+        campaign=campaign,
         user=user,
         kind="group_join",
-        title=campaign.sku.product.title,
-        options=campaign.sku.options,
-        unit_price_fen=campaign.group_price_fen,
-        normal_price_fen=campaign.sku.price_fen,
         address_id=address_id,
+        sku_id=sku_id,
+        leader=False,
         refusal=join_refusal(group=group, standing=standing),
     )

@@ -4,7 +4,8 @@ Lock order (PostgreSQL, deadlock-free), the same on every path:
 
     the buyer's campaign row (opens and joins only, ``_lock_buyer``) → group → its seats
     (primary-key order) → orders services (checkout → payment → order → …)
-    → campaign stock (one conditional UPDATE, the last statement) → SKU stock
+    → campaign stock, then the chosen variant's stock (conditional UPDATEs, the last
+    statements) → SKU stock
 
 The per-buyer limit is counted under the lock of the buyer's own row (``GroupBuyer``), the first
 row an open or a join locks; paths that free or refund seats never take it (a closed seat simply
@@ -14,10 +15,14 @@ The campaign row is the hot row every buyer of a campaign touches, so it is chan
 conditional UPDATE placed last in each transaction: its row lock is held only from that statement
 to the commit. Nothing else locks a campaign row except ``end_campaign`` (campaign → SKU), so
 taking it after the orders' rows cannot deadlock. Stock units follow seats: a seat (reserved or
-paid) holds one campaign unit; a freed seat or a failed group gives its units back, a succeeded
-group keeps them (they are sold).
+paid) holds one unit of its variant (and so of the campaign, whose stock is the sum of its
+variants'); a freed seat or a failed group gives its units back, a succeeded group keeps them
+(they are sold). A variant's row is only ever changed right after its campaign's, in the same
+transaction, so the campaign row orders them: no two paths wait on each other.
 """
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -32,6 +37,7 @@ from shoploop.core import clock
 from shoploop.core.errors import (
     Conflict,
     NotAuthenticated,
+    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -48,6 +54,7 @@ from shoploop.deals.groups.models import (
     Group,
     GroupBuyer,
     GroupCampaign,
+    GroupCampaignSKU,
     Seat,
 )
 from shoploop.orders import services as order_services
@@ -57,6 +64,7 @@ DEAL_PREFIX = "group_seat"
 SETTLE_BATCH_SIZE = 50
 CLOSE_BATCH_SIZE = 1000  # empty groups closed per conditional UPDATE
 MAX_PER_USER_LIMIT = 100
+MAX_VARIANTS = 20
 LIVE_SEAT_STATES = (Seat.State.RESERVED, Seat.State.PAID)
 
 
@@ -167,6 +175,10 @@ def _validate_stock(*, sku: SKU, stock, per_user_limit) -> tuple[int, int]:
             code="stock_above_sku",
             fields={"stock": "above_sku_stock"},
         )
+    return stock, _validate_per_user_limit(per_user_limit)
+
+
+def _validate_per_user_limit(per_user_limit) -> int:
     per_user_limit = _whole(per_user_limit, field="per_user_limit")
     if not 1 <= per_user_limit <= MAX_PER_USER_LIMIT:
         raise ValidationFailed(
@@ -174,60 +186,143 @@ def _validate_stock(*, sku: SKU, stock, per_user_limit) -> tuple[int, int]:
             code="per_user_limit_out_of_range",
             fields={"per_user_limit": "range"},
         )
-    return stock, per_user_limit
+    return per_user_limit
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One SKU a new campaign sells: its group price, optional leader price and units."""
+
+    sku: SKU
+    group_price_fen: int
+    stock: int
+    leader_price_fen: int | None = None
+
+
+def _clean_variants(*, shop: Shop, variants) -> list[tuple[SKU, int, int | None, int]]:
+    """(sku, group price, leader price, stock) per variant, validated: SKUs of one product of
+    this shop, each once, on sale, each price below its SKU's and stock within its SKU's."""
+    variants = list(variants)
+    if not variants:
+        raise ValidationFailed(
+            _("Choose at least one SKU."), code="sku_required", fields={"sku_id": "required"}
+        )
+    if len(variants) > MAX_VARIANTS:
+        raise ValidationFailed(
+            _("A campaign sells at most %(max)d variants.") % {"max": MAX_VARIANTS},
+            code="too_many_variants",
+            fields={"variants": "too_many"},
+        )
+    product_id = variants[0].sku.product_id
+    seen = set()
+    cleaned = []
+    for spec in variants:
+        sku = spec.sku
+        if sku.product.shop_id != shop.pk:
+            raise PermissionDenied(_("This is another shop's SKU."), code="not_your_shop")
+        if sku.product_id != product_id:
+            raise ValidationFailed(
+                _("Every variant of a campaign is a SKU of the same product."),
+                code="variants_of_several_products",
+                fields={"variants": "several_products"},
+            )
+        if sku.pk in seen:
+            raise ValidationFailed(
+                _("Each SKU can be in the campaign once."),
+                code="variant_repeated",
+                fields={"variants": "repeated"},
+            )
+        seen.add(sku.pk)
+        if not sku.is_active:
+            raise Conflict(_("This SKU is not on sale."), code="sku_inactive")
+        group_price_fen, leader_price_fen = _validate_prices(
+            sku=sku, group_price_fen=spec.group_price_fen, leader_price_fen=spec.leader_price_fen
+        )
+        stock, _limit = _validate_stock(sku=sku, stock=spec.stock, per_user_limit=1)
+        cleaned.append((sku, group_price_fen, leader_price_fen, stock))
+    return cleaned
 
 
 def create_campaign(
     *,
     actor,
-    sku: SKU,
-    group_price_fen: int,
     group_size: int,
     starts_at: datetime,
     ends_at: datetime,
-    stock: int,
+    sku: SKU | None = None,
+    group_price_fen: int | None = None,
+    stock: int | None = None,
     leader_price_fen: int | None = None,
+    variants: list[VariantSpec] | tuple = (),
     group_minutes: int = DEFAULT_GROUP_MINUTES,
     per_user_limit: int = 1,
     min_paid_to_complete: int | None = None,
     communities: list[Community] | tuple = (),
 ) -> GroupCampaign:
-    """A merchant's group-buying campaign; its stock is carved from the SKU now."""
-    shop = sku.product.shop
+    """A merchant's group-buying campaign; its stock is carved from the SKUs now.
+
+    Either one SKU (``sku``, ``group_price_fen``, ``stock``, ``leader_price_fen``) or several
+    ``variants`` of one product, each with its own prices and stock; buyers then choose one."""
+    if not variants:
+        if sku is None:
+            raise ValidationFailed(
+                _("Choose one of your SKUs."), code="sku_required", fields={"sku_id": "required"}
+            )
+        variants = [
+            VariantSpec(
+                sku=sku,
+                group_price_fen=group_price_fen,
+                stock=stock,
+                leader_price_fen=leader_price_fen,
+            )
+        ]
+    first = variants[0].sku
+    shop = first.product.shop
     _require_owner(shop=shop, actor=actor)
     if not shop.is_approved:
         raise Conflict(_("Only approved shops can run campaigns."), code="shop_not_approved")
-    if not sku.is_active:
-        raise Conflict(_("This SKU is not on sale."), code="sku_inactive")
-    group_price_fen, leader_price_fen = _validate_prices(
-        sku=sku, group_price_fen=group_price_fen, leader_price_fen=leader_price_fen
-    )
+    cleaned = _clean_variants(shop=shop, variants=variants)
     group_size, group_minutes, min_paid_to_complete = _validate_size_and_time(
         group_size=group_size,
         group_minutes=group_minutes,
         min_paid_to_complete=min_paid_to_complete,
     )
     _validate_window(starts_at=starts_at, ends_at=ends_at, now=clock.now())
-    stock, per_user_limit = _validate_stock(sku=sku, stock=stock, per_user_limit=per_user_limit)
+    per_user_limit = _validate_per_user_limit(per_user_limit)
+    total = sum(row[3] for row in cleaned)
     with transaction.atomic():
         campaign = GroupCampaign.objects.create(
             shop=shop,
-            sku=sku,
-            group_price_fen=group_price_fen,
-            leader_price_fen=leader_price_fen,
+            sku=first,
+            group_price_fen=min(row[1] for row in cleaned),
+            leader_price_fen=cleaned[0][2],
             group_size=group_size,
             group_minutes=group_minutes,
             starts_at=starts_at,
             ends_at=ends_at,
-            stock=stock,
-            stock_total=stock,
+            stock=total,
+            stock_total=total,
             per_user_limit=per_user_limit,
             min_paid_to_complete=min_paid_to_complete,
         )
+        GroupCampaignSKU.objects.bulk_create(
+            [
+                GroupCampaignSKU(
+                    campaign=campaign,
+                    sku=variant_sku,
+                    group_price_fen=price,
+                    leader_price_fen=leader,
+                    stock=units,
+                    stock_total=units,
+                )
+                for variant_sku, price, leader, units in cleaned
+            ]
+        )
         if communities:
             campaign.communities.set(communities)
-        # Raises out_of_stock (nothing created) if the SKU sold meanwhile.
-        catalog_services.reserve_stock(sku_id=sku.pk, quantity=stock)
+        # SKUs in primary-key order; raises out_of_stock (nothing created) if one sold meanwhile.
+        for variant_sku, _price, _leader, units in sorted(cleaned, key=lambda row: row[0].pk):
+            catalog_services.reserve_stock(sku_id=variant_sku.pk, quantity=units)
         publish("deals.group_campaign_created", campaign_id=campaign.public_id)
     return campaign
 
@@ -280,23 +375,58 @@ def _end(*, campaign_pk: int, now: datetime) -> bool:
         GroupCampaign.objects.filter(pk=campaign.pk).update(
             state=GroupCampaign.State.ENDED, stock=0, ended_at=now
         )
-        if leftover:
-            catalog_services.release_stock(sku_id=campaign.sku_id, quantity=leftover)
+        # Under the campaign's lock no variant's stock can change (each change follows a change
+        # of the campaign row in its transaction): read them, zero them, give them back.
+        variants = list(
+            GroupCampaignSKU.objects.select_for_update()
+            .filter(campaign_id=campaign.pk, stock__gt=0)
+            .order_by("pk")
+            .values_list("pk", "sku_id", "stock")
+        )
+        GroupCampaignSKU.objects.filter(pk__in=[row[0] for row in variants]).update(stock=0)
+        for _pk, sku_id, units in sorted(variants, key=lambda row: row[1]):
+            catalog_services.release_stock(sku_id=sku_id, quantity=units)
         publish("deals.group_campaign_ended", campaign_id=campaign.public_id, returned=leftover)
     return True
 
 
-def _return_units(*, campaign_id: int, sku_id: int, quantity: int) -> None:
-    """Units a freed seat or failed group held: to the campaign while it runs, else (it ended
-    and gave its leftovers back already) straight to the SKU. The state filter re-checks under
-    the row lock, so an ``_end`` committing meanwhile cannot make a unit count twice."""
-    if quantity <= 0:
+def _return_units(*, campaign_id: int, units: Counter) -> None:
+    """Units that seats held (variant id → quantity): to the campaign and its variants while it
+    runs, else (it ended and gave its leftovers back already) straight to the SKUs. The state
+    filter re-checks under the row lock, so an ``_end`` committing meanwhile cannot make a unit
+    count twice."""
+    units = Counter({pk: quantity for pk, quantity in units.items() if pk and quantity > 0})
+    if not units:
         return
     kept = GroupCampaign.objects.filter(
         pk=campaign_id, state__in=(GroupCampaign.State.ACTIVE, GroupCampaign.State.PAUSED)
-    ).update(stock=F("stock") + quantity)
-    if not kept:
-        catalog_services.release_stock(sku_id=sku_id, quantity=quantity)
+    ).update(stock=F("stock") + sum(units.values()))
+    if kept:
+        for variant_id in sorted(units):
+            GroupCampaignSKU.objects.filter(pk=variant_id).update(
+                stock=F("stock") + units[variant_id]
+            )
+        return
+    sku_of = dict(GroupCampaignSKU.objects.filter(pk__in=list(units)).values_list("pk", "sku_id"))
+    to_sku = Counter()
+    for variant_id, quantity in units.items():
+        to_sku[sku_of[variant_id]] += quantity
+    for sku_id in sorted(to_sku):
+        catalog_services.release_stock(sku_id=sku_id, quantity=to_sku[sku_id])
+
+
+def _units_of(seats) -> Counter:
+    return Counter(seat.variant_id for seat in seats)
+
+
+def return_units_of_order(*, order: Order, quantity: int) -> None:
+    """A paid seat's order that the shop or the buyer cancelled (or refunded before shipping):
+    its units go back to the campaign's reserve while it runs, else to the SKU. Called by the
+    orders services inside their transaction (lock order: … order → campaign → variant)."""
+    seat = Seat.objects.select_related("group").filter(order_id=order.pk).first()
+    if seat is None or quantity <= 0:
+        return
+    _return_units(campaign_id=seat.group.campaign_id, units=Counter({seat.variant_id: quantity}))
 
 
 # --- opening and joining (buyers) -------------------------------------------------------------
@@ -386,25 +516,55 @@ def _live_seats_of(user, *, campaign_id: int, group_id: int | None = None):
     )
 
 
-def _take_campaign_unit(campaign: GroupCampaign) -> None:
+def _take_campaign_unit(campaign: GroupCampaign, variant: GroupCampaignSKU) -> None:
+    """The campaign's unit, then its variant's (the order every path keeps); either at 0 raises
+    and the caller's transaction unwinds whole."""
     taken = GroupCampaign.objects.filter(
         pk=campaign.pk, state=GroupCampaign.State.ACTIVE, stock__gte=1
     ).update(stock=F("stock") - 1)
     if not taken:
         raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
+    taken = GroupCampaignSKU.objects.filter(pk=variant.pk, stock__gte=1).update(
+        stock=F("stock") - 1
+    )
+    if not taken:
+        raise Conflict(_("Sorry, this variant is sold out."), code="variant_sold_out")
+
+
+def choose_variant(*, campaign: GroupCampaign, sku_id: str = "") -> GroupCampaignSKU:
+    """The variant a buyer chose by its SKU's public id; a campaign of one variant needs no
+    choice. Several and none chosen: ``variant_required``; not one of them:
+    ``variant_not_found``."""
+    variants = list(
+        GroupCampaignSKU.objects.select_related("sku__product").filter(campaign_id=campaign.pk)
+    )
+    sku_id = str(sku_id or "")[:40]
+    if not sku_id:
+        if len(variants) == 1:
+            return variants[0]
+        raise ValidationFailed(
+            _("Choose a variant first."), code="variant_required", fields={"sku_id": "required"}
+        )
+    for variant in variants:
+        if variant.sku.public_id == sku_id:
+            return variant
+    raise NotFound(_("This campaign has no such variant."), code="variant_not_found")
 
 
 def _place_seat(
-    *, group: Group, user, price_fen: int, is_leader: bool, now: datetime, address
+    *, group: Group, user, variant: GroupCampaignSKU, is_leader: bool, now: datetime, address
 ) -> Seat:
     """Inside the caller's transaction (which a failure here rolls back whole): the deal order
-    first, so the seat row is written once, complete with its order."""
+    first, so the seat row is written once, complete with its order. The leader pays the
+    variant's leader price (if it has one), everyone else its group price."""
     campaign = group.campaign
-    sku = campaign.sku
+    sku = variant.sku
+    price_fen = variant.price_for_leader if is_leader else variant.group_price_fen
     seat = Seat(
         public_id=new_public_id(),
         group=group,
         user=user,
+        variant=variant,
         price_fen=price_fen,
         is_leader=is_leader,
         reserved_until=now + timedelta(minutes=seat_hold_minutes()),
@@ -426,26 +586,25 @@ def _place_seat(
     except IntegrityError:  # one live seat per user per group; the caller's transaction unwinds
         raise _already_joined() from None
     # Last statement of the transaction: the hot campaign row is locked only until the commit.
-    _take_campaign_unit(campaign)
+    _take_campaign_unit(campaign, variant)
     return seat
 
 
-def open_group(*, campaign: GroupCampaign, user, address_id: str) -> Seat:
+def open_group(*, campaign: GroupCampaign, user, address_id: str, sku_id: str = "") -> Seat:
     """The buyer opens a group as its leader: a seat reserved for ``seat_hold_minutes()`` and an
-    order to pay (leader price if the campaign has one), shipped to the buyer's address
-    ``address_id``. Others can join once the leader paid."""
+    order to pay (the variant's leader price if it has one), shipped to the buyer's address
+    ``address_id``. ``sku_id`` chooses the variant when the campaign has several. Others can
+    join once the leader paid."""
     now = clock.now()
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user)
-    # Read before any lock: a missing or foreign address takes nothing.
+    # Read before any lock: a missing or foreign address or variant takes nothing.
     address = order_services.buyer_address(buyer=user, address_public_id=address_id)
+    variant = choose_variant(campaign=campaign, sku_id=sku_id)
     if campaign.stock < 1:
         raise Conflict(_("Sorry, this group deal is sold out."), code="sold_out")
-    price = (
-        campaign.leader_price_fen
-        if campaign.leader_price_fen is not None
-        else campaign.group_price_fen
-    )
+    if variant.stock < 1:
+        raise Conflict(_("Sorry, this variant is sold out."), code="variant_sold_out")
     with transaction.atomic():
         _lock_buyer(campaign, user)
         group = Group.objects.create(
@@ -457,7 +616,7 @@ def open_group(*, campaign: GroupCampaign, user, address_id: str) -> Seat:
             created_at=now,
         )
         seat = _place_seat(
-            group=group, user=user, price_fen=price, is_leader=True, now=now, address=address
+            group=group, user=user, variant=variant, is_leader=True, now=now, address=address
         )
         publish("deals.group_opened", group_id=group.public_id, campaign_id=campaign.public_id)
     seat.group = group
@@ -482,9 +641,10 @@ def _check_joinable(group: Group, user, now: datetime) -> None:
         raise Conflict(_("This group is full."), code="group_full")
 
 
-def join_group(*, group: Group, user, address_id: str) -> Seat:
+def join_group(*, group: Group, user, address_id: str, sku_id: str = "") -> Seat:
     """Reserve a seat (``seat_hold_minutes()`` to pay) in someone's open group, and its order
-    shipped to the buyer's address ``address_id``."""
+    shipped to the buyer's address ``address_id``. ``sku_id`` chooses the variant when the
+    campaign has several (each member chooses their own)."""
     now = clock.now()
     _require_user(user)
     # Judge the group as it is now, not as the caller loaded it: one query for the group with
@@ -507,6 +667,7 @@ def join_group(*, group: Group, user, address_id: str) -> Seat:
     _check_campaign_open(campaign, now)
     _check_buyer(campaign, user, restricted=group.campaign_restricted, count_seats=False)
     address = order_services.buyer_address(buyer=user, address_public_id=address_id)
+    variant = choose_variant(campaign=campaign, sku_id=sku_id)
     with transaction.atomic():
         _lock_buyer(campaign, user, group_id=group.pk)
         # The seat is taken by one conditional UPDATE: however many join at once, seats_taken
@@ -527,7 +688,7 @@ def join_group(*, group: Group, user, address_id: str) -> Seat:
         seat = _place_seat(
             group=group,
             user=user,
-            price_fen=campaign.group_price_fen,
+            variant=variant,
             is_leader=False,
             now=now,
             address=address,
@@ -567,7 +728,7 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
         .order_by("pk")
     )
     paid = [seat for seat in seats if seat.state == Seat.State.PAID]
-    freed = 0
+    freed = []
     for seat in seats:
         if seat.state == Seat.State.PAID:
             order_services.confirm_deal_order(order=seat.order)
@@ -576,11 +737,11 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
             order_services.cancel_deal_order(
                 order=seat.order, reason=Order.CancelReason.DEAL_FAILED
             )
-            freed += 1
+            freed.append(seat)
     if freed:  # the K rule left unpaid seats: they are no longer taken
-        Group.objects.filter(pk=group.pk).update(seats_taken=F("seats_taken") - freed)
-        group.seats_taken -= freed
-    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=freed)
+        Group.objects.filter(pk=group.pk).update(seats_taken=F("seats_taken") - len(freed))
+        group.seats_taken -= len(freed)
+    _return_units(campaign_id=group.campaign_id, units=_units_of(freed))
     publish(
         "deals.group_succeeded",
         group_id=group.public_id,
@@ -656,7 +817,7 @@ def _free_reserved_seat(group: Group, seat: Seat, *, now: datetime, reason: str)
                 seats_taken=F("seats_taken") - 1
             )
     order_services.cancel_deal_order(order=seat.order, reason=reason)
-    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=1)
+    _return_units(campaign_id=group.campaign_id, units=_units_of([seat]))
 
 
 def _payment_captured(order: Order) -> bool:
@@ -734,7 +895,7 @@ def _fail(group: Group, now: datetime) -> None:
         closed = Seat.State.REFUNDED if seat.state == Seat.State.PAID else Seat.State.FREED
         _close_seat(seat, state=closed, now=now)
         order_services.cancel_deal_order(order=seat.order, reason=Order.CancelReason.DEAL_FAILED)
-    _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=len(seats))
+    _return_units(campaign_id=group.campaign_id, units=_units_of(seats))
     publish(
         "deals.group_failed",
         group_id=group.public_id,

@@ -3,6 +3,7 @@ the product- and community-page blocks, "my groups", and the merchant console. T
 a service or selector, render or redirect; a DomainError's message is shown on the page."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,7 @@ from shoploop.deals.views import confirm_page, refused
 from shoploop.orders import selectors as order_selectors
 
 BLOCK_GROUPS = 5
+EXTRA_VARIANT_ROWS = 3  # "another SKU of the same product" rows on the console form
 
 
 def _int(value) -> int | None:
@@ -42,6 +44,11 @@ def _pay_url(seat: Seat) -> str:
     if not seat.order.checkout.payment_public_id:
         return ""
     return order_selectors.pay_url(checkout=seat.order.checkout, next_url=_group_url(seat.group))
+
+
+def _with_sku(url: str, sku_id: str) -> str:
+    """The confirm page again with the variant the buyer had chosen."""
+    return f"{url}?{urlencode({'sku': sku_id})}" if sku_id else url
 
 
 def _after_seat(request, seat: Seat):
@@ -122,21 +129,26 @@ def group_join(request, group_id):
     if not request.user.is_authenticated:
         return sign_in_then_back(here)
     if request.method != "POST":
+        sku_id = request.GET.get("sku", "")[:40]
         return confirm_page(
             request,
             heading=_("Join the group"),
             quote_of=lambda address_id: selectors.join_quote(
-                group=group, user=request.user, address_id=address_id
+                group=group, user=request.user, address_id=address_id, sku_id=sku_id
             ),
             action_url=here,
             back_url=_group_url(group),
         )
+    sku_id = request.POST.get("sku", "")[:40]
     try:
         seat = services.join_group(
-            group=group, user=request.user, address_id=request.POST.get("address", "")
+            group=group,
+            user=request.user,
+            address_id=request.POST.get("address", ""),
+            sku_id=sku_id,
         )
     except DomainError as error:
-        return refused(request, error, confirm=here, back=_group_url(group))
+        return refused(request, error, confirm=_with_sku(here, sku_id), back=_group_url(group))
     return _after_seat(request, seat)
 
 
@@ -148,21 +160,26 @@ def group_open(request, campaign_id):
     if not request.user.is_authenticated:
         return sign_in_then_back(here)
     if request.method != "POST":
+        sku_id = request.GET.get("sku", "")[:40]
         return confirm_page(
             request,
             heading=_("Open a group"),
             quote_of=lambda address_id: selectors.open_quote(
-                campaign=campaign, user=request.user, address_id=address_id
+                campaign=campaign, user=request.user, address_id=address_id, sku_id=sku_id
             ),
             action_url=here,
             back_url=product_page,
         )
+    sku_id = request.POST.get("sku", "")[:40]
     try:
         seat = services.open_group(
-            campaign=campaign, user=request.user, address_id=request.POST.get("address", "")
+            campaign=campaign,
+            user=request.user,
+            address_id=request.POST.get("address", ""),
+            sku_id=sku_id,
         )
     except DomainError as error:
-        return refused(request, error, confirm=here, back=product_page)
+        return refused(request, error, confirm=_with_sku(here, sku_id), back=product_page)
     return _after_seat(request, seat)
 
 
@@ -179,16 +196,59 @@ def _console_context(shop) -> dict:
     return {"campaigns": list(selectors.shop_campaigns(shop=shop)[:100])}
 
 
-def _create_from_form(request, shop):
-    post = request.POST
+def _shop_sku(shop, public_id: str, *, field: str = "sku_id") -> SKU:
     sku = (
         SKU.objects.select_related("product__shop")
-        .filter(public_id=post.get("sku_id", "")[:40], product__shop=shop)
+        .filter(public_id=str(public_id)[:40], product__shop=shop)
         .first()
     )
     if sku is None:
-        raise ValidationFailed(_("Choose one of your SKUs."), fields={"sku_id": "required"})
+        raise ValidationFailed(_("Choose one of your SKUs."), fields={field: "required"})
+    return sku
+
+
+def _more_variants(post, shop) -> list:
+    """The optional rows "another SKU of the same product": a SKU, its group price and units
+    (rows left blank are skipped)."""
+    rows = zip(
+        post.getlist("extra_sku_id"),
+        post.getlist("extra_group_price"),
+        post.getlist("extra_stock"),
+        strict=False,
+    )
+    return [
+        services.VariantSpec(
+            sku=_shop_sku(shop, sku_id, field="extra_sku_id"),
+            group_price_fen=parse_yuan(price, field="extra_group_price"),
+            stock=_int(stock),
+        )
+        for sku_id, price, stock in rows
+        if sku_id.strip()
+    ]
+
+
+def _create_from_form(request, shop):
+    post = request.POST
+    sku = _shop_sku(shop, post.get("sku_id", ""))
     leader_text = post.get("leader_price", "").strip()
+    leader_price_fen = (
+        parse_yuan(leader_text, field="leader_price", allow_zero=True) if leader_text else None
+    )
+    group_price_fen = parse_yuan(post.get("group_price", ""), field="group_price")
+    more = _more_variants(post, shop)
+    variants = (
+        [
+            services.VariantSpec(
+                sku=sku,
+                group_price_fen=group_price_fen,
+                stock=_int(post.get("stock")),
+                leader_price_fen=leader_price_fen,
+            ),
+            *more,
+        ]
+        if more
+        else []
+    )
     k = _int(post.get("min_paid_to_complete", ""))
     starts_in = _int(post.get("starts_in_minutes", "0")) or 0
     duration_days = _int(post.get("duration_days", "7"))
@@ -200,10 +260,9 @@ def _create_from_form(request, shop):
     return services.create_campaign(
         actor=request.user,
         sku=sku,
-        group_price_fen=parse_yuan(post.get("group_price", ""), field="group_price"),
-        leader_price_fen=(
-            parse_yuan(leader_text, field="leader_price", allow_zero=True) if leader_text else None
-        ),
+        variants=variants,
+        group_price_fen=group_price_fen,
+        leader_price_fen=leader_price_fen,
         group_size=_int(post.get("group_size")),
         group_minutes=_int(post.get("group_minutes", DEFAULT_GROUP_MINUTES)),
         starts_at=now + timedelta(minutes=starts_in),
@@ -236,6 +295,7 @@ def console(request):
             **_console_context(shop),
             "skus": list(skus.order_by("product__title", "pk")[:200]),
             "form": form,
+            "extra_rows": range(EXTRA_VARIANT_ROWS),
             "nav_active": "me",
         },
     )

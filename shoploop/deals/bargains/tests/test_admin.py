@@ -39,3 +39,28 @@ def test_ending_campaigns_from_the_admin_gives_unsold_units_back_once(client, op
     assert SKU.objects.get(pk=campaign.sku_id).stock == sku_stock + campaign.stock_total
     client.post(url, action)  # again: already ended, nothing moves twice
     assert SKU.objects.get(pk=campaign.sku_id).stock == sku_stock + campaign.stock_total
+
+
+def test_the_operator_who_ended_a_campaign_is_recorded(client, operator, campaign):
+    from django.contrib.admin.models import LogEntry
+
+    from shoploop.core.events import recorded_events
+
+    client.force_login(operator)
+    url = reverse("admin:deals_bargains_bargaincampaign_changelist")
+    with recorded_events() as events:
+        client.post(url, {"action": "end_now", ACTION_CHECKBOX_NAME: [campaign.pk]})
+    entry = LogEntry.objects.get(object_id=str(campaign.pk))
+    assert entry.user_id == operator.pk and entry.change_message == "Ended by an operator."
+    ended = [e.payload for e in events if e.name == "bargains.campaign_ended"]
+    assert [payload["ended_by"] for payload in ended] == [operator.public_id]
+
+
+def test_a_stranger_who_is_not_staff_cannot_end_a_campaign(campaign, make_user):
+    from shoploop.core.errors import PermissionDenied
+    from shoploop.deals.bargains import services
+
+    with pytest.raises(PermissionDenied):
+        services.end_campaign(campaign=campaign, actor=make_user())
+    campaign.refresh_from_db()
+    assert campaign.state != BargainCampaign.State.ENDED

@@ -52,3 +52,9 @@ def test_settling_from_the_admin_refunds_a_failed_project_and_leaves_a_live_one(
     assert pledge.state == Pledge.State.REFUNDED
     assert live.state == Project.State.LIVE and live.settled_at is None
     assert verify_ledger().ok
+    # Who settled it is in the project's admin history; the live one has none.
+    from django.contrib.admin.models import LogEntry
+
+    assert [(e.object_id, e.user_id) for e in LogEntry.objects.all()] == [
+        (str(failing.pk), operator.pk)
+    ]

@@ -405,3 +405,19 @@ def test_sweeping_several_sales_returns_units_to_each_and_skus_once(
     assert _fresh(ending).returned == 5 and _sku_stock(sku_b) == 10
     assert services.release_unpaid(moment) == 0
     assert verify_ledger().ok
+
+
+def test_a_shop_cancelled_paid_flash_order_gives_its_unit_back_to_the_sale(sale, buyer, pay):
+    """The sale carved its units from the SKU: a cancelled paid order's unit goes back to the
+    sale while it runs (the SKU does not get it a second time)."""
+    from shoploop.orders import services as order_services
+
+    purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
+    pay(purchase.order.checkout)
+    order = Order.objects.get(pk=purchase.order_id)
+    assert order.state == Order.State.PAID
+    sku_stock = SKU.objects.get(pk=sale.sku_id).stock
+    order_services.cancel_order(order=order, actor=sale.shop.owner)
+    assert _fresh(sale).available == 5
+    assert SKU.objects.get(pk=sale.sku_id).stock == sku_stock
+    assert verify_ledger().ok

@@ -241,3 +241,67 @@ def test_a_freed_seat_lets_the_same_buyer_race_again_for_one_seat(make_campaign,
     assert {o.code for o in outcomes if isinstance(o, DomainError)} == {"per_user_limit"}
     assert Seat.objects.filter(user=buyer, state=Seat.State.RESERVED).count() == 1
     assert verify_ledger().ok
+
+
+def test_buyers_racing_for_two_variants_get_each_variants_units_and_no_more(
+    make_campaign, make_sku, shop, make_user
+):
+    """A campaign of two SKUs (3 units of S, 2 of M); 16 buyers open groups at once, half
+    choosing each size, while 4 unpaid seats of S are freed meanwhile: every variant sells
+    exactly what it holds, the campaign's stock stays the sum of its variants', no SKU moves."""
+    from shoploop.catalog import services as catalog
+    from shoploop.catalog.models import SKU
+    from shoploop.deals.groups.models import GroupCampaignSKU
+
+    small = make_sku(shop=shop, stock=20, options={"尺码": "S"})
+    medium = catalog.add_sku(
+        product=small.product, actor=shop.owner, options={"尺码": "M"}, price_fen=6900, stock=20
+    )
+    campaign = make_campaign(
+        sku=None,
+        variants=[
+            services.VariantSpec(sku=small, group_price_fen=3900, stock=7),
+            services.VariantSpec(sku=medium, group_price_fen=4900, stock=2),
+        ],
+    )
+    early = [make_user() for _ in range(4)]
+    early_seats = [
+        services.open_group(campaign=campaign, sku_id=small.public_id, **as_buyer(user))
+        for user in early
+    ]
+    users = [make_user() for _ in range(16)]
+    ships = [address_id_for(user) for user in users]  # made before the race
+
+    def work(i):
+        if i >= 16:  # four racers free the early buyers' unpaid seats
+            return services.on_payment_failed(Order.objects.get(pk=early_seats[i - 16].order_id))
+        return services.open_group(
+            campaign=GroupCampaign.objects.get(pk=campaign.pk),
+            user=users[i],
+            address_id=ships[i],
+            sku_id=(small if i % 2 else medium).public_id,
+        )
+
+    outcomes = race(work, 20)
+
+    seats = [o for o in outcomes[:16] if isinstance(o, Seat)]
+    refused = [o for o in outcomes[:16] if isinstance(o, DomainError)]
+    assert not [o for o in outcomes if isinstance(o, Exception) and o not in refused], outcomes
+    assert outcomes[16:] == [True] * 4
+    by_size = {
+        size.pk: sum(1 for seat in seats if seat.variant.sku_id == size.pk)
+        for size in (small, medium)
+    }
+    # S: 7 units, 4 held by early seats, all freed during the race: 3 to 7 racers got one.
+    assert by_size[medium.pk] == 2, outcomes
+    assert 3 <= by_size[small.pk] <= 7, outcomes
+    assert len(refused) == 16 - len(seats)
+    assert {o.code for o in refused} <= {"sold_out", "variant_sold_out"}, refused
+    live = Seat.objects.filter(state__in=(Seat.State.RESERVED, Seat.State.PAID))
+    variants = {v.sku_id: v for v in GroupCampaignSKU.objects.filter(campaign=campaign)}
+    assert variants[medium.pk].stock == 0
+    assert variants[small.pk].stock == 7 - live.filter(variant__sku=small).count()
+    campaign.refresh_from_db()
+    assert campaign.stock == sum(v.stock for v in variants.values())
+    assert (SKU.objects.get(pk=small.pk).stock, SKU.objects.get(pk=medium.pk).stock) == (13, 18)
+    assert verify_ledger().ok

@@ -1,13 +1,21 @@
 """After-sale on a phone: the buyer asks to return a parcel (reason from the list, a photo), the
 merchant accepts on a confirmation page, the buyer sees the return address and enters the return
 tracking number, the merchant confirms the goods (asked once more) and the buyer is refunded.
-Every page fits 390 px; each step leaves a screenshot in test-artifacts/screenshots/."""
+Every page fits 390 px; each step leaves a screenshot in test-artifacts/screenshots/.
+
+And one that the shop never answers: the buyer asks for a refund before shipping and sees the
+deadline; when it passes, the deadline sweeper (``settle_due``, what the scheduler runs) refunds
+them by itself, and the buyer sees it on the request and on the order."""
+
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
 from shoploop.catalog.tests.conftest import image_bytes
+from shoploop.core import clock
+from shoploop.core.deadlines import settle_due
 from shoploop.core.ids import new_public_id
 from shoploop.ledger.models import Payment
 from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
@@ -23,8 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ADDRESS = "Returns desk, 8 Warehouse Road, Hangzhou"
 
 
-@pytest.fixture
-def received(make_user, operator, ship_to):
+def _paid_order(make_user, operator, ship_to):
     merchant, buyer = make_user(display_name="Ada"), make_user(display_name="Ming")
     shop = catalog.apply_for_shop(user=merchant, name="Ada's Roastery", contact="WeChat ada")
     shop = catalog.approve_shop(shop=shop, actor=operator)
@@ -44,9 +51,19 @@ def received(make_user, operator, ship_to):
             amount=payment.amount,
         ),
     )
-    order = checkout.orders.get()
-    orders.ship_order(order=order, actor=merchant, carrier="sf", tracking_number="SF123456789012")
-    return orders.confirm_receipt(order=order, actor=buyer)
+    return checkout.orders.get()
+
+
+@pytest.fixture
+def paid(make_user, operator, ship_to):
+    return _paid_order(make_user, operator, ship_to)
+
+
+@pytest.fixture
+def received(paid):
+    merchant = paid.shop.owner
+    orders.ship_order(order=paid, actor=merchant, carrier="sf", tracking_number="SF123456789012")
+    return orders.confirm_receipt(order=paid, actor=paid.buyer)
 
 
 def _fits(page):
@@ -106,6 +123,50 @@ def test_return_and_refund_on_a_phone(
     _fits(shop)
 
     payment = Payment.objects.get(public_id=received.checkout.payment_public_id)
+    assert payment.refunded_fen == 5900
+    report = verify_ledger()
+    assert report.ok, report.problems
+
+
+def test_an_unanswered_refund_request_ends_by_itself(
+    browser, live_server, plain_static_files, paid, screenshot
+):
+    buyer = _phone_context(browser, live_server, paid.buyer).new_page()
+    # 1. Paid, not shipped yet: the buyer asks for their money back; the shop has 48 h.
+    buyer.goto(f"/orders/{paid.public_id}/")
+    buyer.get_by_label("Type").select_option("refund_only")
+    buyer.locator('select[name="reason_code"]').select_option("changed_mind")
+    buyer.get_by_role("button", name="Send request").click()
+    expect(buyer.locator(".flash")).to_contain_text("Your request was sent to the shop.")
+    expect(buyer.locator("#deadline")).to_contain_text("Deadline:")
+    expect(buyer.locator("#deadline")).to_contain_text(
+        "If the shop does not answer by then, the buyer is refunded automatically."
+    )
+    screenshot(buyer, "after-sale-unanswered-1-waiting")
+    _fits(buyer)
+    after_sale = AfterSale.objects.get()
+    assert after_sale.state == AfterSale.State.REQUESTED
+
+    # 2. Nobody at the shop answers. Just before the deadline the sweeper leaves it alone; once
+    #    it has passed, the sweeper refunds the buyer in full.
+    settle_due(after_sale.due_at - timedelta(minutes=1))
+    after_sale.refresh_from_db()
+    assert after_sale.state == AfterSale.State.REQUESTED
+    with clock.frozen_at(after_sale.due_at + timedelta(minutes=1)):
+        settle_due()
+        # 3. The buyer sees it ended: refunded, no deadline left, the order says why.
+        buyer.reload()
+        expect(buyer.locator("main .badge").first).to_have_text("Refunded")
+        expect(buyer.locator("#deadline")).to_have_count(0)
+        screenshot(buyer, "after-sale-unanswered-2-refunded")
+        _fits(buyer)
+        buyer.locator(f'main a[href="/orders/{paid.public_id}/"]').first.click()
+        expect(buyer.locator("main")).to_contain_text(
+            "Refunded automatically: the shop did not answer in time."
+        )
+        screenshot(buyer, "after-sale-unanswered-3-order")
+        _fits(buyer)
+    payment = Payment.objects.get(public_id=paid.checkout.payment_public_id)
     assert payment.refunded_fen == 5900
     report = verify_ledger()
     assert report.ok, report.problems

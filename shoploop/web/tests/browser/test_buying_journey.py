@@ -335,3 +335,71 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
     assert roastery.small.stock == STOCK
 
     step.assert_every_page_fit_the_phone()
+
+
+def _paid_cart_order(buyer, sku, quantity: int, address_id: str) -> Order:
+    """A buyer's checkout of ``quantity`` of ``sku``, paid (the provider's signed callback)."""
+    from shoploop.core.ids import new_public_id
+    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+    from shoploop.ledger.services import payments
+    from shoploop.orders import services as orders
+
+    orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=quantity)
+    checkout = orders.checkout(buyer=buyer, address_public_id=address_id)
+    payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount,
+        ),
+    )
+    return checkout.orders.get()
+
+
+def test_merchant_ships_several_orders_at_once_from_the_queue(
+    merchant_page, step, roastery, make_user
+):
+    """Two buyers' paid orders wait in the to-ship queue, each with its delivery address; the
+    merchant ticks both, gives each its carrier and tracking number and ships them in one go."""
+    from shoploop.orders import address_services
+    from shoploop.orders.testing import SHENZHEN_NANSHAN
+
+    def make_address(user, recipient: str, street: str):
+        return address_services.add_address(
+            user=user, recipient_name=recipient, phone=MOBILE, street=street, **SHENZHEN_NANSHAN
+        )
+
+    second = make_user(display_name="Lan")
+    first_address = make_address(roastery.buyer, RECIPIENT, STREET)
+    second_address = make_address(second, "Lan Zhou", "9 Binhai Avenue")
+    orders = [
+        _paid_cart_order(roastery.buyer, roastery.large, 1, first_address.public_id),
+        _paid_cart_order(second, roastery.small, 2, second_address.public_id),
+    ]
+    page = merchant_page
+    page.goto("/me/")
+    page.get_by_role("link", name="Orders to ship").click()
+    expect(page.locator("main h1")).to_have_text("To ship")
+    queue = page.locator("main .list > li")
+    expect(queue).to_have_count(2)
+    expect(page.locator("main")).to_contain_text(f"{RECIPIENT} {MOBILE} · {REGION} {STREET}")
+    expect(page.locator("main")).to_contain_text("Lan Zhou")
+    expect(page.locator("main")).to_contain_text("9 Binhai Avenue")
+    for number, order in enumerate(orders):
+        row = queue.filter(has_text=order.public_id)
+        row.get_by_label(order.public_id).check()
+        row.get_by_label("Carrier").select_option(label=CARRIER)
+        row.get_by_label("Tracking number").fill(f"SF12345678901{number}")
+    step(page, "batch-1-queue")
+    page.get_by_role("button", name="Ship the selected orders").click()
+    expect(page.locator(".flash")).to_contain_text("2 orders shipped.")
+    expect(page.locator("main .empty")).to_have_text("Nothing to ship.")
+    step(page, "batch-2-shipped")
+    for number, order in enumerate(orders):
+        order.refresh_from_db()
+        assert order.state == Order.State.SHIPPED
+        assert order.tracking_number == f"SF12345678901{number}"
+    step.assert_every_page_fit_the_phone()

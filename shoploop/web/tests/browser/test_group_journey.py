@@ -165,3 +165,60 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
     assert (leader_order.ship_recipient, leader_order.ship_street) == (RECIPIENT, STREET)
     assert Order.objects.get(buyer=buyer_b).ship_recipient == "收件人"  # B's default
     assert verify_ledger().ok
+
+
+def test_a_campaign_of_two_sizes_asks_which_one_then_charges_its_price(
+    browser, live_server, plain_static_files, make_user, operator, screenshot
+):
+    """A group campaign on two SKUs of one product, each with its own group price: the confirm
+    page lists both (links, no JavaScript needed), cannot be confirmed until one is chosen, then
+    charges that one's price; the order line carries the chosen variant."""
+    from shoploop.web.tests.browser.conftest import assert_accessible
+
+    merchant = make_user(display_name="Lin")
+    shop = catalog.apply_for_shop(user=merchant, name="Lin's Tea", contact="WeChat lin-tea")
+    shop = catalog.approve_shop(shop=shop, actor=operator)
+    product = catalog.create_product(shop=shop, actor=merchant, title=PRODUCT, category="food")
+    small, large = (
+        catalog.add_sku(
+            product=product, actor=merchant, options={"Weight": weight}, price_fen=price, stock=20
+        )
+        for weight, price in (("200 g", 9800), ("357 g", PRICE_FEN))
+    )
+    catalog.publish_product(product=product, actor=merchant)
+    now = clock.now()
+    campaign = groups.create_campaign(
+        actor=merchant,
+        variants=[
+            groups.VariantSpec(sku=small, group_price_fen=6800, stock=5),
+            groups.VariantSpec(sku=large, group_price_fen=GROUP_PRICE_FEN, stock=5),
+        ],
+        group_size=2,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=7),
+    )
+    buyer = make_user(display_name="Ann")
+    address_id_for(buyer)
+    page = _phone(browser, live_server, buyer).new_page()
+    page.goto(f"/groups/c/{campaign.public_id}/open/")
+    expect(page.locator("main h1")).to_have_text("Open a group")
+    expect(page.get_by_test_id("variant-needed")).to_be_visible()
+    expect(page.get_by_test_id("confirm-and-pay")).to_be_disabled()
+    expect(page.get_by_test_id("variant-option")).to_have_count(2)
+    assert_no_horizontal_overflow(page)
+    assert_accessible(page)
+    screenshot(page, "group-variants-1-choose")
+    page.get_by_role("link", name=f"357 g · {GROUP_PRICE}").click()
+    expect(page.get_by_test_id("variant-chosen")).to_have_text(f"357 g · {GROUP_PRICE}")
+    expect(page.get_by_test_id("deal-variant")).to_have_text("357 g")
+    expect(page.get_by_test_id("amount-to-pay")).to_have_text(GROUP_PRICE)
+    assert_accessible(page)
+    screenshot(page, "group-variants-2-chosen")
+    page.get_by_test_id("confirm-and-pay").click()
+    _pay_in_cashier(page)
+    line = Order.objects.get(buyer=buyer).lines.get()
+    assert (line.sku_id, line.options, line.unit_price_fen) == (
+        large.pk,
+        {"Weight": "357 g"},
+        GROUP_PRICE_FEN,
+    )

@@ -1,0 +1,100 @@
+"""Shared by every part of the orders services: settings, constants, checks, the order's
+history and its events."""
+
+import logging
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from shoploop.core.errors import (
+    NotAuthenticated,
+    PermissionDenied,
+    ValidationFailed,
+)
+from shoploop.core.events import publish
+from shoploop.orders.models import (
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    Order,
+    OrderEvent,
+)
+
+logger = logging.getLogger("shoploop.orders.services")
+
+BPS_PER_WHOLE = 10_000
+SETTLE_BATCH_SIZE = 50
+MAX_COUPONS_PER_CHECKOUT = 20
+# The session data field naming an anonymous visitor's cart (kept across sign-in's key rotation).
+CART_SESSION_FIELD = "orders_cart_key"
+
+
+def reservation_minutes() -> int:
+    return int(getattr(settings, "ORDER_RESERVATION_MINUTES", 15))
+
+
+def auto_receive_days() -> int:
+    return int(getattr(settings, "ORDER_AUTO_RECEIVE_DAYS", 7))
+
+
+def after_sale_days() -> int:
+    return int(getattr(settings, "ORDER_AFTER_SALE_DAYS", 7))
+
+
+DEAL_OWNED_STATES = (Order.State.PENDING_PAYMENT, Order.State.AWAITING_DEAL)
+
+
+# --- shared checks ----------------------------------------------------------------------------
+
+
+def _require_user(actor) -> None:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+
+
+def _require_buyer(*, order: Order, actor) -> None:
+    _require_user(actor)
+    if order.buyer_id != actor.pk:
+        raise PermissionDenied(_("This is not your order."), code="not_your_order")
+
+
+def _require_merchant(*, order: Order, actor) -> None:
+    _require_user(actor)
+    if order.shop.owner_id != actor.pk:
+        raise PermissionDenied(_("This order belongs to another shop."), code="not_your_shop")
+
+
+def _require_operator(actor) -> None:
+    _require_user(actor)
+    if not actor.is_staff:
+        raise PermissionDenied(_("Only platform operators can decide this."), code="not_operator")
+
+
+def _quantity(value, *, field: str = "quantity", maximum: int = MAX_QUANTITY) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValidationFailed(_("The quantity must be a whole number."), fields={field: "invalid"})
+    if not MIN_QUANTITY <= value <= maximum:
+        raise ValidationFailed(
+            _("The quantity must be between %(min)d and %(max)d.")
+            % {"min": MIN_QUANTITY, "max": maximum},
+            code="quantity_out_of_range",
+            fields={field: "range"},
+        )
+    return value
+
+
+def _record(order: Order, kind: str, *, actor=None, note: str = "") -> None:
+    OrderEvent.objects.create(
+        order=order, kind=kind, actor=actor if actor and actor.is_authenticated else None, note=note
+    )
+
+
+def _publish(name: str, order: Order, **extra) -> None:
+    publish(
+        name,
+        order_id=order.pk,
+        order_public_id=order.public_id,
+        buyer_id=order.buyer_id,
+        shop_id=order.shop_id,
+        total_fen=order.total_fen,
+        **extra,
+    )
