@@ -126,10 +126,13 @@ def _claim(now: datetime, limit: int) -> list[OutboxEvent]:
         id__lt=OuterRef("id"),
         claimed_until__gt=now,
     )
+    due = OutboxEvent.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
+    if not due.exists():
+        # Nothing to do: no transaction at all (on SQLite, BEGIN IMMEDIATE takes the write lock).
+        return []
     with transaction.atomic():
         rows = list(
-            OutboxEvent.objects.filter(delivered_at__isnull=True, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            due.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
             .exclude(Q(~Q(aggregate="")) & Exists(earlier_claimed_elsewhere))
             .order_by("id")
             .only("id", "name", "payload", "occurred_at")

@@ -138,12 +138,14 @@ def _record(order: Order, kind: str, *, actor=None, note: str = "") -> None:
 
 
 def _publish(name: str, order: Order, **extra) -> None:
+    """An ``orders.order.*`` or ``orders.after_sale.*`` event: every event of an order belongs to
+    the order's aggregate, so it is delivered in order."""
     publish(
         name,
-        order_id=order.pk,
+        aggregate=f"orders.order:{order.public_id}",
         order_public_id=order.public_id,
-        buyer_id=order.buyer_id,
-        shop_id=order.shop_id,
+        buyer_public_id=order.buyer.public_id,
+        shop_public_id=order.shop.public_id,
         total_fen=order.total_fen,
         **extra,
     )
@@ -453,7 +455,7 @@ def checkout(
         checkout_row.save(update_fields=["total_fen", "payment_public_id"])
         _claim_lines(lines)
         for order in orders:
-            _publish("orders.placed", order, checkout_public_id=checkout_row.public_id)
+            _publish("orders.order.placed", order, checkout_public_id=checkout_row.public_id)
     return checkout_row
 
 
@@ -692,7 +694,9 @@ def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
     )
     order.state, order.paid_at, order.has_hold = state, now, True
     _record(order, "paid")
-    _publish("orders.paid" if state == Order.State.PAID else "orders.awaiting_deal", order)
+    _publish(
+        "orders.order.paid" if state == Order.State.PAID else "orders.order.awaiting_deal", order
+    )
 
 
 def _refund_late_payment(*, order: Order, payment) -> None:
@@ -704,7 +708,7 @@ def _refund_late_payment(*, order: Order, payment) -> None:
     )
     Order.objects.filter(pk=order.pk, refunded_fen=0).update(refunded_fen=order.total_fen)
     _record(order, "refunded", note=str(_("Paid after cancellation; refunded in full.")))
-    _publish("orders.refunded", order, amount_fen=order.total_fen)
+    _publish("orders.order.refunded", order, amount_fen=order.total_fen)
 
 
 def record_payment_failure(*, reference: str, payment_public_id: str = "") -> int:
@@ -735,7 +739,7 @@ def record_payment_failure(*, reference: str, payment_public_id: str = "") -> in
         )
         for order in waiting:
             _record(order, "payment_failed", note=str(_("You can pay again until the deadline.")))
-            _publish("orders.payment_failed", order, payment_public_id=payment.public_id)
+            _publish("orders.order.payment_failed", order, payment_public_id=payment.public_id)
         return len(waiting)
 
 
@@ -813,7 +817,7 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
         coupon_services.release(order_ref=order.ref)
     order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
-    _publish("orders.cancelled", order, reason=reason)
+    _publish("orders.order.cancelled", order, reason=reason)
 
 
 def _restore_to_cart(order: Order) -> None:
@@ -844,7 +848,7 @@ def _cancel_payment_if_nothing_left(checkout_row: Checkout) -> None:
         return
     if checkout_row.orders.filter(paid_at__isnull=False).exists():
         return
-    # If it was captured a moment ago, its "payments.succeeded" finds the orders cancelled and
+    # If it was captured a moment ago, its "ledger.payment.succeeded" finds the orders cancelled and
     # refunds them (record_payment_success).
     with suppress(PaymentStateConflict):
         payments.cancel_payment(payment=_payment_of(checkout_row))
@@ -918,8 +922,8 @@ def _cancel_paid(
         _release_stock(order)
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
     _record(order, "refunded", note=str(_("Refunded in full.")))
-    _publish("orders.cancelled", order, reason=reason)
-    _publish("orders.refunded", order, amount_fen=amount)
+    _publish("orders.order.cancelled", order, reason=reason)
+    _publish("orders.order.refunded", order, amount_fen=amount)
 
 
 def _current_hold(order: Order) -> Transfer:
@@ -958,7 +962,7 @@ def change_order_address(*, order: Order, actor, address_public_id) -> Order:
             )
         order.refresh_from_db()
         _record(order, "address_changed", actor=actor, note=order.ship_address_line)
-        _publish("orders.address_changed", order)
+        _publish("orders.order.address_changed", order)
     return order
 
 
@@ -979,7 +983,7 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
             raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
         order.refresh_from_db()
         _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
-        _publish("orders.shipped", order)
+        _publish("orders.order.shipped", order)
     return order
 
 
@@ -1057,7 +1061,7 @@ def _mark_received(*, order: Order, actor, now=None) -> bool:
     )
     if changed:
         _record(order, "received", actor=actor)
-        _publish("orders.received", order)
+        _publish("orders.order.received", order, auto=actor is None)
     return bool(changed)
 
 
@@ -1086,7 +1090,7 @@ def complete_order(*, order: Order, now=None) -> bool:
             state=Order.State.COMPLETED, completed_at=now, fee_fen=fee, has_hold=False
         )
         _record(order, "completed")
-        _publish("orders.completed", order, net_fen=net, fee_fen=fee)
+        _publish("orders.order.completed", order, net_fen=net, fee_fen=fee)
     return True
 
 
@@ -1305,7 +1309,7 @@ def request_after_sale(
         )
         _store_photos(after_sale=after_sale, prepared=prepared)
         _record(order, "after_sale_requested", actor=actor, note=reason)
-        _publish("orders.after_sale_requested", order, after_sale_public_id=after_sale.public_id)
+        _publish("orders.after_sale.requested", order, after_sale_public_id=after_sale.public_id)
     return after_sale
 
 
@@ -1384,7 +1388,7 @@ def _accept_return(*, after_sale: AfterSale, order: Order, actor) -> None:
         due_at=now + timedelta(days=return_ship_days()),
     )
     _record(order, "after_sale_accepted", actor=actor)
-    _publish("orders.after_sale_accepted", order, after_sale_public_id=after_sale.public_id)
+    _publish("orders.after_sale.accepted", order, after_sale_public_id=after_sale.public_id)
 
 
 def ship_return(*, after_sale: AfterSale, actor, carrier: str, tracking_number: str) -> AfterSale:
@@ -1416,7 +1420,7 @@ def ship_return(*, after_sale: AfterSale, actor, carrier: str, tracking_number: 
             order, "after_sale_return_shipped", actor=actor, note=f"{carrier} {tracking_number}"
         )
         _publish(
-            "orders.after_sale_return_shipped", order, after_sale_public_id=after_sale.public_id
+            "orders.after_sale.return_shipped", order, after_sale_public_id=after_sale.public_id
         )
     after_sale.refresh_from_db()
     return after_sale
@@ -1488,7 +1492,7 @@ def reject_after_sale(*, after_sale: AfterSale, actor, reason: str) -> AfterSale
             decided_at=clock.now(),
         )
         _record(order, "after_sale_rejected", actor=actor, note=reason)
-        _publish("orders.after_sale_rejected", order, after_sale_public_id=after_sale.public_id)
+        _publish("orders.after_sale.rejected", order, after_sale_public_id=after_sale.public_id)
     after_sale.refresh_from_db()
     return after_sale
 
@@ -1506,7 +1510,7 @@ def _escalate(
     )
     _record(order, kind, actor=actor, note=note)
     _publish(
-        "orders.after_sale_escalated",
+        "orders.after_sale.escalated",
         order,
         after_sale_public_id=after_sale.public_id,
         cause=cause,
@@ -1622,7 +1626,9 @@ def _execute_refund(*, after_sale: AfterSale, order: Order, actor, note: str = "
         decided_at=clock.now(),
     )
     _record(order, "refunded", actor=actor, note=note or NOTE_REFUND_ACCEPTED)
-    _publish("orders.refunded", order, amount_fen=amount, after_sale_public_id=after_sale.public_id)
+    _publish(
+        "orders.order.refunded", order, amount_fen=amount, after_sale_public_id=after_sale.public_id
+    )
     if order.state == Order.State.PAID:
         _unship_refunded_units(order=order, units=refunded_units, nothing_left=remaining == 0)
 
@@ -1642,7 +1648,7 @@ def _unship_refunded_units(*, order: Order, units, nothing_left: bool) -> None:
         )
         order.state = Order.State.CANCELLED
         _record(order, "cancelled", note=NOTE_REFUNDED_BEFORE_SHIPPING)
-        _publish("orders.cancelled", order, reason=Order.CancelReason.BUYER)
+        _publish("orders.order.cancelled", order, reason=Order.CancelReason.BUYER)
 
 
 def _rehold_remainder(*, order: Order, remaining: int) -> None:
@@ -1828,10 +1834,13 @@ def place_deal_order(
             order.state, order.paid_at = Order.State.PAID, now
             _record(order, "paid", note=str(_("Free: nothing to pay.")))
         _publish(
-            "orders.placed", order, checkout_public_id=checkout_row.public_id, deal_ref=deal_ref
+            "orders.order.placed",
+            order,
+            checkout_public_id=checkout_row.public_id,
+            deal_ref=deal_ref,
         )
         if not total:
-            _publish("orders.paid", order)
+            _publish("orders.order.paid", order)
     return order
 
 
@@ -1877,7 +1886,7 @@ def confirm_deal_order(*, order: Order) -> bool:
     if changed:
         order.state = Order.State.PAID
         _record(order, "deal_succeeded")
-        _publish("orders.paid", order)
+        _publish("orders.order.paid", order)
     return bool(changed)
 
 
@@ -1926,7 +1935,7 @@ def expire_unpaid_checkouts(now) -> int:
             for checkout_row in batch:
                 payment = _lock_payment_of(checkout_row)
                 if payment.state == Payment.State.SUCCEEDED:
-                    # Its "payments.succeeded" was lost (a crashed subscriber): settle it now
+                    # Its "ledger.payment.succeeded" was lost (a crashed subscriber): settle it now
                     # instead of cancelling orders the buyer has paid for.
                     _settle_captured_payment(checkout_row=checkout_row, payment=payment)
                     continue

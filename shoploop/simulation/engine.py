@@ -98,6 +98,20 @@ def demo_login_rows(world: World) -> list[dict[str, str]]:
     return rows
 
 
+def event_outcomes() -> dict:
+    """The domain events the world published, by name (what insights will count), and how many
+    the outbox has not delivered yet."""
+    from django.db.models import Count
+
+    from shoploop.core.models import OutboxEvent
+
+    by_name = OutboxEvent.objects.values_list("name").annotate(n=Count("id")).order_by("name")
+    return {
+        "by_name": dict(by_name),
+        "undelivered": OutboxEvent.objects.filter(delivered_at__isnull=True).count(),
+    }
+
+
 def world_summary(world: World, *, seconds: float | None = None, ledger=None) -> dict:
     return {
         "parameters": world.params.as_dict(),
@@ -106,6 +120,7 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         "operator": {"phone": world.operator.phone, "name": world.operator.name},
         "outcomes": dict(sorted(world.outcomes.items())),
         "money": money_outcomes(),
+        "events": event_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
         "seconds": round(seconds, 2) if seconds is not None else None,
     }

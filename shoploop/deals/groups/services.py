@@ -18,6 +18,7 @@ paid) holds one campaign unit; a freed seat or a failed group gives its units ba
 group keeps them (they are sold).
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -228,7 +229,7 @@ def create_campaign(
             campaign.communities.set(communities)
         # Raises out_of_stock (nothing created) if the SKU sold meanwhile.
         catalog_services.reserve_stock(sku_id=sku.pk, quantity=stock)
-        publish("deals.group_campaign_created", campaign_id=campaign.public_id)
+        publish("deals.campaign.created", campaign_public_id=campaign.public_id)
     return campaign
 
 
@@ -282,7 +283,7 @@ def _end(*, campaign_pk: int, now: datetime) -> bool:
         )
         if leftover:
             catalog_services.release_stock(sku_id=campaign.sku_id, quantity=leftover)
-        publish("deals.group_campaign_ended", campaign_id=campaign.public_id, returned=leftover)
+        publish("deals.campaign.ended", campaign_public_id=campaign.public_id, returned=leftover)
     return True
 
 
@@ -377,10 +378,18 @@ def _take_campaign_unit(campaign: GroupCampaign) -> None:
 
 
 def _place_seat(
-    *, group: Group, user, price_fen: int, is_leader: bool, now: datetime, address
+    *,
+    group: Group,
+    user,
+    price_fen: int,
+    is_leader: bool,
+    now: datetime,
+    address,
+    announce: Callable[[Seat], None],
 ) -> Seat:
     """Inside the caller's transaction (which a failure here rolls back whole): the deal order
-    first, so the seat row is written once, complete with its order."""
+    first, so the seat row is written once, complete with its order. ``announce(seat)``
+    publishes the caller's event before the hot campaign row is taken."""
     campaign = group.campaign
     sku = campaign.sku
     seat = Seat(
@@ -407,6 +416,7 @@ def _place_seat(
         seat.save(force_insert=True)
     except IntegrityError:  # one live seat per user per group; the caller's transaction unwinds
         raise Conflict(_("You are already in this group."), code="already_joined") from None
+    announce(seat)
     # Last statement of the transaction: the hot campaign row is locked only until the commit.
     _take_campaign_unit(campaign)
     return seat
@@ -439,9 +449,19 @@ def open_group(*, campaign: GroupCampaign, user, address_id: str) -> Seat:
             created_at=now,
         )
         seat = _place_seat(
-            group=group, user=user, price_fen=price, is_leader=True, now=now, address=address
+            group=group,
+            user=user,
+            price_fen=price,
+            is_leader=True,
+            now=now,
+            address=address,
+            announce=lambda seat: publish(
+                "deals.group.opened",
+                group_public_id=group.public_id,
+                campaign_public_id=campaign.public_id,
+                leader_public_id=user.public_id,
+            ),
         )
-        publish("deals.group_opened", group_id=group.public_id, campaign_id=campaign.public_id)
     seat.group = group
     return seat
 
@@ -513,8 +533,14 @@ def join_group(*, group: Group, user, address_id: str) -> Seat:
             is_leader=False,
             now=now,
             address=address,
+            announce=lambda seat: publish(
+                "deals.group.joined",
+                group_public_id=group.public_id,
+                campaign_public_id=campaign.public_id,
+                member_public_id=user.public_id,
+                seat_public_id=seat.public_id,
+            ),
         )
-        publish("deals.group_joined", group_id=group.public_id, seat_id=seat.public_id)
     group.seats_taken += 1  # as of this join (not re-read: the page or API reads it again)
     return seat
 
@@ -564,10 +590,10 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
         group.seats_taken -= freed
     _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=freed)
     publish(
-        "deals.group_succeeded",
-        group_id=group.public_id,
-        campaign_id=group.campaign.public_id,
-        member_ids=[seat.user.public_id for seat in paid],
+        "deals.group.completed",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_ids=[seat.user.public_id for seat in paid],
     )
     return paid
 
@@ -642,7 +668,7 @@ def _free_reserved_seat(group: Group, seat: Seat, *, now: datetime, reason: str)
 
 
 def _payment_captured(order: Order) -> bool:
-    """Its "payments.succeeded" may have been lost (a crash): ask the ledger itself."""
+    """Its "ledger.payment.succeeded" may have been lost (a crash): ask the ledger itself."""
     from shoploop.ledger.services import payments
 
     public_id = order.checkout.payment_public_id
@@ -718,10 +744,10 @@ def _fail(group: Group, now: datetime) -> None:
         order_services.cancel_deal_order(order=seat.order, reason=Order.CancelReason.DEAL_FAILED)
     _return_units(campaign_id=group.campaign_id, sku_id=group.campaign.sku_id, quantity=len(seats))
     publish(
-        "deals.group_failed",
-        group_id=group.public_id,
-        campaign_id=group.campaign.public_id,
-        member_ids=[seat.user.public_id for seat in seats],
+        "deals.group.failed",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_ids=[seat.user.public_id for seat in seats],
     )
 
 
@@ -766,7 +792,12 @@ def _close_empty_groups(now: datetime) -> int:
             pk__in=[row[0] for row in batch], state=Group.State.OPEN, seats_taken=0
         ).update(state=Group.State.FAILED, closed_at=now)
         for _pk, group_id, campaign_id in batch:
-            publish("deals.group_failed", group_id=group_id, campaign_id=campaign_id, member_ids=[])
+            publish(
+                "deals.group.failed",
+                group_public_id=group_id,
+                campaign_public_id=campaign_id,
+                member_public_ids=[],
+            )
     return closed
 
 
