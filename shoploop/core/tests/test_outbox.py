@@ -325,3 +325,31 @@ def test_the_fast_path_racing_a_worker_still_runs_each_subscriber_once():
         t.join()
     for scope in subs.SCOPES:
         assert subs.runs_per_event(scope) == {e.id: 1 for e in events}
+
+
+@pytest.mark.django_db
+def test_the_celery_task_runs_the_worker():
+    from shoploop.core.tasks import deliver_outbox_task
+
+    ids = _due_now(2)
+    assert deliver_outbox_task.delay().get() == 2  # eager in the embedded/test settings
+    assert subs.runs_per_event(subs.SCOPES[0]) == dict.fromkeys(ids, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_embedded_scheduler_delivers_the_outbox_on_its_own_timer():
+    from shoploop.core.scheduler import EmbeddedScheduler
+
+    ids = _due_now(3)
+    scheduler = EmbeddedScheduler(interval_seconds=3600, outbox_interval_seconds=0.05)
+    scheduler.start()
+    try:
+        for _ in range(600):  # until delivered (a generous bound, not a timing assertion)
+            if not OutboxEvent.objects.filter(delivered_at__isnull=True).exists():
+                break
+            threading.Event().wait(0.1)
+    finally:
+        scheduler.stop()
+    assert subs.runs_per_event(subs.SCOPES[0]) == dict.fromkeys(ids, 1)
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
