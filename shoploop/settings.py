@@ -179,6 +179,8 @@ SETTLE_INTERVAL_SECONDS = int(os.environ.get("SHOPLOOP_SETTLE_INTERVAL", "15"))
 OUTBOX_INTERVAL_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_INTERVAL", "2"))
 OUTBOX_GRACE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_GRACE", "5"))  # fast path's head start
 OUTBOX_BATCH_SIZE = int(os.environ.get("SHOPLOOP_OUTBOX_BATCH", "300"))
+# Events delivered per worker transaction (a savepoint each): fewer commits, short lock holds.
+OUTBOX_CHUNK_SIZE = int(os.environ.get("SHOPLOOP_OUTBOX_CHUNK", "50"))
 OUTBOX_LEASE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_LEASE", "60"))
 OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_RETRY_BASE", "5"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("SHOPLOOP_OUTBOX_MAX_ATTEMPTS", "8"))

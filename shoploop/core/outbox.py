@@ -8,7 +8,11 @@
 - ``deliver_pending`` is the worker: it claims a batch of due events with
   ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, delivers each to every subscriber that has not
   handled it (in id order; an event whose aggregate has an earlier event claimed by another worker
-  waits for it), and marks the batch done in bulk. Any number of workers run it at once.
+  waits for it), and marks them done in bulk. A chunk of events goes in one transaction: all its
+  handled rows by one ``INSERT … ON CONFLICT DO NOTHING RETURNING``, then the subscribers whose
+  rows were inserted, then the bulk "done". If a subscriber fails, the chunk is rolled back
+  whole and delivered again with a savepoint per delivery, so only the failing one is rolled
+  back and retried. Any number of workers run it at once.
 - A failing subscriber gets a failure row, is retried with exponential backoff and never blocks
   the others; after ``OUTBOX_MAX_ATTEMPTS`` it is parked (visible to operators,
   ``manage.py outbox``) and the event no longer waits for it.
@@ -158,6 +162,79 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
     failures = {
         (f.subscriber, f.event_id): f for f in OutboxFailure.objects.filter(event_id__in=ids)
     }
+    done = 0
+    chunk_size = settings.OUTBOX_CHUNK_SIZE
+    for start in range(0, len(rows), chunk_size):
+        # One transaction per chunk: a commit (a disk flush) per chunk instead of per delivery.
+        # The chunk's handled rows commit with the subscribers' changes and its "done" marks.
+        chunk = rows[start : start + chunk_size]
+        try:
+            with transaction.atomic():
+                done += _deliver_chunk_at_once(chunk, handled, failures, now)
+            continue
+        except _SlowPath as slow:
+            # Rolled back whole (nothing of it stays): again, one savepoint per delivery; the
+            # delivery that failed is recorded as failed, not run a second time.
+            failed = slow.failed
+        with transaction.atomic():
+            done += _deliver_chunk(chunk, handled, failures, now, failed=failed)
+    return len(rows), done
+
+
+class _SlowPath(Exception):
+    """A chunk cannot go at once (a subscriber failed, or one had failed before)."""
+
+    def __init__(self, failed: tuple[str, int, BaseException] | None = None):
+        super().__init__()
+        self.failed = failed
+
+
+def _insert_handled_many(pairs: list[tuple[str, int]], now: datetime) -> set[tuple[str, int]]:
+    """Insert the handled rows of ``pairs`` in one statement; returns those this call inserted
+    (the others were handled already, or are being handled by a transaction it waited for)."""
+    if not pairs:
+        return set()
+    table = connection.ops.quote_name(OutboxHandled._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    values = ", ".join(["(%s, %s, %s)"] * len(pairs))
+    params = [value for key, event_id in pairs for value in (key, event_id, at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (subscriber, event_id, handled_at) VALUES {values} "
+            "ON CONFLICT (subscriber, event_id) DO NOTHING RETURNING subscriber, event_id",
+            params,
+        )
+        return {(key, event_id) for key, event_id in cursor.fetchall()}
+
+
+def _deliver_chunk_at_once(rows, handled, failures, now: datetime) -> int:
+    """The common case in one go: every handled row of the chunk by one INSERT, then the
+    subscribers, no savepoints. Any failure raises ``_SlowPath``, which rolls the chunk back."""
+    if any(event_id in {r.pk for r in rows} for _key, event_id in failures):
+        raise _SlowPath
+    deliveries = [
+        (row, subscription)
+        for row in rows
+        for subscription in subscribers_of(row.name)
+        if (subscription.key, row.pk) not in handled
+    ]
+    ours = _insert_handled_many([(sub.key, row.pk) for row, sub in deliveries], now)
+    for row, subscription in deliveries:
+        if (subscription.key, row.pk) in ours:
+            try:
+                subscription.handler(DomainEvent(row.name, row.payload, row.occurred_at, row.pk))
+            except Exception as error:
+                logger.exception(
+                    "subscriber %s failed on %s #%s", subscription.key, row.name, row.pk
+                )
+                raise _SlowPath((subscription.key, row.pk, error)) from error
+    OutboxEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
+        delivered_at=now, claimed_until=None
+    )
+    return len(rows)
+
+
+def _deliver_chunk(rows, handled, failures, now: datetime, *, failed=None) -> int:
     done: list[int] = []
     retry: dict[datetime, list[int]] = {}
     for row in rows:
@@ -169,6 +246,8 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
                 continue
             if failure and failure.next_attempt_at and failure.next_attempt_at > now:
                 outcome = Outcome(FAILED, failure.next_attempt_at)
+            elif failed and failed[:2] == (subscription.key, row.pk):
+                outcome = Outcome(*_record_failure(subscription.key, row.pk, failed[2], now))
             else:
                 outcome = handle(event, subscription, now=now, had_failure=failure is not None)
             if outcome.status == FAILED:
@@ -177,14 +256,11 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
             done.append(row.pk)
         else:
             retry.setdefault(next_at, []).append(row.pk)
-    with transaction.atomic():
-        if done:
-            OutboxEvent.objects.filter(pk__in=done).update(delivered_at=now, claimed_until=None)
-        for at, event_ids in retry.items():
-            OutboxEvent.objects.filter(pk__in=event_ids).update(
-                next_attempt_at=at, claimed_until=None
-            )
-    return len(rows), len(done)
+    if done:
+        OutboxEvent.objects.filter(pk__in=done).update(delivered_at=now, claimed_until=None)
+    for at, event_ids in retry.items():
+        OutboxEvent.objects.filter(pk__in=event_ids).update(next_attempt_at=at, claimed_until=None)
+    return len(done)
 
 
 def deliver_pending(
