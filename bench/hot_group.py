@@ -131,7 +131,7 @@ def _setup(*, groups: int, size: int):
 
 def _capture(order) -> None:
     """The sandbox provider reports the payment captured (the signed callback, verified); with
-    no transaction open, the "payments.succeeded" event is delivered at once."""
+    no transaction open, the "ledger.payment.succeeded" event is delivered at once."""
     from shoploop.core.ids import new_public_id
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments

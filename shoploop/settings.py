@@ -190,10 +190,24 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 SETTLE_INTERVAL_SECONDS = int(os.environ.get("SHOPLOOP_SETTLE_INTERVAL", "15"))
+# The event outbox (docs/events.md): the worker runs every OUTBOX_INTERVAL_SECONDS (Celery beat,
+# or the embedded scheduler) and delivers what the on-commit fast path did not.
+OUTBOX_INTERVAL_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_INTERVAL", "2"))
+OUTBOX_GRACE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_GRACE", "5"))  # fast path's head start
+OUTBOX_BATCH_SIZE = int(os.environ.get("SHOPLOOP_OUTBOX_BATCH", "300"))
+# Events delivered per worker transaction (a savepoint each): fewer commits, short lock holds.
+OUTBOX_CHUNK_SIZE = int(os.environ.get("SHOPLOOP_OUTBOX_CHUNK", "50"))
+OUTBOX_LEASE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_LEASE", "60"))
+OUTBOX_RETRY_BASE_SECONDS = float(os.environ.get("SHOPLOOP_OUTBOX_RETRY_BASE", "5"))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("SHOPLOOP_OUTBOX_MAX_ATTEMPTS", "8"))
 CELERY_BEAT_SCHEDULE = {
     "settle-due": {
         "task": "shoploop.core.tasks.settle_due_task",
         "schedule": float(SETTLE_INTERVAL_SECONDS),
+    },
+    "deliver-outbox": {
+        "task": "shoploop.core.tasks.deliver_outbox_task",
+        "schedule": OUTBOX_INTERVAL_SECONDS,
     },
 }
 

@@ -353,7 +353,7 @@ def _sign_up_or_find(
             # Someone verified the same number a moment ago: that is now a sign-in.
             existing = User.objects.select_for_update().get(phone=phone)
         else:
-            publish("accounts.user_signed_up", user_id=user.pk, public_id=user.public_id)
+            publish("accounts.user.signed_up", user_public_id=user.public_id)
             return user, True
     if not existing.is_active:
         raise _account_suspended()
@@ -560,7 +560,11 @@ def follow(*, follower: User, followee: User) -> Follow:
                 )
         except IntegrityError:
             raise Conflict(_("You already follow this person."), code="already_following") from None
-        publish("accounts.followed", follower_id=follower.pk, followee_id=followee.pk)
+        publish(
+            "accounts.user.followed",
+            follower_public_id=follower.public_id,
+            followee_public_id=followee.public_id,
+        )
     return link
 
 
@@ -587,7 +591,11 @@ def block(*, blocker: User, blocked: User) -> Block:
         Follow.objects.filter(
             Q(follower=blocker, followee=blocked) | Q(follower=blocked, followee=blocker)
         ).delete()
-        publish("accounts.blocked", blocker_id=blocker.pk, blocked_id=blocked.pk)
+        publish(
+            "accounts.user.blocked",
+            blocker_public_id=blocker.public_id,
+            blocked_public_id=blocked.public_id,
+        )
     return link
 
 
@@ -720,7 +728,12 @@ def ban_user(*, user: User, actor: User, reason: str = "") -> User:
         if not banned:
             raise Conflict(_("This user is already banned."), code="already_banned")
         _end_sessions_and_tokens(user, now)
-        publish("accounts.user_banned", user_id=user.pk, actor_id=actor.pk, reason=reason)
+        publish(
+            "accounts.user.banned",
+            user_public_id=user.public_id,
+            actor_public_id=actor.public_id,
+            reason=reason,
+        )
     user.refresh_from_db()
     return user
 

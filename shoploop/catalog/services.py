@@ -109,7 +109,7 @@ def apply_for_shop(*, user, name: str, contact: str, description: str = "") -> S
                 user=user, name=name, contact=contact, description=description
             )
         publish(
-            "catalog.shop_applied", shop_id=shop.pk, shop_public_id=shop.public_id, owner_id=user.pk
+            "catalog.shop.applied", shop_public_id=shop.public_id, owner_public_id=user.public_id
         )
     return shop
 
@@ -135,10 +135,9 @@ def approve_shop(*, shop: Shop, actor) -> Shop:
     with transaction.atomic():
         _review(shop=shop, actor=actor, status=Shop.Status.APPROVED, reason="")
         publish(
-            "catalog.shop_approved",
-            shop_id=shop.pk,
+            "catalog.shop.approved",
             shop_public_id=shop.public_id,
-            owner_id=shop.owner_id,
+            owner_public_id=shop.owner.public_id,
         )
     return shop
 
@@ -151,10 +150,9 @@ def reject_shop(*, shop: Shop, actor, reason: str) -> Shop:
     with transaction.atomic():
         _review(shop=shop, actor=actor, status=Shop.Status.REJECTED, reason=reason)
         publish(
-            "catalog.shop_rejected",
-            shop_id=shop.pk,
+            "catalog.shop.rejected",
             shop_public_id=shop.public_id,
-            owner_id=shop.owner_id,
+            owner_public_id=shop.owner.public_id,
             reason=reason,
         )
     return shop
@@ -409,10 +407,9 @@ def publish_product(*, product: Product, actor) -> Product:
             raise Conflict(_("This product is already published."), code="already_published")
         product.refresh_from_db()
         publish(
-            "catalog.product_published",
-            product_id=product.pk,
+            "catalog.product.published",
             product_public_id=product.public_id,
-            shop_id=product.shop_id,
+            shop_public_id=product.shop.public_id,
         )
     return product
 
@@ -651,13 +648,12 @@ def adjust_stock(*, sku: SKU, delta: int, actor) -> SKU:
                 )
         sku.refresh_from_db(fields=["stock"])
         publish(
-            "catalog.stock_adjusted",
-            sku_id=sku.pk,
+            "catalog.sku.stock_adjusted",
             sku_public_id=sku.public_id,
-            product_id=sku.product_id,
+            product_public_id=sku.product.public_id,
             delta=delta,
             stock=sku.stock,
-            actor_id=actor.pk,
+            actor_public_id=actor.public_id,
         )
     return sku
 

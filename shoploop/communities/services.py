@@ -268,10 +268,9 @@ def _enter(*, community: Community, user, to_state: str, allowed_from) -> Member
 
 def _publish_joined(community: Community, user, *, via: str) -> None:
     publish(
-        "communities.member_joined",
-        community_id=community.pk,
+        "communities.community.member_joined",
         community_public_id=community.public_id,
-        user_id=user.pk,
+        user_public_id=user.public_id,
         via=via,
     )
 
@@ -313,10 +312,9 @@ def create_community(
         _count_join(community)
         community.refresh_from_db(fields=["member_count"])
         publish(
-            "communities.created",
-            community_id=community.pk,
+            "communities.community.created",
             community_public_id=community.public_id,
-            owner_id=actor.pk,
+            owner_public_id=actor.public_id,
         )
     return community
 
@@ -444,10 +442,9 @@ def reject_request(*, actor, community: Community, user) -> Membership:
 
 def _publish_left(community: Community, user, *, reason: str) -> None:
     publish(
-        "communities.member_left",
-        community_id=community.pk,
+        "communities.community.member_left",
         community_public_id=community.public_id,
-        user_id=user.pk,
+        user_public_id=user.public_id,
         reason=reason,
     )
 
@@ -704,10 +701,9 @@ def archive_community(*, actor, community: Community) -> Community:
             raise Conflict(_("Only an active community can be archived."), code="not_active")
         community.refresh_from_db()
         publish(
-            "communities.archived",
-            community_id=community.pk,
+            "communities.community.archived",
             community_public_id=community.public_id,
-            actor_id=actor.pk,
+            actor_public_id=actor.public_id,
         )
     return community
 
@@ -741,17 +737,16 @@ def dissolve_community(*, actor, community: Community) -> Community:
         CommunityInvite.objects.filter(community=community, revoked_at__isnull=True).update(
             revoked_at=clock.now()
         )
-        member_ids = list(
+        member_public_ids = list(
             Membership.objects.filter(community=community, state=MState.ACTIVE)
             .order_by("pk")
-            .values_list("user_id", flat=True)
+            .values_list("user__public_id", flat=True)
         )
         community.refresh_from_db()
         publish(
-            "communities.dissolved",
-            community_id=community.pk,
+            "communities.community.dissolved",
             community_public_id=community.public_id,
-            member_ids=member_ids,
+            member_public_ids=member_public_ids,
         )
     return community
 

@@ -1,16 +1,27 @@
-"""Domain events: published inside a service, delivered to subscribers after the commit.
+"""Domain events: written to the outbox with the change that caused them, delivered to subscribers.
 
-Subscribers register in their app's ``AppConfig.ready`` with ``subscribe``. A subscriber's failure
-is logged and never undoes the committed change that published the event.
+``publish`` inside a service writes an ``OutboxEvent`` row in the current transaction (outside a
+transaction, in its own), so the event exists exactly when the change does. After the commit the
+same process delivers it at once (the fast path); if that process dies first, or a subscriber
+fails, the delivery worker (``shoploop.core.outbox``) delivers it later. Each subscriber records
+what it handled in the same transaction as its own changes, so it acts once per event however
+often delivery repeats. See docs/events.md for the catalogue and the guarantees.
+
+Names are ``<app>.<thing>.<happened>``; payloads are JSON and carry public ids.
+Subscribers register in their app's ``AppConfig.ready`` (or a module it imports) with
+``@subscribe("<name>")``.
 """
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from shoploop.core import clock
@@ -18,41 +29,120 @@ from shoploop.core import clock
 logger = logging.getLogger(__name__)
 
 Subscriber = Callable[["DomainEvent"], None]
-_subscribers: dict[str, list[Subscriber]] = defaultdict(list)
-_recorders: list[list["DomainEvent"]] = []
 
 
 @dataclass(frozen=True)
 class DomainEvent:
     name: str
     payload: dict[str, Any] = field(default_factory=dict)
-    occurred_at: Any = None
+    occurred_at: datetime | None = None
+    id: int | None = None  # the outbox event id (monotonic)
 
 
-def subscribe(name: str) -> Callable[[Subscriber], Subscriber]:
+@dataclass(frozen=True)
+class Subscription:
+    """A handler and the stable key its "handled" rows are recorded under."""
+
+    key: str
+    handler: Subscriber
+
+
+_subscribers: dict[str, list[Subscription]] = defaultdict(list)
+_recorders: list[list[DomainEvent]] = []
+
+
+def subscriber_key(handler: Subscriber) -> str:
+    module = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", None)
+    if not module or not qualname:
+        raise ValueError(f"{handler!r} has no module and name: pass subscribe(..., key=...)")
+    return f"{module}.{qualname}"
+
+
+def subscribe(name: str, *, key: str | None = None) -> Callable[[Subscriber], Subscriber]:
+    """Register ``handler`` for events called ``name``.
+
+    ``key`` (default: the handler's dotted path) identifies the subscriber in the outbox's handled
+    and failure rows, so it must stay the same across deployments; re-registering a key replaces
+    the handler."""
+
     def register(handler: Subscriber) -> Subscriber:
-        if handler not in _subscribers[name]:
-            _subscribers[name].append(handler)
+        subscription = Subscription(key=key or subscriber_key(handler), handler=handler)
+        registered = _subscribers[name]
+        for i, existing in enumerate(registered):
+            if existing.key == subscription.key:
+                registered[i] = subscription
+                break
+        else:
+            registered.append(subscription)
         return handler
 
     return register
 
 
-def publish(name: str, **payload: Any) -> DomainEvent:
-    """Queue an event for delivery when the current transaction commits (now, if there is none)."""
-    event = DomainEvent(name=name, payload=payload, occurred_at=clock.now())
+def unsubscribe(name: str, handler: Subscriber) -> None:
+    """Remove ``handler`` from ``name`` (tests)."""
+    _subscribers[name] = [s for s in _subscribers.get(name, ()) if s.handler is not handler]
+
+
+def subscribers_of(name: str) -> list[Subscription]:
+    return list(_subscribers.get(name, ()))
+
+
+def subscribed_names() -> list[str]:
+    return sorted(name for name, subs in _subscribers.items() if subs)
+
+
+def default_aggregate(name: str, payload: dict[str, Any]) -> str:
+    """``deals.group.joined`` with ``group_public_id=X`` belongs to aggregate ``deals.group:X``."""
+    parts = name.split(".")
+    if len(parts) >= 3:
+        public_id = payload.get(f"{parts[1]}_public_id")
+        if isinstance(public_id, str) and public_id:
+            return f"{parts[0]}.{parts[1]}:{public_id}"
+    return ""
+
+
+def publish(name: str, *, aggregate: str | None = None, **payload: Any) -> DomainEvent:
+    """Write the event to the outbox in the current transaction and deliver it after the commit.
+
+    The payload must be JSON (it is stored, and a worker may deliver it in another process);
+    subscribers get the stored form in both paths."""
+    from shoploop.core.models import OutboxEvent
+
+    payload = json.loads(json.dumps(payload))
+    now = clock.now()
+    subscribed = bool(_subscribers.get(name))
+    row = OutboxEvent.objects.create(
+        name=name,
+        aggregate=default_aggregate(name, payload) if aggregate is None else aggregate,
+        payload=payload,
+        occurred_at=now,
+        # The fast path delivers on commit; the worker only steps in after a grace period.
+        next_attempt_at=now + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS),
+        # Nobody listens: nothing to deliver (the row stays for replay "since id N").
+        delivered_at=None if subscribed else now,
+    )
+    event = DomainEvent(name=name, payload=payload, occurred_at=now, id=row.pk)
     for recorder in _recorders:
         recorder.append(event)
-    transaction.on_commit(lambda: deliver(event))
+    if subscribed:
+        transaction.on_commit(lambda: deliver(event))
     return event
 
 
 def deliver(event: DomainEvent) -> None:
-    for handler in list(_subscribers.get(event.name, ())):
-        try:
-            handler(event)
-        except Exception:
-            logger.exception("subscriber %s failed on %s", handler.__qualname__, event.name)
+    """The fast path: deliver a committed event to its subscribers in this process.
+
+    A failing subscriber is logged, recorded for a retry by the worker, and never stops the
+    others."""
+    from shoploop.core import outbox
+
+    try:
+        outbox.deliver_event(event)
+    except Exception:
+        # The event is in the outbox: the worker delivers it.
+        logger.exception("on-commit delivery of %s #%s failed", event.name, event.id)
 
 
 @contextmanager

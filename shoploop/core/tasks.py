@@ -12,3 +12,12 @@ from shoploop.core.deadlines import settle_due
 @app.task(name="shoploop.core.tasks.settle_due_task")
 def settle_due_task() -> dict[str, int]:
     return settle_due()
+
+
+@app.task(name="shoploop.core.tasks.deliver_outbox_task")
+def deliver_outbox_task() -> int:
+    """Deliver due outbox events (beat runs it every ``OUTBOX_INTERVAL_SECONDS``; overlapping
+    runs share the work through ``SKIP LOCKED`` claims)."""
+    from shoploop.core.outbox import deliver_pending
+
+    return deliver_pending(max_batches=50)

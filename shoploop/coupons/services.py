@@ -71,11 +71,11 @@ def redeem(*, claim_public_id: str, user, shop: Shop, subtotal_fen: int, order_r
         if not _mark_used(claim=claim, order_ref=order_ref, discount=discount, now=now):
             return _outcome_of_lost_race(claim=claim, order_ref=order_ref)
         publish(
-            "coupons.redeemed",
+            "coupons.coupon.redeemed",
             claim_public_id=claim.public_id,
             coupon_public_id=claim.coupon.public_id,
             shop_public_id=shop.public_id,
-            user_id=claim.user_id,
+            user_public_id=user.public_id,
             order_ref=order_ref,
             discount_fen=discount,
         )
@@ -90,7 +90,9 @@ def release(*, order_ref: str) -> bool:
     """
     order_ref = _order_ref(order_ref)
     with transaction.atomic():
-        claim = CouponClaim.objects.select_related("coupon").filter(order_ref=order_ref).first()
+        claim = (
+            CouponClaim.objects.select_related("coupon", "user").filter(order_ref=order_ref).first()
+        )
         if claim is None:
             return False
         released = CouponClaim.objects.filter(pk=claim.pk, order_ref=order_ref).update(
@@ -99,10 +101,10 @@ def release(*, order_ref: str) -> bool:
         if not released:
             return False
         publish(
-            "coupons.released",
+            "coupons.coupon.released",
             claim_public_id=claim.public_id,
             coupon_public_id=claim.coupon.public_id,
-            user_id=claim.user_id,
+            user_public_id=claim.user.public_id,
             order_ref=order_ref,
         )
     return True
@@ -209,11 +211,11 @@ def claim_coupon(*, coupon: Coupon, user) -> CouponClaim:
         fresh = Coupon.objects.get(pk=coupon.pk)
         claim = _insert_claim(coupon=fresh, user=user, now=now)
         publish(
-            "coupons.claimed",
+            "coupons.coupon.claimed",
             claim_public_id=claim.public_id,
             coupon_public_id=fresh.public_id,
             shop_public_id=shop.public_id,
-            user_id=user.pk,
+            user_public_id=user.public_id,
         )
     return claim
 
@@ -298,10 +300,10 @@ def create_coupon(
             shop=shop, created_by=actor, created_at=clock.now(), **fields
         )
         publish(
-            "coupons.created",
+            "coupons.coupon.created",
             coupon_public_id=coupon.public_id,
             shop_public_id=shop.public_id,
-            actor_id=actor.pk,
+            actor_public_id=actor.public_id,
         )
     return coupon
 
@@ -325,10 +327,10 @@ def _set_paused(*, coupon: Coupon, actor, paused: bool) -> Coupon:
                 raise Conflict(_("This coupon is already paused."), code="coupon_already_paused")
             raise Conflict(_("This coupon is not paused."), code="coupon_not_paused")
         publish(
-            "coupons.paused" if paused else "coupons.resumed",
+            "coupons.coupon.paused" if paused else "coupons.coupon.resumed",
             coupon_public_id=coupon.public_id,
             shop_public_id=shop.public_id,
-            actor_id=actor.pk,
+            actor_public_id=actor.public_id,
         )
     coupon.refresh_from_db()
     return coupon

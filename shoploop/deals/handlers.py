@@ -12,15 +12,15 @@ def _deal_order_and_kind(event: DomainEvent):
     return order, kind_for(order.checkout.deal_ref)
 
 
-@subscribe("payments.succeeded")
+@subscribe("ledger.payment.succeeded")
 def on_payment_succeeded(event: DomainEvent) -> None:
     order, kind = _deal_order_and_kind(event)
     if kind is not None:
         kind.on_payment_succeeded(order)
 
 
-@subscribe("payments.failed")
-@subscribe("payments.canceled")
+@subscribe("ledger.payment.failed")
+@subscribe("ledger.payment.canceled")
 def on_payment_failed(event: DomainEvent) -> None:
     order, kind = _deal_order_and_kind(event)
     if kind is not None:

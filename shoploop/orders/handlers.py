@@ -8,7 +8,7 @@ from shoploop.core.events import DomainEvent, subscribe
 from shoploop.orders import services
 
 
-@subscribe("payments.succeeded")
+@subscribe("ledger.payment.succeeded")
 def on_payment_succeeded(event: DomainEvent) -> None:
     services.record_payment_success(
         reference=event.payload.get("reference", ""),
@@ -16,8 +16,8 @@ def on_payment_succeeded(event: DomainEvent) -> None:
     )
 
 
-@subscribe("payments.failed")
-@subscribe("payments.canceled")
+@subscribe("ledger.payment.failed")
+@subscribe("ledger.payment.canceled")
 def on_payment_failed(event: DomainEvent) -> None:
     services.record_payment_failure(
         reference=event.payload.get("reference", ""),

@@ -98,6 +98,20 @@ def demo_login_rows(world: World) -> list[dict[str, str]]:
     return rows
 
 
+def event_outcomes() -> dict:
+    """The domain events the world published, by name (what insights will count), and how many
+    the outbox has not delivered yet."""
+    from django.db.models import Count
+
+    from shoploop.core.models import OutboxEvent
+
+    by_name = OutboxEvent.objects.values_list("name").annotate(n=Count("id")).order_by("name")
+    return {
+        "by_name": dict(by_name),
+        "undelivered": OutboxEvent.objects.filter(delivered_at__isnull=True).count(),
+    }
+
+
 def world_summary(world: World, *, seconds: float | None = None, ledger=None) -> dict:
     return {
         "parameters": world.params.as_dict(),
@@ -108,6 +122,7 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         # The per-community posting, commenting and liking rates the content activity drew.
         "content_rates": list(getattr(world, "content_rates", {}).values()),
         "money": money_outcomes(),
+        "events": event_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
         "seconds": round(seconds, 2) if seconds is not None else None,
     }

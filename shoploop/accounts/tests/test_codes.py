@@ -144,7 +144,7 @@ def test_a_new_number_signs_up_with_a_verified_phone(send_code):
     assert verified.signed_up
     assert verified.user.phone == PHONE
     assert verified.user.phone_verified_at == T0.replace(second=10)
-    assert [event.name for event in events] == ["accounts.user_signed_up"]
+    assert [event.name for event in events] == ["accounts.user.signed_up"]
     assert OneTimeCode.objects.get().used_at is not None
 
 
@@ -267,7 +267,7 @@ def test_register_verified_user_signs_up_with_a_profile(db):
     assert user.phone == "+8613912345678"
     assert (user.display_name, user.locale) == ("小周", "en")
     assert user.phone_verified_at is not None
-    assert [event.name for event in events] == ["accounts.user_signed_up"]
+    assert [event.name for event in events] == ["accounts.user.signed_up"]
 
 
 def test_register_verified_user_refuses_a_taken_number_and_bad_input(db):

@@ -10,7 +10,10 @@ def test_following_publishes_and_shows_in_selectors(user, other_user):
     with recorded_events() as events:
         services.follow(follower=user, followee=other_user)
     assert [(e.name, e.payload) for e in events] == [
-        ("accounts.followed", {"follower_id": user.pk, "followee_id": other_user.pk})
+        (
+            "accounts.user.followed",
+            {"follower_public_id": user.public_id, "followee_public_id": other_user.public_id},
+        )
     ]
     assert selectors.following_ids(user) == {other_user.pk}
     assert selectors.following_ids(other_user) == set()
@@ -52,7 +55,7 @@ def test_blocking_removes_follows_both_ways(user, other_user, make_user):
     services.follow(follower=bystander, followee=user)
     with recorded_events() as events:
         services.block(blocker=user, blocked=other_user)
-    assert [e.name for e in events] == ["accounts.blocked"]
+    assert [e.name for e in events] == ["accounts.user.blocked"]
     assert list(Follow.objects.values_list("follower", "followee")) == [(bystander.pk, user.pk)]
 
 

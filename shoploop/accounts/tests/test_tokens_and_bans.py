@@ -72,7 +72,7 @@ def test_banning_ends_everything_and_unbanning_restores(client, user, operator):
     client.force_login(user)
     with recorded_events() as events:
         services.ban_user(user=user, actor=operator, reason="scam listings")
-    assert [e.name for e in events] == ["accounts.user_banned"]
+    assert [e.name for e in events] == ["accounts.user.banned"]
     user.refresh_from_db()
     assert not user.is_active and user.ban_reason == "scam listings" and user.banned_at
     assert not ApiToken.objects.filter(revoked_at__isnull=True).exists()

@@ -96,7 +96,7 @@ def test_publish_and_unpublish_once_each(product, sku, merchant, operator):
     with recorded_events() as events:
         services.publish_product(product=product, actor=merchant)
     assert product.is_published and product.published_at is not None
-    assert [e.name for e in events] == ["catalog.product_published"]
+    assert [e.name for e in events] == ["catalog.product.published"]
     with pytest.raises(Conflict):
         services.publish_product(product=product, actor=merchant)
     services.unpublish_product(product=product, actor=operator)  # moderation
@@ -199,7 +199,7 @@ def test_adjust_stock_up_and_down_but_never_below_zero(sku, merchant):
     with recorded_events() as events:
         services.adjust_stock(sku=sku, delta=5, actor=merchant)
     assert sku.stock == 15
-    assert events[0].name == "catalog.stock_adjusted" and events[0].payload["stock"] == 15
+    assert events[0].name == "catalog.sku.stock_adjusted" and events[0].payload["stock"] == 15
     services.adjust_stock(sku=sku, delta=-15, actor=merchant)
     assert sku.stock == 0
     with pytest.raises(ValidationFailed) as error:

@@ -17,7 +17,7 @@ def test_applying_creates_a_pending_shop_and_announces_it(user):
     assert shop.name == "小王的店"
     assert shop.fee_rate_bps == DEFAULT_FEE_RATE_BPS == 500
     assert len(shop.public_id) == 12
-    assert [e.name for e in events] == ["catalog.shop_applied"]
+    assert [e.name for e in events] == ["catalog.shop.applied"]
 
 
 def test_one_shop_per_user_is_enforced_by_the_database(user):
@@ -69,7 +69,7 @@ def test_operator_approves_once(user, operator):
         services.approve_shop(shop=shop, actor=operator)
     assert shop.status == Shop.Status.APPROVED
     assert shop.reviewed_by == operator and shop.reviewed_at is not None
-    assert [e.name for e in events] == ["catalog.shop_approved"]
+    assert [e.name for e in events] == ["catalog.shop.approved"]
     with pytest.raises(Conflict) as error:
         services.approve_shop(shop=shop, actor=operator)
     assert error.value.code == "shop_not_pending"

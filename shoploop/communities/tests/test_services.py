@@ -47,7 +47,7 @@ def test_creator_becomes_owner_and_first_member(owner):
     assert selectors.is_moderator(user=owner, community=community)
     assert Membership.objects.get(community=community).role == Membership.Role.OWNER
     assert sorted(t.name for t in community.tags.all()) == ["beans", "coffee"]
-    assert [e.name for e in events] == ["communities.created"]
+    assert [e.name for e in events] == ["communities.community.created"]
     assert events[0].payload["community_public_id"] == community.public_id
 
 
@@ -183,7 +183,7 @@ def test_join_public(community, other_user):
         services.join_community(actor=other_user, community=community)
     assert selectors.is_member(user=other_user, community=community)
     assert refreshed(community).member_count == 2
-    assert [e.name for e in events] == ["communities.member_joined"]
+    assert [e.name for e in events] == ["communities.community.member_joined"]
 
 
 def test_joining_twice_is_a_clear_error_and_changes_nothing(community, other_user):
@@ -242,7 +242,9 @@ def test_leave_and_rejoin(community, member):
 def test_leave_emits_event(community, member):
     with recorded_events() as events:
         services.leave_community(actor=member, community=community)
-    assert [(e.name, e.payload["reason"]) for e in events] == [("communities.member_left", "left")]
+    assert [(e.name, e.payload["reason"]) for e in events] == [
+        ("communities.community.member_left", "left")
+    ]
 
 
 def test_owner_must_transfer_before_leaving(community, owner):
@@ -574,7 +576,7 @@ def test_archive_is_read_only(community, owner, member, other_user):
     invite = services.create_invite(actor=owner, community=community)
     with recorded_events() as events:
         services.archive_community(actor=owner, community=community)
-    assert [e.name for e in events] == ["communities.archived"]
+    assert [e.name for e in events] == ["communities.community.archived"]
     community = refreshed(community)
     with pytest.raises(Conflict):
         services.create_invite(actor=owner, community=community)
@@ -612,8 +614,10 @@ def test_dissolve_notifies_members(community, owner, member, moderator):
     with recorded_events() as events:
         services.dissolve_community(actor=owner, community=community)
     (event,) = events
-    assert event.name == "communities.dissolved"
-    assert sorted(event.payload["member_ids"]) == sorted([owner.pk, member.pk, moderator.pk])
+    assert event.name == "communities.community.dissolved"
+    assert sorted(event.payload["member_public_ids"]) == sorted(
+        [owner.public_id, member.public_id, moderator.public_id]
+    )
     assert refreshed(community).state == "dissolved"
     assert community not in selectors.search_communities(query="")
     with pytest.raises(Conflict):

@@ -14,10 +14,15 @@ from celery._state import _set_current_app, get_current_app
 from celery.result import EagerResult
 
 from shoploop.celery import app as project_app
-from shoploop.core.tasks import settle_due_task
+from shoploop.core.tasks import deliver_outbox_task, settle_due_task
 from shoploop.ledger.tasks import deliver_sandbox_callback, process_refund_task
 
-PROJECT_TASKS = (settle_due_task, deliver_sandbox_callback, process_refund_task)
+PROJECT_TASKS = (
+    settle_due_task,
+    deliver_outbox_task,
+    deliver_sandbox_callback,
+    process_refund_task,
+)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_domain_error_carries_a_stable_code_and_fields():
 @pytest.mark.django_db
 def test_events_are_delivered_after_commit_only(django_capture_on_commit_callbacks):
     seen: list[DomainEvent] = []
-    subscribe("test.happened")(seen.append)
+    subscribe("test.happened", key="test.seen")(seen.append)
     with recorded_events() as recorded, django_capture_on_commit_callbacks(execute=False) as cbs:
         publish("test.happened", value=1)
     assert [e.name for e in recorded] == ["test.happened"]
@@ -48,7 +48,7 @@ def test_a_failing_subscriber_does_not_stop_the_others(django_capture_on_commit_
         raise RuntimeError("boom")
 
     subscribe("test.fragile")(broken)
-    subscribe("test.fragile")(seen.append)
+    subscribe("test.fragile", key="test.seen")(seen.append)
     with django_capture_on_commit_callbacks(execute=True):
         publish("test.fragile")
     assert len(seen) == 1

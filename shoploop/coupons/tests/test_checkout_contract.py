@@ -141,7 +141,7 @@ def test_redeem_marks_the_claim_used_for_the_order(claim, user, shop):
     assert claim.order_ref == "order:A"
     assert claim.discount_fen == 1000
     assert claim.redeemed_at is not None
-    assert [event.name for event in events] == ["coupons.redeemed"]
+    assert [event.name for event in events] == ["coupons.coupon.redeemed"]
 
 
 def test_redeem_twice_for_the_same_order_is_a_harmless_retry(claim, user, shop):
@@ -210,7 +210,7 @@ def test_release_gives_the_claim_back(claim, user, shop):
         assert services.release(order_ref="order:A") is True
     claim.refresh_from_db()
     assert claim.order_ref is None and claim.redeemed_at is None and claim.discount_fen == 0
-    assert [event.name for event in events] == ["coupons.released"]
+    assert [event.name for event in events] == ["coupons.coupon.released"]
     assert _redeem(claim, user, shop, order_ref="order:B") == 1000
 
 

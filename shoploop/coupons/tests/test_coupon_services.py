@@ -28,7 +28,7 @@ def test_merchant_creates_a_fixed_coupon(make_coupon, shop):
     assert coupon.shop == shop
     assert (coupon.kind, coupon.amount_off_fen, coupon.percent_off) == ("fixed", 1000, 0)
     assert coupon.claimed_count == 0 and not coupon.is_paused
-    assert [event.name for event in events] == ["coupons.created"]
+    assert [event.name for event in events] == ["coupons.coupon.created"]
 
 
 def test_merchant_creates_a_percentage_coupon(make_coupon):
@@ -159,7 +159,7 @@ def test_claim(coupon, user):
     assert (claim.user, claim.coupon, claim.number, claim.order_ref) == (user, coupon, 1, None)
     coupon.refresh_from_db()
     assert coupon.claimed_count == 1
-    assert [event.name for event in events] == ["coupons.claimed"]
+    assert [event.name for event in events] == ["coupons.coupon.claimed"]
 
 
 def test_claims_stop_at_the_total_quantity(make_coupon, make_user):

@@ -242,7 +242,7 @@ def create_campaign(
             ends_at=ends_at,
             created_at=now,
         )
-        publish("bargains.campaign_created", campaign_public_id=campaign.public_id)
+        publish("bargains.campaign.created", campaign_public_id=campaign.public_id)
     return campaign
 
 
@@ -288,7 +288,7 @@ def end_campaign(*, campaign: BargainCampaign, actor=None, now: datetime | None 
         if left:
             catalog_services.release_stock(sku_id=row.sku_id, quantity=left)
         publish(
-            "bargains.campaign_ended",
+            "bargains.campaign.ended",
             campaign_public_id=row.public_id,
             returned=left,
             ended_by=actor.public_id if actor is not None else "",
@@ -357,7 +357,7 @@ def start_bargain(*, campaign: BargainCampaign, user) -> Bargain:
                 deadline=deadline,
                 created_at=now,
             )
-            publish("bargains.started", bargain_public_id=bargain.public_id)
+            publish("bargains.bargain.started", bargain_public_id=bargain.public_id)
     except IntegrityError:
         raise Conflict(
             _("You already have a bargain running in this campaign."), code="already_bargaining"
@@ -446,14 +446,14 @@ def help_bargain(*, bargain: Bargain, helper) -> Help:
         if not moved:
             raise Conflict(_("This bargain changed; please try again."), code="bargain_changed")
         publish(
-            "bargains.helped",
+            "bargains.bargain.helped",
             bargain_public_id=row.public_id,
             helper_public_id=helper.public_id,
             cut_fen=cut,
             position=position,
         )
         if position == campaign.helpers_needed:
-            publish("bargains.floor_reached", bargain_public_id=row.public_id)
+            publish("bargains.bargain.floor_reached", bargain_public_id=row.public_id)
     bargain.refresh_from_db()
     return help_row
 
@@ -503,8 +503,14 @@ def buy(*, bargain: Bargain, user, address_id: str) -> Order:
             pay_deadline=now + window,
             paid_at=now if free else None,
         )
+        publish(
+            "bargains.bargain.bought",
+            bargain_public_id=row.public_id,
+            order_public_id=order.public_id,
+            price_fen=order.total_fen,
+        )
         # The campaign's unit last (lock order: checkout → payment → order → campaign); sold
-        # out here rolls the order and the bargain's change back with it.
+        # out here rolls the order, the bargain's change and the event back with it.
         taken = (
             BargainCampaign.objects.filter(pk=campaign.pk, stock_left__gte=1)
             .exclude(state=BargainCampaign.State.ENDED)
@@ -512,7 +518,6 @@ def buy(*, bargain: Bargain, user, address_id: str) -> Order:
         )
         if not taken:
             raise Conflict(_("Sorry, this campaign is sold out."), code="sold_out")
-        publish("bargains.bought", bargain_public_id=row.public_id, price_fen=order.total_fen)
     bargain.refresh_from_db()
     return order
 
@@ -550,7 +555,7 @@ def _settle_paid(row: Bargain, order: Order, now: datetime) -> str:
     outcome = order_services.settle_deal_payment(order=order, accept=accept, await_deal=False)
     if accept and outcome == "paid":
         Bargain.objects.filter(pk=row.pk).update(state=Bargain.State.BOUGHT, paid_at=now)
-        publish("bargains.paid", bargain_public_id=row.public_id)
+        publish("bargains.bargain.paid", bargain_public_id=row.public_id)
     return outcome
 
 
@@ -619,7 +624,7 @@ def _expire_open(now: datetime) -> int:
                 state=Bargain.State.EXPIRED
             )
             for row in rows.values():
-                publish("bargains.expired", bargain_public_id=row.public_id)
+                publish("bargains.bargain.expired", bargain_public_id=row.public_id)
         if len(batch) < SETTLE_BATCH_SIZE and len(ended) < SETTLE_BATCH_SIZE:
             return expired
 

@@ -234,7 +234,11 @@ def create_project(
                 for i, spec in enumerate(cleaned)
             ]
         )
-        publish("crowdfunding.created", project_id=project.public_id, shop_id=shop.public_id)
+        publish(
+            "crowdfunding.project.created",
+            project_public_id=project.public_id,
+            shop_public_id=shop.public_id,
+        )
     return project
 
 
@@ -243,7 +247,11 @@ def post_update(*, project: Project, actor, body: str) -> Update:
     body = clean_text(body, field="body", max_length=5000, required=True)
     with transaction.atomic():
         update = Update.objects.create(project=project, body=body)
-        publish("crowdfunding.updated", project_id=project.public_id, update_id=update.public_id)
+        publish(
+            "crowdfunding.project.update_posted",
+            project_public_id=project.public_id,
+            update_public_id=update.public_id,
+        )
     return update
 
 
@@ -252,9 +260,12 @@ def cancel_project(*, project: Project, actor) -> Project:
     (by the settle, which processes cancelled projects like failed ones)."""
     _require_owner(project=project, actor=actor)
     now = clock.now()
-    changed = Project.objects.filter(pk=project.pk, state=Project.State.LIVE).update(
-        state=Project.State.CANCELLED, decided_at=now
-    )
+    with transaction.atomic():
+        changed = Project.objects.filter(pk=project.pk, state=Project.State.LIVE).update(
+            state=Project.State.CANCELLED, decided_at=now
+        )
+        if changed:
+            publish("crowdfunding.project.cancelled", project_public_id=project.public_id)
     if not changed:
         raise Conflict(_("This project is already closed."), code="project_closed")
     project.refresh_from_db()
@@ -276,8 +287,8 @@ def _set_paused(*, project: Project, actor, paused: bool) -> Project:
         raise Conflict(_("This project is already closed."), code="project_closed")
     if changed:
         publish(
-            "crowdfunding.paused" if paused else "crowdfunding.resumed",
-            project_id=project.public_id,
+            "crowdfunding.project.paused" if paused else "crowdfunding.project.resumed",
+            project_public_id=project.public_id,
         )
     return project
 
@@ -497,14 +508,20 @@ def on_payment_succeeded(order: Order) -> str:
                     target=Pledge.State.ACTIVE,
                     now=None,
                 )
+                # Written before the project's counters (the hot row, last); rolled back with
+                # everything else when the payment is not counted.
+                publish(
+                    "crowdfunding.pledge.paid",
+                    pledge_public_id=pledge.public_id,
+                    project_public_id=pledge.project.public_id,
+                    order_public_id=order.public_id,
+                    backer_public_id=order.buyer.public_id,
+                )
                 # A capture that arrived after the deadline is not counted (refunded below),
                 # even while the project still waits for the settle to decide it.
                 if not _count_payment(pledge, arrived=_captured_at(order) or now):
                     pledge.state = Pledge.State.PENDING_PAYMENT
                     raise _ProjectClosed
-                publish(
-                    "crowdfunding.pledged", pledge_id=pledge.public_id, order_id=order.public_id
-                )
                 return outcome
         except _ProjectClosed:
             pass
@@ -626,7 +643,11 @@ def decide_outcome(*, project: Project, now) -> bool:
         )
         if changed:
             project.refresh_from_db()
-            publish("crowdfunding.decided", project_id=project.public_id, outcome=project.state)
+            succeeded = project.state == Project.State.SUCCEEDED
+            publish(
+                "crowdfunding.project.succeeded" if succeeded else "crowdfunding.project.failed",
+                project_public_id=project.public_id,
+            )
     return bool(changed)
 
 

@@ -161,7 +161,7 @@ def create_sale(
             ends_at=ends_at,
             created_at=now,
         )
-        publish("deals.flash.created", sale_id=sale.pk, sale_public_id=sale.public_id)
+        publish("flash.sale.created", sale_public_id=sale.public_id)
     return sale
 
 
@@ -215,7 +215,7 @@ def _end_locked(sale: FlashSale, *, to_sku: Counter) -> bool:
     )
     if leftover:
         to_sku[sale.sku_id] += leftover
-    publish("deals.flash.ended", sale_id=sale.pk, sale_public_id=sale.public_id, returned=leftover)
+    publish("flash.sale.ended", sale_public_id=sale.public_id, returned=leftover)
     return True
 
 
@@ -272,14 +272,16 @@ def buy(*, sale: FlashSale, user, address_id: str, quantity: int = 1) -> FlashPu
     with transaction.atomic():
         _take_quota(sale=sale, user=user, quantity=quantity)
         purchase = _place(sale=sale, user=user, quantity=quantity, now=now, address=address)
-        _take_units(sale=sale, quantity=quantity, now=now)
+        # The event's outbox row is written before the hot row's UPDATE, which stays the last
+        # write (its lock is held only until the commit); a sold-out rolls both back.
         publish(
-            "deals.flash.reserved",
-            sale_public_id=sale.public_id,
+            "flash.purchase.reserved",
             purchase_public_id=purchase.public_id,
-            buyer_id=user.pk,
+            sale_public_id=sale.public_id,
+            buyer_public_id=user.public_id,
             quantity=quantity,
         )
+        _take_units(sale=sale, quantity=quantity, now=now)
     return purchase
 
 
@@ -396,10 +398,10 @@ def _settle_captured(purchase: FlashPurchase) -> str:
             state=FlashPurchase.State.PAID, settled_at=clock.now()
         )
         publish(
-            "deals.flash.paid",
+            "flash.purchase.paid",
             purchase_public_id=purchase.public_id,
-            sale_id=purchase.sale_id,
-            buyer_id=purchase.buyer_id,
+            sale_public_id=purchase.sale.public_id,
+            buyer_public_id=purchase.buyer.public_id,
         )
     return outcome
 
@@ -445,10 +447,10 @@ def _release(purchase: FlashPurchase, *, reason: str, units: Counter) -> None:
     order_services.cancel_deal_order(order=purchase.order, reason=reason)
     units[purchase.sale_id] += purchase.quantity
     publish(
-        "deals.flash.released",
+        "flash.purchase.released",
         purchase_public_id=purchase.public_id,
-        sale_id=purchase.sale_id,
-        buyer_id=purchase.buyer_id,
+        sale_public_id=purchase.sale.public_id,
+        buyer_public_id=purchase.buyer.public_id,
     )
 
 

@@ -22,6 +22,7 @@ transaction, so the campaign row orders them: no two paths wait on each other.
 """
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -323,7 +324,7 @@ def create_campaign(
         # SKUs in primary-key order; raises out_of_stock (nothing created) if one sold meanwhile.
         for variant_sku, _price, _leader, units in sorted(cleaned, key=lambda row: row[0].pk):
             catalog_services.reserve_stock(sku_id=variant_sku.pk, quantity=units)
-        publish("deals.group_campaign_created", campaign_id=campaign.public_id)
+        publish("deals.campaign.created", campaign_public_id=campaign.public_id)
     return campaign
 
 
@@ -386,7 +387,7 @@ def _end(*, campaign_pk: int, now: datetime) -> bool:
         GroupCampaignSKU.objects.filter(pk__in=[row[0] for row in variants]).update(stock=0)
         for _pk, sku_id, units in sorted(variants, key=lambda row: row[1]):
             catalog_services.release_stock(sku_id=sku_id, quantity=units)
-        publish("deals.group_campaign_ended", campaign_id=campaign.public_id, returned=leftover)
+        publish("deals.campaign.ended", campaign_public_id=campaign.public_id, returned=leftover)
     return True
 
 
@@ -552,11 +553,19 @@ def choose_variant(*, campaign: GroupCampaign, sku_id: str = "") -> GroupCampaig
 
 
 def _place_seat(
-    *, group: Group, user, variant: GroupCampaignSKU, is_leader: bool, now: datetime, address
+    *,
+    group: Group,
+    user,
+    variant: GroupCampaignSKU,
+    is_leader: bool,
+    now: datetime,
+    address,
+    announce: Callable[[Seat], None],
 ) -> Seat:
     """Inside the caller's transaction (which a failure here rolls back whole): the deal order
     first, so the seat row is written once, complete with its order. The leader pays the
-    variant's leader price (if it has one), everyone else its group price."""
+    variant's leader price (if it has one), everyone else its group price. ``announce(seat)``
+    publishes the caller's event before the hot campaign row is taken."""
     campaign = group.campaign
     sku = variant.sku
     price_fen = variant.price_for_leader if is_leader else variant.group_price_fen
@@ -585,6 +594,7 @@ def _place_seat(
         seat.save(force_insert=True)
     except IntegrityError:  # one live seat per user per group; the caller's transaction unwinds
         raise _already_joined() from None
+    announce(seat)
     # Last statement of the transaction: the hot campaign row is locked only until the commit.
     _take_campaign_unit(campaign, variant)
     return seat
@@ -616,9 +626,19 @@ def open_group(*, campaign: GroupCampaign, user, address_id: str, sku_id: str = 
             created_at=now,
         )
         seat = _place_seat(
-            group=group, user=user, variant=variant, is_leader=True, now=now, address=address
+            group=group,
+            user=user,
+            variant=variant,
+            is_leader=True,
+            now=now,
+            address=address,
+            announce=lambda seat: publish(
+                "deals.group.opened",
+                group_public_id=group.public_id,
+                campaign_public_id=campaign.public_id,
+                leader_public_id=user.public_id,
+            ),
         )
-        publish("deals.group_opened", group_id=group.public_id, campaign_id=campaign.public_id)
     seat.group = group
     return seat
 
@@ -692,8 +712,14 @@ def join_group(*, group: Group, user, address_id: str, sku_id: str = "") -> Seat
             is_leader=False,
             now=now,
             address=address,
+            announce=lambda seat: publish(
+                "deals.group.joined",
+                group_public_id=group.public_id,
+                campaign_public_id=campaign.public_id,
+                member_public_id=user.public_id,
+                seat_public_id=seat.public_id,
+            ),
         )
-        publish("deals.group_joined", group_id=group.public_id, seat_id=seat.public_id)
     group.seats_taken += 1  # as of this join (not re-read: the page or API reads it again)
     return seat
 
@@ -743,10 +769,10 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
         group.seats_taken -= len(freed)
     _return_units(campaign_id=group.campaign_id, units=_units_of(freed))
     publish(
-        "deals.group_succeeded",
-        group_id=group.public_id,
-        campaign_id=group.campaign.public_id,
-        member_ids=[seat.user.public_id for seat in paid],
+        "deals.group.completed",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_ids=[seat.user.public_id for seat in paid],
     )
     return paid
 
@@ -821,7 +847,7 @@ def _free_reserved_seat(group: Group, seat: Seat, *, now: datetime, reason: str)
 
 
 def _payment_captured(order: Order) -> bool:
-    """Its "payments.succeeded" may have been lost (a crash): ask the ledger itself."""
+    """Its "ledger.payment.succeeded" may have been lost (a crash): ask the ledger itself."""
     from shoploop.ledger.services import payments
 
     public_id = order.checkout.payment_public_id
@@ -897,10 +923,10 @@ def _fail(group: Group, now: datetime) -> None:
         order_services.cancel_deal_order(order=seat.order, reason=Order.CancelReason.DEAL_FAILED)
     _return_units(campaign_id=group.campaign_id, units=_units_of(seats))
     publish(
-        "deals.group_failed",
-        group_id=group.public_id,
-        campaign_id=group.campaign.public_id,
-        member_ids=[seat.user.public_id for seat in seats],
+        "deals.group.failed",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_ids=[seat.user.public_id for seat in seats],
     )
 
 
@@ -945,7 +971,12 @@ def _close_empty_groups(now: datetime) -> int:
             pk__in=[row[0] for row in batch], state=Group.State.OPEN, seats_taken=0
         ).update(state=Group.State.FAILED, closed_at=now)
         for _pk, group_id, campaign_id in batch:
-            publish("deals.group_failed", group_id=group_id, campaign_id=campaign_id, member_ids=[])
+            publish(
+                "deals.group.failed",
+                group_public_id=group_id,
+                campaign_public_id=campaign_id,
+                member_public_ids=[],
+            )
     return closed
 
 

@@ -3,12 +3,12 @@
 - ``create_payment`` — idempotent per (payer, key); the buyer then goes to ``payment_start_url``.
 - ``handle_callback`` — verify a provider notification and process it once per provider event id.
   Success with the right amount captures: provider_clearing:<provider> → the payment's escrow,
-  then "payments.succeeded". A wrong amount is refused, logged and recorded; no money moves.
+  then "ledger.payment.succeeded". A wrong amount is refused, logged and recorded; no money moves.
   A success arriving after the payment failed or was canceled is captured and refunded at once.
 - ``refund`` — idempotent per (payment, key); never more than captured − refunded. The money moves
   escrow → refunds at once; the provider is called after commit and, on success, refunds →
   provider_clearing. Failed provider calls are retried by ``settle_due`` with exponential backoff.
-- ``cancel_payment`` — an unpaid payment is canceled ("payments.canceled").
+- ``cancel_payment`` — an unpaid payment is canceled ("ledger.payment.canceled").
 - ``settle_due_queries`` — a notification may be lost: a payment still open a few minutes after
   creation is queried at the provider, and its answer goes through ``record_payment_event`` like a
   callback (so a callback arriving after the query changes nothing).
@@ -234,7 +234,7 @@ def cancel_payment(*, payment: Payment) -> Payment:
         )
         payment.refresh_from_db()
         if moved:
-            _publish("payments.canceled", payment)
+            _publish("ledger.payment.canceled", payment)
         elif payment.state == Payment.State.SUCCEEDED:
             raise PaymentStateConflict(
                 _("This payment was already made; refund it instead."), code="payment_succeeded"
@@ -307,8 +307,10 @@ def _apply(payment: Payment, event: CallbackEvent, outcome: str) -> None:
             event.event_id,
         )
     elif outcome == outcomes.CAPTURED:
+        # The event first: the capture's ledger transfer moves the accounts every payment
+        # contends for, so it stays the last write of the transaction (a failure rolls both back).
+        _publish("ledger.payment.succeeded", payment)
         _capture(payment, trade_no=event.trade_no, state=Payment.State.SUCCEEDED)
-        _publish("payments.succeeded", payment)
     elif outcome == outcomes.LATE_CAPTURE_REFUNDED:
         # The provider took the money although we had closed the payment: give it back whole.
         _capture(payment, trade_no=event.trade_no, state=payment.state)
@@ -323,7 +325,7 @@ def _apply(payment: Payment, event: CallbackEvent, outcome: str) -> None:
             state=Payment.State.FAILED, closed_at=clock.now()
         )
         payment.refresh_from_db()
-        _publish("payments.failed", payment)
+        _publish("ledger.payment.failed", payment)
 
 
 def _capture(payment: Payment, *, trade_no: str, state: str) -> None:
@@ -355,10 +357,9 @@ def _capture(payment: Payment, *, trade_no: str, state: str) -> None:
 def _publish(name: str, payment: Payment) -> None:
     publish(
         name,
-        payment_id=payment.pk,
         payment_public_id=payment.public_id,
         reference=payment.reference,
-        amount=payment.amount,
+        amount_fen=payment.amount,
     )
 
 
@@ -475,11 +476,11 @@ def refund(*, payment: Payment, amount: int, key: str, reason: str) -> Refund:
             cause=f"refund:{created.public_id}",
         )
         publish(
-            "payments.refund_requested",
+            "ledger.refund.requested",
             refund_public_id=created.public_id,
             payment_public_id=locked.public_id,
             reference=locked.reference,
-            amount=amount,
+            amount_fen=amount,
         )
         process_refund_task.delay_on_commit(refund_public_id=created.public_id)
     return created
@@ -539,11 +540,11 @@ def _refund_succeeded(refund: Refund, *, provider_refund_no: str, now: datetime)
                 cause=f"refund:{refund.public_id}",
             )
             publish(
-                "payments.refunded",
+                "ledger.refund.paid_out",
                 refund_public_id=refund.public_id,
                 payment_public_id=payment.public_id,
                 reference=payment.reference,
-                amount=refund.amount,
+                amount_fen=refund.amount,
             )
     refund.refresh_from_db()
     return refund
@@ -558,7 +559,7 @@ def _refund_attempt_failed(refund: Refund, *, error: str, now: datetime) -> Refu
             )
             if gave_up:
                 logger.error("refund %s failed permanently: %s", refund.public_id, error)
-                publish("payments.refund_failed", refund_public_id=refund.public_id)
+                publish("ledger.refund.failed", refund_public_id=refund.public_id)
         else:
             Refund.objects.filter(pk=refund.pk, state=Refund.State.PENDING).update(
                 next_attempt_at=now + refund_backoff(refund.attempts),

@@ -112,10 +112,10 @@ def request_withdrawal(
                 fields={"amount": "exceeds_available"},
             ) from None
         publish(
-            "payouts.requested",
+            "ledger.withdrawal.requested",
             withdrawal_public_id=withdrawal.public_id,
             shop_public_id=shop.public_id,
-            amount=amount,
+            amount_fen=amount,
         )
     return withdrawal
 
@@ -166,7 +166,7 @@ def _withdrawal_paid(withdrawal: Withdrawal, *, reference: str, now: datetime) -
                 reason="withdrawal_paid",
                 cause=f"withdrawal:{withdrawal.public_id}",
             )
-            _publish("payouts.paid", withdrawal)
+            _publish("ledger.withdrawal.paid", withdrawal)
     withdrawal.refresh_from_db()
     return withdrawal
 
@@ -183,7 +183,7 @@ def _withdrawal_failed(withdrawal: Withdrawal, *, reason: str, now: datetime) ->
         )
         if settled:
             void_hold(key=f"withdrawal:{withdrawal.public_id}:void", hold=_hold(withdrawal))
-            _publish("payouts.failed", withdrawal)
+            _publish("ledger.withdrawal.failed", withdrawal)
     withdrawal.refresh_from_db()
     return withdrawal
 
@@ -225,7 +225,7 @@ def _publish(name: str, withdrawal: Withdrawal) -> None:
         name,
         withdrawal_public_id=withdrawal.public_id,
         shop_public_id=withdrawal.shop.public_id,
-        amount=withdrawal.amount,
+        amount_fen=withdrawal.amount,
     )
 
 

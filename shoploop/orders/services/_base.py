@@ -89,12 +89,14 @@ def _record(order: Order, kind: str, *, actor=None, note: str = "") -> None:
 
 
 def _publish(name: str, order: Order, **extra) -> None:
+    """An ``orders.order.*`` or ``orders.after_sale.*`` event: every event of an order belongs to
+    the order's aggregate, so it is delivered in order."""
     publish(
         name,
-        order_id=order.pk,
+        aggregate=f"orders.order:{order.public_id}",
         order_public_id=order.public_id,
-        buyer_id=order.buyer_id,
-        shop_id=order.shop_id,
+        buyer_public_id=order.buyer.public_id,
+        shop_public_id=order.shop.public_id,
         total_fen=order.total_fen,
         **extra,
     )

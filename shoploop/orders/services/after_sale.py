@@ -252,7 +252,7 @@ def request_after_sale(
         )
         _store_photos(after_sale=after_sale, prepared=prepared)
         _record(order, "after_sale_requested", actor=actor, note=reason)
-        _publish("orders.after_sale_requested", order, after_sale_public_id=after_sale.public_id)
+        _publish("orders.after_sale.requested", order, after_sale_public_id=after_sale.public_id)
     return after_sale
 
 
@@ -331,7 +331,7 @@ def _accept_return(*, after_sale: AfterSale, order: Order, actor) -> None:
         due_at=now + timedelta(days=return_ship_days()),
     )
     _record(order, "after_sale_accepted", actor=actor)
-    _publish("orders.after_sale_accepted", order, after_sale_public_id=after_sale.public_id)
+    _publish("orders.after_sale.accepted", order, after_sale_public_id=after_sale.public_id)
 
 
 def ship_return(*, after_sale: AfterSale, actor, carrier: str, tracking_number: str) -> AfterSale:
@@ -363,7 +363,7 @@ def ship_return(*, after_sale: AfterSale, actor, carrier: str, tracking_number: 
             order, "after_sale_return_shipped", actor=actor, note=f"{carrier} {tracking_number}"
         )
         _publish(
-            "orders.after_sale_return_shipped", order, after_sale_public_id=after_sale.public_id
+            "orders.after_sale.return_shipped", order, after_sale_public_id=after_sale.public_id
         )
     after_sale.refresh_from_db()
     return after_sale
@@ -435,7 +435,7 @@ def reject_after_sale(*, after_sale: AfterSale, actor, reason: str) -> AfterSale
             decided_at=clock.now(),
         )
         _record(order, "after_sale_rejected", actor=actor, note=reason)
-        _publish("orders.after_sale_rejected", order, after_sale_public_id=after_sale.public_id)
+        _publish("orders.after_sale.rejected", order, after_sale_public_id=after_sale.public_id)
     after_sale.refresh_from_db()
     return after_sale
 
@@ -453,7 +453,7 @@ def _escalate(
     )
     _record(order, kind, actor=actor, note=note)
     _publish(
-        "orders.after_sale_escalated",
+        "orders.after_sale.escalated",
         order,
         after_sale_public_id=after_sale.public_id,
         cause=cause,
@@ -569,7 +569,9 @@ def _execute_refund(*, after_sale: AfterSale, order: Order, actor, note: str = "
         decided_at=clock.now(),
     )
     _record(order, "refunded", actor=actor, note=note or NOTE_REFUND_ACCEPTED)
-    _publish("orders.refunded", order, amount_fen=amount, after_sale_public_id=after_sale.public_id)
+    _publish(
+        "orders.order.refunded", order, amount_fen=amount, after_sale_public_id=after_sale.public_id
+    )
     if order.state == Order.State.PAID:
         _unship_refunded_units(order=order, units=refunded_units, nothing_left=remaining == 0)
 
@@ -591,7 +593,7 @@ def _unship_refunded_units(*, order: Order, units, nothing_left: bool) -> None:
         )
         order.state = Order.State.CANCELLED
         _record(order, "cancelled", note=NOTE_REFUNDED_BEFORE_SHIPPING)
-        _publish("orders.cancelled", order, reason=Order.CancelReason.BUYER)
+        _publish("orders.order.cancelled", order, reason=Order.CancelReason.BUYER)
 
 
 def _rehold_remainder(*, order: Order, remaining: int) -> None:

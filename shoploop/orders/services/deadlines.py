@@ -46,7 +46,7 @@ def expire_unpaid_checkouts(now) -> int:
             for checkout_row in batch:
                 payment = _lock_payment_of(checkout_row)
                 if payment.state == Payment.State.SUCCEEDED:
-                    # Its "payments.succeeded" was lost (a crashed subscriber): settle it now
+                    # Its "ledger.payment.succeeded" was lost (a crashed subscriber): settle it now
                     # instead of cancelling orders the buyer has paid for.
                     _settle_captured_payment(checkout_row=checkout_row, payment=payment)
                     continue

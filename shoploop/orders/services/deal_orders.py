@@ -132,10 +132,13 @@ def place_deal_order(
             order.state, order.paid_at = Order.State.PAID, now
             _record(order, "paid", note=str(_("Free: nothing to pay.")))
         _publish(
-            "orders.placed", order, checkout_public_id=checkout_row.public_id, deal_ref=deal_ref
+            "orders.order.placed",
+            order,
+            checkout_public_id=checkout_row.public_id,
+            deal_ref=deal_ref,
         )
         if not total:
-            _publish("orders.paid", order)
+            _publish("orders.order.paid", order)
     return order
 
 
@@ -184,7 +187,7 @@ def confirm_deal_order(*, order: Order) -> bool:
     if changed:
         order.state = Order.State.PAID
         _record(order, "deal_succeeded")
-        _publish("orders.paid", order)
+        _publish("orders.order.paid", order)
     return bool(changed)
 
 

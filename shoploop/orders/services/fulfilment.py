@@ -113,8 +113,8 @@ def _cancel_paid(
         _release_stock(order)
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
     _record(order, "refunded", note=str(_("Refunded in full.")))
-    _publish("orders.cancelled", order, reason=reason)
-    _publish("orders.refunded", order, amount_fen=amount)
+    _publish("orders.order.cancelled", order, reason=reason)
+    _publish("orders.order.refunded", order, amount_fen=amount)
 
 
 def _current_hold(order: Order) -> Transfer:
@@ -153,7 +153,7 @@ def change_order_address(*, order: Order, actor, address_public_id) -> Order:
             )
         order.refresh_from_db()
         _record(order, "address_changed", actor=actor, note=order.ship_address_line)
-        _publish("orders.address_changed", order)
+        _publish("orders.order.address_changed", order)
     return order
 
 
@@ -174,7 +174,7 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
             raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
         order.refresh_from_db()
         _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
-        _publish("orders.shipped", order)
+        _publish("orders.order.shipped", order)
     return order
 
 
@@ -252,7 +252,7 @@ def _mark_received(*, order: Order, actor, now=None) -> bool:
     )
     if changed:
         _record(order, "received", actor=actor)
-        _publish("orders.received", order)
+        _publish("orders.order.received", order, auto=actor is None)
     return bool(changed)
 
 
@@ -281,7 +281,7 @@ def complete_order(*, order: Order, now=None) -> bool:
             state=Order.State.COMPLETED, completed_at=now, fee_fen=fee, has_hold=False
         )
         _record(order, "completed")
-        _publish("orders.completed", order, net_fen=net, fee_fen=fee)
+        _publish("orders.order.completed", order, net_fen=net, fee_fen=fee)
     return True
 
 

@@ -148,7 +148,9 @@ def _mark_paid(*, order: Order, payment, state: str = Order.State.PAID) -> None:
         pending=True,
         fresh_key=True,
     )
-    _publish("orders.paid" if state == Order.State.PAID else "orders.awaiting_deal", order)
+    _publish(
+        "orders.order.paid" if state == Order.State.PAID else "orders.order.awaiting_deal", order
+    )
 
 
 def _refund_late_payment(*, order: Order, payment) -> None:
@@ -160,7 +162,7 @@ def _refund_late_payment(*, order: Order, payment) -> None:
     )
     Order.objects.filter(pk=order.pk, refunded_fen=0).update(refunded_fen=order.total_fen)
     _record(order, "refunded", note=str(_("Paid after cancellation; refunded in full.")))
-    _publish("orders.refunded", order, amount_fen=order.total_fen)
+    _publish("orders.order.refunded", order, amount_fen=order.total_fen)
 
 
 def record_payment_failure(*, reference: str, payment_public_id: str = "") -> int:
@@ -191,7 +193,7 @@ def record_payment_failure(*, reference: str, payment_public_id: str = "") -> in
         )
         for order in waiting:
             _record(order, "payment_failed", note=str(_("You can pay again until the deadline.")))
-            _publish("orders.payment_failed", order, payment_public_id=payment.public_id)
+            _publish("orders.order.payment_failed", order, payment_public_id=payment.public_id)
         return len(waiting)
 
 
@@ -269,7 +271,7 @@ def _cancel_unpaid(*, order: Order, reason: str, actor, release_stock: bool = Tr
         coupon_services.release(order_ref=order.ref)
     order.state, order.cancel_reason, order.cancelled_at = Order.State.CANCELLED, reason, now
     _record(order, "cancelled", actor=actor, note=str(Order.CancelReason(reason).label))
-    _publish("orders.cancelled", order, reason=reason)
+    _publish("orders.order.cancelled", order, reason=reason)
 
 
 def _restore_to_cart(order: Order) -> None:
@@ -325,7 +327,7 @@ def _cancel_payment_if_nothing_left(checkout_row: Checkout) -> None:
         return
     if checkout_row.orders.filter(paid_at__isnull=False).exists():
         return
-    # If it was captured a moment ago, its "payments.succeeded" finds the orders cancelled and
+    # If it was captured a moment ago, its "ledger.payment.succeeded" finds the orders cancelled and
     # refunds them (record_payment_success).
     with suppress(PaymentStateConflict):
         payments.cancel_payment(payment=_payment_of(checkout_row))

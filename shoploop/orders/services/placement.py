@@ -185,7 +185,7 @@ def checkout(
         checkout_row.save(update_fields=["total_fen", "payment_public_id"])
         _claim_lines(lines)
         for order in orders:
-            _publish("orders.placed", order, checkout_public_id=checkout_row.public_id)
+            _publish("orders.order.placed", order, checkout_public_id=checkout_row.public_id)
     return checkout_row
 
 

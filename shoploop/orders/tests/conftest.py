@@ -77,7 +77,7 @@ def other_sku(make_sku, other_shop):
 @pytest.fixture
 def pay(django_capture_on_commit_callbacks):
     """``pay(checkout)`` → the sandbox provider reports success (signed callback already
-    verified); the "payments.succeeded" event is delivered as after a real commit."""
+    verified); the "ledger.payment.succeeded" event is delivered as after a real commit."""
     from shoploop.core.ids import new_public_id
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments

@@ -101,6 +101,10 @@ def test_world_file_holds_the_parameters_and_the_money_outcomes(simulate):
     )
     assert summary["ledger"]["ok"] is True
     assert "verify_ledger:" in stdout and "problems=0" in stdout
+    events = summary["events"]["by_name"]
+    assert events["orders.order.placed"] == Order.objects.count()
+    assert events["accounts.user.signed_up"] > 0
+    assert all(len(name.split(".")) == 3 for name in events), sorted(events)
 
 
 @pytest.mark.django_db

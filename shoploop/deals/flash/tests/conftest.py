@@ -39,8 +39,8 @@ def sale(make_sale):
 
 @pytest.fixture
 def lost_payment(django_capture_on_commit_callbacks):
-    """``lost_payment(checkout)`` → the provider captured the money but the "payments.succeeded"
-    event never reached the deal (a crashed subscriber)."""
+    """``lost_payment(checkout)`` → the provider captured the money but its
+    "ledger.payment.succeeded" event never reached the deal (a crashed subscriber)."""
     from shoploop.core.ids import new_public_id
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments

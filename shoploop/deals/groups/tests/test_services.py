@@ -168,9 +168,9 @@ def test_last_paid_seat_completes_the_group_and_every_order_goes_to_fulfilment(o
     assert opened.state == Group.State.SUCCEEDED and opened.paid_count == 3
     orders = [seat.order for seat in opened.seats.all()]
     assert [order.state for order in orders] == [Order.State.PAID] * 3
-    succeeded = [event for event in events if event.name == "deals.group_succeeded"]
+    succeeded = [event for event in events if event.name == "deals.group.completed"]
     assert len(succeeded) == 1
-    assert len(succeeded[0].payload["member_ids"]) == 3
+    assert len(succeeded[0].payload["member_public_ids"]) == 3
     assert verify_ledger().ok
 
 
@@ -431,7 +431,7 @@ def test_group_fails_at_the_deadline_and_everyone_is_refunded_once(
         assert payment.refunded_fen == payment.captured_fen == 3900
     campaign.refresh_from_db()
     assert campaign.stock == 10
-    assert [e.name for e in events].count("deals.group_failed") == 1
+    assert [e.name for e in events].count("deals.group.failed") == 1
     assert verify_ledger().ok
     # Nobody paid in the end: the leader and the paid member were both refunded.
     opened.refresh_from_db()
@@ -565,11 +565,15 @@ def test_expired_empty_groups_close_in_bulk_and_groups_with_money_one_by_one(
     ]
     assert len(bulk) == 3  # 5 empty groups in batches of 2: 2 + 2 + 1
     assert set(Group.objects.values_list("state", flat=True)) == {Group.State.FAILED}
-    failed = [event for event in events if event.name == "deals.group_failed"]
-    assert {event.payload["group_id"] for event in failed} == {
+    failed = [event for event in events if event.name == "deals.group.failed"]
+    assert {event.payload["group_public_id"] for event in failed} == {
         group.public_id for group in [*empties, opened]
     }
-    assert [e.payload["member_ids"] for e in failed if e.payload["group_id"] == opened.public_id]
+    assert [
+        e.payload["member_public_ids"]
+        for e in failed
+        if e.payload["group_public_id"] == opened.public_id
+    ]
     # Only the group with members gave units back (its 2 seats) and refunded its 2 payments.
     assert GroupCampaign.objects.get(pk=campaign.pk).stock == stock + 2
     for seat in opened.seats.all():

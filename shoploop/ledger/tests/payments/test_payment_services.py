@@ -88,12 +88,11 @@ def test_success_captures_into_the_payments_escrow_and_publishes(make_payment, d
     assert escrow_balance(payment) == 1234
     clearing = Account.objects.get(code="provider_clearing:sandbox")
     assert clearing.debit_balance == 1234
-    assert [e.name for e in events] == ["payments.succeeded"]
+    assert [e.name for e in events] == ["ledger.payment.succeeded"]
     assert events[0].payload == {
-        "payment_id": payment.pk,
         "payment_public_id": payment.public_id,
         "reference": payment.reference,
-        "amount": 1234,
+        "amount_fen": 1234,
     }
     ledger_ok()
 
@@ -130,7 +129,7 @@ def test_failure_marks_the_payment_failed_and_publishes(make_payment, deliver):
         deliver(payment, kind="failed")
     payment.refresh_from_db()
     assert payment.state == Payment.State.FAILED and payment.captured_fen == 0
-    assert [e.name for e in events] == ["payments.failed"]
+    assert [e.name for e in events] == ["ledger.payment.failed"]
     assert not Transfer.objects.exists()
 
 
@@ -280,7 +279,7 @@ def test_cancel_an_unpaid_payment_once(make_payment):
         payments.cancel_payment(payment=payment)
         again = payments.cancel_payment(payment=payment)
     assert again.state == Payment.State.CANCELED
-    assert [e.name for e in events] == ["payments.canceled"]
+    assert [e.name for e in events] == ["ledger.payment.canceled"]
 
 
 def test_a_paid_payment_cannot_be_canceled(paid_payment):
@@ -306,7 +305,7 @@ def test_a_late_success_after_closing_is_refunded_in_full(
     assert payment.state != Payment.State.SUCCEEDED
     assert payment.refunded_fen == payment.captured_fen == 800
     assert Refund.objects.get(payment=payment).state == Refund.State.SUCCEEDED
-    assert "payments.succeeded" not in [e.name for e in events]
+    assert "ledger.payment.succeeded" not in [e.name for e in events]
     assert escrow_balance(payment) == 0
     ledger_ok()
 
