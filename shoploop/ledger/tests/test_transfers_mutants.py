@@ -378,3 +378,38 @@ def test_a_retry_whose_first_look_missed_is_answered_through_the_unique_key(
     with pytest.raises(IdempotencyKeyReused):
         services.transfer_linked(specs=other)
     assert fresh(funded["merchant"]).credits_posted == 50
+
+
+def test_an_account_is_opened_with_its_kind_owner_and_limit(db):
+    opened = services.open_account(kind="merchant_available", owner_ref="shop:9")
+    stored = Account.objects.get(pk=opened.pk)
+    assert (stored.kind, stored.owner_ref, stored.code) == (
+        "merchant_available",
+        "shop:9",
+        "merchant_available:shop:9",
+    )
+    assert stored.limit == transfers.Limit.DEBITS_MUST_NOT_EXCEED_CREDITS
+    refunds = Account.objects.get(pk=services.open_account(kind="refunds").pk)
+    assert (refunds.kind, refunds.owner_ref, refunds.limit) == ("refunds", "", "none")
+
+
+def test_an_account_opened_by_a_racing_request_is_returned(db, monkeypatch):
+    """The first look found no account, then a concurrent first use created it: our insert
+    breaks the unique code and the account the other request made is returned."""
+    made = services.open_account(kind="platform_fees")
+    real = Account.objects
+
+    class _FirstLookMisses:
+        def filter(self, *args, **kwargs):
+            return real.none()
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    class _Account:
+        objects = _FirstLookMisses()
+
+    monkeypatch.setattr(transfers, "Account", _Account)
+    assert services.open_account(kind="platform_fees").pk == made.pk
+    monkeypatch.undo()
+    assert Account.objects.filter(code="platform_fees").count() == 1
