@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,24 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["shoploop/deals/bargains/cuts.py"],
         ["shoploop/deals/bargains/tests/test_cuts.py"],
     ),
+}
+
+# Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
+# verification.py: the books (the transfer engine's invariants); its world reconciliation,
+# about 850 more mutants, was not measured yet (docs/mutation.md).
+ONLY: dict[str, list[str]] = {
+    "verification": [
+        f"shoploop.ledger.verification.{name}__mutmut_*"
+        for name in (
+            "x_verify_ledger",
+            "x__sums",
+            "x_recomputed_balances",
+            "x_verify_books",
+            "x__check_limit",
+            "x__check_resolutions",
+            "x_order_hold_key",
+        )
+    ],
 }
 
 # The pytest options every mutant runs with: SQLite, one process, stop at the first failure, and
@@ -146,6 +165,8 @@ def results(module: str) -> dict[str, str]:
             continue
         data = json.loads(meta.read_text())
         for name, code in data.get("exit_code_by_key", {}).items():
+            if module in ONLY and not any(fnmatch(name, glob) for glob in ONLY[module]):
+                continue
             out[name] = status_by_exit_code[code]
     return out
 
@@ -166,16 +187,21 @@ def report(modules: list[str]) -> bool:
         killed = sum(1 for s in res.values() if s in ("killed", "timeout"))
         equiv = [n for n, s in res.items() if n in eq and s not in ("killed", "timeout")]
         survived = [n for n, s in res.items() if s == "survived" and n not in eq]
+        unchecked = [n for n, s in res.items() if s == "not checked"]
         other = [
-            n for n, s in res.items() if s not in ("killed", "timeout", "survived") and n not in eq
+            n
+            for n, s in res.items()
+            if s not in ("killed", "timeout", "survived", "not checked") and n not in eq
         ]
-        counted = len(res) - len(equiv)
+        counted = len(res) - len(equiv) - len(unchecked)
         score = 100.0 * killed / counted if counted else 100.0
-        ok = ok and score >= 90.0
+        ok = ok and score >= 90.0 and not unchecked
         print(
             f"{module:<14}{len(res):>8}{killed:>8}{len(survived):>9}{len(equiv):>7}"
             f"{len(other):>7}{score:>7.1f}%"
         )
+        if unchecked:
+            print(f"  {len(unchecked)} mutants not run yet: the score is of those run")
         caught = ("killed", "timeout")
         stale = [n for n in eq if n.startswith(_prefix(module)) and res.get(n) in caught]
         if stale:
@@ -224,7 +250,7 @@ def main() -> int:
                 (WORK / module / "test-db.sqlite3").unlink(missing_ok=True)
             work = _prepare(module)
             print(f"=== {module}: {', '.join(MODULES[module][0])}", flush=True)
-            _mutmut(work, "run", "--max-children", "1", *args.mutants)
+            _mutmut(work, "run", "--max-children", "1", *(args.mutants or ONLY.get(module, [])))
     return 0 if report(modules) else 1
 
 
