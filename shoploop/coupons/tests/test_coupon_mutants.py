@@ -543,3 +543,42 @@ def test_a_redemption_that_lost_the_race_to_another_order_is_refused(
             order_ref="o:1",
         )
     ) == ("coupon_used", {}, "This coupon has already been used.")
+
+
+def test_a_release_that_lost_the_race_changes_nothing(claim, user, shop, monkeypatch):
+    """The release read the claim held by its order; before its update the claim was released
+    and used by another order (a concurrent release and checkout). The conditional update must
+    leave the other order's redemption alone and report that nothing was released."""
+    services.redeem(
+        claim_public_id=claim.public_id, user=user, shop=shop, subtotal_fen=8000, order_ref="o:1"
+    )
+    real = CouponClaim.objects
+
+    class _ReadThenOvertaken:
+        def select_related(self, *args):
+            return self
+
+        def filter(self, *args, **kwargs):
+            if set(kwargs) == {"order_ref"}:
+                stale = real.select_related("coupon").filter(**kwargs).first()
+                real.filter(pk=stale.pk).update(order_ref="o:2", discount_fen=999)
+                return _One(stale)
+            return real.filter(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    class _One:
+        def __init__(self, row):
+            self.row = row
+
+        def first(self):
+            return self.row
+
+    monkeypatch.setattr(services.CouponClaim, "objects", _ReadThenOvertaken())
+    with recorded_events() as events:
+        assert services.release(order_ref="o:1") is False
+    monkeypatch.undo()
+    claim.refresh_from_db()
+    assert (claim.order_ref, claim.discount_fen) == ("o:2", 999)
+    assert events == []
