@@ -582,3 +582,23 @@ def test_a_release_that_lost_the_race_changes_nothing(claim, user, shop, monkeyp
     claim.refresh_from_db()
     assert (claim.order_ref, claim.discount_fen) == ("o:2", 999)
     assert events == []
+
+
+@pytest.mark.parametrize(
+    ("subtotal", "field_code"), [(0, "zero"), (-1, "negative"), (12.5, "not_integer")]
+)
+def test_a_bad_subtotal_is_named_as_such(claim, user, shop, subtotal, field_code):
+    for call in (
+        lambda: services.quote(
+            claim_public_id=claim.public_id, user=user, shop=shop, subtotal_fen=subtotal
+        ),
+        lambda: services.redeem(
+            claim_public_id=claim.public_id,
+            user=user,
+            shop=shop,
+            subtotal_fen=subtotal,
+            order_ref="o:1",
+        ),
+    ):
+        code, fields, _message = _refusal(call)
+        assert (code, fields) == ("invalid", {"subtotal_fen": field_code})
