@@ -5,7 +5,7 @@ of its own: only that file is mutated and only the tests that prove it run, so a
 seconds. The equivalent mutants judged harmless are listed in docs/mutation.md (one table row per
 mutant, its name in backticks in the first column); the score is killed / (all - equivalent).
 
-    python scripts/mutate.py                      # every module, one worker
+    python scripts/mutate.py                      # the measured modules, one worker
     python scripts/mutate.py transfers coupons    # some modules
     python scripts/mutate.py transfers --mutants 'shoploop.ledger.services.transfers.x_post_hold*'
     python scripts/mutate.py --report             # the figures of the last runs, no running
@@ -58,6 +58,10 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["shoploop/deals/bargains/tests/test_cuts.py"],
     ),
 }
+
+# What `make mutate` runs: the modules measured and recorded in docs/mutation.md. The others
+# above run when named (`make mutate MODULES=verification`); they are set up but not measured.
+MEASURED = ["transfers", "coupons"]
 
 # Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
 # verification.py: the books (the transfer engine's invariants); its world reconciliation,
@@ -238,7 +242,7 @@ def main() -> int:
     )
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     args = parser.parse_args()
-    modules = args.modules or list(MODULES)
+    modules = args.modules or MEASURED
     if args.survivors:
         for module in modules:
             survivors(module)
