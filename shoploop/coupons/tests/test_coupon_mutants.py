@@ -602,3 +602,11 @@ def test_a_bad_subtotal_is_named_as_such(claim, user, shop, subtotal, field_code
     ):
         code, fields, _message = _refusal(call)
         assert (code, fields) == ("invalid", {"subtotal_fen": field_code})
+
+
+def test_a_claim_used_without_a_shop_is_foreign(claim, user):
+    assert _refusal(
+        lambda: services.quote(
+            claim_public_id=claim.public_id, user=user, shop=None, subtotal_fen=8000
+        )
+    ) == ("coupon_foreign", {}, "This coupon cannot be used for this order.")
