@@ -610,3 +610,20 @@ def test_a_claim_used_without_a_shop_is_foreign(claim, user):
             claim_public_id=claim.public_id, user=user, shop=None, subtotal_fen=8000
         )
     ) == ("coupon_foreign", {}, "This coupon cannot be used for this order.")
+
+
+def test_a_coupon_of_a_shop_no_longer_approved_cannot_be_claimed(coupon, user, shop):
+    type(shop).objects.filter(pk=shop.pk).update(status="rejected")
+    with pytest.raises(NotFound) as caught:
+        services.claim_coupon(coupon=coupon, user=user)
+    assert (caught.value.code, str(caught.value)) == ("coupon_not_found", "No such coupon.")
+    coupon.refresh_from_db()
+    assert coupon.claimed_count == 0
+
+
+def test_a_claim_takes_a_copy_of_its_own_coupon_only(make_coupon, user):
+    taken, other = make_coupon(name="taken"), make_coupon(name="other")
+    services.claim_coupon(coupon=taken, user=user)
+    taken.refresh_from_db()
+    other.refresh_from_db()
+    assert (taken.claimed_count, other.claimed_count) == (1, 0)
