@@ -627,3 +627,11 @@ def test_a_claim_takes_a_copy_of_its_own_coupon_only(make_coupon, user):
     taken.refresh_from_db()
     other.refresh_from_db()
     assert (taken.claimed_count, other.claimed_count) == (1, 0)
+
+
+def test_a_coupon_defaults_to_one_per_user_and_no_minimum_spend(shop, merchant, coupon_fields):
+    fields = coupon_fields()
+    del fields["per_user_limit"], fields["min_spend_fen"]
+    coupon = services.create_coupon(actor=merchant, shop=shop, **fields)
+    coupon.refresh_from_db()
+    assert (coupon.per_user_limit, coupon.min_spend_fen) == (1, 0)
