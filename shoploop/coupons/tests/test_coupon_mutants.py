@@ -558,8 +558,11 @@ def test_a_release_that_lost_the_race_changes_nothing(claim, user, shop, monkeyp
         def select_related(self, *args):
             return self
 
+        overtaken = False
+
         def filter(self, *args, **kwargs):
-            if set(kwargs) == {"order_ref"}:
+            if set(kwargs) == {"order_ref"} and not self.overtaken:
+                self.overtaken = True
                 stale = real.select_related("coupon").filter(**kwargs).first()
                 real.filter(pk=stale.pk).update(order_ref="o:2", discount_fen=999)
                 return _One(stale)
@@ -635,3 +638,9 @@ def test_a_coupon_defaults_to_one_per_user_and_no_minimum_spend(shop, merchant, 
     coupon = services.create_coupon(actor=merchant, shop=shop, **fields)
     coupon.refresh_from_db()
     assert (coupon.per_user_limit, coupon.min_spend_fen) == (1, 0)
+
+
+def test_something_that_is_not_a_user_is_not_signed_in(coupon):
+    with pytest.raises(NotAuthenticated):
+        services.claim_coupon(coupon=coupon, user=object())
+    assert not CouponClaim.objects.exists()
