@@ -62,7 +62,10 @@ def test_a_payment_event_whose_delivery_was_lost_is_delivered_by_the_worker(
     order = Order.objects.get(checkout=checkout)
     assert order.state != Order.State.PAID
     assert _payment_event().delivered_at is None
-    assert outbox.deliver_pending(now=clock.now() + LATER) == 1
+    # The payment event, and whatever its subscribers published that has subscribers of its own
+    # (orders.order.paid notifies the shop), all in the same worker run.
+    assert outbox.deliver_pending(now=clock.now() + LATER) >= 1
+    assert _payment_event().delivered_at is not None
     assert outbox.deliver_pending(now=clock.now() + LATER) == 0
     order.refresh_from_db()
     assert order.state == Order.State.PAID

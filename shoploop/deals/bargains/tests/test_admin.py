@@ -52,7 +52,7 @@ def test_the_operator_who_ended_a_campaign_is_recorded(client, operator, campaig
         client.post(url, {"action": "end_now", ACTION_CHECKBOX_NAME: [campaign.pk]})
     entry = LogEntry.objects.get(object_id=str(campaign.pk))
     assert entry.user_id == operator.pk and entry.change_message == "Ended by an operator."
-    ended = [e.payload for e in events if e.name == "bargains.campaign_ended"]
+    ended = [e.payload for e in events if e.name == "bargains.campaign.ended"]
     assert [payload["ended_by"] for payload in ended] == [operator.public_id]
 
 
