@@ -175,11 +175,11 @@ def test_create_records_who_and_when_and_announces_it(make_coupon, merchant, sho
     assert (coupon.created_by, coupon.created_at, coupon.claimed_count) == (merchant, now, 0)
     assert [(e.name, e.payload) for e in events] == [
         (
-            "coupons.created",
+            "coupons.coupon.created",
             {
                 "coupon_public_id": coupon.public_id,
                 "shop_public_id": shop.public_id,
-                "actor_id": merchant.pk,
+                "actor_public_id": merchant.public_id,
             },
         )
     ]
@@ -222,11 +222,11 @@ def test_pause_and_resume_announce_themselves_and_say_why_they_refuse(coupon, me
     payload = {
         "coupon_public_id": coupon.public_id,
         "shop_public_id": shop.public_id,
-        "actor_id": merchant.pk,
+        "actor_public_id": merchant.public_id,
     }
     assert [(e.name, e.payload) for e in events] == [
-        ("coupons.paused", payload),
-        ("coupons.resumed", payload),
+        ("coupons.coupon.paused", payload),
+        ("coupons.coupon.resumed", payload),
     ]
     assert _refusal(lambda: services.pause_coupon(coupon=coupon, actor=user))[0] == (
         "not_shop_owner"
@@ -248,12 +248,12 @@ def test_a_claim_records_its_number_limit_and_time_and_announces_it(make_coupon,
     assert (claim.order_ref, claim.redeemed_at, claim.discount_fen) == (None, None, 0)
     assert [(e.name, e.payload) for e in events] == [
         (
-            "coupons.claimed",
+            "coupons.coupon.claimed",
             {
                 "claim_public_id": claim.public_id,
                 "coupon_public_id": coupon.public_id,
                 "shop_public_id": shop.public_id,
-                "user_id": user.pk,
+                "user_public_id": user.public_id,
             },
         )
     ]
@@ -367,12 +367,12 @@ def test_redeem_records_the_use_and_announces_it(claim, user, shop, coupon):
     assert (claim.order_ref, claim.redeemed_at, claim.discount_fen) == ("order:1", now, 1000)
     assert [(e.name, e.payload) for e in events] == [
         (
-            "coupons.redeemed",
+            "coupons.coupon.redeemed",
             {
                 "claim_public_id": claim.public_id,
                 "coupon_public_id": coupon.public_id,
                 "shop_public_id": shop.public_id,
-                "user_id": user.pk,
+                "user_public_id": user.public_id,
                 "order_ref": "order:1",
                 "discount_fen": 1000,
             },
@@ -391,11 +391,11 @@ def test_release_gives_the_claim_back_and_announces_it(claim, user, shop, coupon
     assert (claim.order_ref, claim.redeemed_at, claim.discount_fen) == (None, None, 0)
     assert [(e.name, e.payload) for e in events] == [
         (
-            "coupons.released",
+            "coupons.coupon.released",
             {
                 "claim_public_id": claim.public_id,
                 "coupon_public_id": coupon.public_id,
-                "user_id": user.pk,
+                "user_public_id": user.public_id,
                 "order_ref": "o:1",
             },
         )

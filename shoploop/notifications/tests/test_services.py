@@ -141,6 +141,9 @@ def test_a_signed_in_page_marks_the_person_present(client, user):
 
 
 def test_an_important_kind_goes_by_sms_only_when_away(user, sms_sent, committed, english):
+    # The SMS speaks the person's language, not the one active in the test's thread.
+    user.locale = "en"
+    user.save(update_fields=["locale"])
     services.touch_activity(user=user)
     assert shipped(user, key="here", committed=committed).sms == ""
     assert sms_sent == []
