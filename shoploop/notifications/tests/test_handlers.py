@@ -367,3 +367,14 @@ def test_nothing_about_someone_the_recipient_blocked(emit, open_group, buyer, ma
         followee_public_id=buyer.public_id,
     )
     assert got(buyer) == []
+
+
+def test_the_groups_service_itself_tells_every_paid_member_when_a_group_completes(
+    open_group, buyer, make_user
+):
+    """No event emitted by the test: the payment that completes the group is enough."""
+    members = [make_user(), make_user()]
+    group = open_group(buyer, *members)
+    assert group.state == "succeeded"
+    for person in [buyer, *members]:
+        assert "group_completed" in [n.kind for n in got(person)]
