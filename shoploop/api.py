@@ -43,6 +43,7 @@ ERROR_STATUSES = {
     400: "The request is malformed (unparsable body, characters that are not allowed).",
     403: "Not allowed for the caller.",
     404: "Something named in the request does not exist (or is not visible to the caller).",
+    405: "This path answers other methods only (``Allow`` lists them): ``method_not_allowed``.",
     409: "Conflicts with the current state (already done, sold out, key reused...).",
     422: "Some input is not valid; ``fields`` says which.",
     503: "A provider (payments, SMS) cannot be reached right now; try again later.",

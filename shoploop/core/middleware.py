@@ -88,3 +88,30 @@ class MoneyPagesRateLimitMiddleware:
             context = {"status": 429, "title": _("Please slow down"), "message": refused.message}
             return render(request, "web/error.html", context, status=429)
         return None
+
+
+class ApiMethodNotAllowedMiddleware:
+    """A path of the API that only other methods answer gets the API's error shape, not a bare
+    405: a literal route and a parameter route can share a path (``/flash-sales/shop/end`` is
+    ``GET shop/{sale_id}`` with the id "end"), and clients read every 4xx the same way."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path.startswith("/api/"):
+            return response
+        answer = JsonResponse(
+            {
+                "error": {
+                    "code": "method_not_allowed",
+                    "message": _("This address does not answer %(method)s.")
+                    % {"method": request.method},
+                }
+            },
+            status=405,
+        )
+        if response.has_header("Allow"):
+            answer["Allow"] = response["Allow"]
+        return answer

@@ -124,3 +124,20 @@ def test_every_operation_declares_its_errors_with_the_error_schema():
     checkout = document["paths"]["/api/v1/orders/checkout"]["post"]["responses"]
     assert 429 in checkout
     assert 429 not in document["paths"]["/api/v1/catalog/products"]["get"]["responses"]
+
+
+@pytest.mark.django_db
+def test_a_path_that_only_other_methods_answer_gets_the_error_shape(client, make_user, make_token):
+    """Found by the fuzzer: ``POST /flash-sales/shop/end`` is ``GET /flash-sales/shop/{sale_id}``
+    with the id "end", so Django answered a bare 405 the document did not declare."""
+    token = make_token(make_user())
+    response = client.post(
+        "/api/v1/deals/flash-sales/shop/end", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert "GET" in response["Allow"]
+    document = client.get("/api/v1/openapi.json").json()
+    end = document["paths"]["/api/v1/deals/flash-sales/{sale_id}/end"]["post"]
+    assert "405" in end["responses"]
