@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # the terms of service and privacy policy. Blank for accounts made by trusted scripts.
     terms_accepted_at = models.DateTimeField(_("terms accepted at"), null=True, blank=True)
     terms_version = models.CharField(_("terms version"), max_length=20, blank=True)
+    # Privacy: whether followers' feeds may show what this person bought and which deals they
+    # opened or joined. Off until they turn it on.
+    share_activity_with_followers = models.BooleanField(
+        _("show my purchases and deals to my followers"), default=False
+    )
 
     objects = UserManager()
 

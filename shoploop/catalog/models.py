@@ -107,6 +107,27 @@ class Shop(models.Model):
         return self.status == self.Status.APPROVED
 
 
+class ShopFollow(models.Model):
+    """``follower`` follows ``shop``: the shop's 粉丝. Uniqueness is the database's job."""
+
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followed_shop_links"
+    )
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="follower_links")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name = _("shop follow")
+        verbose_name_plural = _("shop follows")
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "shop"], name="unique_shop_follow"),
+        ]
+        indexes = [models.Index(fields=["shop", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} → shop {self.shop_id}"
+
+
 class Product(models.Model):
     class Category(models.TextChoices):
         FOOD = "food", _("Food & drink")

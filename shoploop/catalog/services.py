@@ -26,6 +26,7 @@ from shoploop.catalog.models import (
     Product,
     ProductImage,
     Shop,
+    ShopFollow,
 )
 from shoploop.communities.models import Community, InterestTag
 from shoploop.communities.selectors import is_member
@@ -241,6 +242,35 @@ def unlist_shop_from_community(*, shop: Shop, community: Community, actor) -> No
     with transaction.atomic():
         shop.communities.remove(community)
         Product.communities.through.objects.filter(product__shop=shop, community=community).delete()
+
+
+def follow_shop(*, actor, shop: Shop) -> ShopFollow:
+    """Become one of the shop's followers (粉丝)."""
+    _require_user(actor)
+    _require_approved(shop)
+    if shop.owner_id == actor.pk:
+        raise ValidationFailed(_("You cannot follow your own shop."), code="cannot_follow_own_shop")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                link = ShopFollow.objects.create(follower=actor, shop=shop, created_at=clock.now())
+        except IntegrityError:
+            raise Conflict(_("You already follow this shop."), code="already_following") from None
+        publish(
+            "catalog.shop.followed", user_public_id=actor.public_id, shop_public_id=shop.public_id
+        )
+    return link
+
+
+def unfollow_shop(*, actor, shop: Shop) -> None:
+    _require_user(actor)
+    with transaction.atomic():
+        deleted, _rows = ShopFollow.objects.filter(follower=actor, shop=shop).delete()
+        if not deleted:
+            raise Conflict(_("You do not follow this shop."), code="not_following")
+        publish(
+            "catalog.shop.unfollowed", user_public_id=actor.public_id, shop_public_id=shop.public_id
+        )
 
 
 def set_shop_communities(*, shop: Shop, communities, actor) -> None:
