@@ -7,3 +7,6 @@ class ChatConfig(AppConfig):
     label = "chat"
     verbose_name = _("Chat")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from shoploop.chat import handlers  # noqa: F401  (event subscriptions)

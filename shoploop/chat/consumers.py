@@ -2,10 +2,14 @@
 
 One connection per client. The client subscribes to conversations it may read; for each it says
 the last ``seq`` it has, and gets what it missed, then live messages. The consumer remembers the
-last ``seq`` it forwarded per conversation, so a message is never shown twice, and fills any gap
-from the database before forwarding a newer one, so none is lost.
+last ``seq`` it forwarded per conversation, so a message is never shown twice, and forwards in
+order: a newer message that arrives before an older one (two web processes commit in one order and
+publish in the other) waits up to ``GAP_WAIT_SECONDS`` for the older one to arrive live; only a gap
+still open then is filled from the database, so none is lost and a busy room does not send every
+connected client to the database at once.
 """
 
+import asyncio
 import json
 import logging
 
@@ -26,6 +30,9 @@ MAX_FRAME_CHARS = 16_000
 MAX_SUBSCRIPTIONS = 100
 CATCH_UP_LIMIT = 200
 CLOSE_NOT_AUTHENTICATED = 4401
+# How long a message that arrived ahead of an older one waits for it before the consumer reads the
+# gap from the database. Out-of-order publishes between processes are milliseconds apart.
+GAP_WAIT_SECONDS = 0.2
 
 
 class _Request:
@@ -115,6 +122,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = None
         self.subscriptions: dict[str, int] = {}  # conversation public id → last seq forwarded
         self.hidden: set[str] = set()
+        # Per conversation: messages that arrived ahead of a gap (seq → (message, frame text)),
+        # and the task that fills the gap from the database if it stays open.
+        self.early: dict[str, dict[int, tuple[dict, str | None]]] = {}
+        self.gap_fillers: dict[str, asyncio.Task] = {}
         self.language = self._language()
         await self.accept()
         user = self.scope.get("user")
@@ -130,6 +141,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.language = self._language(user)
+        await self.channel_layer.group_add(realtime.person_group(user.public_id), self.channel_name)
         self.hidden = await _blocked_public_ids(user)
         await self._send_json({"type": "ready", "user": user.public_id})
 
@@ -142,6 +154,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code):
+        if getattr(self, "user", None) is not None:
+            await self.channel_layer.group_discard(
+                realtime.person_group(self.user.public_id), self.channel_name
+            )
+        for public_id in list(getattr(self, "gap_fillers", {})):
+            self._forget_gap(public_id)
         for public_id in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(
                 realtime.group_name(public_id), self.channel_name
@@ -226,6 +244,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _on_unsubscribe(self, frame, ref):
         public_id = self._conversation_id(frame)
         self.subscriptions.pop(public_id, None)
+        self._forget_gap(public_id)
         await self.channel_layer.group_discard(realtime.group_name(public_id), self.channel_name)
         await self._send_json({"type": "unsubscribed", "ref": ref, "conversation": public_id})
 
@@ -255,6 +274,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_message(self, event):
         await self._forward(event["message"], text=event.get("text"))
 
+    async def chat_hide(self, event):
+        self.hidden.add(event["person"])
+
     async def chat_state(self, event):
         public_id = event.get("conversation") or ""
         await self._send_json({"type": "state", **event["state"], "conversation": public_id})
@@ -265,14 +287,48 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if last is None or message["seq"] <= last:
             return  # not subscribed (any more), or already forwarded
         if message["seq"] > last + 1:
-            # Published out of order by two processes: fetch the committed ones in between.
-            try:
-                between = await _missing(self.user, public_id, last, message["seq"])
-            except DomainError:
-                between = []
-            for earlier in between:
-                await self._deliver(earlier)
+            self.early.setdefault(public_id, {})[message["seq"]] = (message, text)
+            if public_id not in self.gap_fillers:
+                self.gap_fillers[public_id] = asyncio.create_task(self._fill_gap_later(public_id))
+            return
         await self._deliver(message, text=text)
+        await self._deliver_early(public_id, up_to=None)
+
+    async def _deliver_early(self, public_id: str, *, up_to: int | None) -> None:
+        """Forward the waiting messages that are next in order; with ``up_to``, every waiting
+        one up to that seq whatever the gaps (the database said nothing more is visible)."""
+        early = self.early.get(public_id, {})
+        for seq in sorted(early):
+            if seq > self.subscriptions.get(public_id, 0) + 1 and (up_to is None or seq > up_to):
+                break
+            message, text = early.pop(seq)
+            await self._deliver(message, text=text)
+        if not early:
+            self._forget_gap(public_id)
+
+    async def _fill_gap_later(self, public_id: str) -> None:
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        self.gap_fillers.pop(public_id, None)
+        early = self.early.get(public_id)
+        last = self.subscriptions.get(public_id)
+        if not early or last is None:
+            return
+        first_waiting = min(early)
+        try:
+            between = await _missing(self.user, public_id, last, first_waiting)
+        except DomainError:
+            between = []
+        for earlier in between:
+            await self._deliver(earlier)
+        await self._deliver_early(public_id, up_to=first_waiting)
+        if self.early.get(public_id) and public_id not in self.gap_fillers:
+            self.gap_fillers[public_id] = asyncio.create_task(self._fill_gap_later(public_id))
+
+    def _forget_gap(self, public_id: str) -> None:
+        self.early.pop(public_id, None)
+        filler = self.gap_fillers.pop(public_id, None)
+        if filler is not None and filler is not asyncio.current_task():
+            filler.cancel()
 
     async def _deliver(self, message: dict, *, text: str | None = None):
         public_id = message["conversation"]

@@ -18,6 +18,11 @@ def group_name(conversation_public_id: str) -> str:
     return f"chat.{conversation_public_id}"
 
 
+def person_group(user_public_id: str) -> str:
+    """Every chat connection of one person (what a block changes reaches all of them)."""
+    return f"chat.person.{user_public_id}"
+
+
 def message_frame(message) -> dict:
     """A message as clients see it (API, WebSocket and the page's script alike)."""
     removed = message.removed_at is not None
@@ -38,13 +43,28 @@ def message_frame(message) -> dict:
 
 
 def publish(conversation_public_id: str, event: dict) -> None:
+    _send_to_group(group_name(conversation_public_id), event)
+
+
+def _send_to_group(group: str, event: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(conversation_public_id), event)
-    except Exception:  # the message is stored; clients catch up from it when they reconnect
-        logger.exception("could not push to %s", conversation_public_id)
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:  # what was pushed is stored; clients catch up from it when they reconnect
+        logger.exception("could not push to %s", group)
+
+
+def push_hide(blocker_public_id: str, blocked_public_id: str) -> None:
+    """After a block, each side's open connections stop forwarding the other's messages (new
+    connections read the blocks when they open)."""
+    for person, other in (
+        (blocker_public_id, blocked_public_id),
+        (blocked_public_id, blocker_public_id),
+    ):
+        if person and other:
+            _send_to_group(person_group(person), {"type": "chat.hide", "person": other})
 
 
 def push_message(message) -> None:

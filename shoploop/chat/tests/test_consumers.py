@@ -131,6 +131,49 @@ def test_live_gap_is_filled(client, buyer, merchant, shop, monkeypatch):
     async_to_sync(scenario)()
 
 
+def test_a_message_published_ahead_waits_for_the_older_one_without_reading_the_database(
+    client, buyer, merchant, shop, monkeypatch
+):
+    """Two web processes commit 1 then 2 and publish 2 then 1: every connected client would read
+    the gap from the database at once. The newer message waits for the older one instead."""
+    from shoploop.chat import consumers
+
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, merchant)
+    reads = []
+
+    async def missing(*args):
+        reads.append(args)
+        return []
+
+    monkeypatch.setattr(consumers, "_missing", missing)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        await _frame(ws)
+        held = []
+
+        def store_three_push_none():
+            with monkeypatch.context() as patched:
+                patched.setattr(realtime, "push_message", held.append)
+                for n in range(3):
+                    services.send_message(actor=buyer, conversation=chat, text=f"m{n + 1}")
+
+        await database_sync_to_async(store_three_push_none)()
+        for message in (held[2], held[1]):
+            await database_sync_to_async(realtime.push_message)(message)
+        assert await ws.receive_nothing(timeout=0.05)  # 3 and 2 wait for 1
+        await database_sync_to_async(realtime.push_message)(held[0])
+        assert [(await _frame(ws))["message"]["text"] for _ in range(3)] == ["m1", "m2", "m3"]
+        assert await ws.receive_nothing(timeout=consumers.GAP_WAIT_SECONDS + 0.2)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert reads == []
+
+
 def test_without_a_session_or_token_the_socket_says_so_and_closes():
     async def scenario():
         ws = _communicator(token="not-a-real-token")
@@ -241,6 +284,40 @@ def test_a_room_hides_people_the_reader_blocked(client, owner, member, another_m
         frame = await _frame(ws)
         assert frame["message"]["text"] == "visible"
         await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_block_made_while_connected_hides_the_other_at_once_both_ways(
+    client, owner, member, another_member, community
+):
+    room = services.open_room(actor=member, community=community)
+    from django.test import Client
+
+    blocker_cookie = _cookie_of(client, another_member)
+    blocked_cookie = _cookie_of(Client(), member)
+    block = database_sync_to_async(accounts.block)
+
+    async def scenario():
+        blocker, blocked = (
+            _communicator(cookie=blocker_cookie),
+            _communicator(cookie=blocked_cookie),
+        )
+        for ws in (blocker, blocked):
+            await _connected(ws)
+            await ws.send_json_to({"type": "subscribe", "conversation": room.public_id})
+            await _frame(ws)
+        await block(blocker=another_member, blocked=member)
+        await send(actor=member, conversation=room, text="from the blocked")
+        await send(actor=another_member, conversation=room, text="from the blocker")
+        await send(actor=owner, conversation=room, text="from the owner")
+        blocker_saw = [(await _frame(blocker))["message"]["text"] for _ in range(2)]
+        blocked_saw = [(await _frame(blocked))["message"]["text"] for _ in range(2)]
+        assert blocker_saw == ["from the blocker", "from the owner"]
+        assert blocked_saw == ["from the blocked", "from the owner"]
+        for ws in (blocker, blocked):
+            assert await ws.receive_nothing(timeout=0.2)
+            await ws.disconnect()
 
     async_to_sync(scenario)()
 
