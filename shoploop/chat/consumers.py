@@ -126,6 +126,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # and the task that fills the gap from the database if it stays open.
         self.early: dict[str, dict[int, tuple[dict, str | None]]] = {}
         self.gap_fillers: dict[str, asyncio.Task] = {}
+        # Live frames and a gap filler run interleaved on the event loop: one at a time forwards.
+        self.forwarding = asyncio.Lock()
         self.language = self._language()
         await self.accept()
         user = self.scope.get("user")
@@ -282,6 +284,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_json({"type": "state", **event["state"], "conversation": public_id})
 
     async def _forward(self, message: dict, *, text: str | None = None):
+        async with self.forwarding:
+            await self._forward_in_order(message, text=text)
+
+    async def _forward_in_order(self, message: dict, *, text: str | None = None):
         public_id = message["conversation"]
         last = self.subscriptions.get(public_id)
         if last is None or message["seq"] <= last:
@@ -301,8 +307,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for seq in sorted(early):
             if seq > self.subscriptions.get(public_id, 0) + 1 and (up_to is None or seq > up_to):
                 break
-            message, text = early.pop(seq)
-            await self._deliver(message, text=text)
+            waiting = early.pop(seq, None)
+            if waiting is not None:
+                await self._deliver(waiting[0], text=waiting[1])
         if not early:
             self._forget_gap(public_id)
 
@@ -318,9 +325,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             between = await _missing(self.user, public_id, last, first_waiting)
         except DomainError:
             between = []
-        for earlier in between:
-            await self._deliver(earlier)
-        await self._deliver_early(public_id, up_to=first_waiting)
+        async with self.forwarding:
+            for earlier in between:
+                await self._deliver(earlier)
+            await self._deliver_early(public_id, up_to=first_waiting)
         if self.early.get(public_id) and public_id not in self.gap_fillers:
             self.gap_fillers[public_id] = asyncio.create_task(self._fill_gap_later(public_id))
 
