@@ -9,23 +9,34 @@ Each two-worker round is compared with the mean of the one-worker rounds either 
 ``ratio`` is the median of those comparisons (target ≥ 1.8). Checks that every subscriber ran
 exactly once per event and nothing is left pending.
 
+The ceiling: how much two processes can gain on this machine at all. Each outbox round is
+followed by a "ceiling" round of as many events, delivered by the same two processes with the
+outbox's own chunk code (handled rows, the subscribers, "done") but over fixed shares of the
+events (``id % 2``): no claim, no lease, no ordering check, nothing shared but the tables and the
+cores. ``ceiling_ratio`` is its two-over-one ratio, computed the same way, and ``of_ceiling`` =
+``ratio`` ÷ ``ceiling_ratio``: the part of what the machine allows that the real workers reach.
+Each worker also reports the CPU it and its PostgreSQL backend spent (``cpu_us_per_event_*``):
+CPU per event that grows with two workers is the cost of their coordination or of the machine's
+shared caches and memory, not of waiting.
+
     python -m bench.outbox            # 7 rounds of 10,000 events
-    python -m bench.outbox --quick    # 7 rounds of 1,500 events, under 30 s
+    python -m bench.outbox --quick    # 7 rounds of 1,000 events, under 30 s
 
 A first round, not counted, warms both workers up. The two worker processes are spawned once
 (a fork of this connected parent can hang) and kept for every round.
 """
 
 import multiprocessing
-import os
 import statistics
 import time
 from datetime import timedelta
 
-from bench.support import arguments, throwaway_database
+from bench.support import arguments, summary, throwaway_database
 
 EVENT = "bench.outbox.happened"
 SCOPES = ("bench-outbox:a", "bench-outbox:b")
+# "outbox": the real workers (deliver_pending); "ceiling": fixed shares, no coordination.
+MODES = ("outbox", "ceiling")
 
 
 def _register_subscribers() -> None:
@@ -50,19 +61,49 @@ def _deliver_in_worker(inbox, outbox) -> None:
     django.setup()
     from django.db import connection, connections
 
+    from bench.support import cpu_seconds
     from shoploop.core.outbox import deliver_pending
 
     _register_subscribers()
     try:
         connection.ensure_connection()
         outbox.put("up")
-        while (now := inbox.get()) is not None:
-            outbox.put(deliver_pending(now=now))
+        while (message := inbox.get()) is not None:
+            now, share = message
+            cpu = cpu_seconds(whole_process=True)
+            delivered = deliver_pending(now=now) if share is None else _deliver_share(now, *share)
+            outbox.put((delivered, cpu_seconds(whole_process=True) - cpu))
     except BaseException as error:  # reported in the parent, not swallowed
         outbox.put(error)
         raise
     finally:
         connections.close_all()
+
+
+def _deliver_share(now, worker: int, workers: int) -> int:
+    """The ceiling: the same deliveries (the outbox's own chunk code: handled rows, subscribers,
+    "done") of a fixed share of the events (``id % workers == worker``), with no claiming, no
+    lease and no ordering check. Two such workers share nothing but the tables and the machine,
+    so their speed-up over one is what this machine allows the real workers."""
+    from django.conf import settings
+    from django.db import transaction
+    from django.db.models import F
+
+    from shoploop.core.models import OutboxEvent
+    from shoploop.core.outbox import _deliver_chunk_at_once
+
+    rows = list(
+        OutboxEvent.objects.annotate(share=F("id") % workers)
+        .filter(delivered_at__isnull=True, share=worker)
+        .order_by("id")
+        .only("id", "name", "payload", "occurred_at")
+    )
+    chunk = settings.OUTBOX_CHUNK_SIZE
+    done = 0
+    for start in range(0, len(rows), chunk):
+        with transaction.atomic():
+            done += _deliver_chunk_at_once(rows[start : start + chunk], set(), {}, now)
+    return done
 
 
 class _Workers:
@@ -88,12 +129,15 @@ class _Workers:
             raise RuntimeError(f"{len(failures)} worker(s) failed: {failures[0]!r}")
         return answers
 
-    def deliver(self, count: int, now) -> tuple[list[int], float]:
+    def deliver(self, count: int, now, *, partitioned=False) -> tuple[list[int], float, float]:
+        """Events each worker delivered, the wall time, and the CPU the workers and their
+        PostgreSQL backends spent. ``partitioned``: the ceiling (``_deliver_share``)."""
         started = time.perf_counter()
-        for inbox in self.inboxes[:count]:
-            inbox.put(now)
-        delivered = self._collect(count, timeout=1800)
-        return delivered, time.perf_counter() - started
+        for worker, inbox in enumerate(self.inboxes[:count]):
+            inbox.put((now, (worker, count) if partitioned else None))
+        answers = self._collect(count, timeout=1800)
+        seconds = time.perf_counter() - started
+        return [n for n, _cpu in answers], seconds, sum(cpu for _n, cpu in answers)
 
     def close(self) -> None:
         for inbox in self.inboxes:
@@ -146,10 +190,10 @@ def _listed(values) -> str:
 def main() -> None:
     args = arguments(
         __doc__.splitlines()[0],
-        events=(int, None, "pending events per round (default 10,000; quick 1,500)"),
+        events=(int, None, "pending events per round (default 10,000; quick 1,000)"),
         pairs=(int, None, "two-worker rounds (default 3); one-worker rounds: one more"),
     )
-    events = args.events or (1_500 if args.quick else 10_000)
+    events = args.events or (1_000 if args.quick else 10_000)
     pairs = args.pairs or 3
     plan = [1] + [2, 1] * pairs
     warm_up = 2
@@ -162,37 +206,62 @@ def main() -> None:
             flush=True,
         )
         workers = _Workers(2)
-        rates = {1: [], 2: []}
+        runs = {mode: {1: [], 2: []} for mode in MODES}  # (events/s, CPU s per event) per round
         shares = []
         try:
             for index, count in enumerate([warm_up, *plan]):
-                now = _build_round(events)
-                delivered, seconds = workers.deliver(count, now)
-                assert sum(delivered) == events, (delivered, events)
-                if index:
-                    rates[count].append(events / seconds)
-                    if count == 2:
-                        shares.append(min(delivered) / events)
+                for mode in MODES:
+                    now = _build_round(events)
+                    delivered, seconds, cpu = workers.deliver(
+                        count, now, partitioned=mode == "ceiling"
+                    )
+                    assert sum(delivered) == events, (mode, delivered, events)
+                    if index:
+                        runs[mode][count].append((events / seconds, cpu / events))
+                        if count == 2 and mode == "outbox":
+                            shares.append(min(delivered) / events)
         finally:
             workers.close()
-        _check(expected=(len(plan) + 1) * events)
-    one, two = rates[1], rates[2]
-    ratios = [rate / ((one[i] + one[i + 1]) / 2) for i, rate in enumerate(two)]
-    print(f"  one worker events/s {_listed(one)}; two workers events/s {_listed(two)}")
+        _check(expected=(len(plan) + 1) * events * len(MODES))
+    figures = {mode: _figures(runs[mode]) for mode in MODES}
+    outbox, ceiling = figures["outbox"], figures["ceiling"]
+    for mode, label in (("outbox", "outbox workers"), ("ceiling", "ceiling (fixed shares)")):
+        one, two, ratios, cpu_one, cpu_two = figures[mode]
+        print(
+            f"  {label}: one worker events/s {_listed(one)}; two workers {_listed(two)}; ratios "
+            + ", ".join(f"{ratio:.3f}" for ratio in ratios)
+            + f"; CPU per event (workers + their PostgreSQL backends) {cpu_one:.0f} µs with one, "
+            f"{cpu_two:.0f} µs with two"
+        )
     print(
-        "  ratios "
-        + ", ".join(f"{ratio:.3f}" for ratio in ratios)
-        + "; smaller worker's share "
+        "  smaller worker's share "
         + ", ".join(f"{share:.2f}" for share in shares)
         + "; each subscriber ran once per event"
     )
-    print(f"  load (1 min) {os.getloadavg()[0]:.2f}")
-    # The last line, exactly as docs/benchmarks.md quotes it.
-    print(
-        f"outbox: events={events} one_worker_eps={statistics.median(one):.1f} "
-        f"two_workers_eps={statistics.median(two):.1f} ratio={statistics.median(ratios):.3f}",
-        flush=True,
+    ratio = statistics.median(outbox[2])
+    ceiling_ratio = statistics.median(ceiling[2])
+    summary(
+        "outbox",
+        events=events,
+        one_worker_eps=statistics.median(outbox[0]),
+        two_workers_eps=statistics.median(outbox[1]),
+        cpu_us_per_event_one=outbox[3],
+        cpu_us_per_event_two=outbox[4],
+        ceiling_ratio=ceiling_ratio,
+        of_ceiling=ratio / ceiling_ratio,
+        ratio=ratio,
     )
+
+
+def _figures(rounds: dict[int, list[tuple[float, float]]]):
+    """Events/s of the one- and two-worker rounds, each two-worker round's ratio to the mean of
+    the one-worker rounds either side of it, and the median CPU µs per event of each."""
+    one = [rate for rate, _cpu in rounds[1]]
+    two = [rate for rate, _cpu in rounds[2]]
+    ratios = [rate / ((one[i] + one[i + 1]) / 2) for i, rate in enumerate(two)]
+    cpu_one = statistics.median(cpu for _rate, cpu in rounds[1]) * 1e6
+    cpu_two = statistics.median(cpu for _rate, cpu in rounds[2]) * 1e6
+    return one, two, ratios, cpu_one, cpu_two
 
 
 if __name__ == "__main__":

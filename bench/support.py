@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -108,6 +109,25 @@ def throwaway_database(benchmark: str):
     finally:
         connections.close_all()
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(*, whole_process: bool = False) -> float:
+    """CPU time spent so far on this worker's behalf: this thread's (or process's) own, plus its
+    PostgreSQL backend's (``/proc/<backend pid>/stat``: the server runs on this machine). Unlike
+    wall time, it does not grow while the worker waits for a core the neighbours hold, so a ratio
+    of CPU per unit of work repeats on a busy machine where a ratio of units per second does not.
+    """
+    from django.db import connection
+
+    connection.ensure_connection()
+    with open(f"/proc/{connection.connection.info.backend_pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+    own = time.process_time() if whole_process else time.thread_time()
+    return own + backend
 
 
 def summary(name: str, **figures) -> str:
