@@ -67,12 +67,15 @@ class MeOut(UserOut):
     date_joined: datetime
     terms_accepted_at: datetime | None
     terms_version: str
+    # Privacy: may followers' feeds show this person's purchases and deals? Off by default.
+    share_activity_with_followers: bool
 
 
 class MePatch(InputSchema):
     display_name: str | None = Field(default=None, max_length=200)
     bio: str | None = Field(default=None, max_length=2000)
     locale: str | None = Field(default=None, max_length=20)
+    share_activity_with_followers: bool | None = None
 
 
 class SignedInOut(Schema):

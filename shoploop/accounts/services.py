@@ -499,9 +499,21 @@ def purge_expired_codes(now: datetime) -> int:
 # --- profile -----------------------------------------------------------------------------------
 
 
-def update_profile(*, actor: User, display_name=None, bio=None, locale=None) -> User:
-    """Change the signed-in person's own profile; fields left as None stay as they are."""
+def update_profile(
+    *,
+    actor: User,
+    display_name=None,
+    bio=None,
+    locale=None,
+    share_activity_with_followers: bool | None = None,
+) -> User:
+    """Change the signed-in person's own profile; fields left as None stay as they are.
+
+    ``share_activity_with_followers`` is the privacy choice: may followers' feeds show what this
+    person bought and which deals they opened or joined (off until they turn it on)."""
     changes = {}
+    if share_activity_with_followers is not None:
+        changes["share_activity_with_followers"] = bool(share_activity_with_followers)
     if display_name is not None:
         changes["display_name"] = _clean_display_name(display_name)
     if bio is not None:

@@ -23,6 +23,7 @@ from shoploop.core.client_ip import client_ip
 from shoploop.core.errors import DomainError, NotFound
 
 PEOPLE_PER_PAGE = 20
+PROFILE_PER_PAGE = 10
 
 
 def _remember_language(response, locale: str):
@@ -185,7 +186,12 @@ def _profile_form_page(request, *, error=None, values=None, status=200):
     user = request.user
     context = {
         "values": values
-        or {"display_name": user.display_name, "bio": user.bio, "locale": user.locale},
+        or {
+            "display_name": user.display_name,
+            "bio": user.bio,
+            "locale": user.locale,
+            "share_activity_with_followers": user.share_activity_with_followers,
+        },
         "error": error,
         "languages": settings.LANGUAGES,
         "nav_active": "me",
@@ -198,6 +204,8 @@ def edit_profile(request):
     if request.method != "POST":
         return _profile_form_page(request)
     values = {key: request.POST.get(key, "") for key in ("display_name", "bio", "locale")}
+    # An unticked checkbox sends nothing: its absence means "off" (the form always shows it).
+    values["share_activity_with_followers"] = "share_activity_with_followers" in request.POST
     try:
         user = services.update_profile(actor=request.user, **values)
     except DomainError as error:
@@ -227,11 +235,38 @@ def _active_user(public_id: str):
 def profile(request, public_id):
     person = _active_user(public_id)
     summary = selectors.profile_summary(user=person, viewer=request.user)
-    return render(
-        request,
-        "accounts/profile.html",
-        {"summary": summary, "person": person, "nav_active": "me" if summary.is_self else ""},
-    )
+    context = {"summary": summary, "person": person, "nav_active": "me" if summary.is_self else ""}
+    context.update(_profile_sections(request, person=person, summary=summary))
+    return render(request, "accounts/profile.html", context)
+
+
+def _profile_sections(request, *, person, summary) -> dict:
+    """What makes a profile worth visiting: posts, reviews, public communities and followed
+    shops, each paged on its own. Across a block (either way) none of it is shown.
+
+    The apps above accounts are imported here, inside the function, so imports stay one-way."""
+    from shoploop.catalog.selectors import followed_shop_links
+    from shoploop.communities.selectors import public_communities_of
+    from shoploop.content.selectors import posts_by, public_reviews_by
+
+    if summary.viewer_blocked or summary.blocks_viewer:
+        return {"hidden_by_block": True}
+    viewer = request.user
+    get = request.GET.get
+    return {
+        "posts": Paginator(posts_by(author=person, viewer=viewer), PROFILE_PER_PAGE).get_page(
+            get("posts")
+        ),
+        "reviews": Paginator(
+            public_reviews_by(author=person, viewer=viewer), PROFILE_PER_PAGE
+        ).get_page(get("reviews")),
+        "communities": Paginator(public_communities_of(user=person), PEOPLE_PER_PAGE).get_page(
+            get("communities")
+        ),
+        "shops": Paginator(followed_shop_links(user=person), PEOPLE_PER_PAGE).get_page(
+            get("shops")
+        ),
+    }
 
 
 def _people_page(request, public_id, *, which: str):

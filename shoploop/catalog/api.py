@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
-from ninja import File, Router, Status, UploadedFile
+from ninja import File, Router, Schema, Status, UploadedFile
 from ninja.pagination import CursorPagination, paginate
 from pydantic import Field, StrictInt
 
@@ -63,6 +63,36 @@ class ShopOut(PublicSchema):
     @staticmethod
     def resolve_communities(obj) -> list:
         return list(selectors.shop_communities(shop=obj))
+
+
+class ShopFollowOut(PublicSchema):
+    """A shop as its (would-be) follower sees it: the count of its 粉丝 and whether they are one."""
+
+    name: str
+    follower_count: int
+    following: bool
+
+    @staticmethod
+    def resolve_follower_count(obj) -> int:
+        return selectors.shop_follower_count(shop=obj)
+
+    @staticmethod
+    def resolve_following(obj, context) -> bool:
+        viewer = context["request"].user if context else None
+        return selectors.follows_shop(user=viewer, shop=obj)
+
+
+class FollowedShopOut(Schema):
+    shop: ShopRef
+    followed_at: datetime
+
+    @staticmethod
+    def resolve_shop(obj) -> Shop:
+        return obj.shop
+
+    @staticmethod
+    def resolve_followed_at(obj) -> datetime:
+        return obj.created_at
 
 
 class ShopApplyIn(InputSchema):
@@ -228,6 +258,34 @@ def my_products(request):
 @router.get("/shops/{shop_id}", response=ShopOut, auth=optional_auth)
 def get_shop(request, shop_id: str):
     return selectors.visible_shop(public_id=shop_id, viewer=request.user)
+
+
+@router.post("/shops/{shop_id}/follow", response={201: ShopFollowOut})
+def follow_shop(request, shop_id: str):
+    """Become one of the shop's 粉丝: 409 ``already_following``, 422 ``cannot_follow_own_shop``."""
+    shop = selectors.visible_shop(public_id=shop_id, viewer=request.user)
+    services.follow_shop(actor=request.user, shop=shop)
+    return Status(201, shop)
+
+
+@router.delete("/shops/{shop_id}/follow", response=ShopFollowOut)
+def unfollow_shop(request, shop_id: str):
+    """Stop following: 409 ``not_following`` when one did not."""
+    shop = selectors.visible_shop(public_id=shop_id, viewer=request.user)
+    services.unfollow_shop(actor=request.user, shop=shop)
+    return shop
+
+
+@router.get("/shops/{shop_id}/follow", response=ShopFollowOut, auth=optional_auth)
+def shop_follow_state(request, shop_id: str):
+    """The shop's follower count and whether the caller follows it."""
+    return selectors.visible_shop(public_id=shop_id, viewer=request.user)
+
+
+@router.get("/me/followed-shops", response=list[FollowedShopOut])
+@paginate(CursorPagination, ordering=("-created_at",))
+def followed_shops(request):
+    return selectors.followed_shop_links(user=request.user)
 
 
 @router.patch("/shops/{shop_id}", response=ShopOut)

@@ -6,7 +6,7 @@ from django.db.models import Min, Prefetch, Q, QuerySet, Sum
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from shoploop.catalog.models import SKU, Product, ProductImage, Shop
+from shoploop.catalog.models import SKU, Product, ProductImage, Shop, ShopFollow
 from shoploop.communities.models import Community, Membership
 from shoploop.core.errors import NotFound, PermissionDenied
 
@@ -222,3 +222,26 @@ def stock_state(stock: int | None) -> StockState:
         label = ngettext("Only %(count)d left", "Only %(count)d left", stock) % {"count": stock}
         return StockState("low", label)
     return StockState("in_stock", gettext("In stock"))
+
+
+# --- shop follows (粉丝) --------------------------------------------------------------------------
+
+
+def shop_follower_count(*, shop: Shop) -> int:
+    """How many people follow the shop: its 粉丝 (counted by the unique (follower, shop) rows)."""
+    return ShopFollow.objects.filter(shop=shop, follower__is_active=True).count()
+
+
+def follows_shop(*, user, shop: Shop) -> bool:
+    if not (user and user.is_authenticated):
+        return False
+    return ShopFollow.objects.filter(follower=user, shop=shop).exists()
+
+
+def followed_shop_links(*, user) -> QuerySet[ShopFollow]:
+    """The approved shops ``user`` follows, newest follow first (``link.shop`` is the shop)."""
+    return (
+        ShopFollow.objects.filter(follower=user, shop__status=Shop.Status.APPROVED)
+        .select_related("shop")
+        .order_by("-created_at", "-pk")
+    )

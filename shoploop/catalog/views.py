@@ -16,6 +16,7 @@ from shoploop.core.errors import DomainError, NotFound, PermissionDenied
 from shoploop.core.money import format_fen
 
 SEARCH_RESULT_LIMIT = 40
+SEARCH_CONTENT_LIMIT = 20
 
 
 def _reraise_http(error: DomainError) -> None:
@@ -36,7 +37,35 @@ def shop_detail(request, shop_id):
             "products": selectors.shop_products(shop=shop)[:60],
             "communities": selectors.shop_communities(shop=shop),
             "is_owner": request.user.is_authenticated and shop.owner_id == request.user.pk,
+            "follower_count": selectors.shop_follower_count(shop=shop),
+            "viewer_follows": selectors.follows_shop(user=request.user, shop=shop),
         },
+    )
+
+
+def _act_on_shop(request, shop_id, action, done_message):
+    shop = selectors.visible_shop(public_id=shop_id, viewer=request.user)
+    try:
+        action(actor=request.user, shop=shop)
+    except DomainError as error:
+        _reraise_http(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done_message)
+    return redirect("catalog:shop", shop_id=shop.public_id)
+
+
+@require_POST
+@login_required
+def follow_shop(request, shop_id):
+    return _act_on_shop(request, shop_id, services.follow_shop, _("You now follow this shop."))
+
+
+@require_POST
+@login_required
+def unfollow_shop(request, shop_id):
+    return _act_on_shop(
+        request, shop_id, services.unfollow_shop, _("You no longer follow this shop.")
     )
 
 
@@ -69,17 +98,36 @@ def _chosen_sku(skus, public_id: str):
 def search(request):
     query = request.GET.get("q", "").strip()
     tag = request.GET.get("tag", "").strip()
-    products, communities = [], []
+    products, communities, posts, reviews = [], [], [], []
     if query or tag:
         products = list(selectors.search_products(query=query, tag=tag, limit=SEARCH_RESULT_LIMIT))
         communities = community_selectors.search_communities(
             query=query, tag=tag or None, limit=SEARCH_RESULT_LIMIT
         )
+    if query:
+        posts, reviews = _search_content(query=query, viewer=request.user)
     return render(
         request,
         "catalog/search.html",
-        {"query": query, "tag": tag, "products": products, "communities": communities},
+        {
+            "query": query,
+            "tag": tag,
+            "products": products,
+            "communities": communities,
+            "posts": posts,
+            "reviews": reviews,
+        },
     )
+
+
+def _search_content(*, query: str, viewer) -> tuple[list, list]:
+    """Posts the viewer may read and visible reviews that mention the keyword. content sits above
+    catalog, so its selectors are imported here, inside the function (imports stay one-way)."""
+    from shoploop.content import selectors as content_selectors
+
+    posts = content_selectors.search_posts(query=query, viewer=viewer)[:SEARCH_CONTENT_LIMIT]
+    reviews = content_selectors.search_reviews(query=query, viewer=viewer)[:SEARCH_CONTENT_LIMIT]
+    return list(posts), list(reviews)
 
 
 @login_required
@@ -120,7 +168,13 @@ def console(request):
     return render(
         request,
         "catalog/console/home.html",
-        {"shop": shop, "products": products, "to_do": to_do, "nav_active": "me"},
+        {
+            "shop": shop,
+            "products": products,
+            "to_do": to_do,
+            "follower_count": selectors.shop_follower_count(shop=shop),
+            "nav_active": "me",
+        },
     )
 
 

@@ -146,6 +146,16 @@ def title_of(conversation: Conversation, *, user) -> str:
     return _title(conversation, user=user)
 
 
+def person_in_title(conversation: Conversation, *, user):
+    """The person a conversation's title names for ``user`` (the other side of a private chat,
+    the buyer for the shop's staff), so the page can link to their profile; None otherwise."""
+    if conversation.kind == Conversation.Kind.SHOP:
+        return None if user.pk == conversation.buyer_id else conversation.buyer
+    if conversation.kind == Conversation.Kind.ROOM:
+        return None
+    return next((p.user for p in conversation.participants.all() if p.user_id != user.pk), None)
+
+
 def _unread_counts(*, user, conversations: list[Conversation]) -> dict[int, int]:
     """Unread messages per conversation: messages past the reader's ``last_read_seq`` that
     others sent (and that the reader may see)."""

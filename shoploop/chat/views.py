@@ -101,6 +101,7 @@ def conversation(request, public_id: str):
             "chat": chat,
             "access": access,
             "title": selectors.title_of(chat, user=request.user),
+            "title_person": selectors.person_in_title(chat, user=request.user),
             "page": page,
             "older": page[0].seq if page and page[0].seq > 1 else None,
             "newest_seq": page[-1].seq if page else 0,

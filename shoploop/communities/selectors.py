@@ -206,6 +206,17 @@ def my_communities(*, user) -> list[Community]:
     )
 
 
+def public_communities_of(*, user) -> QuerySet[Community]:
+    """The active public communities a person is an active member of: what their profile shows
+    (membership of members-only communities is not told to strangers)."""
+    return Community.objects.filter(
+        memberships__user=user,
+        memberships__state=Membership.State.ACTIVE,
+        state=Community.State.ACTIVE,
+        visibility=Community.Visibility.PUBLIC,
+    ).order_by("-member_count", "name")
+
+
 @dataclass
 class Suggestion:
     community: Community

@@ -52,45 +52,52 @@ class ContentCardOut(Schema):
     title: str
 
 
-class ContentPostOut(Schema):
-    """Read from a Post (the resolvers turn keys into public ids)."""
+class ContentAuthoredOut(Schema):
+    """What posts and reviews share: a public id, an author, text, photos, a state and a date.
+    Read from the model; the resolvers turn keys into public ids. (A base only: no operation
+    answers with it, so it never appears as a schema of its own.)"""
 
     id: str
-    community_id: str
     author: ContentPersonOut
     body: str
-    body_html: str
     photos: list[ContentPhotoOut]
-    card: ContentCardOut | None = None
-    review_id: str | None = None
     state: str
-    moderation_reason: str
-    pinned: bool
-    like_count: int
-    comment_count: int
     created_at: datetime
-    edited_at: datetime | None = None
-    url: str
 
     @staticmethod
     def resolve_id(obj) -> str:
         return obj.public_id
 
     @staticmethod
-    def resolve_community_id(obj) -> str:
-        return obj.community.public_id
-
-    @staticmethod
     def resolve_author(obj) -> dict:
         return _person(obj.author)
 
     @staticmethod
-    def resolve_body_html(obj) -> str:
-        return render_markdown(obj.body)
-
-    @staticmethod
     def resolve_photos(obj) -> list[dict]:
         return _photos(obj)
+
+
+class ContentPostOut(ContentAuthoredOut):
+    """Read from a Post."""
+
+    community_id: str
+    body_html: str
+    card: ContentCardOut | None = None
+    review_id: str | None = None
+    moderation_reason: str
+    pinned: bool
+    like_count: int
+    comment_count: int
+    edited_at: datetime | None = None
+    url: str
+
+    @staticmethod
+    def resolve_community_id(obj) -> str:
+        return obj.community.public_id
+
+    @staticmethod
+    def resolve_body_html(obj) -> str:
+        return render_markdown(obj.body)
 
     @staticmethod
     def resolve_card(obj) -> dict | None:
@@ -246,25 +253,17 @@ class ContentReviewIn(InputSchema):
     body: str = ""
 
 
-class ContentReviewOut(Schema):
-    id: str
+class ContentReviewOut(ContentAuthoredOut):
+    """Read from a Review."""
+
     product_id: str
     shop_id: str
-    author: ContentPersonOut
     stars: int
-    body: str
-    photos: list[ContentPhotoOut]
     follow_up_body: str
     follow_up_at: datetime | None = None
     reply_body: str
     reply_at: datetime | None = None
     refunded: bool
-    state: str
-    created_at: datetime
-
-    @staticmethod
-    def resolve_id(obj) -> str:
-        return obj.public_id
 
     @staticmethod
     def resolve_product_id(obj) -> str:
@@ -273,14 +272,6 @@ class ContentReviewOut(Schema):
     @staticmethod
     def resolve_shop_id(obj) -> str:
         return obj.shop.public_id
-
-    @staticmethod
-    def resolve_author(obj) -> dict:
-        return _person(obj.author)
-
-    @staticmethod
-    def resolve_photos(obj) -> list[dict]:
-        return _photos(obj)
 
     @staticmethod
     def resolve_refunded(obj) -> bool:
@@ -341,10 +332,7 @@ def _person(user) -> dict:
 
 
 def _photos(owner) -> list[dict]:
-    return [
-        {"id": p.public_id, "url": p.image.url, "width": p.width, "height": p.height}
-        for p in owner.photos.all()
-    ]
+    return [_photos_one(photo) for photo in owner.photos.all()]
 
 
 def _rating(rating: dict) -> dict:
@@ -718,3 +706,42 @@ def share_review(request, review_id: str, body: ContentShareIn):
         body=body.body,
     )
     return Status(201, post)
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles and search
+
+
+def _profile_person(user_id: str):
+    from shoploop.accounts.selectors import active_user_by_public_id
+
+    return active_user_by_public_id(user_id)
+
+
+@router.get("/users/{user_id}/posts", response=list[ContentPostOut], auth=optional_auth)
+@paginate(CursorPagination, ordering=("-created_at",))
+def list_user_posts(request, user_id: str):
+    """A person's posts that the caller may read (members-only communities only for members);
+    empty across a block, either way."""
+    return selectors.posts_by(author=_profile_person(user_id), viewer=request.user)
+
+
+@router.get("/users/{user_id}/reviews", response=list[ContentReviewOut], auth=optional_auth)
+@paginate(CursorPagination, ordering=("-created_at",))
+def list_user_reviews(request, user_id: str):
+    """A person's reviews that are not hidden; empty across a block, either way."""
+    return selectors.public_reviews_by(author=_profile_person(user_id), viewer=request.user)
+
+
+@router.get("/search/posts", response=list[ContentPostOut], auth=optional_auth)
+@paginate(CursorPagination, ordering=("-created_at",))
+def search_posts(request, q: str = ""):
+    """Posts whose text contains ``q``, among those the caller may read, newest first."""
+    return selectors.search_posts(query=q, viewer=request.user)
+
+
+@router.get("/search/reviews", response=list[ContentReviewOut], auth=optional_auth)
+@paginate(CursorPagination, ordering=("-created_at",))
+def search_reviews(request, q: str = ""):
+    """Visible reviews whose text, follow-up or product title contains ``q``, newest first."""
+    return selectors.search_reviews(query=q, viewer=request.user)

@@ -335,3 +335,91 @@ def visible_shares(*, review: Review, viewer) -> list[Post]:
         for post in review.shares.filter(state=Moderated.VISIBLE).select_related("community")
         if can_read_community(user=viewer, community=post.community)
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Profiles and search: posts and reviews across communities, as one viewer may see them
+
+
+def readable_posts(*, viewer) -> QuerySet[Post]:
+    """Visible posts the viewer may read anywhere: posts of public communities, and of
+    members-only ones where the viewer is an active member (operators read all). Hidden,
+    removed and deleted posts, and posts of dissolved communities, are left out; so are posts by
+    people who blocked the viewer or whom the viewer blocked."""
+    posts = _post_queryset().filter(state=Moderated.VISIBLE)
+    if _signed_in(viewer) and viewer.is_staff:
+        return posts
+    posts = posts.exclude(community__state=Community.State.DISSOLVED)
+    readable = ~Q(community__visibility__in=MEMBERS_ONLY)
+    if _signed_in(viewer):
+        member_of = Membership.objects.filter(user=viewer, state=Membership.State.ACTIVE)
+        readable |= Q(community__in=member_of.values("community"))
+        posts = posts.exclude(author__in=_blocked_people(viewer))
+    return posts.filter(readable)
+
+
+def _blocked_people(viewer) -> list[int]:
+    from shoploop.accounts.selectors import blocked_ids
+
+    return list(blocked_ids(viewer)) if _signed_in(viewer) else []
+
+
+def _blocked_between(viewer, person) -> bool:
+    from shoploop.accounts.selectors import blocked_either_way
+
+    return _signed_in(viewer) and blocked_either_way(viewer, person)
+
+
+def posts_by(*, author, viewer) -> QuerySet[Post]:
+    """A person's posts for their profile, newest first: only what the viewer may read, and
+    nothing at all when either of them blocked the other."""
+    if _blocked_between(viewer, author):
+        return Post.objects.none()
+    return readable_posts(viewer=viewer).filter(author=author).order_by("-created_at", "-pk")
+
+
+def visible_reviews(*, viewer) -> QuerySet[Review]:
+    """Reviews anyone may read (not hidden by an operator), without those of blocked people."""
+    reviews = (
+        Review.objects.filter(state=Review.State.VISIBLE)
+        .select_related("author", "product", "shop", "order_line")
+        .prefetch_related("photos")
+    )
+    if _signed_in(viewer):
+        reviews = reviews.exclude(author__in=_blocked_people(viewer))
+    return reviews
+
+
+def public_reviews_by(*, author, viewer) -> QuerySet[Review]:
+    """A person's visible reviews for their profile, newest first; none across a block."""
+    if _blocked_between(viewer, author):
+        return Review.objects.none()
+    return visible_reviews(viewer=viewer).filter(author=author).order_by("-created_at", "-pk")
+
+
+# Search is a case-insensitive substring match (``icontains``): the same answers on SQLite and
+# PostgreSQL, and Chinese needs no word splitting. See docs/content.md → Search for why no
+# full-text or trigram index yet.
+SEARCH_QUERY_MAX_LENGTH = 100
+
+
+def search_posts(*, query: str, viewer) -> QuerySet[Post]:
+    """Posts whose text contains ``query`` among those the viewer may read, newest first."""
+    query = (query or "").strip()[:SEARCH_QUERY_MAX_LENGTH]
+    if not query:
+        return Post.objects.none()
+    posts = readable_posts(viewer=viewer).filter(body__icontains=query)
+    return posts.order_by("-created_at", "-pk")
+
+
+def search_reviews(*, query: str, viewer) -> QuerySet[Review]:
+    """Visible reviews whose text, follow-up or product title contains ``query``, newest first."""
+    query = (query or "").strip()[:SEARCH_QUERY_MAX_LENGTH]
+    if not query:
+        return Review.objects.none()
+    matches = (
+        Q(body__icontains=query)
+        | Q(follow_up_body__icontains=query)
+        | Q(product__title__icontains=query)
+    )
+    return visible_reviews(viewer=viewer).filter(matches).order_by("-created_at", "-pk")

@@ -121,6 +121,8 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         "outcomes": dict(sorted(world.outcomes.items())),
         # The per-community posting, commenting and liking rates the content activity drew.
         "content_rates": list(getattr(world, "content_rates", {}).values()),
+        # The per-shop daily follow rates (粉丝) the shop-follows activity drew.
+        "shop_follow_rates": list(getattr(world, "shop_follow_rates", {}).values()),
         "money": money_outcomes(),
         "events": event_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},

@@ -134,6 +134,9 @@ class WorldParameters:
         default_factory=lambda: {"5": 0.55, "4": 0.25, "3": 0.1, "2": 0.05, "1": 0.05}
     )
     review_share_rate: float = 0.2
+    # Shop follows (粉丝): each approved shop draws once, uniformly from this range, the chance
+    # that a member of a community it is listed in (not yet a follower) follows it on a day.
+    shop_follow_rate: tuple[float, float] = (0.005, 0.04)
 
     @property
     def theme_keys(self) -> tuple[str, ...]:

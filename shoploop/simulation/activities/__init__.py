@@ -29,6 +29,7 @@ from shoploop.simulation.activities.orders import (
 )
 from shoploop.simulation.activities.payouts import SettleDeadlines, Withdrawals
 from shoploop.simulation.activities.people import Blocks, Follows, SignUps
+from shoploop.simulation.activities.shop_follows import ShopFollows
 from shoploop.simulation.activities.shops import ApplyForShops, ReviewShops, StockShelves
 
 # Play order within a day (each gets the next slice of the day's clock).
@@ -61,6 +62,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     GroupBuying,
     # People talk in their communities and review what they received (their own random stream).
     Attention,
+    # People follow the shops they meet in their communities (their own random stream too).
+    ShopFollows,
     # Last: the day's deadlines fire after everything people did that day.
     SettleDeadlines,
 )

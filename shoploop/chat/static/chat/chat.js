@@ -35,8 +35,18 @@
     var meta = document.createElement("span");
     meta.className = "muted chat-meta";
     var when = new Date(message.created_at);
-    meta.textContent = message.sender.name + " · " +
-      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    // The sender's name links to their profile, as on the server-rendered messages.
+    if (message.sender.id) {
+      var name = document.createElement("a");
+      name.className = "person";
+      name.href = "/u/" + encodeURIComponent(message.sender.id) + "/";
+      name.textContent = message.sender.name;
+      meta.appendChild(name);
+    } else {
+      meta.appendChild(document.createTextNode(message.sender.name));
+    }
+    meta.appendChild(document.createTextNode(" · " +
+      when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
     item.appendChild(meta);
     if (message.removed) {
       var gone = document.createElement("p");
