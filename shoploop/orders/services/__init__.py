@@ -167,6 +167,7 @@ from shoploop.orders.services.fulfilment import (
     _void_current_hold,
     cancel_order,
     change_order_address,
+    collect_pickup,
     complete_order,
     confirm_receipt,
     platform_fee,
@@ -194,6 +195,17 @@ from shoploop.orders.services.payment import (
     record_payment_success,
     register_deal_stock_owner,
     retry_payment,
+)
+from shoploop.orders.services.pickup import (
+    PICKUP_PREFIX,
+    create_pickup_point,
+    new_pickup_code,
+    normalize_pickup_code,
+    pickup_destination,
+    require_point_leader,
+    shop_pickup_settings,
+    update_pickup_point,
+    update_shop_pickup_settings,
 )
 from shoploop.orders.services.placement import (
     _allocate_discount,
