@@ -121,7 +121,9 @@ def cart_view(*, user=None, session_key: str | None = None) -> CartView:
 
 
 def _order_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("shop", "buyer", "checkout").prefetch_related("lines")
+    return Order.objects.select_related(
+        "shop", "buyer", "checkout", "pickup_point", "pickup_point__community"
+    ).prefetch_related("lines")
 
 
 def order_by_public_id(*, public_id: str) -> Order:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
 from shoploop.core.money import format_fen
-from shoploop.orders import selectors, services
+from shoploop.orders import pickup_views, selectors, services
 from shoploop.orders.carriers import Carrier
 from shoploop.orders.models import MAX_AFTER_SALE_PHOTOS, AfterSale, Order
 from shoploop.web.confirm import confirmation_page, is_confirmed
@@ -195,20 +195,32 @@ def order_list(request):
     )
 
 
+# A pickup order's code is shown while it can still be collected.
+PICKUP_CODE_STATES = (Order.State.PAID, Order.State.SHIPPED)
+
+
 @login_required
 def order_detail(request, order_id):
     order = selectors.order_detail(public_id=order_id, viewer=request.user)
+    is_buyer = order.buyer_id == request.user.pk
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "is_buyer": order.buyer_id == request.user.pk,
+            "is_buyer": is_buyer,
             "addresses": (
                 list(selectors.addresses_of(user=request.user))
-                if order.buyer_id == request.user.pk
+                if is_buyer
+                and not order.is_pickup
                 and order.state in services.ADDRESS_CHANGEABLE_STATES
                 else []
+            ),
+            # The code is the buyer's to show at the point; only they see it (and its QR).
+            "pickup_qr": (
+                pickup_views.pickup_qr_svg(request, order)
+                if is_buyer and order.is_pickup and order.state in PICKUP_CODE_STATES
+                else ""
             ),
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,

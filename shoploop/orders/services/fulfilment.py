@@ -190,7 +190,8 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
 
 
 def _clean_shipment(*, order: Order, carrier, tracking_number) -> tuple[str, str]:
-    if order.is_pickup and not carrier and not tracking_number:
+    if order.is_pickup and not tracking_number:
+        # Taken to the point by the shop itself: no carrier, no number.
         return "", ""
     carrier = carriers.clean_carrier(carrier)
     return carrier, carriers.clean_tracking_number(carrier=carrier, value=tracking_number)
