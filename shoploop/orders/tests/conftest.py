@@ -3,20 +3,20 @@
 import pytest
 
 from shoploop.catalog import services as catalog
-from shoploop.orders.tests.pickup_fixtures import (  # noqa: F401  (pickup fixtures)
-    community,
-    leader,
-    leadership,
-    member_buyer,
-    owner,
-    pickup_checkout,
-    point,
-    shipped_pickup_order,
-)
 from shoploop.orders.testing import (  # noqa: F401  (tests import them from here)
     SHENZHEN_NANSHAN,
     address_id_for,
     as_buyer,
+)
+from shoploop.orders.tests.pickup_fixtures import (  # noqa: F401  (pickup fixtures)
+    community,
+    community_owner,
+    leader,
+    leadership,
+    member_buyer,
+    pickup_checkout,
+    point,
+    shipped_pickup_order,
 )
 
 

@@ -1,5 +1,5 @@
 """Pickup fixtures: a community whose owner appointed a member as 团长, a pickup point, and a
-buyer who is a member. Test modules import the names they use from here."""
+buyer who is a member. The orders conftest imports them."""
 
 import pytest
 
@@ -9,13 +9,15 @@ from shoploop.orders import services
 
 
 @pytest.fixture
-def owner(make_user):
+def community_owner(make_user):
     return make_user(display_name="群主老李")
 
 
 @pytest.fixture
-def community(owner):
-    return community_services.create_community(actor=owner, name="幸福里邻居", tags=["邻里"])
+def community(community_owner):
+    return community_services.create_community(
+        actor=community_owner, name="幸福里邻居", tags=["邻里"]
+    )
 
 
 @pytest.fixture
@@ -26,8 +28,8 @@ def leader(make_user, community):
 
 
 @pytest.fixture
-def leadership(owner, community, leader):
-    return leader_services.appoint_leader(actor=owner, community=community, user=leader)
+def leadership(community_owner, community, leader):
+    return leader_services.appoint_leader(actor=community_owner, community=community, user=leader)
 
 
 @pytest.fixture

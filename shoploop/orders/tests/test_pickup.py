@@ -12,15 +12,6 @@ from shoploop.core.errors import Conflict, NotFound, PermissionDenied, Validatio
 from shoploop.core.models import OutboxEvent
 from shoploop.orders import pickup_selectors, selectors, services
 from shoploop.orders.models import Order, OrderEvent
-    community,
-    leader,
-    leadership,
-    member_buyer,
-    owner,
-    pickup_checkout,
-    point,
-    shipped_pickup_order,
-)
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -40,9 +31,11 @@ def test_owner_appoints_a_member_and_the_event_is_published(leadership, leader, 
     assert event["community_public_id"] == community.public_id
 
 
-def test_the_owner_may_appoint_themself(owner, community):
-    leadership = leader_services.appoint_leader(actor=owner, community=community, user=owner)
-    assert leadership.user == owner
+def test_the_owner_may_appoint_themself(community_owner, community):
+    leadership = leader_services.appoint_leader(
+        actor=community_owner, community=community, user=community_owner
+    )
+    assert leadership.user == community_owner
 
 
 def test_only_the_owner_or_an_operator_appoints(community, leader, make_user, operator):
@@ -53,35 +46,41 @@ def test_only_the_owner_or_an_operator_appoints(community, leader, make_user, op
     assert leader_services.appoint_leader(actor=operator, community=community, user=member)
 
 
-def test_a_non_member_cannot_be_appointed_nor_twice(owner, community, make_user, leadership):
+def test_a_non_member_cannot_be_appointed_nor_twice(
+    community_owner, community, make_user, leadership
+):
     with pytest.raises(Conflict) as refused:
-        leader_services.appoint_leader(actor=owner, community=community, user=make_user())
+        leader_services.appoint_leader(actor=community_owner, community=community, user=make_user())
     assert refused.value.code == "not_member"
     with pytest.raises(Conflict) as again:
-        leader_services.appoint_leader(actor=owner, community=community, user=leadership.user)
+        leader_services.appoint_leader(
+            actor=community_owner, community=community, user=leadership.user
+        )
     assert again.value.code == "already_leader"
 
 
-def test_revoking_stops_offering_the_point(owner, community, leader, point, member_buyer):
+def test_revoking_stops_offering_the_point(community_owner, community, leader, point, member_buyer):
     assert list(pickup_selectors.points_for_buyer(user=member_buyer)) == [point]
-    leader_services.revoke_leader(actor=owner, community=community, user=leader)
+    leader_services.revoke_leader(actor=community_owner, community=community, user=leader)
     assert list(pickup_selectors.points_for_buyer(user=member_buyer)) == []
     assert _events("communities.leader.revoked")
     with pytest.raises(Conflict) as again:
-        leader_services.revoke_leader(actor=owner, community=community, user=leader)
+        leader_services.revoke_leader(actor=community_owner, community=community, user=leader)
     assert again.value.code == "not_leader"
 
 
-def test_a_leader_may_step_down_but_not_revoke_another(community, leader, make_user, owner):
+def test_a_leader_may_step_down_but_not_revoke_another(
+    community, leader, make_user, community_owner
+):
     other = make_user()
     community_services.join_community(actor=other, community=community)
-    leader_services.appoint_leader(actor=owner, community=community, user=leader)
-    leader_services.appoint_leader(actor=owner, community=community, user=other)
+    leader_services.appoint_leader(actor=community_owner, community=community, user=leader)
+    leader_services.appoint_leader(actor=community_owner, community=community, user=other)
     with pytest.raises(PermissionDenied):
         leader_services.revoke_leader(actor=leader, community=community, user=other)
     leader_services.revoke_leader(actor=leader, community=community, user=leader)
     # Revoked, then appointed again: a new row (the partial unique constraint allows it).
-    assert leader_services.appoint_leader(actor=owner, community=community, user=leader)
+    assert leader_services.appoint_leader(actor=community_owner, community=community, user=leader)
 
 
 # --- points -----------------------------------------------------------------------------------
@@ -346,9 +345,9 @@ def test_not_yet_sent_cannot_be_collected(pickup_checkout, pay, leader, point):
 
 
 def test_only_the_points_leader_or_an_operator_collects(
-    shipped_pickup_order, point, member_buyer, merchant, operator, owner
+    shipped_pickup_order, point, member_buyer, merchant, operator, community_owner
 ):
-    for someone in (member_buyer, merchant, owner):
+    for someone in (member_buyer, merchant, community_owner):
         with pytest.raises(PermissionDenied):
             services.collect_pickup(
                 point=point, actor=someone, code=shipped_pickup_order.pickup_code
@@ -360,9 +359,9 @@ def test_only_the_points_leader_or_an_operator_collects(
 
 
 def test_a_revoked_leader_can_no_longer_collect(
-    shipped_pickup_order, point, leader, owner, community
+    shipped_pickup_order, point, leader, community_owner, community
 ):
-    leader_services.revoke_leader(actor=owner, community=community, user=leader)
+    leader_services.revoke_leader(actor=community_owner, community=community, user=leader)
     with pytest.raises(PermissionDenied):
         services.collect_pickup(point=point, actor=leader, code=shipped_pickup_order.pickup_code)
 
