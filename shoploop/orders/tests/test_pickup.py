@@ -394,3 +394,28 @@ def test_a_cancelled_order_owes_nothing(pickup_checkout, pay, merchant, shop, le
     pay(checkout)
     services.cancel_order(order=checkout.orders.get(), actor=member_buyer)
     assert not pickup_selectors.leader_earnings(user=leader).exists()
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def test_sending_to_the_point_notifies_the_buyer_and_the_leader(
+    pickup_checkout, pay, merchant, member_buyer, leader, point, committed
+):
+    from django.utils import translation
+
+    from shoploop.notifications import kinds
+    from shoploop.notifications.models import Notification
+
+    checkout = pickup_checkout()
+    pay(checkout)
+    with committed():
+        services.ship_order(
+            order=checkout.orders.get(), actor=merchant, carrier="", tracking_number=""
+        )
+    (to_buyer,) = Notification.objects.filter(recipient=member_buyer)
+    assert to_buyer.kind == "order_pickup_ready"
+    with translation.override("en"):
+        assert point.name in kinds.render(to_buyer.kind, to_buyer.params)
+    (to_leader,) = Notification.objects.filter(recipient=leader)
+    assert to_leader.kind == "pickup_order_sent"
