@@ -405,10 +405,11 @@ def _leader(leadership) -> dict:
 
 @router.get("/{community_id}/leaders", response=list[CommunityLeaderOut], auth=optional_auth)
 def list_leaders(request, community_id: str):
-    """The community's current 团长 (they run its pickup points)."""
-    return [
-        _leader(leadership) for leadership in selectors.active_leaders(community=_get(community_id))
-    ]
+    """The community's current 团长 (they run its pickup points); as visible as its members."""
+    community = _get(community_id)
+    if not selectors.can_see_members(user=request.user, community=community):
+        raise PermissionDenied(_("Only members can see who leads this community."))
+    return [_leader(leadership) for leadership in selectors.active_leaders(community=community)]
 
 
 @router.post("/{community_id}/leaders", response={201: CommunityLeaderOut})

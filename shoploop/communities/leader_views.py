@@ -4,6 +4,7 @@ revokes. Forms without JavaScript; the services decide who may."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,6 +22,9 @@ def _person_or_none(public_id: str):
 
 def community_leaders(request, public_id):
     community = _community_or_404(public_id)
+    # Who leads is as visible as the member list (a private community hides both).
+    if not selectors.can_see_members(user=request.user, community=community):
+        raise Forbidden()
     may_appoint = request.user.is_authenticated and (
         request.user.is_staff or community.owner_id == request.user.pk
     )
