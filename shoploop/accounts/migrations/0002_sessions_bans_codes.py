@@ -5,84 +5,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("accounts", "0001_initial"),
+        ('accounts', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="user",
-            name="ban_reason",
-            field=models.CharField(blank=True, max_length=200, verbose_name="ban reason"),
+            model_name='user',
+            name='ban_reason',
+            field=models.CharField(blank=True, max_length=200, verbose_name='ban reason'),
         ),
         migrations.AddField(
-            model_name="user",
-            name="banned_at",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="banned at"),
+            model_name='user',
+            name='banned_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='banned at'),
         ),
         migrations.AddField(
-            model_name="user",
-            name="session_version",
+            model_name='user',
+            name='session_version',
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.CreateModel(
-            name="OneTimeCode",
+            name='OneTimeCode',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("phone", models.CharField(max_length=20, verbose_name="phone")),
-                ("code_hash", models.CharField(editable=False, max_length=64)),
-                (
-                    "sent_to_ip",
-                    models.GenericIPAddressField(
-                        blank=True, null=True, verbose_name="requested from IP"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(default=shoploop.core.clock.now)),
-                ("expires_at", models.DateTimeField(verbose_name="expires at")),
-                (
-                    "wrong_tries",
-                    models.PositiveSmallIntegerField(default=0, verbose_name="wrong tries"),
-                ),
-                ("used_at", models.DateTimeField(blank=True, null=True, verbose_name="used at")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('phone', models.CharField(max_length=20, verbose_name='phone')),
+                ('code_hash', models.CharField(editable=False, max_length=64)),
+                ('sent_to_ip', models.GenericIPAddressField(blank=True, null=True, verbose_name='requested from IP')),
+                ('created_at', models.DateTimeField(default=shoploop.core.clock.now)),
+                ('expires_at', models.DateTimeField(verbose_name='expires at')),
+                ('wrong_tries', models.PositiveSmallIntegerField(default=0, verbose_name='wrong tries')),
+                ('used_at', models.DateTimeField(blank=True, null=True, verbose_name='used at')),
             ],
             options={
-                "verbose_name": "one-time code",
-                "verbose_name_plural": "one-time codes",
-                "indexes": [
-                    models.Index(
-                        fields=["phone", "-created_at"], name="accounts_on_phone_cad40d_idx"
-                    ),
-                    models.Index(
-                        fields=["sent_to_ip", "-created_at"], name="accounts_on_sent_to_4b67d0_idx"
-                    ),
-                    models.Index(fields=["expires_at"], name="accounts_on_expires_c25c24_idx"),
-                ],
+                'verbose_name': 'one-time code',
+                'verbose_name_plural': 'one-time codes',
+                'indexes': [models.Index(fields=['phone', '-created_at'], name='accounts_on_phone_cad40d_idx'), models.Index(fields=['sent_to_ip', '-created_at'], name='accounts_on_sent_to_4b67d0_idx'), models.Index(fields=['expires_at'], name='accounts_on_expires_c25c24_idx')],
             },
         ),
         migrations.CreateModel(
-            name="OtpThrottle",
+            name='OtpThrottle',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("scope", models.CharField(max_length=10)),
-                ("key", models.CharField(max_length=64)),
-                ("last_seen_at", models.DateTimeField(default=shoploop.core.clock.now)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('scope', models.CharField(max_length=10)),
+                ('key', models.CharField(max_length=64)),
+                ('last_seen_at', models.DateTimeField(default=shoploop.core.clock.now)),
             ],
             options={
-                "verbose_name": "code throttle",
-                "verbose_name_plural": "code throttles",
-                "constraints": [
-                    models.UniqueConstraint(fields=("scope", "key"), name="unique_otp_throttle")
-                ],
+                'verbose_name': 'code throttle',
+                'verbose_name_plural': 'code throttles',
+                'constraints': [models.UniqueConstraint(fields=('scope', 'key'), name='unique_otp_throttle')],
             },
         ),
     ]

@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalog", "0001_initial"),
+        ('catalog', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="shop",
-            name="public_contact",
-            field=models.CharField(
-                blank=True, default="", max_length=100, verbose_name="public contact"
-            ),
+            model_name='shop',
+            name='public_contact',
+            field=models.CharField(blank=True, default='', max_length=100, verbose_name='public contact'),
         ),
     ]

@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalog", "0001_initial"),
+        ('catalog', '0001_initial'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="shop",
-            name="return_address",
-            field=models.CharField(blank=True, max_length=300, verbose_name="return address"),
+            model_name='shop',
+            name='return_address',
+            field=models.CharField(blank=True, max_length=300, verbose_name='return address'),
         ),
     ]

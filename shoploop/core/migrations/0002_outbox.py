@@ -5,122 +5,60 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("core", "0001_initial"),
+        ('core', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="OutboxEvent",
+            name='OutboxEvent',
             fields=[
-                ("id", models.BigAutoField(primary_key=True, serialize=False)),
-                ("name", models.CharField(max_length=120, verbose_name="name")),
-                (
-                    "aggregate",
-                    models.CharField(
-                        blank=True, default="", max_length=160, verbose_name="aggregate"
-                    ),
-                ),
-                ("payload", models.JSONField(blank=True, default=dict, verbose_name="payload")),
-                ("occurred_at", models.DateTimeField(verbose_name="occurred at")),
-                ("next_attempt_at", models.DateTimeField(verbose_name="next delivery attempt")),
-                (
-                    "claimed_until",
-                    models.DateTimeField(blank=True, null=True, verbose_name="claimed until"),
-                ),
-                (
-                    "delivered_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="delivered at"),
-                ),
+                ('id', models.BigAutoField(primary_key=True, serialize=False)),
+                ('name', models.CharField(max_length=120, verbose_name='name')),
+                ('aggregate', models.CharField(blank=True, default='', max_length=160, verbose_name='aggregate')),
+                ('payload', models.JSONField(blank=True, default=dict, verbose_name='payload')),
+                ('occurred_at', models.DateTimeField(verbose_name='occurred at')),
+                ('next_attempt_at', models.DateTimeField(verbose_name='next delivery attempt')),
+                ('claimed_until', models.DateTimeField(blank=True, null=True, verbose_name='claimed until')),
+                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
             ],
             options={
-                "verbose_name": "outbox event",
-                "verbose_name_plural": "outbox events",
-                "indexes": [
-                    models.Index(
-                        condition=models.Q(("delivered_at__isnull", True)),
-                        fields=["next_attempt_at", "id"],
-                        name="core_outbox_pending",
-                    ),
-                    models.Index(
-                        condition=models.Q(("delivered_at__isnull", True)),
-                        fields=["aggregate", "id"],
-                        name="core_outbox_pending_aggregate",
-                    ),
-                    models.Index(fields=["name", "id"], name="core_outbox_name"),
-                ],
+                'verbose_name': 'outbox event',
+                'verbose_name_plural': 'outbox events',
+                'indexes': [models.Index(condition=models.Q(('delivered_at__isnull', True)), fields=['next_attempt_at', 'id'], name='core_outbox_pending'), models.Index(condition=models.Q(('delivered_at__isnull', True)), fields=['aggregate', 'id'], name='core_outbox_pending_aggregate'), models.Index(fields=['name', 'id'], name='core_outbox_name')],
             },
         ),
         migrations.CreateModel(
-            name="OutboxFailure",
+            name='OutboxFailure',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("subscriber", models.CharField(max_length=200, verbose_name="subscriber")),
-                ("attempts", models.PositiveIntegerField(default=0, verbose_name="attempts")),
-                ("last_error", models.TextField(blank=True, default="", verbose_name="last error")),
-                ("failed_at", models.DateTimeField(verbose_name="failed at")),
-                (
-                    "next_attempt_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="next attempt"),
-                ),
-                (
-                    "parked_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="parked at"),
-                ),
-                (
-                    "event",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="failures",
-                        to="core.outboxevent",
-                        verbose_name="event",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('subscriber', models.CharField(max_length=200, verbose_name='subscriber')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
+                ('last_error', models.TextField(blank=True, default='', verbose_name='last error')),
+                ('failed_at', models.DateTimeField(verbose_name='failed at')),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt')),
+                ('parked_at', models.DateTimeField(blank=True, null=True, verbose_name='parked at')),
+                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='failures', to='core.outboxevent', verbose_name='event')),
             ],
             options={
-                "verbose_name": "subscriber failure",
-                "verbose_name_plural": "subscriber failures",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("subscriber", "event"), name="core_outbox_failure_once"
-                    )
-                ],
+                'verbose_name': 'subscriber failure',
+                'verbose_name_plural': 'subscriber failures',
+                'constraints': [models.UniqueConstraint(fields=('subscriber', 'event'), name='core_outbox_failure_once')],
             },
         ),
         migrations.CreateModel(
-            name="OutboxHandled",
+            name='OutboxHandled',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("subscriber", models.CharField(max_length=200, verbose_name="subscriber")),
-                ("handled_at", models.DateTimeField(verbose_name="handled at")),
-                (
-                    "event",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="handled",
-                        to="core.outboxevent",
-                        verbose_name="event",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('subscriber', models.CharField(max_length=200, verbose_name='subscriber')),
+                ('handled_at', models.DateTimeField(verbose_name='handled at')),
+                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='handled', to='core.outboxevent', verbose_name='event')),
             ],
             options={
-                "verbose_name": "handled event",
-                "verbose_name_plural": "handled events",
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("subscriber", "event"), name="core_outbox_handled_once"
-                    )
-                ],
+                'verbose_name': 'handled event',
+                'verbose_name_plural': 'handled events',
+                'constraints': [models.UniqueConstraint(fields=('subscriber', 'event'), name='core_outbox_handled_once')],
             },
         ),
     ]

@@ -8,370 +8,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalog", "0001_initial"),
-        ("ledger", "0001_initial"),
+        ('catalog', '0001_initial'),
+        ('ledger', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Payment",
+            name='Payment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", shoploop.core.ids.PublicIdField()),
-                ("amount", models.BigIntegerField(verbose_name="amount (fen)")),
-                (
-                    "reference",
-                    models.CharField(db_index=True, max_length=120, verbose_name="reference"),
-                ),
-                (
-                    "description",
-                    models.CharField(blank=True, max_length=200, verbose_name="description"),
-                ),
-                (
-                    "idempotency_key",
-                    models.CharField(max_length=200, verbose_name="idempotency key"),
-                ),
-                ("provider", models.CharField(max_length=20, verbose_name="provider")),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("requires_payment", "Awaiting payment"),
-                            ("processing", "Processing"),
-                            ("succeeded", "Paid"),
-                            ("failed", "Failed"),
-                            ("canceled", "Canceled"),
-                        ],
-                        default="requires_payment",
-                        max_length=20,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "provider_trade_no",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="provider trade number"
-                    ),
-                ),
-                (
-                    "captured_fen",
-                    models.BigIntegerField(
-                        default=0, editable=False, verbose_name="captured (fen)"
-                    ),
-                ),
-                (
-                    "refunded_fen",
-                    models.BigIntegerField(
-                        default=0, editable=False, verbose_name="refunded (fen)"
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=shoploop.core.clock.now, verbose_name="created at"
-                    ),
-                ),
-                (
-                    "captured_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="captured at"),
-                ),
-                (
-                    "closed_at",
-                    models.DateTimeField(
-                        blank=True, null=True, verbose_name="failed or canceled at"
-                    ),
-                ),
-                (
-                    "payer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="payments",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="payer",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', shoploop.core.ids.PublicIdField()),
+                ('amount', models.BigIntegerField(verbose_name='amount (fen)')),
+                ('reference', models.CharField(db_index=True, max_length=120, verbose_name='reference')),
+                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
+                ('idempotency_key', models.CharField(max_length=200, verbose_name='idempotency key')),
+                ('provider', models.CharField(max_length=20, verbose_name='provider')),
+                ('state', models.CharField(choices=[('requires_payment', 'Awaiting payment'), ('processing', 'Processing'), ('succeeded', 'Paid'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='requires_payment', max_length=20, verbose_name='state')),
+                ('provider_trade_no', models.CharField(blank=True, max_length=64, verbose_name='provider trade number')),
+                ('captured_fen', models.BigIntegerField(default=0, editable=False, verbose_name='captured (fen)')),
+                ('refunded_fen', models.BigIntegerField(default=0, editable=False, verbose_name='refunded (fen)')),
+                ('created_at', models.DateTimeField(default=shoploop.core.clock.now, verbose_name='created at')),
+                ('captured_at', models.DateTimeField(blank=True, null=True, verbose_name='captured at')),
+                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='failed or canceled at')),
+                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to=settings.AUTH_USER_MODEL, verbose_name='payer')),
             ],
             options={
-                "verbose_name": "payment",
-                "verbose_name_plural": "payments",
+                'verbose_name': 'payment',
+                'verbose_name_plural': 'payments',
             },
         ),
         migrations.CreateModel(
-            name="PaymentEvent",
+            name='PaymentEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("provider", models.CharField(max_length=20, verbose_name="provider")),
-                ("event_id", models.CharField(max_length=100, verbose_name="provider event id")),
-                ("kind", models.CharField(max_length=20, verbose_name="reported outcome")),
-                ("amount", models.BigIntegerField(verbose_name="reported amount (fen)")),
-                (
-                    "outcome",
-                    models.CharField(
-                        choices=[
-                            ("captured", "Captured"),
-                            ("failed", "Marked failed"),
-                            ("ignored", "Ignored (already settled)"),
-                            ("amount_mismatch", "Refused: amount mismatch"),
-                            ("late_capture_refunded", "Paid after closing; refunded"),
-                        ],
-                        max_length=24,
-                        verbose_name="outcome",
-                    ),
-                ),
-                ("payload", models.JSONField(default=dict, verbose_name="payload")),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=shoploop.core.clock.now, verbose_name="received at"
-                    ),
-                ),
-                (
-                    "payment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="events",
-                        to="ledger.payment",
-                        verbose_name="payment",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('provider', models.CharField(max_length=20, verbose_name='provider')),
+                ('event_id', models.CharField(max_length=100, verbose_name='provider event id')),
+                ('kind', models.CharField(max_length=20, verbose_name='reported outcome')),
+                ('amount', models.BigIntegerField(verbose_name='reported amount (fen)')),
+                ('outcome', models.CharField(choices=[('captured', 'Captured'), ('failed', 'Marked failed'), ('ignored', 'Ignored (already settled)'), ('amount_mismatch', 'Refused: amount mismatch'), ('late_capture_refunded', 'Paid after closing; refunded')], max_length=24, verbose_name='outcome')),
+                ('payload', models.JSONField(default=dict, verbose_name='payload')),
+                ('created_at', models.DateTimeField(default=shoploop.core.clock.now, verbose_name='received at')),
+                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='ledger.payment', verbose_name='payment')),
             ],
             options={
-                "verbose_name": "payment event",
-                "verbose_name_plural": "payment events",
+                'verbose_name': 'payment event',
+                'verbose_name_plural': 'payment events',
             },
         ),
         migrations.CreateModel(
-            name="Refund",
+            name='Refund',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", shoploop.core.ids.PublicIdField()),
-                ("key", models.CharField(max_length=120, verbose_name="idempotency key")),
-                ("amount", models.BigIntegerField(verbose_name="amount (fen)")),
-                ("reason", models.CharField(blank=True, max_length=80, verbose_name="reason")),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("succeeded", "Refunded"),
-                            ("failed", "Failed (needs an operator)"),
-                        ],
-                        default="pending",
-                        max_length=12,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "attempts",
-                    models.PositiveIntegerField(default=0, verbose_name="provider attempts"),
-                ),
-                (
-                    "next_attempt_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="next attempt at"),
-                ),
-                (
-                    "last_error",
-                    models.CharField(blank=True, max_length=300, verbose_name="last error"),
-                ),
-                (
-                    "provider_refund_no",
-                    models.CharField(
-                        blank=True, max_length=64, verbose_name="provider refund number"
-                    ),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=shoploop.core.clock.now, verbose_name="created at"
-                    ),
-                ),
-                (
-                    "settled_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="settled at"),
-                ),
-                (
-                    "payment",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="refunds",
-                        to="ledger.payment",
-                        verbose_name="payment",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', shoploop.core.ids.PublicIdField()),
+                ('key', models.CharField(max_length=120, verbose_name='idempotency key')),
+                ('amount', models.BigIntegerField(verbose_name='amount (fen)')),
+                ('reason', models.CharField(blank=True, max_length=80, verbose_name='reason')),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Refunded'), ('failed', 'Failed (needs an operator)')], default='pending', max_length=12, verbose_name='state')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='provider attempts')),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt at')),
+                ('last_error', models.CharField(blank=True, max_length=300, verbose_name='last error')),
+                ('provider_refund_no', models.CharField(blank=True, max_length=64, verbose_name='provider refund number')),
+                ('created_at', models.DateTimeField(default=shoploop.core.clock.now, verbose_name='created at')),
+                ('settled_at', models.DateTimeField(blank=True, null=True, verbose_name='settled at')),
+                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='ledger.payment', verbose_name='payment')),
             ],
             options={
-                "verbose_name": "refund",
-                "verbose_name_plural": "refunds",
+                'verbose_name': 'refund',
+                'verbose_name_plural': 'refunds',
             },
         ),
         migrations.CreateModel(
-            name="Withdrawal",
+            name='Withdrawal',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("public_id", shoploop.core.ids.PublicIdField()),
-                ("request_key", models.CharField(max_length=200, verbose_name="request key")),
-                ("amount", models.BigIntegerField(verbose_name="amount (fen)")),
-                ("account_holder", models.CharField(max_length=60, verbose_name="account holder")),
-                ("account_masked", models.CharField(max_length=32, verbose_name="account number")),
-                (
-                    "state",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("paid", "Paid"),
-                            ("failed", "Failed (funds returned)"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                        verbose_name="state",
-                    ),
-                ),
-                (
-                    "attempts",
-                    models.PositiveIntegerField(default=0, verbose_name="provider attempts"),
-                ),
-                (
-                    "next_attempt_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="next attempt at"),
-                ),
-                (
-                    "failure_reason",
-                    models.CharField(blank=True, max_length=300, verbose_name="failure reason"),
-                ),
-                (
-                    "provider_ref",
-                    models.CharField(blank=True, max_length=64, verbose_name="provider reference"),
-                ),
-                (
-                    "created_at",
-                    models.DateTimeField(
-                        default=shoploop.core.clock.now, verbose_name="created at"
-                    ),
-                ),
-                (
-                    "settled_at",
-                    models.DateTimeField(blank=True, null=True, verbose_name="settled at"),
-                ),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="requested by",
-                    ),
-                ),
-                (
-                    "shop",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="withdrawals",
-                        to="catalog.shop",
-                        verbose_name="shop",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('public_id', shoploop.core.ids.PublicIdField()),
+                ('request_key', models.CharField(max_length=200, verbose_name='request key')),
+                ('amount', models.BigIntegerField(verbose_name='amount (fen)')),
+                ('account_holder', models.CharField(max_length=60, verbose_name='account holder')),
+                ('account_masked', models.CharField(max_length=32, verbose_name='account number')),
+                ('state', models.CharField(choices=[('pending', 'Pending'), ('paid', 'Paid'), ('failed', 'Failed (funds returned)')], default='pending', max_length=10, verbose_name='state')),
+                ('attempts', models.PositiveIntegerField(default=0, verbose_name='provider attempts')),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True, verbose_name='next attempt at')),
+                ('failure_reason', models.CharField(blank=True, max_length=300, verbose_name='failure reason')),
+                ('provider_ref', models.CharField(blank=True, max_length=64, verbose_name='provider reference')),
+                ('created_at', models.DateTimeField(default=shoploop.core.clock.now, verbose_name='created at')),
+                ('settled_at', models.DateTimeField(blank=True, null=True, verbose_name='settled at')),
+                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                ('shop', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='withdrawals', to='catalog.shop', verbose_name='shop')),
             ],
             options={
-                "verbose_name": "withdrawal",
-                "verbose_name_plural": "withdrawals",
+                'verbose_name': 'withdrawal',
+                'verbose_name_plural': 'withdrawals',
             },
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.UniqueConstraint(
-                fields=("payer", "idempotency_key"), name="ledger_payment_idempotency"
-            ),
+            model_name='payment',
+            constraint=models.UniqueConstraint(fields=('payer', 'idempotency_key'), name='ledger_payment_idempotency'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="ledger_payment_positive"
-            ),
+            model_name='payment',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_payment_positive'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("captured_fen", 0), ("captured_fen", models.F("amount")), _connector="OR"
-                ),
-                name="ledger_payment_captured_whole",
-            ),
+            model_name='payment',
+            constraint=models.CheckConstraint(condition=models.Q(('captured_fen', 0), ('captured_fen', models.F('amount')), _connector='OR'), name='ledger_payment_captured_whole'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("refunded_fen__gte", 0), ("refunded_fen__lte", models.F("captured_fen"))
-                ),
-                name="ledger_payment_refunds_within_capture",
-            ),
+            model_name='payment',
+            constraint=models.CheckConstraint(condition=models.Q(('refunded_fen__gte', 0), ('refunded_fen__lte', models.F('captured_fen'))), name='ledger_payment_refunds_within_capture'),
         ),
         migrations.AddConstraint(
-            model_name="paymentevent",
-            constraint=models.UniqueConstraint(
-                fields=("provider", "event_id"), name="ledger_payment_event_once"
-            ),
+            model_name='paymentevent',
+            constraint=models.UniqueConstraint(fields=('provider', 'event_id'), name='ledger_payment_event_once'),
         ),
         migrations.AddIndex(
-            model_name="refund",
-            index=models.Index(
-                condition=models.Q(("state", "pending")),
-                fields=["next_attempt_at"],
-                name="ledger_refunds_due",
-            ),
+            model_name='refund',
+            index=models.Index(condition=models.Q(('state', 'pending')), fields=['next_attempt_at'], name='ledger_refunds_due'),
         ),
         migrations.AddConstraint(
-            model_name="refund",
-            constraint=models.UniqueConstraint(
-                fields=("payment", "key"), name="ledger_refund_key_once"
-            ),
+            model_name='refund',
+            constraint=models.UniqueConstraint(fields=('payment', 'key'), name='ledger_refund_key_once'),
         ),
         migrations.AddConstraint(
-            model_name="refund",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="ledger_refund_positive"
-            ),
+            model_name='refund',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_refund_positive'),
         ),
         migrations.AddIndex(
-            model_name="withdrawal",
-            index=models.Index(
-                condition=models.Q(("state", "pending")),
-                fields=["next_attempt_at"],
-                name="ledger_withdrawals_due",
-            ),
+            model_name='withdrawal',
+            index=models.Index(condition=models.Q(('state', 'pending')), fields=['next_attempt_at'], name='ledger_withdrawals_due'),
         ),
         migrations.AddConstraint(
-            model_name="withdrawal",
-            constraint=models.UniqueConstraint(
-                fields=("shop", "request_key"), name="ledger_withdrawal_once"
-            ),
+            model_name='withdrawal',
+            constraint=models.UniqueConstraint(fields=('shop', 'request_key'), name='ledger_withdrawal_once'),
         ),
         migrations.AddConstraint(
-            model_name="withdrawal",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("amount__gt", 0)), name="ledger_withdrawal_positive"
-            ),
+            model_name='withdrawal',
+            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='ledger_withdrawal_positive'),
         ),
     ]

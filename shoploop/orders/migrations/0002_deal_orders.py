@@ -6,88 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalog", "0001_initial"),
-        ("orders", "0001_initial"),
+        ('catalog', '0001_initial'),
+        ('orders', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name="checkout",
-            name="orders_checkout_total_gt0",
+            model_name='checkout',
+            name='orders_checkout_total_gt0',
         ),
         migrations.RemoveConstraint(
-            model_name="order",
-            name="orders_total_is_subtotal_minus_discount",
+            model_name='order',
+            name='orders_total_is_subtotal_minus_discount',
         ),
         migrations.AddField(
-            model_name="checkout",
-            name="deal_ref",
-            field=models.CharField(blank=True, db_index=True, max_length=64, verbose_name="deal"),
+            model_name='checkout',
+            name='deal_ref',
+            field=models.CharField(blank=True, db_index=True, max_length=64, verbose_name='deal'),
         ),
         migrations.AlterField(
-            model_name="order",
-            name="cancel_reason",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("buyer", "Cancelled by the buyer"),
-                    ("merchant", "Cancelled by the shop"),
-                    ("expired", "Not paid in time"),
-                    ("payment_failed", "Payment failed"),
-                    ("deal_failed", "The deal did not succeed"),
-                ],
-                max_length=16,
-                verbose_name="cancel reason",
-            ),
+            model_name='order',
+            name='cancel_reason',
+            field=models.CharField(blank=True, choices=[('buyer', 'Cancelled by the buyer'), ('merchant', 'Cancelled by the shop'), ('expired', 'Not paid in time'), ('payment_failed', 'Payment failed'), ('deal_failed', 'The deal did not succeed')], max_length=16, verbose_name='cancel reason'),
         ),
         migrations.AlterField(
-            model_name="order",
-            name="state",
-            field=models.CharField(
-                choices=[
-                    ("pending_payment", "Awaiting payment"),
-                    ("awaiting_deal", "Paid, waiting for the deal"),
-                    ("paid", "Paid, to be shipped"),
-                    ("shipped", "Shipped"),
-                    ("received", "Received"),
-                    ("completed", "Completed"),
-                    ("cancelled", "Cancelled"),
-                ],
-                default="pending_payment",
-                max_length=16,
-                verbose_name="state",
-            ),
+            model_name='order',
+            name='state',
+            field=models.CharField(choices=[('pending_payment', 'Awaiting payment'), ('awaiting_deal', 'Paid, waiting for the deal'), ('paid', 'Paid, to be shipped'), ('shipped', 'Shipped'), ('received', 'Received'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='pending_payment', max_length=16, verbose_name='state'),
         ),
         migrations.AddConstraint(
-            model_name="checkout",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("total_fen__gt", 0), models.Q(("deal_ref", ""), _negated=True), _connector="OR"
-                ),
-                name="orders_checkout_total_gt0",
-            ),
+            model_name='checkout',
+            constraint=models.CheckConstraint(condition=models.Q(('total_fen__gt', 0), models.Q(('deal_ref', ''), _negated=True), _connector='OR'), name='orders_checkout_total_gt0'),
         ),
         migrations.AddConstraint(
-            model_name="checkout",
-            constraint=models.CheckConstraint(
-                condition=models.Q(("total_fen__gte", 0)), name="orders_checkout_total_gte0"
-            ),
+            model_name='checkout',
+            constraint=models.CheckConstraint(condition=models.Q(('total_fen__gte', 0)), name='orders_checkout_total_gte0'),
         ),
         migrations.AddConstraint(
-            model_name="order",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("total_fen__gte", 0),
-                    (
-                        "total_fen",
-                        django.db.models.expressions.CombinedExpression(
-                            models.F("subtotal_fen"), "-", models.F("discount_fen")
-                        ),
-                    ),
-                ),
-                name="orders_total_is_subtotal_minus_discount",
-            ),
+            model_name='order',
+            constraint=models.CheckConstraint(condition=models.Q(('total_fen__gte', 0), ('total_fen', django.db.models.expressions.CombinedExpression(models.F('subtotal_fen'), '-', models.F('discount_fen')))), name='orders_total_is_subtotal_minus_discount'),
         ),
     ]
