@@ -1,4 +1,5 @@
-"""Every write of the orders app, one module per part: ``cart``, ``placement`` (checkout),
+"""Every write of the orders app, one module per part: ``cart``, ``pickup`` (pickup points
+and the buyer's choice of one), ``placement`` (checkout),
 ``payment`` (outcomes), ``fulfilment``, ``after_sale``, ``deal_orders`` and ``deadlines``
 (``_base`` holds what they share). Callers import this package (``from shoploop.orders import
 services``); every name of the parts is re-exported here, so ``services.checkout(...)`` and the
