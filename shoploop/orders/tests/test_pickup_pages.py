@@ -134,3 +134,10 @@ def test_community_leaders_page(client, community_owner, community, leader):
     assert selectors.is_leader(user=leader, community=community)
     client.post(reverse("communities:leader_revoke", args=[community.public_id, leader.public_id]))
     assert not selectors.is_leader(user=leader, community=community)
+
+
+def test_the_me_page_links_a_leader_to_their_points(client, leadership, leader, member_buyer):
+    client.force_login(leader)
+    assert reverse("orders:pickup_home") in client.get("/me/").content.decode()
+    client.force_login(member_buyer)
+    assert reverse("orders:pickup_home") not in client.get("/me/").content.decode()
