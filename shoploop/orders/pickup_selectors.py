@@ -1,7 +1,7 @@
 """Reads for pickup: the points a buyer may choose, a 团长's points, the orders at a point and
 the 团长's pending earnings."""
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from shoploop.communities.models import Community, Membership
@@ -14,7 +14,8 @@ ARRIVING_STATES = (Order.State.PAID, Order.State.SHIPPED)
 
 def points_for_buyer(*, user) -> QuerySet[PickupPoint]:
     """Active points of active communities where ``user`` is an active member, run by a current
-    团长 of that community (a revoked leader's points are not offered)."""
+    团长 of that community who is still a member (a revoked or departed leader's points are not
+    offered)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return PickupPoint.objects.none()
     member_of = Membership.objects.filter(user=user, state=Membership.State.ACTIVE).values(
@@ -27,6 +28,15 @@ def points_for_buyer(*, user) -> QuerySet[PickupPoint]:
             community__state=Community.State.ACTIVE,
             community__leaders__user_id=F("leader_id"),
             community__leaders__revoked_at__isnull=True,
+        )
+        .filter(
+            Exists(
+                Membership.objects.filter(
+                    community=OuterRef("community"),
+                    user=OuterRef("leader"),
+                    state=Membership.State.ACTIVE,
+                )
+            )
         )
         .select_related("community", "leader")
         .distinct()

@@ -419,3 +419,8 @@ def test_sending_to_the_point_notifies_the_buyer_and_the_leader(
         assert point.name in kinds.render(to_buyer.kind, to_buyer.params)
     (to_leader,) = Notification.objects.filter(recipient=leader)
     assert to_leader.kind == "pickup_order_sent"
+
+
+def test_a_leader_who_left_the_community_is_not_offered(point, leader, community, member_buyer):
+    community_services.leave_community(actor=leader, community=community)
+    assert not pickup_selectors.points_for_buyer(user=member_buyer).exists()
