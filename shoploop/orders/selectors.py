@@ -122,7 +122,7 @@ def cart_view(*, user=None, session_key: str | None = None) -> CartView:
 
 def _order_queryset() -> QuerySet[Order]:
     return Order.objects.select_related(
-        "shop", "buyer", "checkout", "pickup_point", "pickup_point__community"
+        "shop", "buyer", "checkout", "pickup_point__community", "pickup_point__leader"
     ).prefetch_related("lines")
 
 
