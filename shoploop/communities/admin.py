@@ -2,7 +2,13 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.communities import services
-from shoploop.communities.models import Community, CommunityInvite, InterestTag, Membership
+from shoploop.communities.models import (
+    Community,
+    CommunityInvite,
+    CommunityLeader,
+    InterestTag,
+    Membership,
+)
 from shoploop.core.errors import DomainError
 
 
@@ -129,6 +135,19 @@ class CommunityInviteAdmin(admin.ModelAdmin):
         "use_count",
         "max_uses",
     )
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CommunityLeader)
+class CommunityLeaderAdmin(admin.ModelAdmin):
+    """Read-only history of 团长 appointments; the owner appoints and revokes on the site."""
+
+    list_display = ("community", "user", "appointed_by", "appointed_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("public_id", "community__name")
+    readonly_fields = [f.name for f in CommunityLeader._meta.fields]
 
     def has_add_permission(self, request):
         return False

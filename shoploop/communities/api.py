@@ -5,12 +5,12 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import File, Router, Schema, Status
+from ninja import Field, File, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import CursorPagination, paginate
 
 from shoploop.accounts.auth import optional_auth
-from shoploop.communities import selectors, services
+from shoploop.communities import leader_services, selectors, services
 from shoploop.communities.models import Community, Membership
 from shoploop.core.errors import NotFound, PermissionDenied
 from shoploop.core.schemas import InputSchema, PublicSchema
@@ -375,3 +375,56 @@ def create_invite(request, community_id: str, body: InviteIn):
 def revoke_invite(request, community_id: str, invite_id: str):
     invite = selectors.get_invite(community=_get(community_id), public_id=invite_id)
     return services.revoke_invite(actor=request.user, invite=invite)
+
+
+# ---------------------------------------------------------------------------------------------
+# 团长 (group leaders)
+
+
+class CommunityLeaderOut(Schema):
+    id: str
+    community_id: str
+    leader: PersonOut
+    appointed_at: datetime
+    revoked_at: datetime | None
+
+
+class AppointLeaderIn(InputSchema):
+    user_id: str = Field(..., max_length=40)
+
+
+def _leader(leadership) -> dict:
+    return {
+        "id": leadership.public_id,
+        "community_id": leadership.community.public_id,
+        "leader": _person(leadership.user),
+        "appointed_at": leadership.appointed_at,
+        "revoked_at": leadership.revoked_at,
+    }
+
+
+@router.get("/{community_id}/leaders", response=list[CommunityLeaderOut], auth=optional_auth)
+def list_leaders(request, community_id: str):
+    """The community's current 团长 (they run its pickup points); as visible as its members."""
+    community = _get(community_id)
+    if not selectors.can_see_members(user=request.user, community=community):
+        raise PermissionDenied(_("Only members can see who leads this community."))
+    return [_leader(leadership) for leadership in selectors.active_leaders(community=community)]
+
+
+@router.post("/{community_id}/leaders", response={201: CommunityLeaderOut})
+def appoint_leader(request, community_id: str, body: AppointLeaderIn):
+    """The owner (or an operator) appoints themself or an active member as a 团长."""
+    leadership = leader_services.appoint_leader(
+        actor=request.user, community=_get(community_id), user=_user(body.user_id)
+    )
+    return Status(201, _leader(leadership))
+
+
+@router.delete("/{community_id}/leaders/{user_id}", response=CommunityLeaderOut)
+def revoke_leader(request, community_id: str, user_id: str):
+    """The owner (or an operator) revokes a 团长; a 团长 may step down themself."""
+    leadership = leader_services.revoke_leader(
+        actor=request.user, community=_get(community_id), user=_user(user_id)
+    )
+    return _leader(leadership)

@@ -164,3 +164,49 @@ class CommunityInvite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.community} invite {self.public_id}"
+
+
+class CommunityLeader(models.Model):
+    """A 团长 (group leader) of a community: the owner themself or an active member the owner
+    appointed. A leader runs pickup points (``orders.PickupPoint``). Revoking keeps the row
+    (``revoked_at``) so past orders still name who ran the point; a community may have several
+    leaders, each at most once at a time."""
+
+    public_id = PublicIdField()
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="leaders", verbose_name=_("community")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="community_leaderships",
+        verbose_name=_("leader"),
+    )
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("appointed by"),
+    )
+    appointed_at = models.DateTimeField(_("appointed at"), default=clock.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("group leader")
+        verbose_name_plural = _("group leaders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "user"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="communities_one_active_leadership",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} leads {self.community}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

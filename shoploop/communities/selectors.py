@@ -7,7 +7,13 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from shoploop.communities.models import Community, CommunityInvite, InterestTag, Membership
+from shoploop.communities.models import (
+    Community,
+    CommunityInvite,
+    CommunityLeader,
+    InterestTag,
+    Membership,
+)
 from shoploop.core import clock
 from shoploop.core.errors import NotFound
 
@@ -352,3 +358,38 @@ def search_communities(*, query: str, tag: str | None = None, limit: int = 20) -
     if tag_name:
         results = results.filter(tags__name__iexact=tag_name)
     return list(results.distinct().order_by("-member_count", "-created_at")[:limit])
+
+
+def active_leaders(*, community: Community):
+    """The community's current 团长, oldest first."""
+    return (
+        CommunityLeader.objects.filter(community=community, revoked_at__isnull=True)
+        .select_related("user")
+        .order_by("appointed_at", "id")
+    )
+
+
+def led_communities(*, user) -> list[Community]:
+    """Active communities where ``user`` is a current 团长 and still an active member."""
+    if not _signed_in(user):
+        return []
+    return list(
+        Community.objects.filter(
+            leaders__user=user,
+            leaders__revoked_at__isnull=True,
+            memberships__user=user,
+            memberships__state=Membership.State.ACTIVE,
+            state=Community.State.ACTIVE,
+        )
+        .distinct()
+        .order_by("name")
+    )
+
+
+def is_leader(*, user, community: Community) -> bool:
+    """A current 团长 of the community who is still an active member of it."""
+    if not _signed_in(user):
+        return False
+    return CommunityLeader.objects.filter(
+        community=community, user=user, revoked_at__isnull=True
+    ).exists() and is_member(user=user, community=community)

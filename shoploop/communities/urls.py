@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shoploop.communities import views
+from shoploop.communities import leader_views, views
 
 app_name = "communities"
 urlpatterns = [
@@ -10,6 +10,13 @@ urlpatterns = [
     path("c/<str:public_id>/", views.community_detail, name="detail"),
     path("c/<str:public_id>/edit/", views.community_edit, name="edit"),
     path("c/<str:public_id>/members/", views.community_members, name="members"),
+    path("c/<str:public_id>/leaders/", leader_views.community_leaders, name="leaders"),
+    path("c/<str:public_id>/leaders/appoint/", leader_views.leader_appoint, name="leader_appoint"),
+    path(
+        "c/<str:public_id>/leaders/<str:user_id>/revoke/",
+        leader_views.leader_revoke,
+        name="leader_revoke",
+    ),
     path("c/<str:public_id>/moderation/", views.community_moderation, name="moderation"),
     path("c/<str:public_id>/invites/", views.invite_create, name="invite_create"),
     path(

@@ -12,6 +12,7 @@ from shoploop.deals.flash.api import router as flash_router
 from shoploop.deals.groups.api import router as groups_router
 from shoploop.deals.schemas import DealAddressIn
 from shoploop.orders.api import AddressOut
+from shoploop.orders.pickup_api import PickupPointOut
 
 router = Router()
 
@@ -45,6 +46,9 @@ class DealQuoteOut(Schema):
     total_fen: int
     address: AddressOut | None
     addresses: list[AddressOut]
+    # The buyer's communities' pickup points; choosing one is ``address_id`` "pickup:<id>".
+    pickup_points: list[PickupPointOut]
+    pickup_point: PickupPointOut | None
     refusal: str
     can_confirm: bool
     variants: list[DealVariantOut]

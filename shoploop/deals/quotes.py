@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.core.errors import NotFound, ValidationFailed
-from shoploop.orders import address_services
+from shoploop.orders import address_services, pickup_selectors
 from shoploop.orders import selectors as order_selectors
+from shoploop.orders import services as order_services
 from shoploop.orders.models import Address
 
 # The actions a quote can be asked for, with the id each one takes.
@@ -51,6 +52,10 @@ class DealQuote:
     # is then the lowest and nothing can be confirmed).
     variants: list[VariantChoice] = field(default_factory=list)
     sku_id: str = ""
+    # The buyer's communities' pickup points, and the one chosen instead of an address (the
+    # action's ``address_id`` is then "pickup:<point id>"; see docs/pickup.md).
+    pickup_points: list = field(default_factory=list)
+    pickup_point: object = None
 
     @property
     def total_fen(self) -> int:
@@ -66,7 +71,8 @@ class DealQuote:
 
     @property
     def can_confirm(self) -> bool:
-        return self.address is not None and not self.refusal and not self.needs_variant
+        destination = self.address is not None or self.pickup_point is not None
+        return destination and not self.refusal and not self.needs_variant
 
 
 def build_quote(
@@ -84,9 +90,14 @@ def build_quote(
     sku_id: str = "",
 ) -> DealQuote:
     """The buyer's addresses (default first) and the chosen one: ``address_id`` if given (one of
-    theirs, else ``address_not_found``), else the default, else None (add one first)."""
+    theirs, else ``address_not_found``), else the default, else None (add one first). An
+    ``address_id`` of "pickup:<point id>" chooses one of the buyer's pickup points instead."""
     addresses = list(order_selectors.addresses_of(user=user))
-    if address_id:
+    pickup_point = None
+    if address_id.startswith(order_services.PICKUP_PREFIX):
+        address = None
+        pickup_point = order_services.buyer_address(buyer=user, address_public_id=address_id)
+    elif address_id:
         address = address_services.own_address(user=user, address_public_id=address_id)
     else:
         address = addresses[0] if addresses else None
@@ -102,6 +113,8 @@ def build_quote(
         refusal=str(refusal or ""),
         variants=list(variants or []),
         sku_id=sku_id,
+        pickup_points=list(pickup_selectors.points_for_buyer(user=user)),
+        pickup_point=pickup_point,
     )
 
 
@@ -142,6 +155,6 @@ def chosen_or_default(*, quote_of, address_id: str) -> DealQuote:
     try:
         return quote_of(address_id)
     except NotFound as error:
-        if error.code != "address_not_found" or not address_id:
+        if error.code not in ("address_not_found", "pickup_point_not_found") or not address_id:
             raise
         return quote_of("")

@@ -50,6 +50,7 @@ def confirm_page(request, *, heading, quote_of, action_url: str, back_url: str, 
             "back_url": back_url,
             "hidden": list(hidden),
             "here": request.get_full_path(),
+            "pickup_prefix": "pickup:",
         },
     )
 
@@ -59,6 +60,9 @@ def confirm_page(request, *, heading, quote_of, action_url: str, back_url: str, 
 CONFIRM_ERRORS = (
     "address_required",
     "address_not_found",
+    "pickup_point_required",
+    "pickup_point_not_found",
+    "pickup_not_offered",
     "variant_required",
     "variant_not_found",
     "variant_sold_out",

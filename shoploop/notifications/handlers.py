@@ -194,13 +194,39 @@ def order_paid(event: DomainEvent) -> None:
 
 def order_shipped(event: DomainEvent) -> None:
     order = selectors.order(event.payload.get("order_public_id"))
-    if order is None:
-        return
+    if order is None or order.is_pickup:
+        return  # a pickup order's buyer hears "orders.pickup.ready" instead
     services.notify(
         recipient=order.buyer,
         kind="order_shipped",
         key=_key(event, order.public_id),
         params=_order_params(order),
+    )
+
+
+def pickup_ready(event: DomainEvent) -> None:
+    """The shop sent a pickup order to its point: the buyer (with the point's name) and the
+    point's 团长 (who will hand it over) hear of it."""
+    order = selectors.order(event.payload.get("order_public_id"))
+    if order is None or order.pickup_point is None:
+        return
+    point = order.pickup_point
+    services.notify(
+        recipient=order.buyer,
+        kind="order_pickup_ready",
+        key=_key(event, order.public_id),
+        params={**_order_params(order), "point": point.name},
+    )
+    services.notify(
+        recipient=point.leader,
+        kind="pickup_order_sent",
+        key=_key(event, order.public_id, "leader"),
+        params={
+            **_order_params(order),
+            "point": point.name,
+            "point_id": point.public_id,
+            "buyer_name": _name(order.buyer),
+        },
     )
 
 
@@ -321,6 +347,7 @@ SUBSCRIPTIONS = {
     "orders.order.paid": order_paid,
     "orders.order.shipped": order_shipped,
     "orders.order.received": order_received,
+    "orders.pickup.ready": pickup_ready,
     "orders.order.refunded": order_refunded,
     "orders.after_sale.requested": after_sale_requested,
     "orders.after_sale.accepted": after_sale_accepted,

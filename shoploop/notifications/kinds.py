@@ -126,6 +126,28 @@ def _order_shipped_text(p) -> str:
     return _("Your order of %(title)s has shipped.") % {"title": _order_title(p)}
 
 
+def _order_pickup_ready_text(p) -> str:
+    return _("Your order of %(title)s is on its way to %(point)s. Show your pickup code there.") % {
+        "title": _order_title(p),
+        "point": p.get("point", ""),
+    }
+
+
+def _pickup_order_sent_text(p) -> str:
+    return _("An order for %(buyer)s is on its way to your pickup point %(point)s.") % {
+        "buyer": p.get("buyer_name", ""),
+        "point": p.get("point", ""),
+    }
+
+
+def _pickup_point_url(p):
+    return _url("orders:pickup_point", point_id=p["point_id"])
+
+
+def _order_pickup_ready_sms(p):
+    return [_order_title(p)[:20], str(p.get("point", ""))[:20]]
+
+
 def _order_auto_received_text(p) -> str:
     return _("Your order of %(title)s was marked as received automatically.") % {
         "title": _order_title(p)
@@ -246,6 +268,20 @@ _ALL = [
         _order_url,
         important=True,
         sms_params=_order_shipped_sms,
+    ),
+    Kind(
+        "order_pickup_ready",
+        gettext_lazy("Your order is on its way to the pickup point"),
+        _order_pickup_ready_text,
+        _order_url,
+        important=True,
+        sms_params=_order_pickup_ready_sms,
+    ),
+    Kind(
+        "pickup_order_sent",
+        gettext_lazy("An order is on its way to your pickup point (group leader)"),
+        _pickup_order_sent_text,
+        _pickup_point_url,
     ),
     Kind(
         "order_auto_received",

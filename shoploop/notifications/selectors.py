@@ -128,7 +128,11 @@ def project_backers(project) -> list:
 def order(public_id):
     from shoploop.orders.models import Order
 
-    return Order.objects.select_related("buyer", "shop__owner").filter(public_id=public_id).first()
+    return (
+        Order.objects.select_related("buyer", "shop__owner", "pickup_point__leader")
+        .filter(public_id=public_id)
+        .first()
+    )
 
 
 def order_title(order) -> str:

@@ -16,6 +16,8 @@ from shoploop.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    PickupPoint,
+    ShopPickupSettings,
 )
 
 
@@ -146,3 +148,25 @@ class EscalatedAfterSaleAdmin(AfterSaleAdmin):
 
     def get_queryset(self, request):
         return selectors.escalated_after_sales()
+
+
+@admin.register(PickupPoint)
+class PickupPointAdmin(admin.ModelAdmin):
+    """Read-only: its 团长 edits a point; an operator collects an order on the point's page."""
+
+    list_display = ("public_id", "name", "community", "leader", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("public_id", "name", "address")
+    readonly_fields = [f.name for f in PickupPoint._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ShopPickupSettings)
+class ShopPickupSettingsAdmin(admin.ModelAdmin):
+    list_display = ("shop", "offers_pickup", "leader_commission_fen", "updated_at")
+    readonly_fields = [f.name for f in ShopPickupSettings._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -15,8 +15,12 @@ from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
 from shoploop.orders import address_services, regions, selectors, services
 from shoploop.orders.models import Checkout
+from shoploop.orders.pickup_api import PickupPointOut
+from shoploop.orders.pickup_api import router as pickup_router
 
 router = Router(tags=["orders"])
+# Mounted first, so /pickup/… is matched before the /{order_id}/… paths.
+router.add_router("/pickup", pickup_router)
 
 
 # --- schemas ----------------------------------------------------------------------------------
@@ -89,7 +93,10 @@ class CheckoutIn(InputSchema):
     coupons: dict[str, str] = Field(default_factory=dict)
     # One of the buyer's addresses (GET /addresses); required: every product is a physical good.
     address_id: str = Field("", max_length=40)
+    # "delivery" or "pickup"; a pickup names one of GET /orders/pickup/available instead of an
+    # address (each shop of the cart must offer pickup: 409 pickup_not_offered).
     delivery_method: str = Field("delivery", max_length=16)
+    pickup_point_id: str = Field("", max_length=40)
 
 
 class CheckoutQuoteIn(InputSchema):
@@ -98,6 +105,7 @@ class CheckoutQuoteIn(InputSchema):
     # Omitted: the default address.
     address_id: str = Field("", max_length=40)
     delivery_method: str = Field("delivery", max_length=16)
+    pickup_point_id: str = Field("", max_length=40)
 
 
 class CheckoutQuoteLineOut(Schema):
@@ -130,6 +138,10 @@ class CheckoutQuoteOut(Schema):
     shops: list[CheckoutQuoteShopOut]
     delivery_method: str
     address: AddressOut | None
+    # The pickup points the buyer may choose (empty if a shop does not offer pickup), and the
+    # chosen one.
+    pickup_points: list[PickupPointOut]
+    pickup_point: PickupPointOut | None
     subtotal_fen: int
     discount_fen: int
     total_fen: int
@@ -180,6 +192,7 @@ class OrderOut(Schema):
     refunded_fen: int
     delivery_method: str
     address: ShipAddressOut | None
+    pickup_point: PickupPointOut | None
     carrier: str
     tracking_number: str
     cancel_reason: str
@@ -203,6 +216,13 @@ class OrderOut(Schema):
 
 class OrderDetailOut(OrderOut):
     timeline: list[EventOut]
+    # A pickup order's code, for its buyer only (they show it at the point); "" otherwise.
+    pickup_code: str
+
+    @staticmethod
+    def resolve_pickup_code(obj, context) -> str:
+        viewer = context["request"].user if context else None
+        return obj.pickup_code if viewer is not None and viewer.pk == obj.buyer_id else ""
 
     @staticmethod
     def resolve_timeline(obj):
@@ -219,14 +239,15 @@ class CheckoutOut(Schema):
 
 
 class ShipIn(InputSchema):
+    # Both may be "" for a pickup order (sent to the pickup point by the shop itself).
     carrier: str = Field(..., max_length=200)
     tracking_number: str = Field(..., max_length=200)
 
 
 class ShipmentIn(InputSchema):
     order_id: str = Field(..., max_length=40)
-    carrier: str = Field(..., max_length=40)
-    tracking_number: str = Field(..., max_length=200)
+    carrier: str = Field("", max_length=40)
+    tracking_number: str = Field("", max_length=200)
 
 
 class ShipManyIn(InputSchema):
@@ -395,6 +416,8 @@ def _quote_out(quote) -> dict:
         ],
         "delivery_method": quote.delivery_method,
         "address": quote.address,
+        "pickup_points": quote.pickup_points,
+        "pickup_point": quote.pickup_point,
         "subtotal_fen": quote.subtotal_fen,
         "discount_fen": quote.discount_fen,
         "total_fen": quote.total_fen,
@@ -449,6 +472,7 @@ def create_checkout(request, payload: CheckoutIn):
         coupons=payload.coupons,
         address_public_id=payload.address_id,
         delivery_method=payload.delivery_method,
+        pickup_point_public_id=payload.pickup_point_id,
     )
     return Status(200 if replayed else 201, _checkout_out(checkout))
 
@@ -464,6 +488,7 @@ def quote_checkout(request, payload: CheckoutQuoteIn):
             coupons=payload.coupons,
             address_public_id=payload.address_id,
             delivery_method=payload.delivery_method,
+            pickup_point_public_id=payload.pickup_point_id,
         )
     )
 

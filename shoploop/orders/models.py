@@ -166,8 +166,9 @@ class Order(models.Model):
     has_hold = models.BooleanField(default=False, editable=False)
 
     class DeliveryMethod(models.TextChoices):
-        # Pickup (自提) is the next method; the confirm page and the quote already carry the field.
         DELIVERY = "delivery", _("Delivery to an address")
+        # 自提: the shop ships to a community's pickup point; its 团长 hands it over (pickup.md).
+        PICKUP = "pickup", _("Pick up at a pickup point")
 
     delivery_method = models.CharField(
         _("delivery method"),
@@ -201,6 +202,28 @@ class Order(models.Model):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     fee_fen = models.BigIntegerField(_("platform fee (fen)"), default=0)
+    # Pickup orders only (delivery_method "pickup"): the point, the code the buyer shows there,
+    # and the 团长 and commission snapshotted at checkout (a later change of the point's leader
+    # or the shop's setting does not move what this order owes). The commission is only
+    # recorded here; the ledger transfer is wired by the referrals work (docs/pickup.md).
+    pickup_point = models.ForeignKey(
+        "orders.PickupPoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("pickup point"),
+    )
+    pickup_code = models.CharField(_("pickup code"), max_length=12, blank=True)
+    pickup_leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pickup_orders",
+        verbose_name=_("group leader"),
+    )
+    leader_commission_fen = models.BigIntegerField(_("group leader commission (fen)"), default=0)
     created_at = models.DateTimeField(_("created at"), default=clock.now)
 
     class Meta:
@@ -215,6 +238,17 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=F("total_fen")),
                 name="orders_refunded_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(leader_commission_fen__gte=0)
+                & Q(leader_commission_fen__lte=F("total_fen")),
+                name="orders_leader_commission_within_total",
+            ),
+            # The 团长 finds an order by the code the buyer shows: one order per code per point.
+            models.UniqueConstraint(
+                fields=["pickup_point", "pickup_code"],
+                condition=Q(pickup_point__isnull=False),
+                name="orders_one_pickup_code_per_point",
             ),
         ]
         indexes = [
@@ -239,6 +273,10 @@ class Order(models.Model):
     @property
     def has_address(self) -> bool:
         return bool(self.ship_street)
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.delivery_method == self.DeliveryMethod.PICKUP
 
     @property
     def ship_region(self) -> str:
@@ -318,6 +356,7 @@ EVENT_LABELS = {
     "placed": _("Order placed"),
     "paid": _("Paid"),
     "shipped": _("Shipped"),
+    "sent_to_pickup": _("Sent to the pickup point"),
     "received": _("Received"),
     "completed": _("Completed"),
     "cancelled": _("Cancelled"),
@@ -632,3 +671,65 @@ class AfterSalePhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.after_sale_id} #{self.position}"
+
+
+PICKUP_NAME_MAX_LENGTH = 40
+PICKUP_ADDRESS_MAX_LENGTH = 200
+PICKUP_HOURS_MAX_LENGTH = 100
+
+
+class PickupPoint(models.Model):
+    """A community's pickup point (自提点), run by one of its 团长
+    (``communities.CommunityLeader``). A community may have several; its members choose one
+    instead of delivery at checkout."""
+
+    public_id = PublicIdField()
+    community = models.ForeignKey(
+        "communities.Community",
+        on_delete=models.PROTECT,
+        related_name="pickup_points",
+        verbose_name=_("community"),
+    )
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="pickup_points",
+        verbose_name=_("group leader"),
+    )
+    name = models.CharField(_("name"), max_length=PICKUP_NAME_MAX_LENGTH)
+    address = models.CharField(_("address"), max_length=PICKUP_ADDRESS_MAX_LENGTH)
+    hours = models.CharField(_("opening hours"), max_length=PICKUP_HOURS_MAX_LENGTH)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("pickup point")
+        verbose_name_plural = _("pickup points")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["community", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ShopPickupSettings(models.Model):
+    """A shop's pickup choices. No row means the defaults: pickup offered, no commission."""
+
+    shop = models.OneToOneField(
+        "catalog.Shop",
+        on_delete=models.CASCADE,
+        related_name="pickup_settings",
+        verbose_name=_("shop"),
+    )
+    offers_pickup = models.BooleanField(_("offers pickup"), default=True)
+    leader_commission_fen = models.PositiveIntegerField(
+        _("group leader commission per order (fen)"), default=0
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("shop pickup settings")
+        verbose_name_plural = _("shop pickup settings")
+
+    def __str__(self) -> str:
+        return f"pickup settings of {self.shop_id}"

@@ -121,7 +121,9 @@ def cart_view(*, user=None, session_key: str | None = None) -> CartView:
 
 
 def _order_queryset() -> QuerySet[Order]:
-    return Order.objects.select_related("shop", "buyer", "checkout").prefetch_related("lines")
+    return Order.objects.select_related(
+        "shop", "buyer", "checkout", "pickup_point__community", "pickup_point__leader"
+    ).prefetch_related("lines")
 
 
 def order_by_public_id(*, public_id: str) -> Order:
@@ -402,6 +404,12 @@ class CheckoutQuote:
     delivery_method: str
     address: Address | None
     addresses: list[Address]
+    # The pickup points this buyer may choose (empty when a shop of the cart does not offer
+    # pickup) and the chosen one (delivery_method "pickup").
+    pickup_points: list = field(default_factory=list)
+    pickup_point: object = None
+    # Shops of the cart that do not offer pickup, named on the page.
+    no_pickup_shops: list = field(default_factory=list)
 
     @property
     def subtotal_fen(self) -> int:
@@ -421,6 +429,8 @@ class CheckoutQuote:
 
     @property
     def can_confirm(self) -> bool:
+        if self.delivery_method == Order.DeliveryMethod.PICKUP:
+            return bool(self.groups) and self.pickup_point is not None
         return bool(self.groups) and self.address is not None
 
 
@@ -430,6 +440,7 @@ def checkout_quote(
     coupons: dict | None = None,
     address_public_id: str = "",
     delivery_method: str = Order.DeliveryMethod.DELIVERY,
+    pickup_point_public_id: str = "",
 ) -> CheckoutQuote:
     """The confirm step: the cart's lines by shop, each shop's coupon with its discount already
     in the total, the delivery method and the address (the default unless one is chosen).
@@ -485,6 +496,33 @@ def checkout_quote(
         address = address_services.own_address(user=buyer, address_public_id=address_public_id)
     else:
         address = addresses[0] if addresses else None
-    return CheckoutQuote(
+    quote = CheckoutQuote(
         groups=groups, delivery_method=delivery_method, address=address, addresses=addresses
     )
+    _add_pickup_choice(quote, buyer=buyer, pickup_point_public_id=pickup_point_public_id)
+    return quote
+
+
+def _add_pickup_choice(quote: CheckoutQuote, *, buyer, pickup_point_public_id: str) -> None:
+    """The points the buyer may pick up at, if every shop of the cart offers pickup; a pickup
+    chosen where it is not possible raises as the checkout would."""
+    from shoploop.orders import pickup_selectors, services
+
+    quote.no_pickup_shops = [
+        group.shop
+        for group in quote.groups
+        if not services.shop_pickup_settings(shop=group.shop).offers_pickup
+    ]
+    if not quote.no_pickup_shops:
+        quote.pickup_points = list(pickup_selectors.points_for_buyer(user=buyer))
+    if quote.delivery_method != Order.DeliveryMethod.PICKUP:
+        return
+    quote.pickup_point = services.pickup_destination(
+        buyer=buyer, point_public_id=pickup_point_public_id
+    )
+    if quote.no_pickup_shops:
+        raise Conflict(
+            _("%(shop)s does not offer pickup; choose delivery to an address.")
+            % {"shop": quote.no_pickup_shops[0].name},
+            code="pickup_not_offered",
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from shoploop.orders import address_views, views
+from shoploop.orders import address_views, pickup_views, views
 
 app_name = "orders"
 urlpatterns = [
@@ -63,4 +63,11 @@ urlpatterns = [
         name="merchant_packing_list_csv",
     ),
     path("console/after-sales/", views.merchant_after_sales, name="merchant_after_sales"),
+    path("console/pickup/", pickup_views.shop_pickup_settings, name="shop_pickup_settings"),
+    path("pickup/", pickup_views.pickup_home, name="pickup_home"),
+    path("pickup/new/", pickup_views.pickup_point_new, name="pickup_point_new"),
+    path("pickup/earnings/", pickup_views.pickup_earnings, name="pickup_earnings"),
+    path("pickup/<str:point_id>/", pickup_views.pickup_point, name="pickup_point"),
+    path("pickup/<str:point_id>/edit/", pickup_views.pickup_point_edit, name="pickup_point_edit"),
+    path("pickup/<str:point_id>/collect/", pickup_views.pickup_collect, name="pickup_collect"),
 ]

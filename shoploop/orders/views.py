@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from shoploop.core import clock
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
 from shoploop.core.money import format_fen
-from shoploop.orders import selectors, services
+from shoploop.orders import pickup_views, selectors, services
 from shoploop.orders.carriers import Carrier
 from shoploop.orders.models import MAX_AFTER_SALE_PHOTOS, AfterSale, Order
 from shoploop.web.confirm import confirmation_page, is_confirmed
@@ -92,16 +92,27 @@ def _choices(data) -> dict:
             for name, value in data.items()
             if name.startswith("coupon_")
         }
+    address = data.get("address", "")
+    delivery_method = data.get("delivery_method") or Order.DeliveryMethod.DELIVERY
+    pickup_point = data.get("pickup_point", "")
+    # The page lists pickup points among the addresses, as "pickup:<point id>" (one choice).
+    if address.startswith(services.PICKUP_PREFIX):
+        delivery_method = Order.DeliveryMethod.PICKUP
+        pickup_point = address.removeprefix(services.PICKUP_PREFIX)
+        address = ""
     return {
         "coupons": coupons,
-        "address_public_id": data.get("address", ""),
-        "delivery_method": data.get("delivery_method") or Order.DeliveryMethod.DELIVERY,
+        "address_public_id": address,
+        "delivery_method": delivery_method,
+        "pickup_point_public_id": pickup_point if delivery_method == "pickup" else "",
     }
 
 
 def _confirm_query(quote) -> str:
-    query = {"chosen": "1", "delivery_method": quote.delivery_method}
-    if quote.address is not None:
+    query = {"chosen": "1"}
+    if quote.pickup_point is not None:
+        query["address"] = services.PICKUP_PREFIX + quote.pickup_point.public_id
+    elif quote.address is not None:
         query["address"] = quote.address.public_id
     query.update({f"coupon_{g.shop.public_id}": g.coupon_claim_id for g in quote.groups})
     return urlencode(query)
@@ -127,7 +138,7 @@ def cart_confirm(request):
         {
             "quote": quote,
             "here": here,
-            "delivery_methods": Order.DeliveryMethod.choices,
+            "pickup_prefix": services.PICKUP_PREFIX,
             # A fresh one-time token per render: posting it twice (a double-click) is one checkout.
             "checkout_token": secrets.token_urlsafe(16),
             "nav_active": "cart",
@@ -154,6 +165,7 @@ def checkout(request):
             coupons={shop: claim for shop, claim in (choices["coupons"] or {}).items() if claim},
             address_public_id=choices["address_public_id"],
             delivery_method=choices["delivery_method"],
+            pickup_point_public_id=choices["pickup_point_public_id"],
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -183,20 +195,32 @@ def order_list(request):
     )
 
 
+# A pickup order's code is shown while it can still be collected.
+PICKUP_CODE_STATES = (Order.State.PAID, Order.State.SHIPPED)
+
+
 @login_required
 def order_detail(request, order_id):
     order = selectors.order_detail(public_id=order_id, viewer=request.user)
+    is_buyer = order.buyer_id == request.user.pk
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "is_buyer": order.buyer_id == request.user.pk,
+            "is_buyer": is_buyer,
             "addresses": (
                 list(selectors.addresses_of(user=request.user))
-                if order.buyer_id == request.user.pk
+                if is_buyer
+                and not order.is_pickup
                 and order.state in services.ADDRESS_CHANGEABLE_STATES
                 else []
+            ),
+            # The code is the buyer's to show at the point; only they see it (and its QR).
+            "pickup_qr": (
+                pickup_views.pickup_qr_svg(request, order)
+                if is_buyer and order.is_pickup and order.state in PICKUP_CODE_STATES
+                else ""
             ),
             "is_merchant": order.shop.owner_id == request.user.pk,
             "after_sale_kinds": AfterSale.Kind.choices,

@@ -110,6 +110,17 @@ class WorldParameters:
     return_confirm_rate: float = 0.5  # the merchant confirms the returned goods (refund now)
     return_dispute_rate: float = 0.1  # the merchant disputes them; else refunded at the deadline
 
+    # 团长 and pickup (activities/pickup.py, own random stream). A community with a few members
+    # gets a 团长 and a pickup point with this chance (its owner leads it with the next share, else
+    # a member); a shop pays 团长 a commission per order (fen, drawn from the range) with the
+    # next; a buyer with a point in their communities picks up with pickup_choice_rate; the 团长
+    # then collects at confirm_receipt_rate (the rest are received automatically).
+    pickup_community_share: float = 0.4
+    pickup_owner_leads_share: float = 0.5
+    pickup_commission_shop_share: float = 0.5
+    pickup_commission_fen: tuple[int, int] = (100, 600)
+    pickup_choice_rate: float = 0.3
+
     # Payouts.
     withdrawal_rate: float = 0.3  # a merchant with available money withdraws on a given day
     withdrawal_share_percent: tuple[int, int] = (50, 100)  # of the available balance

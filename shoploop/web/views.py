@@ -124,6 +124,7 @@ def _me_menu(user) -> list[dict]:
         _link(_("My coupons"), reverse("coupons:mine")),
         _link(_("My favourites"), reverse("content:favourites")),
         _link(_("My reviews"), reverse("content:to_review")),
+        *_leader_links(user),
         *_merchant_links(user),
         _link(_("API tokens"), reverse("accounts:tokens")),
     ]
@@ -131,6 +132,15 @@ def _me_menu(user) -> list[dict]:
         links.append(_link(_("Operations admin"), reverse("admin:index")))
         links.append(_link(_("Reported content"), reverse("content:operator_reports")))
     return links
+
+
+def _leader_links(user) -> list[dict]:
+    """A 团长 (or someone who ran a pickup point) finds their points and earnings here."""
+    from shoploop.communities.models import CommunityLeader
+
+    if not CommunityLeader.objects.filter(user=user).exists():
+        return []
+    return [_link(_("My pickup points"), reverse("orders:pickup_home"))]
 
 
 def _merchant_links(user) -> list[dict]:

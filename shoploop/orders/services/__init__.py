@@ -1,4 +1,5 @@
-"""Every write of the orders app, one module per part: ``cart``, ``placement`` (checkout),
+"""Every write of the orders app, one module per part: ``cart``, ``pickup`` (pickup points
+and the buyer's choice of one), ``placement`` (checkout),
 ``payment`` (outcomes), ``fulfilment``, ``after_sale``, ``deal_orders`` and ``deadlines``
 (``_base`` holds what they share). Callers import this package (``from shoploop.orders import
 services``); every name of the parts is re-exported here, so ``services.checkout(...)`` and the
@@ -167,6 +168,7 @@ from shoploop.orders.services.fulfilment import (
     _void_current_hold,
     cancel_order,
     change_order_address,
+    collect_pickup,
     complete_order,
     confirm_receipt,
     platform_fee,
@@ -194,6 +196,17 @@ from shoploop.orders.services.payment import (
     record_payment_success,
     register_deal_stock_owner,
     retry_payment,
+)
+from shoploop.orders.services.pickup import (
+    PICKUP_PREFIX,
+    create_pickup_point,
+    new_pickup_code,
+    normalize_pickup_code,
+    pickup_destination,
+    require_point_leader,
+    shop_pickup_settings,
+    update_pickup_point,
+    update_shop_pickup_settings,
 )
 from shoploop.orders.services.placement import (
     _allocate_discount,

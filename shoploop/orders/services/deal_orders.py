@@ -19,6 +19,7 @@ from shoploop.orders.models import (
     Checkout,
     Order,
     OrderLine,
+    PickupPoint,
 )
 from shoploop.orders.services._base import (
     _publish,
@@ -37,6 +38,7 @@ from shoploop.orders.services.payment import (
     _mark_paid,
     _refund_late_payment,
 )
+from shoploop.orders.services.pickup import pickup_fields, pickup_order_fields
 
 # --- deal orders (the deals app drives them) -------------------------------------------------
 #
@@ -58,7 +60,7 @@ def place_deal_order(
     quantity: int,
     deal_ref: str,
     expires_at,
-    address: Address,
+    address: Address | PickupPoint,
     sku: SKU | None = None,
     product_public_id: str = "",
     options: dict | None = None,
@@ -68,7 +70,11 @@ def place_deal_order(
 
     No SKU stock is reserved: the deal holds its own. A free order (total 0, a bargain down to
     nothing) has no payment and is paid at once. The buyer pays at ``selectors.pay_url``; the
-    deals app hears the payment's events and calls ``settle_deal_payment``."""
+    deals app hears the payment's events and calls ``settle_deal_payment``.
+
+    ``address`` may be a ``PickupPoint`` the buyer chose (``buyer_address("pickup:<id>")``): the
+    order is then picked up there, with its code and the 团长's commission (the shop must offer
+    pickup, ``pickup_not_offered``)."""
     _require_user(buyer)
     if shop.owner_id == buyer.pk:
         raise Conflict(_("You cannot buy from your own shop."), code="own_shop")
@@ -76,10 +82,8 @@ def place_deal_order(
     unit_price_fen = int(unit_price_fen)
     if unit_price_fen < 0 or not deal_ref:
         raise ValidationFailed(code="invalid_deal_order")
-    if address is None or address.user_id != buyer.pk:
-        raise NotFound(_("No such address."), code="address_not_found")
-    shipping = address_services.address_snapshot(address)
     total = unit_price_fen * quantity
+    shipping = _deal_shipping(buyer=buyer, shop=shop, destination=address, total_fen=total)
     now = clock.now()
     # The payment's id is chosen first, so the checkout row is written once, naming it. Every
     # deal calls this inside its own transaction: no savepoint of its own (a failure here
@@ -102,7 +106,6 @@ def place_deal_order(
             total_fen=total,
             reservation_expires_at=expires_at,
             created_at=now,
-            delivery_method=Order.DeliveryMethod.DELIVERY,
             **shipping,
         )
         OrderLine.objects.create(
@@ -140,6 +143,18 @@ def place_deal_order(
         if not total:
             _publish("orders.order.paid", order)
     return order
+
+
+def _deal_shipping(*, buyer, shop: Shop, destination, total_fen: int) -> dict:
+    if isinstance(destination, PickupPoint):
+        return pickup_fields(point=destination) | pickup_order_fields(
+            shop=shop, buyer=buyer, point=destination, total_fen=total_fen
+        )
+    if destination is None or destination.user_id != buyer.pk:
+        raise NotFound(_("No such address."), code="address_not_found")
+    return {"delivery_method": Order.DeliveryMethod.DELIVERY} | address_services.address_snapshot(
+        destination
+    )
 
 
 def settle_deal_payment(*, order: Order, accept: bool, await_deal: bool = False) -> str:

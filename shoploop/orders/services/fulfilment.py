@@ -23,6 +23,7 @@ from shoploop.orders.models import (
     AfterSale,
     Checkout,
     Order,
+    PickupPoint,
 )
 from shoploop.orders.services._base import (
     BPS_PER_WHOLE,
@@ -138,6 +139,11 @@ def change_order_address(*, order: Order, actor, address_public_id) -> Order:
     """The buyer ships the order to another address of their book, until it ships. The order
     takes a new copy; the merchant sees it in the ship queue and on the packing list."""
     _require_buyer(order=order, actor=actor)
+    if order.is_pickup:
+        raise Conflict(
+            _("This order is picked up at a pickup point; it has no delivery address."),
+            code="pickup_order",
+        )
     address = address_services.own_address(user=actor, address_public_id=address_public_id)
     snapshot = address_services.address_snapshot(address)
     with transaction.atomic():
@@ -159,10 +165,12 @@ def change_order_address(*, order: Order, actor, address_public_id) -> Order:
 
 def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Order:
     """The shop hands a paid order to a carrier (a code of carriers.Carrier) with its tracking
-    number in that carrier's format."""
+    number in that carrier's format. A pickup order is "sent to the pickup point": the carrier
+    and number are optional then (a shop often drives a community's orders over itself)."""
     _require_merchant(order=order, actor=actor)
-    carrier = carriers.clean_carrier(carrier)
-    tracking_number = carriers.clean_tracking_number(carrier=carrier, value=tracking_number)
+    carrier, tracking_number = _clean_shipment(
+        order=order, carrier=carrier, tracking_number=tracking_number
+    )
     with transaction.atomic():
         changed = Order.objects.filter(pk=order.pk, state=Order.State.PAID).update(
             state=Order.State.SHIPPED,
@@ -173,9 +181,32 @@ def ship_order(*, order: Order, actor, carrier: str, tracking_number: str) -> Or
         if not changed:
             raise Conflict(_("Only paid orders can be shipped."), code="cannot_ship")
         order.refresh_from_db()
-        _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
+        if order.is_pickup:
+            _record_sent_to_point(order, actor=actor)
+        else:
+            _record(order, "shipped", actor=actor, note=f"{order.carrier_label} {tracking_number}")
         _publish("orders.order.shipped", order)
     return order
+
+
+def _clean_shipment(*, order: Order, carrier, tracking_number) -> tuple[str, str]:
+    if order.is_pickup and not tracking_number:
+        # Taken to the point by the shop itself: no carrier, no number.
+        return "", ""
+    carrier = carriers.clean_carrier(carrier)
+    return carrier, carriers.clean_tracking_number(carrier=carrier, value=tracking_number)
+
+
+def _record_sent_to_point(order: Order, *, actor) -> None:
+    point = order.pickup_point
+    tracking = f" ({order.carrier_label} {order.tracking_number})" if order.carrier else ""
+    _record(order, "sent_to_pickup", actor=actor, note=f"{point.name}{tracking}")
+    _publish(
+        "orders.pickup.ready",
+        order,
+        pickup_point_public_id=point.public_id,
+        leader_public_id=point.leader.public_id,
+    )
 
 
 MAX_SHIPMENTS_AT_ONCE = 200
@@ -226,9 +257,10 @@ def _planned_shipments(*, shop: Shop, shipments) -> list[tuple[Order, str, str]]
         if order_id not in orders:
             raise NotFound(_("No such order."), code="order_not_found")
         try:
-            carrier = carriers.clean_carrier(item.get("carrier"))
-            number = carriers.clean_tracking_number(
-                carrier=carrier, value=item.get("tracking_number")
+            carrier, number = _clean_shipment(
+                order=orders[order_id],
+                carrier=item.get("carrier"),
+                tracking_number=item.get("tracking_number"),
             )
         except ValidationFailed as error:
             error.fields = {**error.fields, "order_id": order_id}
@@ -244,6 +276,58 @@ def confirm_receipt(*, order: Order, actor) -> Order:
             raise Conflict(_("Only shipped orders can be received."), code="cannot_receive")
     order.refresh_from_db()
     return order
+
+
+def collect_pickup(*, point: PickupPoint, actor, code) -> Order:
+    """The point's 团长 (or an operator) hands over the order whose code the buyer showed: the
+    same receipt as the buyer's own "confirm receipt" (``_mark_received``), so the after-sale
+    window and the settlement start. A code of no order at this point → ``pickup_code_invalid``
+    (nothing changes); collected already → ``already_collected`` (409); not sent to the point
+    yet → ``not_at_point``."""
+    from shoploop.orders.services.pickup import normalize_pickup_code, require_point_leader
+
+    require_point_leader(actor=actor, point=point)
+    code = normalize_pickup_code(code)
+    order = (
+        Order.objects.select_related("shop", "buyer", "pickup_point")
+        .filter(pickup_point=point, pickup_code=code)
+        .first()
+        if code
+        else None
+    )
+    if order is None:
+        raise ValidationFailed(
+            _("No order at this pickup point has that code. Check it with the buyer."),
+            code="pickup_code_invalid",
+            fields={"code": "invalid"},
+        )
+    with transaction.atomic():
+        # One conditional UPDATE inside _mark_received: of two collections at once, one wins.
+        if not _mark_received(order=order, actor=actor):
+            raise _not_collectable(order)
+        _publish(
+            "orders.pickup.collected",
+            order,
+            pickup_point_public_id=point.public_id,
+            collected_by_public_id=actor.public_id,
+        )
+    order.refresh_from_db()
+    return order
+
+
+def _not_collectable(order: Order) -> Conflict:
+    order.refresh_from_db(fields=["state"])
+    if order.state in (Order.State.RECEIVED, Order.State.COMPLETED):
+        return Conflict(_("This order was already collected."), code="already_collected")
+    if order.state == Order.State.PAID:
+        return Conflict(
+            _("The shop has not sent this order to the pickup point yet."), code="not_at_point"
+        )
+    return Conflict(
+        _("This order cannot be collected (it is %(state)s).")
+        % {"state": order.get_state_display()},
+        code="cannot_collect",
+    )
 
 
 def _mark_received(*, order: Order, actor, now=None) -> bool:

@@ -21,7 +21,6 @@ from shoploop.coupons import services as coupon_services
 from shoploop.ledger.services import payments
 from shoploop.orders import address_services
 from shoploop.orders.models import (
-    Address,
     Cart,
     CartLine,
     Checkout,
@@ -37,6 +36,12 @@ from shoploop.orders.services._base import (
 )
 from shoploop.orders.services.cart import (
     _require_on_sale,
+)
+from shoploop.orders.services.pickup import (
+    PICKUP_PREFIX,
+    pickup_destination,
+    pickup_fields,
+    pickup_order_fields,
 )
 
 # --- checkout ---------------------------------------------------------------------------------
@@ -84,19 +89,33 @@ def clean_delivery_method(value) -> str:
     return value
 
 
-def shipping_fields(*, buyer, address_public_id, delivery_method: str) -> dict:
-    """The order's delivery method and its copy of the chosen address. Every product of the
-    catalog is a physical good today (its "digital" category is 数码, electronics), so a cart
-    checkout always needs an address; deal orders are placed by the deals apps."""
-    fields = {"delivery_method": clean_delivery_method(delivery_method)}
+def shipping_fields(
+    *, buyer, address_public_id, delivery_method: str, pickup_point_public_id: str = ""
+) -> dict:
+    """The order's delivery method and its copy of the chosen address, or, for a pickup, the
+    chosen pickup point (no address then). Every product of the catalog is a physical good
+    today (its "digital" category is 数码, electronics), so a cart checkout always needs one of
+    the two; deal orders are placed by the deals apps."""
+    delivery_method = clean_delivery_method(delivery_method)
+    if delivery_method == Order.DeliveryMethod.PICKUP:
+        point = pickup_destination(buyer=buyer, point_public_id=pickup_point_public_id)
+        return pickup_fields(point=point)
+    fields = {"delivery_method": delivery_method}
     address = buyer_address(buyer=buyer, address_public_id=address_public_id)
     return fields | address_services.address_snapshot(address)
 
 
-def buyer_address(*, buyer, address_public_id) -> Address:
+def buyer_address(*, buyer, address_public_id):
     """The address a buyer chose to ship to: required (``address_required``) and one of their
     own (another's or an unknown id is ``address_not_found``). Cart checkouts and deal orders
-    both ask here, before they take any lock."""
+    both ask here, before they take any lock.
+
+    A deal's confirm step may name a pickup point instead, as ``pickup:<point id>``; that returns
+    the ``PickupPoint`` (see ``pickup_destination``), which ``place_deal_order`` accepts."""
+    if isinstance(address_public_id, str) and address_public_id.startswith(PICKUP_PREFIX):
+        return pickup_destination(
+            buyer=buyer, point_public_id=address_public_id.removeprefix(PICKUP_PREFIX)
+        )
     if not address_public_id:
         raise ValidationFailed(
             _("Choose a delivery address."),
@@ -135,12 +154,14 @@ def checkout(
     coupons: dict | None = None,
     address_public_id: str = "",
     delivery_method: str = Order.DeliveryMethod.DELIVERY,
+    pickup_point_public_id: str = "",
 ) -> Checkout:
     """Turn the buyer's cart into one order per shop and one payment for all of them, shipped
     to a copy of the chosen address (required: every product is a physical good).
 
     Reserves the stock (released if unpaid after ``ORDER_RESERVATION_MINUTES``); out of stock →
-    ``out_of_stock`` and nothing is reserved or created."""
+    ``out_of_stock`` and nothing is reserved or created. ``delivery_method="pickup"`` sends every
+    order to ``pickup_point_public_id`` instead (each shop must offer pickup)."""
     _require_user(buyer)
     coupons = clean_coupons(coupons)
     now = clock.now()
@@ -151,6 +172,7 @@ def checkout(
             buyer=buyer,
             address_public_id=address_public_id,
             delivery_method=delivery_method,
+            pickup_point_public_id=pickup_point_public_id,
         )
         by_shop = group_by_shop(buyer=buyer, lines=lines, coupons=coupons)
         for line in lines:  # in SKU primary-key order, so concurrent checkouts cannot deadlock
@@ -261,6 +283,7 @@ def _create_order(
         reservation_expires_at=expires_at,
         created_at=checkout.created_at,
         **shipping,
+        **_pickup_extras(shop=shop, buyer=buyer, shipping=shipping, total_fen=subtotal - discount),
     )
     shares = _allocate_discount(amounts, discount)
     OrderLine.objects.bulk_create(
@@ -280,6 +303,13 @@ def _create_order(
     return order
 
 
+def _pickup_extras(*, shop, buyer, shipping: dict, total_fen: int) -> dict:
+    point = shipping.get("pickup_point")
+    if point is None:
+        return {}
+    return pickup_order_fields(shop=shop, buyer=buyer, point=point, total_fen=total_fen)
+
+
 def checkout_idempotently(
     *,
     buyer,
@@ -287,6 +317,7 @@ def checkout_idempotently(
     coupons: dict | None = None,
     address_public_id: str = "",
     delivery_method: str = Order.DeliveryMethod.DELIVERY,
+    pickup_point_public_id: str = "",
 ) -> tuple[Checkout, bool]:
     """``checkout`` at most once per (buyer, key): the same key and body return the first
     checkout; the same key with another body is a 409. Returns (checkout, replayed)."""
@@ -297,6 +328,8 @@ def checkout_idempotently(
         body["address_id"] = address_public_id
     if delivery_method != Order.DeliveryMethod.DELIVERY:
         body["delivery_method"] = delivery_method
+    if pickup_point_public_id:
+        body["pickup_point_id"] = pickup_point_public_id
 
     def compute():
         created = checkout(
@@ -304,6 +337,7 @@ def checkout_idempotently(
             coupons=coupons,
             address_public_id=address_public_id,
             delivery_method=delivery_method,
+            pickup_point_public_id=pickup_point_public_id,
         )
         return 201, {"checkout_id": created.public_id}
 

@@ -8,6 +8,16 @@ from shoploop.orders.testing import (  # noqa: F401  (tests import them from her
     address_id_for,
     as_buyer,
 )
+from shoploop.orders.tests.pickup_fixtures import (  # noqa: F401  (pickup fixtures)
+    community,
+    community_owner,
+    leader,
+    leadership,
+    member_buyer,
+    pickup_checkout,
+    point,
+    shipped_pickup_order,
+)
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from shoploop.simulation.activities.orders import (
 )
 from shoploop.simulation.activities.payouts import SettleDeadlines, Withdrawals
 from shoploop.simulation.activities.people import Blocks, Follows, SignUps
+from shoploop.simulation.activities.pickup import PickupPoints
 from shoploop.simulation.activities.shop_follows import ShopFollows
 from shoploop.simulation.activities.shops import ApplyForShops, ReviewShops, StockShelves
 
@@ -46,6 +47,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     StockShelves,
     CreateCoupons,
     ClaimCoupons,
+    # 团长 open pickup points; shops set their commission (before the day's shopping).
+    PickupPoints,
     # Buyers ask shops before buying; communities talk in their rooms.
     Conversations,
     Shopping,

@@ -17,6 +17,7 @@ from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as orders
 from shoploop.orders.models import REGION_CODE_LENGTH
 from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.pickup import collect, pickup_choice
 from shoploop.simulation.world import Person
 
 PAID = "paid"
@@ -130,15 +131,28 @@ class Shopping(Activity):
         world = self.world
         address = self._address(buyer, at=at)
         chosen = self._coupons(person, added)
+        delivery = self._delivery(buyer, address, at=at)
         checkout = world.call(
             orders.checkout,
             at=at,
-            outcome="order.checkout" + (".with_coupon" if chosen else ""),
+            outcome="order.checkout" + (".with_coupon" if chosen else "") + delivery["suffix"],
             buyer=buyer,
             coupons={world.shops[shop].shop.public_id: claim for shop, claim in chosen.items()}
             or None,
-            address_public_id=address,
+            **delivery["choice"],
         )
+        if checkout is None and delivery["suffix"]:
+            # A shop of the cart does not offer pickup (or the point closed): delivery instead.
+            delivery = self._delivery(buyer, address, at=at, pickup=False)
+            checkout = world.call(
+                orders.checkout,
+                at=at,
+                outcome="order.checkout" + (".with_coupon" if chosen else ""),
+                buyer=buyer,
+                coupons={world.shops[shop].shop.public_id: claim for shop, claim in chosen.items()}
+                or None,
+                **delivery["choice"],
+            )
         if checkout is None and chosen:
             # The coupon was refused: the buyer drops it and checks out at full price.
             checkout = world.call(
@@ -147,9 +161,19 @@ class Shopping(Activity):
                 outcome="order.checkout",
                 buyer=buyer,
                 coupons=None,
-                address_public_id=address,
+                **delivery["choice"],
             )
         return checkout
+
+    def _delivery(self, buyer, address, *, at, pickup: bool = True) -> dict:
+        """Delivery to the address, or (some buyers with a point in their communities) pickup."""
+        point = pickup_choice(self.world, buyer, at=at) if pickup else ""
+        if point:
+            return {
+                "choice": {"delivery_method": "pickup", "pickup_point_public_id": point},
+                "suffix": ".pickup",
+            }
+        return {"choice": {"address_public_id": address}, "suffix": ""}
 
     def _coupons(self, person: Person, added: list[tuple[int, int]]) -> dict[int, str]:
         """{shop plan index: claim public id} for held coupons the cart reaches (used once)."""
@@ -285,14 +309,17 @@ class ShipOrders(Activity):
                 # The buyer asks for the money back before it leaves; the shop holds the parcel.
                 world.schedule("after_sale_unshipped", day, (public_id, shop))
                 continue
+            carrier = rng.choice(sorted(_CARRIERS))
+            tracking_number = _CARRIERS[carrier](rng)
             shipped = world.call(
                 orders.ship_order,
                 at=moment,
-                outcome="order.shipped",
+                outcome="order.sent_to_pickup" if order.is_pickup else "order.shipped",
                 order=order,
                 actor=world.user(world.shops[shop].owner),
-                carrier=(carrier := rng.choice(sorted(_CARRIERS))),
-                tracking_number=_CARRIERS[carrier](rng),
+                # A pickup order is taken to the point by the shop: no carrier, no number.
+                carrier="" if order.is_pickup else carrier,
+                tracking_number="" if order.is_pickup else tracking_number,
             )
             if shipped is not None and rng.random() < params.confirm_receipt_rate:
                 confirm_day = day + rng.randint(*params.confirm_delay_days)
@@ -312,13 +339,17 @@ class ConfirmReceipts(Activity):
             order = _current(public_id, SHIPPED)
             if order is None:
                 continue
-            received = world.call(
-                orders.confirm_receipt,
-                at=moment,
-                outcome="order.received",
-                order=order,
-                actor=order.buyer,
-            )
+            if order.is_pickup:
+                # The buyer shows the code at the point; the 团长's collection is the receipt.
+                received = collect(world, order, at=moment)
+            else:
+                received = world.call(
+                    orders.confirm_receipt,
+                    at=moment,
+                    outcome="order.received",
+                    order=order,
+                    actor=order.buyer,
+                )
             if received is not None and rng.random() < params.after_sale_rate:
                 world.schedule("after_sale", day + rng.randint(1, 2), (public_id, shop))
 
