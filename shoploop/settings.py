@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "shoploop.catalog",
     "shoploop.ledger",
     "shoploop.coupons",
+    "shoploop.referrals",
     "shoploop.orders",
     "shoploop.deals",
     "shoploop.deals.groups",

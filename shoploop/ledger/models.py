@@ -24,6 +24,9 @@ class AccountKind(models.TextChoices):
     REFUNDS = "refunds", _("Refunds")
     PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
     COMMISSIONS = "commissions", _("Referral commissions")
+    # What a shop owes its promoters for frozen commissions: debited when a commission is held,
+    # settled from the shop's available funds when it is released (docs/sharing.md).
+    COMMISSIONS_PAYABLE = "commissions_payable", _("Commissions payable")
 
 
 class Limit(models.TextChoices):
