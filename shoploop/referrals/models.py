@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shoploop.core import clock
 from shoploop.core.ids import PublicIdField
@@ -17,7 +18,7 @@ class TargetKind(models.TextChoices):
     CROWDFUNDING = "crowdfunding", _("Crowdfunding")
     FLASH = "flash", _("Flash sale")
     COMMUNITY = "community", _("Community")
-    POST = "post", _("Post")
+    POST = "post", pgettext_lazy("share target", "Post")
     REVIEW = "review", _("Review")
 
 
@@ -49,8 +50,13 @@ class ShareLink(models.Model):
             # Sharing the same thing from the same place again gives the same link.
             models.UniqueConstraint(
                 fields=["sharer", "kind", "target_public_id", "community"],
+                condition=Q(community__isnull=False),
+                name="referrals_one_link_per_target_in_community",
+            ),
+            models.UniqueConstraint(
+                fields=["sharer", "kind", "target_public_id"],
+                condition=Q(community__isnull=True),
                 name="referrals_one_link_per_target",
-                nulls_distinct=False,
             ),
         ]
 

@@ -389,6 +389,8 @@ def attribute_order(*, order_public_id: str, now=None) -> Attribution | None:
     existing = Attribution.objects.filter(order=order).first()
     if existing is not None:
         return existing
+    # The window is measured back from the payment, however late the event is delivered.
+    now = order.paid_at or now
     since = now - timedelta(days=conf.attribution_days())
     visit = (
         ShareVisit.objects.select_related("link__sharer")

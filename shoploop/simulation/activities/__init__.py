@@ -29,6 +29,7 @@ from shoploop.simulation.activities.orders import (
 )
 from shoploop.simulation.activities.payouts import SettleDeadlines, Withdrawals
 from shoploop.simulation.activities.people import Blocks, Follows, SignUps
+from shoploop.simulation.activities.sharing import Sharing
 from shoploop.simulation.activities.shops import ApplyForShops, ReviewShops, StockShelves
 
 # Play order within a day (each gets the next slice of the day's clock).
@@ -48,6 +49,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     # Buyers ask shops before buying; communities talk in their rooms.
     Conversations,
     Shopping,
+    # Friends bring friends: share links, visits through them, purchases they bring.
+    Sharing,
     CancelOrders,
     ShipOrders,
     ConfirmReceipts,
