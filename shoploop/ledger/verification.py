@@ -82,6 +82,10 @@ FLOWS = {
         (TransferKind.SINGLE,),
         "withdrawal:",
     ),
+    # A beneficiary (promoter) withdrawing available commissions (services/payouts.py).
+    "commission_withdrawal": Flow(
+        AccountKind.COMMISSIONS, AccountKind.PAYOUTS_IN_TRANSIT, HOLD_KINDS, "withdrawal:"
+    ),
     # A commission: frozen as a hold the shop owes, posted when released, voided when reversed;
     # the shop settles what it owes from its available funds (services/commissions.py).
     "commission": Flow(
@@ -461,7 +465,9 @@ class World:
         """Each withdrawal: one hold on the shop's available funds, posted and paid out when paid,
         voided when failed, open while pending."""
         withdrawals = list(
-            Withdrawal.objects.values("public_id", "amount", "state", "shop__public_id")
+            Withdrawal.objects.values(
+                "public_id", "amount", "state", "shop__public_id", "beneficiary_ref"
+            )
         )
         fate = {
             Withdrawal.State.PENDING: "open",
@@ -472,13 +478,17 @@ class World:
             report.checked["withdrawals"] += 1
             name = f"withdrawal {withdrawal['public_id']}"
             cause = f"withdrawal:{withdrawal['public_id']}"
-            holds = self.named("withdrawal", cause)
+            holds = self.named("withdrawal", cause) + self.named("commission_withdrawal", cause)
             paid = self.named("withdrawal_paid", cause)
             report.checked["payouts"] += len(paid)
             self._one_of_amount(report, name, "hold", holds, withdrawal["amount"])
             if len(holds) == 1:
                 hold = holds[0]
-                expected = shop_code(AccountKind.MERCHANT_AVAILABLE, withdrawal["shop__public_id"])
+                expected = (
+                    shop_code(AccountKind.MERCHANT_AVAILABLE, withdrawal["shop__public_id"])
+                    if withdrawal["shop__public_id"]
+                    else f"{AccountKind.COMMISSIONS}:{withdrawal['beneficiary_ref']}"
+                )
                 if hold.debit != expected:
                     report.problems.append(f"{name} was held on {hold.debit}, not {expected}")
                 if hold.state != fate[withdrawal["state"]]:
@@ -492,7 +502,8 @@ class World:
             elif paid:
                 report.problems.append(f"{name} is {withdrawal['state']} but was paid out")
         known = {f"withdrawal:{w['public_id']}" for w in withdrawals}
-        self._orphans(report, ["withdrawal", "withdrawal_paid"], known, "withdrawal")
+        reasons = ["withdrawal", "commission_withdrawal", "withdrawal_paid"]
+        self._orphans(report, reasons, known, "withdrawal")
 
     def check_commissions(self, report: LedgerReport) -> None:
         """Each commission row: its current hold open (frozen), posted and settled once

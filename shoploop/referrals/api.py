@@ -8,7 +8,9 @@ from pydantic import StrictInt
 
 from shoploop.catalog.selectors import shop_of
 from shoploop.core.errors import NotFound
+from shoploop.core.ratelimit import money_endpoint
 from shoploop.core.schemas import InputSchema
+from shoploop.ledger.services import payouts
 from shoploop.referrals import selectors, services
 from shoploop.referrals.models import ShopCommission
 
@@ -41,6 +43,22 @@ class ShareTotalsOut(Schema):
     purchases: int
     frozen_fen: int
     available_fen: int
+    withdrawable_fen: int
+
+
+class CommissionWithdrawalIn(InputSchema):
+    amount: StrictInt
+    account_holder: str
+    account_number: str
+    request_key: str
+
+
+class CommissionWithdrawalOut(Schema):
+    id: str
+    amount: int
+    state: str
+    account_masked: str
+    created_at: datetime
 
 
 class ReferralCommissionOut(Schema):
@@ -201,3 +219,21 @@ def clear_product_rates(request, product_id: str):
         actor=request.user, product_public_id=product_id, level1_bps=None, level2_bps=None
     )
     return Status(204, None)
+
+
+@router.post("/withdrawals", response={201: CommissionWithdrawalOut})
+@money_endpoint
+def withdraw_commissions(request, payload: CommissionWithdrawalIn):
+    """Withdraw available commissions through the payouts (frozen ones cannot be withdrawn:
+    ``insufficient_funds``). The same ``request_key`` returns the first withdrawal."""
+    withdrawal = payouts.request_beneficiary_withdrawal(actor=request.user, **payload.dict())
+    return Status(
+        201,
+        {
+            "id": withdrawal.public_id,
+            "amount": withdrawal.amount,
+            "state": withdrawal.state,
+            "account_masked": withdrawal.account_masked,
+            "created_at": withdrawal.created_at,
+        },
+    )

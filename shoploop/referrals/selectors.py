@@ -27,7 +27,26 @@ def totals_of(*, user) -> dict:
     )
     result = {key: value or 0 for key, value in sums.items()}
     result.update({f"{key}_fen": value or 0 for key, value in earned.items()})
+    result["withdrawable_fen"] = withdrawable_fen(user=user)
     return result
+
+
+def withdrawable_fen(*, user) -> int:
+    """What the commissions account holds now, less withdrawals still being paid out."""
+    from shoploop.ledger.models import Account
+
+    account = Account.objects.filter(code=f"commissions:user:{user.public_id}").first()
+    if account is None:
+        return 0
+    return account.credits_posted - account.debits_posted - account.debits_pending
+
+
+def withdrawals_of(*, user):
+    from shoploop.ledger.models import Withdrawal
+
+    return Withdrawal.objects.filter(
+        shop__isnull=True, beneficiary_ref=f"user:{user.public_id}"
+    ).order_by("-created_at")
 
 
 def commissions_of(*, user):

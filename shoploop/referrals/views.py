@@ -1,6 +1,9 @@
 """Pages: the share action, the short link, the share sheet, the poster, the sharer's page, the
 shop's commission console and the operators' cluster list. Thin: services and selectors."""
 
+import uuid
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
@@ -14,6 +17,7 @@ from shoploop.accounts.returning import requested_next, sign_in_then_back
 from shoploop.catalog.selectors import shop_of
 from shoploop.core.client_ip import client_ip
 from shoploop.core.errors import DomainError
+from shoploop.ledger.services import payouts
 from shoploop.referrals import posters, selectors, services
 from shoploop.referrals.handlers import VISIT_SESSION_FIELD
 from shoploop.referrals.models import ProductCommission, Promoter, ShopCommission, ShopPromoter
@@ -109,6 +113,9 @@ def poster(request, code):
 
 @login_required
 def my_shares(request):
+    if request.method == "POST" and request.POST.get("action") == "withdraw":
+        _withdraw(request)
+        return redirect("referrals:mine")
     if request.method == "POST":
         services.become_promoter(user=request.user)
         messages.success(request, _("You are a promoter now: share links to earn commissions."))
@@ -121,8 +128,31 @@ def my_shares(request):
             "totals": selectors.totals_of(user=request.user),
             "commissions": selectors.commissions_of(user=request.user)[:50],
             "is_promoter": Promoter.objects.filter(user=request.user).exists(),
+            "withdrawals": selectors.withdrawals_of(user=request.user)[:20],
+            "request_key": uuid.uuid4().hex,
         },
     )
+
+
+def _withdraw(request) -> None:
+    """Withdraw available commissions through the payouts (amount typed in yuan)."""
+    try:
+        amount = round(Decimal(request.POST.get("amount_yuan", "")) * 100)
+    except (InvalidOperation, ValueError):
+        messages.error(request, _("Enter an amount in yuan, like 12.50."))
+        return
+    try:
+        payouts.request_beneficiary_withdrawal(
+            actor=request.user,
+            amount=int(amount),
+            account_holder=request.POST.get("account_holder", ""),
+            account_number=request.POST.get("account_number", ""),
+            request_key=request.POST.get("request_key", ""),
+        )
+    except DomainError as failure:
+        messages.error(request, failure.message)
+    else:
+        messages.success(request, _("Withdrawal requested."))
 
 
 def _int_or_none(value):

@@ -309,3 +309,46 @@ def test_commission_api_and_console(
         {"action": "scheme", "enabled": "on", "level1_bps": "800", "level2_bps": "200"},
     )
     assert ShopCommission.objects.get().level1_bps == 800
+
+
+def test_frozen_commissions_cannot_be_withdrawn_available_ones_are_paid_out(
+    client, scheme, promoter, product_link, sku, buyer, bought_through, committed
+):
+    from shoploop.ledger.models import Withdrawal
+    from shoploop.ledger.services import payouts
+
+    order = bought_through(product_link, buyer, sku)
+    request = {
+        "amount": 1180,
+        "account_holder": "阿明",
+        "account_number": "6222020200001234",
+        "request_key": "w-1",
+    }
+    with pytest.raises(DomainError) as failure:
+        payouts.request_beneficiary_withdrawal(actor=promoter, **request)
+    assert failure.value.code == "insufficient_funds"
+    assert not Withdrawal.objects.exists()
+    _complete(order, committed)
+    client.force_login(promoter)
+    response = client.post(
+        "/api/v1/referrals/withdrawals", request, content_type="application/json"
+    )
+    assert response.status_code == 201, response.content
+    again = client.post("/api/v1/referrals/withdrawals", request, content_type="application/json")
+    assert again.json()["id"] == response.json()["id"]  # the same key: one withdrawal
+    too_much = client.post(
+        "/api/v1/referrals/withdrawals",
+        {**request, "request_key": "w-2", "amount": 100},
+        content_type="application/json",
+    )
+    assert too_much.status_code == 409 or too_much.status_code == 422
+    assert Withdrawal.objects.count() == 1
+    assert verify_ledger().ok, verify_ledger().problems
+    with committed():
+        payouts.settle_due_withdrawals(clock.now() + timedelta(minutes=1))
+    withdrawal = Withdrawal.objects.get()
+    assert withdrawal.state == "paid" and withdrawal.shop is None
+    assert _commission_account(promoter).credit_balance == 0
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert report.checked["withdrawals"] == 1
