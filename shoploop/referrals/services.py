@@ -447,6 +447,13 @@ def accrue_commissions(*, order, sharer, now) -> list[Commission]:
         and _earns_at(user=binding.promoter, shop=order.shop)
     ):
         earners.append((2, binding.promoter))
+    # The daily cap is a contended sum: lock the earners' promoter rows (in key order, so two
+    # orders with the levels swapped cannot deadlock) before reading what they earned today.
+    list(
+        Promoter.objects.select_for_update()
+        .filter(user_id__in=[earner.pk for _level, earner in earners])
+        .order_by("pk")
+    )
     created = []
     for line in order.lines.order_by("pk"):
         rates = rates_for(shop=order.shop, product_public_id=line.product_public_id)

@@ -2,7 +2,6 @@
 ``{% open_graph kind public_id %}`` (the card a pasted link shows in a chat)."""
 
 from django import template
-from django.urls import reverse
 
 from shoploop.referrals.targets import resolve
 
@@ -37,5 +36,4 @@ def open_graph(context, kind, public_id):
         "target": target,
         "url": request.build_absolute_uri(target.url),
         "image": image,
-        "fallback_image": request.build_absolute_uri(reverse("web:home")),
     }
