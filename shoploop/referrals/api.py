@@ -189,7 +189,7 @@ def _scheme_out(scheme) -> dict:
 
 @router.get("/console/scheme", response=CommissionSchemeOut)
 def get_scheme(request):
-    shop = services._merchant_shop(request.user)
+    shop = services.merchant_shop(request.user)
     scheme = ShopCommission.objects.filter(shop=shop).first() or ShopCommission(shop=shop)
     return _scheme_out(scheme)
 

@@ -273,7 +273,7 @@ def apply_to_shop(*, user, shop_public_id: str) -> ShopPromoter:
 
 
 def decide_application(*, actor, application_id: int, approve: bool) -> ShopPromoter:
-    shop = _merchant_shop(actor)
+    shop = merchant_shop(actor)
     with transaction.atomic():
         application = (
             ShopPromoter.objects.select_for_update().filter(pk=application_id, shop=shop).first()
@@ -287,7 +287,7 @@ def decide_application(*, actor, application_id: int, approve: bool) -> ShopProm
     return application
 
 
-def _merchant_shop(actor):
+def merchant_shop(actor):
     _require_user(actor)
     shop = shop_of(user=actor)
     if shop is None:
@@ -312,7 +312,7 @@ def _clean_rates(level1_bps, level2_bps) -> tuple[int, int]:
 def set_shop_commission(
     *, actor, enabled: bool, level1_bps: int, level2_bps: int, requires_approval: bool = False
 ) -> ShopCommission:
-    shop = _merchant_shop(actor)
+    shop = merchant_shop(actor)
     level1_bps, level2_bps = _clean_rates(level1_bps, level2_bps)
     scheme, _created = ShopCommission.objects.update_or_create(
         shop=shop,
@@ -331,7 +331,7 @@ def set_product_commission(
     *, actor, product_public_id: str, level1_bps: int | None, level2_bps: int | None
 ) -> ProductCommission | None:
     """A per-product override; ``None`` rates remove it (the shop's rates apply again)."""
-    shop = _merchant_shop(actor)
+    shop = merchant_shop(actor)
     from shoploop.catalog.models import Product
 
     product = Product.objects.filter(public_id=product_public_id, shop=shop).first()
