@@ -45,10 +45,13 @@ node_modules/.installed: package.json package-lock.json
 install: system-deps $(VENV)/.installed messages static
 install-test: system-deps $(VENV)/.installed-test node_modules/.installed messages static
 
-# Debian packages: gettext compiles the message catalogues; Chromium and CJK fonts drive the browser
+# Debian packages: gettext compiles the message catalogues; the CJK font draws share posters;
+# Chromium (with that font) drives the browser
 # journeys. Installed only when missing, so re-runs cost nothing.
 system-deps:
 	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; }
+	@# Share posters draw Chinese with Noto Sans CJK (found with fc-match; docs/sharing.md).
+	@{ command -v fc-match >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-noto-cjk; }
 
 system-deps-test: system-deps
 	@{ [ -x /usr/bin/chromium ] && dpkg -s fonts-noto-cjk >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }

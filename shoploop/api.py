@@ -21,6 +21,7 @@ from shoploop.deals.api import router as deals_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.notifications.api import router as notifications_router
 from shoploop.orders.api import router as orders_router
+from shoploop.referrals.api import router as referrals_router
 
 APP_PACKAGE = "shoploop."
 COMPONENTS = "#/components/schemas/{model}"
@@ -185,3 +186,4 @@ api.add_router("/deals", deals_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/chat", chat_router)
 api.add_router("/content", content_router)
+api.add_router("/referrals", referrals_router)

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "shoploop.catalog",
     "shoploop.ledger",
     "shoploop.coupons",
+    "shoploop.referrals",
     "shoploop.orders",
     "shoploop.deals",
     "shoploop.deals.groups",
@@ -360,6 +361,14 @@ NOTIFY_SMS_PER_DAY = int(os.environ.get("SHOPLOOP_NOTIFY_SMS_PER_DAY", "3"))
 # shipped back within RETURN_SHIP_DAYS; a shipped return is refunded after AUTO_REFUND_DAYS unless
 # the shop confirmed receipt or disputed it first.
 AFTER_SALE_ANSWER_HOURS = int(os.environ.get("SHOPLOOP_AFTER_SALE_ANSWER_HOURS", "48"))
+
+# Sharing and referral commissions (docs/sharing.md).
+REFERRALS_ATTRIBUTION_DAYS = int(os.environ.get("SHOPLOOP_REFERRALS_ATTRIBUTION_DAYS", "7"))
+REFERRALS_BINDING_DAYS = int(os.environ.get("SHOPLOOP_REFERRALS_BINDING_DAYS", "0")) or None
+REFERRALS_MAX_COMMISSION_BPS = int(os.environ.get("SHOPLOOP_REFERRALS_MAX_COMMISSION_BPS", "3000"))
+REFERRALS_DAILY_CAP_FEN = int(os.environ.get("SHOPLOOP_REFERRALS_DAILY_CAP_FEN", "50000"))
+REFERRALS_IP_HASH_HOURS = int(os.environ.get("SHOPLOOP_REFERRALS_IP_HASH_HOURS", "72"))
+REFERRALS_POSTER_FONT = os.environ.get("SHOPLOOP_REFERRALS_POSTER_FONT", "")
 AFTER_SALE_RETURN_SHIP_DAYS = int(os.environ.get("SHOPLOOP_RETURN_SHIP_DAYS", "7"))
 AFTER_SALE_RETURN_AUTO_REFUND_DAYS = int(os.environ.get("SHOPLOOP_RETURN_AUTO_REFUND_DAYS", "7"))
 

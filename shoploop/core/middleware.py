@@ -54,6 +54,7 @@ MONEY_PAGES = frozenset(
         "ledger:wechat_checkout",  # "I have paid" asks WeChat at once
         "ledger:cashier",
         "ledger:wallet",  # the withdrawal form
+        "referrals:mine",  # a promoter's withdrawal form
         "deals_groups:join",
         "deals_groups:open",
         "deals_bargains:buy",

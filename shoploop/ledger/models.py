@@ -24,6 +24,9 @@ class AccountKind(models.TextChoices):
     REFUNDS = "refunds", _("Refunds")
     PAYOUTS_IN_TRANSIT = "payouts_in_transit", _("Payouts in transit")
     COMMISSIONS = "commissions", _("Referral commissions")
+    # What a shop owes its promoters for frozen commissions: debited when a commission is held,
+    # settled from the shop's available funds when it is released (docs/sharing.md).
+    COMMISSIONS_PAYABLE = "commissions_payable", _("Commissions payable")
 
 
 class Limit(models.TextChoices):
@@ -299,7 +302,9 @@ class Refund(models.Model):
 
 
 class Withdrawal(models.Model):
-    """A merchant's payout to a bank account (only a masked account number is stored)."""
+    """A payout to a bank account (only a masked account number is stored): a merchant's from
+    the shop's available funds, or a beneficiary's (a promoter) from their available
+    commissions (``beneficiary_ref`` = ``user:<public_id>``, no shop)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -308,8 +313,14 @@ class Withdrawal(models.Model):
 
     public_id = PublicIdField()
     shop = models.ForeignKey(
-        "catalog.Shop", on_delete=models.PROTECT, related_name="withdrawals", verbose_name=_("shop")
+        "catalog.Shop",
+        on_delete=models.PROTECT,
+        related_name="withdrawals",
+        verbose_name=_("shop"),
+        null=True,
+        blank=True,
     )
+    beneficiary_ref = models.CharField(_("beneficiary"), max_length=80, blank=True)
     requested_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
     )
@@ -330,7 +341,18 @@ class Withdrawal(models.Model):
         verbose_name_plural = _("withdrawals")
         constraints = [
             models.UniqueConstraint(fields=["shop", "request_key"], name="ledger_withdrawal_once"),
+            models.UniqueConstraint(
+                fields=["beneficiary_ref", "request_key"],
+                condition=Q(shop__isnull=True),
+                name="ledger_beneficiary_withdrawal_once",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_withdrawal_positive"),
+            # Either a shop's payout or a beneficiary's, never both nor neither.
+            models.CheckConstraint(
+                condition=(Q(shop__isnull=False) & Q(beneficiary_ref=""))
+                | (Q(shop__isnull=True) & ~Q(beneficiary_ref="")),
+                name="ledger_withdrawal_one_owner",
+            ),
         ]
         indexes = [
             models.Index(

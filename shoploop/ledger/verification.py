@@ -17,6 +17,7 @@ refunds account is balanced. The reconciliation is what catches it.
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -81,7 +82,44 @@ FLOWS = {
         (TransferKind.SINGLE,),
         "withdrawal:",
     ),
+    # A beneficiary (promoter) withdrawing available commissions (services/payouts.py).
+    "commission_withdrawal": Flow(
+        AccountKind.COMMISSIONS, AccountKind.PAYOUTS_IN_TRANSIT, HOLD_KINDS, "withdrawal:"
+    ),
+    # A commission: frozen as a hold the shop owes, posted when released, voided when reversed;
+    # the shop settles what it owes from its available funds (services/commissions.py).
+    "commission": Flow(
+        AccountKind.COMMISSIONS_PAYABLE, AccountKind.COMMISSIONS, HOLD_KINDS, "commission:"
+    ),
+    "commission_settled": Flow(
+        AccountKind.MERCHANT_AVAILABLE,
+        AccountKind.COMMISSIONS_PAYABLE,
+        (TransferKind.SINGLE,),
+        "commission:",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class CommissionClaim:
+    """What a commission row claims, for the reconciliation: its ``ref`` (the transfers' cause),
+    state (``frozen``, ``available``, ``reversed``), current amount and hold version, the shop
+    that pays it and the beneficiary's account owner (``user:<public_id>``)."""
+
+    ref: str
+    state: str
+    amount: int
+    version: int
+    shop_public_id: str
+    beneficiary_ref: str
+
+
+# Apps that own commission rows register a function listing their claims (referrals today).
+_commission_sources: dict[str, "Callable[[], Iterable[CommissionClaim]]"] = {}
+
+
+def register_commission_source(name: str, source) -> None:
+    _commission_sources[name] = source
 
 
 @dataclass
@@ -299,6 +337,7 @@ class World:
         payments = self.check_payments(report)
         self.check_refunds(report, payments)
         self.check_withdrawals(report)
+        self.check_commissions(report)
         self.check_clearing(report, payments)
         self.check_orders(report)
 
@@ -426,7 +465,9 @@ class World:
         """Each withdrawal: one hold on the shop's available funds, posted and paid out when paid,
         voided when failed, open while pending."""
         withdrawals = list(
-            Withdrawal.objects.values("public_id", "amount", "state", "shop__public_id")
+            Withdrawal.objects.values(
+                "public_id", "amount", "state", "shop__public_id", "beneficiary_ref"
+            )
         )
         fate = {
             Withdrawal.State.PENDING: "open",
@@ -437,13 +478,17 @@ class World:
             report.checked["withdrawals"] += 1
             name = f"withdrawal {withdrawal['public_id']}"
             cause = f"withdrawal:{withdrawal['public_id']}"
-            holds = self.named("withdrawal", cause)
+            holds = self.named("withdrawal", cause) + self.named("commission_withdrawal", cause)
             paid = self.named("withdrawal_paid", cause)
             report.checked["payouts"] += len(paid)
             self._one_of_amount(report, name, "hold", holds, withdrawal["amount"])
             if len(holds) == 1:
                 hold = holds[0]
-                expected = shop_code(AccountKind.MERCHANT_AVAILABLE, withdrawal["shop__public_id"])
+                expected = (
+                    shop_code(AccountKind.MERCHANT_AVAILABLE, withdrawal["shop__public_id"])
+                    if withdrawal["shop__public_id"]
+                    else f"{AccountKind.COMMISSIONS}:{withdrawal['beneficiary_ref']}"
+                )
                 if hold.debit != expected:
                     report.problems.append(f"{name} was held on {hold.debit}, not {expected}")
                 if hold.state != fate[withdrawal["state"]]:
@@ -457,7 +502,20 @@ class World:
             elif paid:
                 report.problems.append(f"{name} is {withdrawal['state']} but was paid out")
         known = {f"withdrawal:{w['public_id']}" for w in withdrawals}
-        self._orphans(report, ["withdrawal", "withdrawal_paid"], known, "withdrawal")
+        reasons = ["withdrawal", "commission_withdrawal", "withdrawal_paid"]
+        self._orphans(report, reasons, known, "withdrawal")
+
+    def check_commissions(self, report: LedgerReport) -> None:
+        """Each commission row: its current hold open (frozen), posted and settled once
+        (available) or nothing held (reversed), for its amount, on its shop and beneficiary;
+        every earlier version voided. Any commission transfer naming no row is reported."""
+        known: set[str] = set()
+        for source in _commission_sources.values():
+            for claim in source():
+                report.checked["commissions"] += 1
+                known.add(claim.ref)
+                _check_commission(report, claim, self)
+        self._orphans(report, ["commission", "commission_settled"], known, "commission")
 
     def check_clearing(self, report: LedgerReport, payments: dict[int, dict]) -> None:
         """A provider clearing account took in exactly what its payments captured and gave back
@@ -611,3 +669,43 @@ def _check_order(report: LedgerReport, order: dict, holds: list[Move], world: Wo
         report.problems.append(f"{name} is not completed but its hold was posted or paid out")
     if state == "cancelled" and order["refunded_fen"] != order["total_fen"] and holds:
         report.problems.append(f"{name} was paid and cancelled but not refunded in full")
+
+
+def _check_commission(report: LedgerReport, claim: CommissionClaim, world: World) -> None:
+    name = f"{claim.ref} ({claim.state})"
+    current_key = f"{claim.ref}:hold:{claim.version}"
+    holds = world.named("commission", claim.ref)
+    settled = world.named("commission_settled", claim.ref)
+    current = [hold for hold in holds if hold.key == current_key]
+    for hold in holds:
+        if hold.key != current_key and hold.state != TransferKind.VOID:
+            report.problems.append(f"{name}: an earlier hold {hold.key} is {hold.state}")
+    fate = {"frozen": "open", "available": TransferKind.POST, "reversed": TransferKind.VOID}
+    if claim.state not in fate:
+        report.problems.append(f"{name}: unknown state")
+        return
+    if claim.state == "reversed":
+        if current and current[0].state != TransferKind.VOID:
+            report.problems.append(f"{name} but its hold is {current[0].state}")
+    elif len(current) != 1:
+        report.problems.append(f"{name} has {len(current)} current holds, expected 1")
+    else:
+        hold = current[0]
+        if hold.state != fate[claim.state]:
+            report.problems.append(f"{name} but its hold is {hold.state}")
+        if hold.amount != claim.amount:
+            report.problems.append(f"{name} is {claim.amount} fen but its hold is {hold.amount}")
+        payable = shop_code(AccountKind.COMMISSIONS_PAYABLE, claim.shop_public_id)
+        beneficiary = f"{AccountKind.COMMISSIONS}:{claim.beneficiary_ref}"
+        if (hold.debit, hold.credit) != (payable, beneficiary):
+            report.problems.append(f"{name} was held {hold.debit} → {hold.credit}")
+        if hold.resolution and hold.resolution.amount != hold.amount:
+            report.problems.append(f"{name}: its hold was resolved for another amount")
+    if claim.state == "available":
+        World._one_of_amount(report, name, "settlement", settled, claim.amount)
+        if settled and settled[0].debit != shop_code(
+            AccountKind.MERCHANT_AVAILABLE, claim.shop_public_id
+        ):
+            report.problems.append(f"{name} was settled from {settled[0].debit}")
+    elif settled:
+        report.problems.append(f"{name} but the shop settled it")

@@ -49,3 +49,27 @@ def money_outcomes() -> dict:
         },
         "withdrawals_by_state": _count_and_sum(Withdrawal.objects.all(), "amount", "state"),
     }
+
+
+def sharing_outcomes() -> dict:
+    """Links, visits, sign-ups, attributed purchases and commissions by state (referrals)."""
+    from shoploop.referrals.models import Attribution, Commission, Promoter, ShareLink, ShareVisit
+
+    links = ShareLink.objects.aggregate(
+        links=Count("pk"), visits=Sum("visits_count"), purchases=Sum("purchases_count")
+    )
+    return {
+        "links": links["links"] or 0,
+        "visits": ShareVisit.objects.count(),
+        "signed_in_visits": ShareVisit.objects.filter(visitor__isnull=False).count(),
+        "attributed_orders": Attribution.objects.count(),
+        "attributed_fen": Attribution.objects.aggregate(fen=Sum("total_fen"))["fen"] or 0,
+        "promoters": Promoter.objects.count(),
+        "commissions_by_state": _count_and_sum(Commission.objects.all(), "amount_fen", "state"),
+        "commissions_by_level": {
+            str(level): count
+            for level, count in Commission.objects.values_list("level")
+            .annotate(count=Count("pk"))
+            .order_by("level")
+        },
+    }

@@ -149,6 +149,19 @@ class WorldParameters:
     # that a member of a community it is listed in (not yet a follower) follows it on a day.
     shop_follow_rate: tuple[float, float] = (0.005, 0.04)
 
+    # Sharing (the referrals app): the chance a person shares an offer on a day (as a short
+    # link, from one of their communities), the mean number of friends who open a new link,
+    # the chance a friend who opened it buys it, the chance a sharer opts in as a promoter,
+    # the share of shops paying commissions and their rates (basis points). The viral
+    # coefficient per sharer-day is share_rate × share_visits_per_link × share_conversion.
+    share_rate: float = 0.04
+    share_visits_per_link: float = 2.0
+    share_conversion: float = 0.15
+    promoter_share: float = 0.3
+    commission_shop_share: float = 0.5
+    commission_level1_bps: int = 800
+    commission_level2_bps: int = 200
+
     @property
     def theme_keys(self) -> tuple[str, ...]:
         return tuple(theme.key for theme in THEMES)

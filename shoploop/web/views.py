@@ -125,12 +125,14 @@ def _me_menu(user) -> list[dict]:
         _link(_("My favourites"), reverse("content:favourites")),
         _link(_("My reviews"), reverse("content:to_review")),
         *_leader_links(user),
+        _link(_("My shares"), reverse("referrals:mine")),
         *_merchant_links(user),
         _link(_("API tokens"), reverse("accounts:tokens")),
     ]
     if user.is_staff:
         links.append(_link(_("Operations admin"), reverse("admin:index")))
         links.append(_link(_("Reported content"), reverse("content:operator_reports")))
+        links.append(_link(_("Suspicious referral clusters"), reverse("referrals:clusters")))
     return links
 
 
@@ -155,6 +157,7 @@ def _merchant_links(user) -> list[dict]:
         _link(_("Orders to ship"), reverse("orders:merchant_to_ship")),
         _link(_("After-sale requests"), reverse("orders:merchant_after_sales")),
         _link(_("Wallet"), reverse("ledger:wallet")),
+        _link(_("Commissions"), reverse("referrals:console")),
     ]
 
 

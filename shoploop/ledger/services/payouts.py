@@ -120,6 +120,75 @@ def request_withdrawal(
     return withdrawal
 
 
+def request_beneficiary_withdrawal(
+    *, actor, amount: int, account_holder: str, account_number: str, request_key: str
+) -> Withdrawal:
+    """Withdraw the caller's available commissions (a promoter's, later a 团长's) to a bank
+    account: a HOLD commissions:user:<id> → payouts_in_transit:user:<id>, then paid or returned
+    exactly like a shop's withdrawal. Frozen commissions are pending credits, which the account's
+    limit does not count: withdrawing them is ``insufficient_funds`` and changes nothing."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise NotAuthenticated()
+    owner = f"user:{actor.public_id}"
+    amount = validate_fen(amount, field="amount")
+    if amount < MIN_WITHDRAWAL_FEN:
+        raise WithdrawalRefused(
+            _("The minimum withdrawal is ¥1.00."),
+            code="below_minimum",
+            fields={"amount": "below_minimum"},
+        )
+    holder = _clean_holder(account_holder)
+    number = _clean_account_number(account_number)
+    key = _clean_request_key(request_key)
+    with transaction.atomic():
+        earlier = Withdrawal.objects.filter(
+            shop__isnull=True, beneficiary_ref=owner, request_key=key
+        ).first()
+        if earlier is not None:
+            return _same_withdrawal_or_error(earlier, amount=amount)
+        try:
+            with transaction.atomic():
+                withdrawal = Withdrawal.objects.create(
+                    beneficiary_ref=owner,
+                    requested_by=actor,
+                    request_key=key,
+                    amount=amount,
+                    account_holder=holder,
+                    account_masked=mask_account_number(number),
+                    next_attempt_at=clock.now(),
+                )
+        except IntegrityError:
+            return _same_withdrawal_or_error(
+                Withdrawal.objects.get(shop__isnull=True, beneficiary_ref=owner, request_key=key),
+                amount=amount,
+            )
+        try:
+            transfer(
+                key=_hold_key(withdrawal),
+                debit=open_account(kind=AccountKind.COMMISSIONS, owner_ref=owner),
+                credit=open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT, owner_ref=owner),
+                amount=amount,
+                reason="commission_withdrawal",
+                cause=f"withdrawal:{withdrawal.public_id}",
+                pending=True,
+            )
+        except InsufficientFunds:
+            raise InsufficientFunds(
+                _("You can withdraw at most your available commissions."),
+                fields={"amount": "exceeds_available"},
+            ) from None
+        _publish("ledger.withdrawal.requested", withdrawal)
+    return withdrawal
+
+
+def in_transit_account(withdrawal: Withdrawal) -> Account:
+    if withdrawal.shop_id is None:
+        return open_account(
+            kind=AccountKind.PAYOUTS_IN_TRANSIT, owner_ref=withdrawal.beneficiary_ref
+        )
+    return shop_account(withdrawal.shop, AccountKind.PAYOUTS_IN_TRANSIT)
+
+
 def process_withdrawal(*, withdrawal: Withdrawal, now: datetime | None = None) -> Withdrawal:
     """Send a due pending withdrawal to the payout provider and record the answer."""
     now = now or clock.now()
@@ -160,7 +229,7 @@ def _withdrawal_paid(withdrawal: Withdrawal, *, reference: str, now: datetime) -
             post_hold(key=f"withdrawal:{withdrawal.public_id}:post", hold=_hold(withdrawal))
             transfer(
                 key=f"withdrawal:{withdrawal.public_id}:paid",
-                debit=shop_account(withdrawal.shop, AccountKind.PAYOUTS_IN_TRANSIT),
+                debit=in_transit_account(withdrawal),
                 credit=open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref=provider),
                 amount=withdrawal.amount,
                 reason="withdrawal_paid",
@@ -224,7 +293,8 @@ def _publish(name: str, withdrawal: Withdrawal) -> None:
     publish(
         name,
         withdrawal_public_id=withdrawal.public_id,
-        shop_public_id=withdrawal.shop.public_id,
+        shop_public_id=withdrawal.shop.public_id if withdrawal.shop_id else "",
+        beneficiary_ref=withdrawal.beneficiary_ref,
         amount_fen=withdrawal.amount,
     )
 

@@ -30,6 +30,7 @@ from shoploop.simulation.activities.orders import (
 from shoploop.simulation.activities.payouts import SettleDeadlines, Withdrawals
 from shoploop.simulation.activities.people import Blocks, Follows, SignUps
 from shoploop.simulation.activities.pickup import PickupPoints
+from shoploop.simulation.activities.sharing import Sharing
 from shoploop.simulation.activities.shop_follows import ShopFollows
 from shoploop.simulation.activities.shops import ApplyForShops, ReviewShops, StockShelves
 
@@ -52,6 +53,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     # Buyers ask shops before buying; communities talk in their rooms.
     Conversations,
     Shopping,
+    # Friends bring friends: share links, visits through them, purchases they bring.
+    Sharing,
     CancelOrders,
     ShipOrders,
     ConfirmReceipts,

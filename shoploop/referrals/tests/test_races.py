@@ -1,0 +1,104 @@
+"""Races on PostgreSQL: repeated payment events and concurrent refunds never double-count."""
+
+import pytest
+
+from shoploop.core.testing import race
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders import services as orders
+from shoploop.orders.models import Order
+from shoploop.referrals import services
+from shoploop.referrals.models import Attribution, Commission
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def paid_unhandled(scheme, promoter, upline, sku, buyer, place, pay, monkeypatch):
+    """A buyer who opened two links (the promoter's last) and paid, with the referrals
+    subscriber of ``orders.order.paid`` held back, so the race below is its first delivery."""
+    first = services.create_share_link(
+        sharer=upline, kind="product", target_public_id=sku.product.public_id
+    )
+    services.record_visit(code=first.code, visitor=promoter)  # upline brought the promoter
+    services.record_visit(code=first.code, visitor=buyer)
+    second = services.create_share_link(
+        sharer=promoter, kind="product", target_public_id=sku.product.public_id
+    )
+    services.record_visit(code=second.code, visitor=buyer)
+    checkout = place((sku, 2), user=buyer)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "attribute_order", lambda **kwargs: None)
+        pay(checkout)
+    assert not Attribution.objects.exists()
+    return Order.objects.get(checkout=checkout)
+
+
+def _no_errors(outcomes):
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+
+
+def test_two_links_one_purchase_eight_deliveries_at_once(paid_unhandled, promoter, upline):
+    outcomes = race(
+        lambda *_: services.attribute_order(order_public_id=paid_unhandled.public_id), 8
+    )
+    _no_errors(outcomes)
+    assert Attribution.objects.get(order=paid_unhandled).sharer == promoter
+    assert Commission.objects.get(level=1).promoter == promoter
+    assert Commission.objects.get(level=2).promoter == upline
+    assert Commission.objects.count() == 2
+    report = verify_ledger()
+    assert report.ok, report.problems
+
+
+def test_concurrent_refund_deliveries_reverse_once(paid_unhandled, monkeypatch):
+    services.attribute_order(order_public_id=paid_unhandled.public_id)
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "sync_refunds", lambda **kwargs: 0)
+        orders.cancel_order(order=paid_unhandled, actor=paid_unhandled.shop.owner)
+    assert set(Commission.objects.values_list("state", flat=True)) == {"frozen"}
+    outcomes = race(lambda *_: services.sync_refunds(order_public_id=paid_unhandled.public_id), 6)
+    _no_errors(outcomes)
+    assert sum(o for o in outcomes if isinstance(o, int)) == 2  # two commissions, once each
+    assert set(Commission.objects.values_list("state", flat=True)) == {"reversed"}
+    report = verify_ledger()
+    assert report.ok, report.problems
+
+
+def test_release_racing_a_refund_delivery(paid_unhandled, committed_order):
+    """Completion makes a refund impossible; a late refund delivery and the release racing
+    each other leave the commission either available (and never reversed) — never both."""
+    order = committed_order(paid_unhandled)
+    outcomes = race(
+        lambda i: (services.release_commissions if i % 2 else services.sync_refunds)(
+            order_public_id=order.public_id
+        ),
+        6,
+    )
+    _no_errors(outcomes)
+    assert set(Commission.objects.values_list("state", flat=True)) == {"available"}
+    report = verify_ledger()
+    assert report.ok, report.problems
+
+
+@pytest.fixture
+def committed_order(monkeypatch):
+    from datetime import timedelta
+
+    from shoploop.core.deadlines import settle_due
+
+    def run(order):
+        services.attribute_order(order_public_id=order.public_id)
+        with monkeypatch.context() as patch:
+            patch.setattr(services, "release_commissions", lambda **kwargs: 0)
+            patch.setattr(services, "release_due", lambda now: 0)
+            order = orders.ship_order(
+                order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+            )
+            order = orders.confirm_receipt(order=order, actor=order.buyer)
+            settle_due(order.received_at + timedelta(days=7))
+        order.refresh_from_db()
+        assert order.state == Order.State.COMPLETED
+        assert set(Commission.objects.values_list("state", flat=True)) == {"frozen"}
+        return order
+
+    return run

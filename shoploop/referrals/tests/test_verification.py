@@ -1,0 +1,94 @@
+"""verify_ledger covers commissions: a clean world, then each corruption named."""
+
+import pytest
+
+from shoploop.ledger.models import Account, AccountKind, Transfer
+from shoploop.ledger.services import commissions as ledger_commissions
+from shoploop.ledger.services.transfers import open_account, transfer
+from shoploop.ledger.verification import verify_ledger
+from shoploop.referrals.models import Commission
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def frozen(scheme, promoter, product_link, sku, buyer, bought_through):
+    bought_through(product_link, buyer, sku)
+    assert verify_ledger().ok
+    return Commission.objects.get()
+
+
+def _problems():
+    report = verify_ledger()
+    assert not report.ok
+    return "\n".join(report.problems)
+
+
+def test_a_clean_world_counts_its_commissions(frozen):
+    assert verify_ledger().checked["commissions"] == 1
+
+
+def test_a_row_whose_amount_disagrees_with_its_hold(frozen):
+    Commission.objects.filter(pk=frozen.pk).update(amount_fen=1000)
+    assert "is 1000 fen but its hold is 1180" in _problems()
+
+
+def test_a_row_claiming_available_while_its_hold_is_open(frozen):
+    Commission.objects.filter(pk=frozen.pk).update(state="available")
+    problems = _problems()
+    assert "(available) but its hold is open" in problems
+    assert "has 0 settlement transfers" in problems
+
+
+def test_a_row_claiming_reversed_while_its_hold_is_open(frozen):
+    Commission.objects.filter(pk=frozen.pk).update(state="reversed", amount_fen=0)
+    assert "(reversed) but its hold is open" in _problems()
+
+
+def test_a_commission_transfer_naming_no_row(frozen, shop, promoter):
+    ledger_commissions.accrue_commission(
+        ref="commission:ghost",
+        shop_public_id=shop.public_id,
+        beneficiary_ref=f"user:{promoter.public_id}",
+        amount=500,
+    )
+    assert "commission for 'commission:ghost', which is no commission" in _problems()
+
+
+def test_a_second_hold_for_one_row(frozen, shop, promoter):
+    ledger_commissions.accrue_commission(
+        ref=frozen.ref,
+        shop_public_id=shop.public_id,
+        beneficiary_ref=f"user:{promoter.public_id}",
+        amount=1180,
+        version=7,
+    )
+    assert "an earlier hold" in _problems()
+
+
+def test_a_settlement_of_a_frozen_commission(frozen, shop):
+    available = open_account(
+        kind=AccountKind.MERCHANT_AVAILABLE, owner_ref=f"shop:{shop.public_id}"
+    )
+    payable = ledger_commissions.payable_account(shop.public_id)
+    Account.objects.filter(pk=available.pk).update(credits_posted=10_000)  # room to move
+    # The payable account's limit refuses this already; lift it, as a hand edit would.
+    Account.objects.filter(pk=payable.pk).update(limit="none")
+    payable.refresh_from_db()
+    transfer(
+        key="forged-settle",
+        debit=available,
+        credit=payable,
+        amount=1180,
+        reason="commission_settled",
+        cause=frozen.ref,
+    )
+    problems = _problems()
+    assert "(frozen) but the shop settled it" in problems
+
+
+def test_a_hold_to_someone_else(frozen, make_user):
+    stranger = make_user()
+    other = open_account(kind=AccountKind.COMMISSIONS, owner_ref=f"user:{stranger.public_id}")
+    Transfer.objects.filter(idempotency_key=f"{frozen.ref}:hold:1").update(credit_account=other)
+    assert "was held" in _problems()
