@@ -538,3 +538,46 @@ def _visible_items(reader: Reader, examined: list[Candidate], limit: int) -> lis
         if len(shown) == limit:
             break
     return shown
+
+
+# --- signed out --------------------------------------------------------------------------------
+
+WELL_REVIEWED_MIN_STARS = 4.0
+
+
+def well_reviewed_products(*, limit: int = 6) -> list:
+    """Products on sale whose visible reviews average at least 4 stars, most reviewed first
+    (for visitors: what buyers liked, not what sellers paid for)."""
+    from django.db.models import Avg, Count, Min, Sum
+
+    from shoploop.catalog.models import Product, Shop
+    from shoploop.content.models import Review
+
+    rated = (
+        Review.objects.filter(
+            state=Review.State.VISIBLE,
+            product__is_published=True,
+            product__shop__status=Shop.Status.APPROVED,
+        )
+        .values("product_id")
+        .annotate(average=Avg("stars"), count=Count("id"))
+        .filter(average__gte=WELL_REVIEWED_MIN_STARS)
+        .order_by("-count", "-average", "-product_id")[:limit]
+    )
+    ratings = {row["product_id"]: row for row in rated}
+    if not ratings:
+        return []
+    active = Q(skus__is_active=True)
+    products = (
+        Product.objects.filter(pk__in=ratings)
+        .select_related("shop")
+        .prefetch_related("images")
+        .annotate(
+            min_price_fen=Min("skus__price_fen", filter=active),
+            total_stock=Sum("skus__stock", filter=active),
+        )
+    )
+    for product in products:
+        product.rating_average = round(ratings[product.pk]["average"], 1)
+        product.rating_count = ratings[product.pk]["count"]
+    return sorted(products, key=lambda p: (-p.rating_count, -p.rating_average, -p.pk))

@@ -2,24 +2,26 @@
 
 import pytest
 
-from shoploop.content.tests.conftest import (  # noqa: F401  (re-exported fixtures)
-    _fresh_rate_limits,
-    buyer,
-    community,
-    make_sku,
-    member,
-    merchant,
-    old_user,
-    outsider,
-    owner,
-    pay,
-    place,
-    private_community,
-    received_line,
-    shop,
-    sku,
-)
-from shoploop.orders.tests.conftest import committed  # noqa: F401
+from shoploop.content.tests import conftest as content_fixtures
+from shoploop.orders.tests import conftest as orders_fixtures
+
+# The content app's people, community, shop and received order (and its rate-limit reset).
+_fresh_rate_limits = content_fixtures._fresh_rate_limits
+buyer = content_fixtures.buyer
+community = content_fixtures.community
+make_sku = content_fixtures.make_sku
+member = content_fixtures.member
+merchant = content_fixtures.merchant
+old_user = content_fixtures.old_user
+outsider = content_fixtures.outsider
+owner = content_fixtures.owner
+pay = content_fixtures.pay
+place = content_fixtures.place
+private_community = content_fixtures.private_community
+received_line = content_fixtures.received_line
+shop = content_fixtures.shop
+sku = content_fixtures.sku
+committed = orders_fixtures.committed
 
 
 @pytest.fixture
