@@ -13,7 +13,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -44,6 +44,19 @@ class BadCursor(ValidationFailed):
 
 # --- cursors -----------------------------------------------------------------------------------
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """A time as whole microseconds since 1970: exact, unlike a float timestamp, so a cursor
+    names the very row it stopped at."""
+    return (at - EPOCH) // MICROSECOND
+
+
+def _from_micros(micros: int) -> datetime:
+    return EPOCH + micros * MICROSECOND
+
 
 def encode_cursor(data: dict) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
@@ -60,10 +73,10 @@ def decode_cursor(cursor: str | None, *, order: str) -> dict | None:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
         if data["o"] != order or data["k"] not in Kind.values:
             raise ValueError
-        position = {"o": order, "k": data["k"], "i": int(data["i"]), "t": float(data["t"])}
+        position = {"o": order, "k": data["k"], "i": int(data["i"]), "t": int(data["t"])}
         if order == RANKED:
             position["r"] = float(data["r"])
-            position["a"] = float(data["a"])
+            position["a"] = int(data["a"])
         return position
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadCursor() from None
@@ -130,7 +143,7 @@ class Candidate:
 
     @property
     def key(self) -> tuple:
-        return (self.at.timestamp(), self.kind, self.item_id)
+        return (self.at, self.kind, self.item_id)
 
     @property
     def ranked_key(self) -> tuple:
@@ -141,7 +154,7 @@ def _before(time_field: str, kind_field: str | None, kind: str, position: dict |
     """Rows strictly after the cursor in (time, kind, id) descending order."""
     if position is None:
         return Q()
-    at = datetime.fromtimestamp(position["t"], tz=clock.now().tzinfo)
+    at = _from_micros(position["t"])
     earlier = Q(**{f"{time_field}__lt": at})
     same_time = Q(**{time_field: at})
     if kind_field is None:  # a table of one kind
@@ -190,7 +203,7 @@ def _stored(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
 
 
 def _as_of(position: dict) -> datetime:
-    return datetime.fromtimestamp(position["a"], tz=clock.now().tzinfo)
+    return _from_micros(position["a"])
 
 
 def _merged(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
@@ -397,14 +410,14 @@ def feed_page(*, user, cursor: str | None = None, order: str = RANKED, limit: in
     anchor = shown[-1][0] if len(shown) == limit else (examined[-1] if examined else None)
     after = candidates.index(anchor) + 1 if anchor is not None else 0
     more = after < len(candidates) or stored_truncated or merged_truncated
-    as_of = position["a"] if position else clock.now().timestamp()
+    as_of = position["a"] if position and ranked else _micros(clock.now())
     next_cursor = _cursor_of(anchor, order, as_of) if anchor is not None and more else None
     items = [item for _candidate, item in shown]
     return FeedPage(items=items, next_cursor=next_cursor, order=order)
 
 
-def _cursor_of(candidate: Candidate, order: str, as_of: float) -> str:
-    data = {"o": order, "t": candidate.at.timestamp(), "k": candidate.kind, "i": candidate.item_id}
+def _cursor_of(candidate: Candidate, order: str, as_of: int) -> str:
+    data = {"o": order, "t": _micros(candidate.at), "k": candidate.kind, "i": candidate.item_id}
     if order == RANKED:
         data |= {"r": candidate.rank, "a": as_of}
     return encode_cursor(data)
