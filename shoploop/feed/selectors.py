@@ -27,7 +27,7 @@ from shoploop.feed.models import BigSource, Kind, Reason, TimelineEntry
 LATEST = "latest"
 RANKED = "ranked"
 ORDERS = (RANKED, LATEST)
-DEFAULT_PAGE_SIZE = 20
+DEFAULT_PAGE_SIZE = 20  # the home page and the API
 MAX_PAGE_SIZE = 50
 # How many recent items of each big-source kind a ranked page considers, besides the stored
 # timeline (bounded, so a page costs the same however much the big sources have written).
@@ -380,13 +380,15 @@ class FeedPage:
     order: str
 
 
-def feed_page(*, user, cursor: str | None = None, order: str = RANKED, limit: int = 20) -> FeedPage:
+def feed_page(
+    *, user, cursor: str | None = None, order: str = RANKED, limit: int | None = None
+) -> FeedPage:
     """One page of ``user``'s home feed (see the module docstring)."""
     if order not in ORDERS:
         raise ValidationFailed(
             _("Unknown order; use ranked or latest."), code="bad_order", fields={"order": order}
         )
-    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    limit = max(1, min(int(limit or DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE))
     position = decode_cursor(cursor, order=order)
     reader = reader_context(user)
     # Fetch more than a page: some candidates may be dropped as no longer visible.
