@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -29,9 +28,11 @@ RANKED = "ranked"
 ORDERS = (RANKED, LATEST)
 DEFAULT_PAGE_SIZE = 20  # the home page and the API
 MAX_PAGE_SIZE = 50
-# How many recent items of each big-source kind a ranked page considers, besides the stored
-# timeline (bounded, so a page costs the same however much the big sources have written).
-MERGE_WINDOW = 200
+# The ranked order ranks a window: the newest RANK_WINDOW entries of the stored timeline and the
+# newest MERGE_WINDOW items of each big-source kind (bounded, so a page costs the same however
+# much has been written; older items are a tap away in the latest order).
+RANK_WINDOW = 300
+MERGE_WINDOW = 100
 FRIEND_REASONS = (Reason.FRIEND_OPENED, Reason.FRIEND_JOINED, Reason.FRIEND_BOUGHT)
 MEMBERS_ONLY = ("approval", "invite")
 
@@ -188,14 +189,15 @@ def _stored(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
     if ranked:
         if position is not None:
             rows = rows.filter(created_at__lte=_as_of(position))
-        rows = rows.order_by("-created_at", "-id")[: settings.FEED_TIMELINE_SIZE]
+        rows = rows.order_by("-created_at", "-id")[:RANK_WINDOW]
     else:
         rows = rows.filter(_before("created_at", "kind", "", position)).order_by(
             "-created_at", "-kind", "-item_id"
         )[:limit]
+    # Plain tuples, not model instances: a ranked page reads a few hundred of these.
     found = [
-        Candidate(r.kind, r.item_id, r.created_at, r.reason, r.actor_id, r.community_id, r.shop_id)
-        for r in rows.only(
+        Candidate(kind, item_id, at, reason, actor_id, community_id, shop_id)
+        for kind, item_id, at, reason, actor_id, community_id, shop_id in rows.values_list(
             "kind", "item_id", "created_at", "reason", "actor_id", "community_id", "shop_id"
         )
     ]
