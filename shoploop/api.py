@@ -18,6 +18,7 @@ from shoploop.content.api import router as content_router
 from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
 from shoploop.deals.api import router as deals_router
+from shoploop.feed.api import router as feed_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.notifications.api import router as notifications_router
 from shoploop.orders.api import router as orders_router
@@ -187,3 +188,4 @@ api.add_router("/notifications", notifications_router)
 api.add_router("/chat", chat_router)
 api.add_router("/content", content_router)
 api.add_router("/referrals", referrals_router)
+api.add_router("/feed", feed_router)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "shoploop.notifications",
     "shoploop.chat",
     "shoploop.content",
+    "shoploop.feed",
     "shoploop.web",
     "shoploop.simulation",
 ]
@@ -287,6 +288,13 @@ CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE = int(
     os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE", "5")
 )
 CHAT_NEW_ACCOUNT_HOURS = int(os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_HOURS", "24"))
+
+# Feed (docs/feed.md): how many entries a reader's stored timeline keeps, the audience above
+# which a community, shop or person is merged on read instead of fanned out, and the ranking's
+# half-life.
+FEED_TIMELINE_SIZE = int(os.environ.get("SHOPLOOP_FEED_TIMELINE_SIZE", "500"))
+FEED_BIG_SOURCE_THRESHOLD = int(os.environ.get("SHOPLOOP_FEED_BIG_SOURCE_THRESHOLD", "2000"))
+FEED_HALF_LIFE_HOURS = float(os.environ.get("SHOPLOOP_FEED_HALF_LIFE_HOURS", "12"))
 
 # Orders: how long stock is held for an unpaid checkout, when receipt is assumed, and how long
 # after receipt a buyer may ask for an after-sale refund.

@@ -138,6 +138,11 @@ class WorldParameters:
     content_reply_share: float = 0.3
     content_like_rate: tuple[float, float] = (0.05, 0.30)
     content_likers_sampled: int = 30  # members who come by a post (at most)
+    # The home feed: the chance a signed-up person opens it on a day, how many more pages they
+    # read (geometric mean), and the share who switch to the latest order.
+    feed_open_rate: float = 0.3
+    feed_more_pages_mean: float = 0.5
+    feed_latest_share: float = 0.2
     # Reviews: the chance a buyer reviews a received line (within 3 days), their stars, and the
     # chance they share the review into one of their communities (晒单).
     review_rate: float = 0.5

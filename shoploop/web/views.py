@@ -19,8 +19,12 @@ from shoploop.communities.selectors import (
     popular_communities,
 )
 from shoploop.core import clock
+from shoploop.core.errors import DomainError
 from shoploop.deals.crowdfunding.selectors import live_projects
 from shoploop.deals.flash.selectors import live_sales
+from shoploop.feed.presenters import card
+from shoploop.feed.selectors import ORDERS as FEED_ORDERS
+from shoploop.feed.selectors import RANKED, feed_page, well_reviewed_products
 from shoploop.orders.selectors import BUYER_TABS, buyer_tab_counts
 from shoploop.web.context_processors import shell
 
@@ -32,11 +36,13 @@ HOME_PRODUCTS = 12
 HOME_DEALS = 3
 MORE_PRODUCTS_STEP = 12
 MAX_PRODUCTS = 60
+HOME_REVIEWED_PRODUCTS = 6
 
 
 def home(request):
     if request.user.is_authenticated:
         context = _member_home_context(request)
+        context.update(_feed_context(request))
     else:
         context = _visitor_home_context()
     context["nav_active"] = "home"
@@ -65,7 +71,26 @@ def _member_home_context(request) -> dict:
 
 def _visitor_home_context() -> dict:
     communities = popular_communities(limit=HOME_COMMUNITIES)
-    return {"community_entries": [{"community": c, "reason": None} for c in communities]}
+    return {
+        "community_entries": [{"community": c, "reason": None} for c in communities],
+        "well_reviewed": well_reviewed_products(limit=HOME_REVIEWED_PRODUCTS),
+    }
+
+
+def _feed_context(request) -> dict:
+    """The reader's feed (ranked unless ``?order=latest``), one page from ``?cursor=``; a cursor
+    that is not valid shows the first page with a word about it."""
+    order = request.GET.get("order") if request.GET.get("order") in FEED_ORDERS else RANKED
+    context = {"feed_order": order, "feed_error": None}
+    try:
+        page = feed_page(user=request.user, cursor=request.GET.get("cursor"), order=order)
+    except DomainError as error:
+        context["feed_error"] = error.message
+        page = feed_page(user=request.user, order=order)
+    context["feed_cards"] = [{"item": item, "card": card(item)} for item in page.items]
+    context["feed_next"] = page.next_cursor
+    context["feed_continued"] = bool(request.GET.get("cursor")) and not context["feed_error"]
+    return context
 
 
 def _live_deals() -> dict:

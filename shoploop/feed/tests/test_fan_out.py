@@ -1,0 +1,233 @@
+"""Fan-out on write: who gets which item with which reason; privacy; bounded timelines; big
+sources."""
+
+from datetime import timedelta
+
+import pytest
+
+from shoploop.core import clock
+from shoploop.feed import services
+from shoploop.feed.models import BigSource, Kind, Reason, TimelineEntry
+from shoploop.feed.tests.conftest import ids, page
+
+pytestmark = pytest.mark.django_db
+
+
+def entries(user):
+    return {(e.kind, e.item_id): e.reason for e in TimelineEntry.objects.filter(reader=user)}
+
+
+def test_a_post_reaches_members_and_followers_with_the_closer_reason(
+    community, member, owner, reader, outsider, post_as, follow
+):
+    follow(reader, member)  # not a member: reaches them as a follower
+    follow(owner, member)  # a member who also follows: the follow reason wins
+    post = post_as(member, community)
+    assert entries(reader) == {(Kind.POST, post.pk): Reason.FOLLOWED_PERSON}
+    assert entries(owner) == {(Kind.POST, post.pk): Reason.FOLLOWED_PERSON}
+    assert entries(outsider) == {}
+    assert entries(member) == {}  # never one's own post
+
+
+def test_a_community_post_reaches_members_who_do_not_follow(community, member, owner, post_as):
+    post = post_as(member, community)
+    assert entries(owner) == {(Kind.POST, post.pk): Reason.COMMUNITY}
+    (item,) = page(owner).items
+    assert item.reason_text == "Posted in 茶友会"
+
+
+def test_a_review_reaches_the_reviewers_followers(received_line, buyer, reader, follow, committed):
+    from shoploop.content import services as content
+
+    follow(reader, buyer)
+    with committed():
+        review = content.create_review(actor=buyer, order_line=received_line, stars=5, body="好")
+    assert entries(reader) == {(Kind.REVIEW, review.pk): Reason.FOLLOWED_PERSON}
+    (item,) = page(reader).items
+    assert item.public_id == review.public_id
+    assert "reviewed this" in item.reason_text
+
+
+def test_a_shared_review_reaches_followers_once_as_the_post_in_its_community(
+    received_line, buyer, reader, follow, committed, community, owner
+):
+    from shoploop.communities import services as communities
+    from shoploop.content import services as content
+
+    communities.join_community(actor=buyer, community=community)
+    follow(reader, buyer)
+    with committed():
+        review = content.create_review(actor=buyer, order_line=received_line, stars=4, body="好")
+        post = content.share_review(actor=buyer, review=review, community=community)
+    shown = page(reader).items
+    assert ids(page(reader)) == [(Kind.POST, post.public_id)]  # the review itself is folded in
+    assert shown[0].reason_text.endswith("shared a review in 茶友会")
+    assert ids(page(owner)) == [(Kind.POST, post.public_id)]
+
+
+def test_new_products_reach_the_shops_followers(shop, merchant, reader, committed):
+    from shoploop.catalog import services as catalog
+
+    with committed():
+        catalog.follow_shop(actor=reader, shop=shop)
+        product = catalog.create_product(shop=shop, actor=merchant, title="新茶")
+        catalog.add_sku(product=product, actor=merchant, options={}, price_fen=990, stock=5)
+        catalog.publish_product(product=product, actor=merchant)
+    assert entries(reader) == {(Kind.PRODUCT, product.pk): Reason.FOLLOWED_SHOP}
+    (item,) = page(reader).items
+    assert item.reason_text == f"New from {shop.name} (a shop you follow)"
+
+
+def _buy(buyer, sku, place, pay, committed):
+    with committed():
+        pay(place((sku, 1)))
+
+
+def test_purchases_reach_followers_only_when_the_buyer_shares(
+    buyer, reader, sku, place, pay, follow, committed
+):
+    follow(reader, buyer)
+    _buy(buyer, sku, place, pay, committed)
+    assert entries(reader) == {}  # sharing is off by default
+    buyer.share_activity_with_followers = True
+    buyer.save(update_fields=["share_activity_with_followers"])
+    _buy(buyer, sku, place, pay, committed)
+    assert entries(reader) == {(Kind.PRODUCT, sku.product.pk): Reason.FRIEND_BOUGHT}
+    (item,) = page(reader).items
+    assert item.reason_text == f"{buyer} bought this"
+    # Turned off again: the past purchase disappears at read time too.
+    buyer.share_activity_with_followers = False
+    buyer.save(update_fields=["share_activity_with_followers"])
+    assert page(reader).items == []
+    assert page(reader, order="latest").items == []
+
+
+def test_a_purchase_is_said_with_the_buyers_community(
+    buyer, reader, sku, place, pay, follow, committed, community, merchant, shop
+):
+    from shoploop.catalog import services as catalog
+    from shoploop.communities import services as communities
+
+    communities.join_community(actor=buyer, community=community)
+    communities.join_community(actor=merchant, community=community)
+    catalog.list_shop_in_community(shop=shop, community=community, actor=merchant)
+    sku.product.communities.add(community)
+    buyer.share_activity_with_followers = True
+    buyer.save()
+    follow(reader, buyer)
+    _buy(buyer, sku, place, pay, committed)
+    (item,) = page(reader).items
+    assert item.reason_text == f"{buyer} in 茶友会 bought this"
+
+
+@pytest.fixture
+def group_world(merchant, sku):
+    from shoploop.deals.groups import services as groups
+
+    now = clock.now()
+    return groups.create_campaign(
+        actor=merchant,
+        sku=sku,
+        group_price_fen=3900,
+        group_size=5,
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(days=7),
+        stock=5,
+    )
+
+
+def test_deals_friends_opened_and_joined_aggregate_in_the_reason(
+    group_world, buyer, make_user, reader, follow, committed, pay
+):
+    from shoploop.deals.groups import services as groups
+    from shoploop.orders.tests.conftest import address_id_for
+
+    friends = [buyer, make_user(display_name="王芳"), make_user(display_name="李雷")]
+    for friend in friends:
+        friend.share_activity_with_followers = True
+        friend.save()
+        follow(reader, friend)
+    with committed():
+        seat = groups.open_group(campaign=group_world, user=buyer, address_id=address_id_for(buyer))
+    pay(seat.order.checkout)
+    (item,) = page(reader).items
+    assert item.kind == Kind.GROUP and item.reason_text == f"{buyer} opened this group"
+    for friend in friends[1:]:
+        with committed():
+            groups.join_group(group=seat.group, user=friend, address_id=address_id_for(friend))
+    (item,) = page(reader).items  # one card for the group, not three
+    assert item.reason_text == "3 people you follow joined this group"
+    assert item.count == 3
+
+
+def test_a_friends_deal_is_absent_when_they_do_not_share(
+    group_world, buyer, reader, follow, committed
+):
+    from shoploop.deals.groups import services as groups
+    from shoploop.orders.tests.conftest import address_id_for
+
+    follow(reader, buyer)
+    with committed():
+        groups.open_group(campaign=group_world, user=buyer, address_id=address_id_for(buyer))
+    assert entries(reader) == {} and page(reader).items == []
+
+
+def test_timelines_are_bounded(settings, community, member, make_user, monkeypatch):
+    from shoploop.content.models import Post
+
+    settings.FEED_TIMELINE_SIZE = 5
+    monkeypatch.setattr(services, "TRIM_SLACK", 2)
+    reader = make_user()
+    base = clock.now() - timedelta(hours=1)
+    for n in range(12):
+        post = Post.objects.create(
+            community=community, author=member, body=f"#{n}", created_at=base + timedelta(minutes=n)
+        )
+        services.write(
+            services.Item(Kind.POST, post.pk, post.created_at, actor_id=member.pk),
+            {reader.pk: Reason.COMMUNITY},
+        )
+        assert TimelineEntry.objects.filter(reader=reader).count() <= 5 + 2
+    services.trim(reader.pk)
+    kept = TimelineEntry.objects.filter(reader=reader).order_by("-created_at")
+    assert [e.created_at for e in kept] == [base + timedelta(minutes=n) for n in range(11, 6, -1)]
+
+
+def test_a_repeated_event_changes_nothing(community, member, owner, post_as):
+    from shoploop.core.events import DomainEvent
+    from shoploop.feed.handlers import post_created
+
+    post = post_as(member, community)
+    post_created(DomainEvent("content.post.created", {"post_public_id": post.public_id}))
+    assert TimelineEntry.objects.filter(reader=owner).count() == 1
+
+
+def test_big_sources_are_not_fanned_out_but_merged_on_read(
+    settings, community, member, owner, make_user, post_as, join, follow
+):
+    settings.FEED_BIG_SOURCE_THRESHOLD = 3
+    readers = [make_user() for _ in range(3)]
+    for reader in readers:
+        join(reader, community)  # 5 members now: more than 3
+    post = post_as(member, community)
+    assert BigSource.objects.filter(source_kind="community", source_id=community.pk).exists()
+    assert not TimelineEntry.objects.filter(kind=Kind.POST, item_id=post.pk).exists()
+    for reader in [owner, *readers]:
+        (item,) = page(reader).items
+        assert item.public_id == post.public_id and item.reason_text == "Posted in 茶友会"
+        assert ids(page(reader, order="latest")) == [(Kind.POST, post.public_id)]
+
+
+def test_a_big_person_is_merged_on_read_for_followers(
+    settings, community, member, make_user, post_as, follow
+):
+    settings.FEED_BIG_SOURCE_THRESHOLD = 2
+    fans = [make_user() for _ in range(3)]
+    for fan in fans:
+        follow(fan, member)
+    post = post_as(member, community)
+    assert BigSource.objects.filter(source_kind="person", source_id=member.pk).exists()
+    for fan in fans:
+        (item,) = page(fan).items
+        assert item.public_id == post.public_id
+        assert "whom you follow" in item.reason_text
