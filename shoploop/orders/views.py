@@ -634,17 +634,23 @@ def merchant_packing_list_csv(request):
             for line in order.lines.all()
             if line.to_ship_quantity
         )
+        # A pickup order goes to its point: the buyer's name and the point in place of an address.
+        pickup = (
+            f"{_('Pickup point')}: {order.pickup_point.name} · {order.pickup_point.address}"
+            if order.is_pickup
+            else ""
+        )
         writer.writerow(
             _csv_safe(value)
             for value in (
                 order.public_id,
                 order.paid_at.isoformat() if order.paid_at else "",
-                order.ship_recipient,
+                str(order.buyer) if order.is_pickup else order.ship_recipient,
                 order.ship_national_phone,
                 order.ship_province,
                 order.ship_city,
                 order.ship_district,
-                order.ship_street,
+                pickup or order.ship_street,
                 order.ship_postcode,
                 items,
                 f"{order.total_fen // 100}.{order.total_fen % 100:02d}",

@@ -141,3 +141,15 @@ def test_the_me_page_links_a_leader_to_their_points(client, leadership, leader, 
     assert reverse("orders:pickup_home") in client.get("/me/").content.decode()
     client.force_login(member_buyer)
     assert reverse("orders:pickup_home") not in client.get("/me/").content.decode()
+
+
+def test_the_ship_queue_and_packing_list_name_the_point(
+    client, pickup_checkout, pay, merchant, point
+):
+    pay(pickup_checkout())
+    client.force_login(merchant)
+    queue = client.get(reverse("orders:merchant_to_ship")).content.decode()
+    assert 'data-testid="pickup-destination"' in queue and point.name in queue
+    assert point.name in client.get(reverse("orders:merchant_packing_list")).content.decode()
+    csv_text = client.get(reverse("orders:merchant_packing_list_csv")).content.decode()
+    assert point.name in csv_text
