@@ -6,8 +6,7 @@ the cost of one post's fan-out for an author with 10 and with 10,000 followers.
 
 On a throwaway PostgreSQL database (``bench.support.throwaway_database``) it builds the world
 with bulk inserts (users and communities by ``bulk_create``; memberships, follows and posts by
-``INSERT … SELECT generate_series``, which writes 1,000,000 posts in well under a minute on a
-2-core machine): each user joins three communities and follows ten people; one community has a
+``INSERT … SELECT generate_series``): each user joins three communities and follows ten people; one community has a
 third of all users as members, more than ``FEED_BIG_SOURCE_THRESHOLD`` (at ``--quick`` the
 threshold is lowered to a fifth of the users so it is big there too), so its posts are merged on
 read. Posts spread over the last 30 days. The readers are members of the big community; each
@@ -30,6 +29,12 @@ finding that out); ``fanout_10k_written_ms`` is the same post with the threshold
 10,000 rows are written. Also printed: the SQL statements of a page of 10 and of 30 (equal).
 
 The last line is ``feed: key=value … ratio=…``.
+
+Time: on the shared 2-core test machine (load 6–7) the --quick run took about three minutes, 44–88 s
+of it growing the world to 10× (90,000 posts, 9,000 users and their memberships and follows). The
+default run (10× = 1,000,000 posts, 100,000 users, 1,000,000 follows) was not run there; scaling
+from the quick run, expect its world building to take 10–15 minutes on such a machine. Pass
+smaller ``--users/--communities/--posts`` if that is too long.
 """
 
 import random
