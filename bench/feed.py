@@ -7,8 +7,8 @@ the cost of one post's fan-out for an author with 10 and with 10,000 followers.
 On a throwaway PostgreSQL database (``bench.support.throwaway_database``) it builds the world
 with bulk inserts (users and communities by ``bulk_create``; memberships, follows and posts by
 ``INSERT … SELECT generate_series``): each user joins three communities and follows ten
-people; one community has a third of all users as members, more than ``FEED_BIG_SOURCE_THRESHOLD`` (at ``--quick`` the
-threshold is lowered to a fifth of the users so it is big there too), so its posts are merged on
+people; one community has a third of all users as members, more than
+``FEED_BIG_SOURCE_THRESHOLD`` (at ``--quick`` the threshold is lowered to a fifth of the users so it is big there too), so its posts are merged on
 read. Posts spread over the last 30 days. The readers are members of the big community; each
 reader's stored timeline holds the newest ``FEED_TIMELINE_SIZE`` posts of their other
 communities and of the people they follow (what fan-out would have written; written here by one
