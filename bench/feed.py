@@ -8,12 +8,12 @@ On a throwaway PostgreSQL database (``bench.support.throwaway_database``) it bui
 with bulk inserts (users and communities by ``bulk_create``; memberships, follows and posts by
 ``INSERT … SELECT generate_series``): each user joins three communities and follows ten
 people; one community has a third of all users as members, more than
-``FEED_BIG_SOURCE_THRESHOLD`` (at ``--quick`` the threshold is lowered to a fifth of the users so it is big there too), so its posts are merged on
-read. Posts spread over the last 30 days. The readers are members of the big community; each
-reader's stored timeline holds the newest ``FEED_TIMELINE_SIZE`` posts of their other
-communities and of the people they follow (what fan-out would have written; written here by one
-``INSERT … SELECT`` per reader because fanning out 100,000 posts one by one is not what is
-measured).
+``FEED_BIG_SOURCE_THRESHOLD`` (at ``--quick`` the threshold is lowered to a fifth of the users
+so it is big there too), so its posts are merged on read. Posts spread over the last 30 days.
+The readers are members of the big community; each reader's stored timeline holds the newest
+``FEED_TIMELINE_SIZE`` posts of their other communities and of the people they follow (what
+fan-out would have written; written here by one ``INSERT … SELECT`` per reader because fanning
+out 100,000 posts one by one is not what is measured).
 
 Measured through ``feed.selectors.feed_page`` (the code the page and the API call), ranked
 order, 20 items: the first page and the next page by its cursor, ``--rounds`` times per reader
