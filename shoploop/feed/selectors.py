@@ -84,8 +84,13 @@ def decode_cursor(cursor: str | None, *, order: str) -> dict | None:
         if order == RANKED:
             position["r"] = float(data["r"])
             position["a"] = int(data["a"])
+            _from_micros(position["a"])
+        # Out of range for a database key or a datetime: junk, not a server error.
+        if not 0 <= position["i"] < 2**63:
+            raise ValueError
+        _from_micros(position["t"])
         return position
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadCursor() from None
 
 
