@@ -78,6 +78,41 @@ def group_joined(event: DomainEvent) -> None:
         )
 
 
+@subscribe("bargains.bargain.started", key="feed.bargain_started")
+def bargain_started(event: DomainEvent) -> None:
+    """A friend's bargain (砍价) reaches their followers, who may help cut the price."""
+    from shoploop.deals.bargains.models import Bargain
+
+    bargain = (
+        Bargain.objects.select_related("initiator")
+        .filter(public_id=event.payload.get("bargain_public_id"))
+        .first()
+    )
+    if bargain is not None:
+        services.fan_out_activity(
+            actor=bargain.initiator,
+            kind=Kind.BARGAIN,
+            item_id=bargain.pk,
+            reason=Reason.FRIEND_BARGAINING,
+            at=event.occurred_at or bargain.created_at,
+        )
+
+
+@subscribe("crowdfunding.pledge.paid", key="feed.pledge_paid")
+def pledge_paid(event: DomainEvent) -> None:
+    from shoploop.deals.crowdfunding.models import Project
+
+    project = Project.objects.filter(public_id=event.payload.get("project_public_id")).first()
+    if project is not None:
+        services.fan_out_activity(
+            actor=_user(event.payload.get("backer_public_id")),
+            kind=Kind.PROJECT,
+            item_id=project.pk,
+            reason=Reason.FRIEND_BACKED,
+            at=event.occurred_at or project.created_at,
+        )
+
+
 @subscribe("orders.order.paid", key="feed.order_paid")
 def order_paid(event: DomainEvent) -> None:
     """Each product of a paid order reaches the buyer's followers (if the buyer shares), said

@@ -16,6 +16,8 @@ class Kind(models.TextChoices):
     POST = "post", _("Post")
     REVIEW = "review", _("Review")
     GROUP = "group", _("Group buy")
+    BARGAIN = "bargain", _("Bargain")
+    PROJECT = "project", _("Crowdfunding project")
     PRODUCT = "product", _("Product")
 
 
@@ -28,6 +30,8 @@ class Reason(models.TextChoices):
     FRIEND_OPENED = "friend_opened", _("Someone you follow opened this group")
     FRIEND_JOINED = "friend_joined", _("Someone you follow joined this group")
     FRIEND_BOUGHT = "friend_bought", _("Someone you follow bought this")
+    FRIEND_BARGAINING = "friend_bargaining", _("Someone you follow is bargaining for this")
+    FRIEND_BACKED = "friend_backed", _("Someone you follow backed this project")
 
 
 class TimelineEntry(models.Model):
@@ -41,7 +45,7 @@ class TimelineEntry(models.Model):
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     item_id = models.BigIntegerField()
-    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.CharField(max_length=24, choices=Reason.choices)
     # Who did it (the author, the friend who joined or bought) and where, for the reason's text.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

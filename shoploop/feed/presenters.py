@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
@@ -108,6 +109,31 @@ def card(item) -> Card:
         )
         _person(result, item.actor or obj.leader)
         _shop(result, campaign.shop)
+        return result
+    if item.kind == Kind.BARGAIN:
+        campaign = obj.campaign
+        result = Card(
+            Kind.BARGAIN,
+            obj.public_id,
+            campaign.title or campaign.sku.product.title,
+            _("Now %(price)s; every friend's help cuts it")
+            % {"price": format_fen(obj.current_price_fen)},
+            reverse("deals_bargains:detail", args=[obj.public_id]),
+        )
+        _person(result, obj.initiator)
+        _shop(result, campaign.shop)
+        return result
+    if item.kind == Kind.PROJECT:
+        result = Card(
+            Kind.PROJECT,
+            obj.public_id,
+            obj.title,
+            _("Crowdfunding until %(date)s")
+            % {"date": date_format(obj.deadline, "SHORT_DATE_FORMAT")},
+            reverse("deals_crowdfunding:project", args=[obj.public_id]),
+        )
+        _person(result, item.actor)
+        _shop(result, obj.shop)
         return result
     price = _lowest_price(obj)
     result = Card(

@@ -32,6 +32,16 @@ def reason_text(item) -> str:
         if item.reason == Reason.FRIEND_OPENED:
             return _("%(name)s opened this group") % {"name": name}
         return _("%(name)s joined this group") % {"name": name}
+    if item.reason == Reason.FRIEND_BARGAINING:
+        return _("%(name)s is bargaining for this: help cut the price") % {"name": name}
+    if item.reason == Reason.FRIEND_BACKED:
+        if item.count > 1:
+            return ngettext(
+                "%(count)d person you follow backed this project",
+                "%(count)d people you follow backed this project",
+                item.count,
+            ) % {"count": item.count}
+        return _("%(name)s backed this project") % {"name": name}
     if item.kind == Kind.REVIEW:
         return _("%(name)s, whom you follow, reviewed this") % {"name": name}
     if item.kind == Kind.POST:

@@ -33,7 +33,13 @@ MAX_PAGE_SIZE = 50
 # much has been written; older items are a tap away in the latest order).
 RANK_WINDOW = 300
 MERGE_WINDOW = 100
-FRIEND_REASONS = (Reason.FRIEND_OPENED, Reason.FRIEND_JOINED, Reason.FRIEND_BOUGHT)
+FRIEND_REASONS = (
+    Reason.FRIEND_OPENED,
+    Reason.FRIEND_JOINED,
+    Reason.FRIEND_BOUGHT,
+    Reason.FRIEND_BARGAINING,
+    Reason.FRIEND_BACKED,
+)
 MEMBERS_ONLY = ("approval", "invite")
 
 
@@ -78,8 +84,13 @@ def decode_cursor(cursor: str | None, *, order: str) -> dict | None:
         if order == RANKED:
             position["r"] = float(data["r"])
             position["a"] = int(data["a"])
+            _from_micros(position["a"])
+        # Out of range for a database key or a datetime: junk, not a server error.
+        if not 0 <= position["i"] < 2**63:
+            raise ValueError
+        _from_micros(position["t"])
         return position
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadCursor() from None
 
 
@@ -277,6 +288,8 @@ CLOSER_FIRST = {
     Reason.FRIEND_JOINED: 1,
     Reason.FRIEND_OPENED: 1,
     Reason.FRIEND_BOUGHT: 1,
+    Reason.FRIEND_BARGAINING: 1,
+    Reason.FRIEND_BACKED: 1,
     Reason.COMMUNITY: 2,
 }
 
@@ -434,6 +447,8 @@ def _load(examined: list[Candidate]) -> dict[str, dict[int, object]]:
     """Every item of the page by kind, each kind in one query (plus its photos)."""
     from shoploop.catalog.models import Product
     from shoploop.content.models import Post, Review
+    from shoploop.deals.bargains.models import Bargain
+    from shoploop.deals.crowdfunding.models import Project
     from shoploop.deals.groups.models import Group
 
     ids: dict[str, list[int]] = {kind: [] for kind in Kind.values}
@@ -449,6 +464,10 @@ def _load(examined: list[Candidate]) -> dict[str, dict[int, object]]:
         Kind.GROUP: Group.objects.select_related(
             "leader", "campaign", "campaign__shop", "campaign__sku", "campaign__sku__product"
         ),
+        Kind.BARGAIN: Bargain.objects.select_related(
+            "initiator", "campaign", "campaign__shop", "campaign__sku", "campaign__sku__product"
+        ),
+        Kind.PROJECT: Project.objects.select_related("shop"),
         Kind.PRODUCT: Product.objects.select_related("shop").prefetch_related("images", "skus"),
     }
     return {kind: querysets[kind].in_bulk(ids[kind]) if ids[kind] else {} for kind in Kind.values}
@@ -472,30 +491,46 @@ def _related(examined: list[Candidate]):
 
 def _friends_in_groups(reader: Reader, group_ids: list[int]) -> dict[int, int]:
     """How many people the reader follows (who share their activity) hold a seat in each group."""
-    from django.db.models import Count
-
     from shoploop.deals.groups.models import Seat
 
-    if not group_ids or not reader.following:
-        return {}
-    seats = (
-        Seat.objects.filter(
-            group_id__in=group_ids,
-            user_id__in=reader.following,
-            user__share_activity_with_followers=True,
-            state__in=[Seat.State.RESERVED, Seat.State.PAID],
-        )
-        .exclude(user_id__in=reader.blocked)
-        .values("group_id")
-        .annotate(n=Count("user_id", distinct=True))
+    taken = [Seat.State.RESERVED, Seat.State.PAID]
+    rows = Seat.objects.filter(group_id__in=group_ids, state__in=taken)
+    return _friends_count(reader, rows, group_ids, "group_id", "user")
+
+
+def _friends_backing(reader: Reader, project_ids: list[int]) -> dict[int, int]:
+    """How many people the reader follows (who share their activity) back each project."""
+    from shoploop.deals.crowdfunding.models import Pledge
+
+    rows = Pledge.objects.filter(
+        project_id__in=project_ids, state__in=[Pledge.State.ACTIVE, Pledge.State.CHARGED]
     )
-    return {row["group_id"]: row["n"] for row in seats}
+    return _friends_count(reader, rows, project_ids, "project_id", "backer")
+
+
+def _friends_count(reader: Reader, rows, ids: list[int], key: str, person: str) -> dict[int, int]:
+    from django.db.models import Count
+
+    if not ids or not reader.following:
+        return {}
+    counted = (
+        rows.filter(
+            **{f"{person}_id__in": reader.following},
+            **{f"{person}__share_activity_with_followers": True},
+        )
+        .exclude(**{f"{person}_id__in": reader.blocked})
+        .values(key)
+        .annotate(n=Count(f"{person}_id", distinct=True))
+    )
+    return {row[key]: row["n"] for row in counted}
 
 
 def _is_visible(reader: Reader, kind: str, obj, now: datetime) -> bool:
     from shoploop.catalog.models import Shop
     from shoploop.communities.models import Community
     from shoploop.content.models import Moderated, Review
+    from shoploop.deals.bargains.models import Bargain
+    from shoploop.deals.crowdfunding.models import Project
     from shoploop.deals.groups.models import Group
 
     if kind == Kind.POST:
@@ -515,6 +550,10 @@ def _is_visible(reader: Reader, kind: str, obj, now: datetime) -> bool:
             and obj.deadline > now
             and obj.leader_id not in reader.blocked
         )
+    if kind == Kind.BARGAIN:
+        return obj.state == Bargain.State.ACTIVE and obj.deadline > now
+    if kind == Kind.PROJECT:
+        return obj.state == Project.State.LIVE and obj.deadline > now
     return obj.is_published and obj.shop.status == Shop.Status.APPROVED
 
 
@@ -524,7 +563,10 @@ def _visible_items(reader: Reader, examined: list[Candidate], limit: int) -> lis
 
     loaded = _load(examined)
     people, communities, shops = _related(examined)
-    friends = _friends_in_groups(reader, list(loaded[Kind.GROUP]))
+    friends = {
+        Kind.GROUP: _friends_in_groups(reader, list(loaded[Kind.GROUP])),
+        Kind.PROJECT: _friends_backing(reader, list(loaded[Kind.PROJECT])),
+    }
     now = clock.now()
     shared_reviews = {post.review_id for post in loaded[Kind.POST].values() if post.review_id}
     shown = []
@@ -548,7 +590,7 @@ def _visible_items(reader: Reader, examined: list[Candidate], limit: int) -> lis
             actor=actor,
             community=communities.get(candidate.community_id),
             shop=shops.get(candidate.shop_id),
-            count=max(friends.get(candidate.item_id, 1), 1) if candidate.kind == Kind.GROUP else 1,
+            count=max(friends.get(candidate.kind, {}).get(candidate.item_id, 1), 1),
         )
         item.reason_text = reason_text(item)
         shown.append((candidate, item))

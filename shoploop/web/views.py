@@ -40,15 +40,16 @@ HOME_REVIEWED_PRODUCTS = 6
 
 
 def home(request):
+    # "Show more" through htmx asks only for the product grid; without JavaScript it is a link.
+    partial = request.htmx and request.GET.get("products")
     if request.user.is_authenticated:
         context = _member_home_context(request)
-        context.update(_feed_context(request))
+        if not partial:
+            context.update(_feed_context(request))
     else:
         context = _visitor_home_context()
     context["nav_active"] = "home"
     context.update(_live_deals())
-    # "Show more" through htmx asks only for the product grid; without JavaScript it is a link.
-    partial = request.htmx and request.GET.get("products")
     response = render(request, "web/_home_products.html" if partial else "web/home.html", context)
     patch_vary_headers(response, ["HX-Request"])  # the same URL answers two shapes
     return response

@@ -231,3 +231,58 @@ def test_a_big_person_is_merged_on_read_for_followers(
         (item,) = page(fan).items
         assert item.public_id == post.public_id
         assert "whom you follow" in item.reason_text
+
+
+def test_a_friends_crowdfunding_pledge_reaches_followers_who_see_it_with_its_reason(
+    merchant, shop, buyer, reader, follow, committed
+):
+    from shoploop.core.events import DomainEvent
+    from shoploop.deals.crowdfunding import services as crowdfunding
+    from shoploop.deals.crowdfunding.tests.conftest import tier_spec
+    from shoploop.feed.handlers import pledge_paid
+
+    project = crowdfunding.create_project(
+        actor=merchant,
+        title="会发光的茶壶",
+        story="一把会发光的茶壶。",
+        target_kind="fen",
+        target_value=20000,
+        deadline=clock.now() + timedelta(days=3),
+        tiers=[tier_spec()],
+    )
+    follow(reader, buyer)
+    paid = DomainEvent(
+        "crowdfunding.pledge.paid",
+        {"project_public_id": project.public_id, "backer_public_id": buyer.public_id},
+        occurred_at=clock.now(),
+    )
+    pledge_paid(paid)
+    assert entries(reader) == {}  # the backer does not share their activity
+    buyer.share_activity_with_followers = True
+    buyer.save()
+    pledge_paid(paid)
+    (item,) = page(reader).items
+    assert item.kind == Kind.PROJECT and item.public_id == project.public_id
+    assert item.reason_text == f"{buyer} backed this project"
+
+
+def test_a_friends_bargain_reaches_followers(merchant, sku, buyer, reader, follow, committed):
+    from shoploop.deals.bargains import services as bargains
+
+    buyer.share_activity_with_followers = True
+    buyer.save()
+    follow(reader, buyer)
+    campaign = bargains.create_campaign(
+        actor=merchant,
+        sku_public_id=sku.public_id,
+        start_price_fen=5900,
+        floor_price_fen=100,
+        helpers_needed=3,
+        stock=3,
+        ends_at=clock.now() + timedelta(days=2),
+    )
+    with committed():
+        bargain = bargains.start_bargain(campaign=campaign, user=buyer)
+    (item,) = page(reader).items
+    assert item.kind == Kind.BARGAIN and item.public_id == bargain.public_id
+    assert item.reason_text == f"{buyer} is bargaining for this: help cut the price"

@@ -59,3 +59,24 @@ def test_signed_out_home_shows_communities_deals_reviewed_products_and_what_shop
     assert "Well reviewed by buyers" in html
     assert received_line.title in html
     assert "Your feed" not in html
+
+
+def test_a_follower_sees_a_shared_review_on_the_home_page_with_its_reason(
+    client, received_line, buyer, community, old_user, committed
+):
+    """The browser journey's check without a browser (test_feed_journey.py needs Chromium)."""
+    from shoploop.accounts import services as accounts
+    from shoploop.communities import services as communities
+    from shoploop.content import services as content
+
+    follower = old_user("关注者")
+    accounts.follow(follower=follower, followee=buyer)
+    communities.join_community(actor=buyer, community=community)
+    with committed():
+        review = content.create_review(actor=buyer, order_line=received_line, stars=5, body="香")
+        post = content.share_review(actor=buyer, review=review, community=community)
+    client.force_login(follower)
+    html = client.get("/", **ENGLISH).content.decode()
+    assert f"{buyer}, whom you follow, shared a review in 茶友会" in html
+    assert f'href="/posts/{post.public_id}/"' in html and received_line.title in html
+    assert f'href="/u/{buyer.public_id}/"' in html

@@ -133,7 +133,11 @@ def test_hidden_reviews_disappear(received_line, buyer, reader, follow, committe
 
 
 def test_a_bad_cursor_is_refused():
-    for junk in ["zzz", "e30", encode_cursor({"o": "latest", "k": "nope", "i": 1, "t": 1.0})]:
+    huge_id = encode_cursor({"o": "latest", "k": "post", "i": 10**30, "t": 1})
+    far_future = encode_cursor({"o": "latest", "k": "post", "i": 1, "t": 10**30})
+    not_an_object = encode_cursor([1, 2])
+    unknown_kind = encode_cursor({"o": "latest", "k": "nope", "i": 1, "t": 1})
+    for junk in ["zzz", "e30", huge_id, far_future, not_an_object, unknown_kind]:
         with pytest.raises(BadCursor):
             decode_cursor(junk, order="latest")
     ranked = encode_cursor({"o": "ranked", "k": "post", "i": 1, "t": 1.0, "r": 2.0, "a": 3.0})
