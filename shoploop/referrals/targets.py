@@ -4,6 +4,7 @@ and its poster show. A kind that is missing, deleted or private resolves to None
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -52,7 +53,8 @@ def _product(public_id):
         TargetKind.PRODUCT,
         public_id,
         product.title,
-        (product.description or "")[:200],
+        # The sanitised rendering, as text: the raw source may hold markup.
+        strip_tags(product.description_html or "")[:200],
         reverse("catalog:product", args=[public_id]),
         _first_image(product),
         _price(product),
@@ -101,7 +103,7 @@ def _bargain(public_id):
         TargetKind.BARGAIN,
         public_id,
         bargain.campaign.title or product.title,
-        _("Help cut the price"),
+        _("Every friend who helps cuts the price"),
         reverse("deals_bargains:detail", args=[public_id]),
         _first_image(product),
         bargain.current_price_fen,

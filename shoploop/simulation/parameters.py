@@ -162,8 +162,8 @@ class WorldParameters:
     share_rate: float = 0.04
     share_visits_per_link: float = 2.0
     share_conversion: float = 0.15
-    promoter_share: float = 0.3
-    commission_shop_share: float = 0.5
+    promoter_share: float = 0.5
+    commission_shop_share: float = 0.6
     commission_level1_bps: int = 800
     commission_level2_bps: int = 200
 

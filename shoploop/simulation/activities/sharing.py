@@ -1,21 +1,30 @@
-"""Sharing: people share what they like as short links; friends open them, some sign in and buy;
-shops that pay commissions turn sharers who opted in (推广员) into earners.
+"""Sharing: people share what they like as short links; friends open them and some buy; shops
+that pay commissions turn sharers who opted in (推广员) into earners.
 
-Known rates (ground truth in world.json): ``share_rate`` (a person with user shares an offer on a
-day), ``share_visits_per_link`` (mean friends who open a new link), ``share_conversion`` (a friend
-who opened it buys), ``promoter_share`` (a sharer opts in as a promoter), ``commission_shop_share``
-(a shop pays commissions, at ``commission_level1_bps`` / ``commission_level2_bps``). The viral
-coefficient the insights should recover is share_rate × visits_per_link × conversion per buyer.
+Known rates (ground truth in world.json): ``share_rate`` (a person shares an offer on a day),
+``share_visits_per_link`` (mean friends who open a new link), ``share_conversion`` (a friend who
+opened it buys), ``promoter_share`` (a sharer opts in as a promoter), ``commission_shop_share``
+(a shop pays commissions, at ``commission_level1_bps`` / ``commission_level2_bps``). New buyers
+per sharer-day, the viral coefficient, is share_rate × share_visits_per_link × share_conversion.
+
+This activity draws from its own random generator, so the rest of the world plays the same
+choices as without it; the orders it brings are then shipped and received like any other.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
+from shoploop.catalog.models import SKU
+from shoploop.ledger.services import payments
 from shoploop.orders import services as orders
 from shoploop.referrals import services as referrals
 from shoploop.simulation.activities.base import Activity
-from shoploop.simulation.activities.orders import Shopping
+from shoploop.simulation.activities.orders import PAID, buyer_address
+
+SEED_OFFSET = 7_919_011
+_FRIEND_TRIES = 4
 
 
 class Sharing(Activity):
@@ -23,22 +32,30 @@ class Sharing(Activity):
 
     def __init__(self, world):
         super().__init__(world)
+        self.rng = random.Random(world.params.seed + SEED_OFFSET)
         self.schemes_decided: set[int] = set()
         self.promoters: set[int] = set()
-        self.shopping = Shopping(world)
 
     def play_day(self, day: int) -> None:
-        world = self.world
+        world, rng = self.world, self.rng
         if not world.offers:
             return
         self._shop_schemes()
         sharers = [
             person
             for person in world.people
-            if person.user_id is not None and world.rng.random() < world.params.share_rate
+            if person.user_id is not None and rng.random() < world.params.share_rate
         ]
-        for person, moment in zip(sharers, world.moments(len(sharers)), strict=True):
+        for person, moment in zip(sharers, world.moments(len(sharers), rng=rng), strict=True):
             self._share(person, day=day, at=moment)
+
+    def _geometric(self, mean: float) -> int:
+        if mean <= 0:
+            return 0
+        success, count = 1.0 / (1.0 + mean), 0
+        while self.rng.random() > success:
+            count += 1
+        return count
 
     def _shop_schemes(self) -> None:
         world, params = self.world, self.world.params
@@ -47,10 +64,10 @@ class Sharing(Activity):
             if index in self.schemes_decided or not plan.offers:
                 continue
             self.schemes_decided.add(index)
-            if world.rng.random() < params.commission_shop_share:
+            if self.rng.random() < params.commission_shop_share:
                 world.call(
                     referrals.set_shop_commission,
-                    at=world.moments(1)[0],
+                    at=world.moments(1, rng=self.rng)[0],
                     outcome="referrals.scheme.set",
                     actor=world.user(plan.owner),
                     enabled=True,
@@ -58,39 +75,43 @@ class Sharing(Activity):
                     level2_bps=params.commission_level2_bps,
                 )
 
+    def _offer_for(self, person) -> int | None:
+        """An offer from one of the person's communities, else any offer."""
+        world = self.world
+        joined = world.memberships.get(person.index)
+        pool = world.offers_by_community.get(self.rng.choice(joined)) if joined else None
+        if pool:
+            return self.rng.choice(pool)
+        return self.rng.randrange(len(world.offers))
+
     def _share(self, person, *, day: int, at) -> None:
-        world, params = self.world, self.world.params
-        offer_index = self.shopping._candidate(person)
-        if offer_index is None:
-            return
+        world, params, rng = self.world, self.world.params, self.rng
+        offer_index = self._offer_for(person)
         offer = world.offers[offer_index]
         sharer = world.user(person.index)
-        if person.index not in self.promoters and world.rng.random() < params.promoter_share:
+        if person.index not in self.promoters and rng.random() < params.promoter_share:
             self.promoters.add(person.index)
             world.call(referrals.become_promoter, at=at, outcome="referrals.promoter", user=sharer)
-        product_public_id = self._product_of(offer.sku_public_id)
         joined = world.memberships.get(person.index)
-        community = world.communities[world.rng.choice(joined)] if joined else None
+        community = world.communities[rng.choice(joined)] if joined else None
+        if community is not None and (community.community is None or community.fate != "active"):
+            community = None
         link = world.call(
             referrals.create_share_link,
             at=at,
             outcome="referrals.link.created",
             sharer=sharer,
             kind="product",
-            target_public_id=product_public_id,
-            community_public_id=community.community.public_id
-            if community is not None
-            and community.community is not None
-            and community.fate == "active"
-            else "",
+            target_public_id=_product_of(offer.sku_public_id),
+            community_public_id=community.community.public_id if community else "",
         )
         if link is None:
             return
-        for _ in range(world.geometric(params.share_visits_per_link)):
+        for _ in range(self._geometric(params.share_visits_per_link)):
             friend = self._friend(person, community)
             if friend is None or world.people[friend].user_id is None:
                 continue
-            at += timedelta(minutes=world.rng.randint(1, 180))
+            at += timedelta(minutes=rng.randint(1, 180))
             visitor = world.user(friend)
             world.call(
                 referrals.record_visit,
@@ -98,16 +119,18 @@ class Sharing(Activity):
                 outcome="referrals.link.visited",
                 code=link.code,
                 visitor=visitor,
-                ip=f"10.{friend % 250}.{friend // 250 % 250}.{world.rng.randint(1, 250)}",
+                ip=f"10.{friend % 250}.{friend // 250 % 250}.{rng.randint(1, 250)}",
             )
-            if world.rng.random() < params.share_conversion:
-                self._buy(world.people[friend], visitor, offer, day=day, at=at)
+            if rng.random() < params.share_conversion:
+                self._buy(friend, visitor, offer_index, day=day, at=at)
 
-    def _buy(self, person, buyer, offer, *, day: int, at) -> None:
+    def _buy(self, person_index: int, buyer, offer_index: int, *, day: int, at) -> None:
+        """The friend buys one of what was shared and pays (approves in the sandbox)."""
         world = self.world
-        if world.shops[offer.shop].owner == person.index:
+        offer = world.offers[offer_index]
+        if world.shops[offer.shop].owner == person_index:
             return
-        at += timedelta(minutes=world.rng.randint(1, 30))
+        at += timedelta(minutes=self.rng.randint(1, 30))
         line = world.call(
             orders.add_to_cart,
             at=at,
@@ -118,31 +141,51 @@ class Sharing(Activity):
         )
         if line is None:
             return
-        index = world.offers.index(offer)
-        checkout = self.shopping._checkout(person, buyer, [(index, 1)], at=at)
+        checkout = world.call(
+            orders.checkout,
+            at=at,
+            outcome="referrals.checkout",
+            buyer=buyer,
+            coupons=None,
+            address_public_id=buyer_address(world, buyer, at=at),
+        )
         if checkout is None:
-            self.shopping._empty_cart(buyer, [(index, 1)], at=at)
+            world.call(
+                orders.remove_from_cart,
+                at=at,
+                outcome="cart.removed",
+                user=buyer,
+                sku_public_id=offer.sku_public_id,
+            )
             return
-        world.outcomes["referrals.purchase.attempted"] += 1
-        self.shopping._pay(person, buyer, checkout, day=day, at=at)
+        at += timedelta(minutes=self.rng.randint(1, 10))
+        world.call(
+            payments.respond_in_sandbox,
+            at=at,
+            outcome="referrals.payment.approve",
+            payment=payments.payment_by_public_id(public_id=checkout.payment_public_id),
+            actor=buyer,
+            approve=True,
+        )
+        world.flush()  # the signed callback marks the orders paid (and attributes them)
+        for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
+            "public_id", "shop_id", "state"
+        ):
+            if state == PAID:
+                ship_day = day + self.rng.randint(*world.params.ship_delay_days)
+                world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
 
     def _friend(self, person, community) -> int | None:
         world = self.world
         if community is not None and len(community.members) > 1:
-            for _ in range(4):
-                friend = world.rng.choice(community.members)
+            for _ in range(_FRIEND_TRIES):
+                friend = self.rng.choice(community.members)
                 if friend != person.index:
                     return friend
-        friend = world.rng.randrange(len(world.people))
+        friend = self.rng.randrange(len(world.people))
         return friend if friend != person.index else None
 
-    @staticmethod
-    def _product_of(sku_public_id: str) -> str:
-        from shoploop.catalog.models import SKU
 
-        return (
-            SKU.objects.filter(public_id=sku_public_id)
-            .values_list("product__public_id", flat=True)
-            .first()
-            or ""
-        )
+def _product_of(sku_public_id: str) -> str:
+    found = SKU.objects.filter(public_id=sku_public_id).values_list("product__public_id", flat=True)
+    return found.first() or ""
