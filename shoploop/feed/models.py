@@ -6,6 +6,7 @@ Tables only; fan-out lives in services.py, reading and ranking in selectors.py a
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from shoploop.core import clock
 
@@ -13,7 +14,7 @@ from shoploop.core import clock
 class Kind(models.TextChoices):
     """What a timeline entry points at (``item_id`` is that table's database key)."""
 
-    POST = "post", _("Post")
+    POST = "post", pgettext_lazy("share target", "Post")
     REVIEW = "review", _("Review")
     GROUP = "group", _("Group buy")
     BARGAIN = "bargain", _("Bargain")
