@@ -57,6 +57,22 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["shoploop/deals/bargains/cuts.py"],
         ["shoploop/deals/bargains/tests/test_cuts.py"],
     ),
+    "placement": (
+        ["shoploop/orders/services/placement.py"],
+        [
+            "shoploop/orders/tests/test_checkout.py",
+            "shoploop/orders/tests/test_coupons_at_checkout.py",
+            "shoploop/orders/tests/test_order_address.py",
+            "shoploop/orders/tests/test_placement_mutants.py",
+        ],
+    ),
+    "cart": (
+        ["shoploop/orders/services/cart.py"],
+        [
+            "shoploop/orders/tests/test_cart.py",
+            "shoploop/orders/tests/test_cart_mutants.py",
+        ],
+    ),
 }
 
 # What `make mutate` runs: the modules measured and recorded in docs/mutation.md. The others
