@@ -349,3 +349,67 @@ def test_anonymous_cannot_check_out_idempotently():
 
     error = _refusal(services.checkout_idempotently, buyer=AnonymousUser(), key="k")
     assert error.status == 401 and not Checkout.objects.exists()
+
+
+def test_the_stored_fingerprint_is_of_the_fields_sent(buyer, sku, ship_to):
+    """A key is remembered with the fingerprint of what was sent (``coupons``, and
+    ``address_id`` / ``delivery_method`` only when sent), so a replay after a deployment that
+    added a field still matches: the names are part of the contract."""
+    from shoploop.core.idempotency import fingerprint_of
+    from shoploop.core.models import IdempotencyRecord
+
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    address = ship_to(buyer)
+    created, _ = services.checkout_idempotently(buyer=buyer, key="k-4", address_public_id=address)
+    record = IdempotencyRecord.objects.get(key="k-4")
+    assert (record.response_status, record.response_body) == (
+        201,
+        {"checkout_id": created.public_id},
+    )
+    assert record.scope == f"orders.checkout:{buyer.pk}"
+    assert record.fingerprint == fingerprint_of({"coupons": {}, "address_id": address})
+
+
+def test_the_fingerprint_names_a_delivery_method_other_than_the_default(buyer, monkeypatch):
+    from shoploop.core.idempotency import fingerprint_of
+
+    seen = []
+
+    def remember(**kwargs):
+        seen.append((kwargs["scope"], kwargs["fingerprint"]))
+        raise DomainError("stop here")
+
+    monkeypatch.setattr(placement, "run_idempotent", remember)
+    with pytest.raises(DomainError):
+        services.checkout_idempotently(
+            buyer=buyer, key="k-5", address_public_id="a1", delivery_method="pickup"
+        )
+    body = {"coupons": {}, "address_id": "a1", "delivery_method": "pickup"}
+    assert seen == [(f"orders.checkout:{buyer.pk}", fingerprint_of(body))]
+
+
+def test_an_idempotent_checkout_passes_the_delivery_method_on(buyer, sku, ship_to):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    error = _refusal(
+        services.checkout_idempotently,
+        buyer=buyer,
+        key="k-6",
+        address_public_id=ship_to(buyer),
+        delivery_method="pickup",
+    )
+    assert error.code == "delivery_method_invalid"
+    assert not Order.objects.exists()
+
+
+def test_an_idempotent_checkout_without_an_address_needs_one(buyer, sku):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    error = _refusal(services.checkout_idempotently, buyer=buyer, key="k-7")
+    assert error.code == "address_required"
+
+
+def test_claiming_leaves_other_carts_lines_of_the_same_quantity(buyer, other_user, sku):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
+    services.add_to_cart(user=other_user, sku_public_id=sku.public_id, quantity=2)
+    mine = list(CartLine.objects.filter(cart__user=buyer))
+    placement._claim_lines(mine)
+    assert list(CartLine.objects.values_list("cart__user", "quantity")) == [(other_user.pk, 2)]
