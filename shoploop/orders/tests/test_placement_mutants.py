@@ -179,6 +179,7 @@ def test_a_coupon_for_a_shop_not_in_the_cart_is_refused(buyer, sku, other_shop, 
         address_public_id=ship_to(buyer),
     )
     assert (error.code, error.fields) == ("coupon_shop_not_in_cart", {"coupons": "unknown_shop"})
+    assert str(error.message) == "A coupon was chosen for a shop that is not in your cart."
     assert CartLine.objects.exists() and not Order.objects.exists()
 
 
