@@ -71,11 +71,13 @@ def test_a_cart_created_meanwhile_is_found(buyer, monkeypatch):
 # --- adding ------------------------------------------------------------------------------------
 
 
-def test_add_returns_the_line_with_its_quantity(buyer, sku):
+def test_add_returns_the_line_with_its_quantity(buyer, other_user, sku):
+    services.add_to_cart(user=other_user, sku_public_id=sku.public_id, quantity=1)
     line = services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
     assert (line.sku, line.quantity, line.cart.user) == (sku, 3, buyer)
     again = services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
     assert again.pk == line.pk and again.quantity == 5
+    assert _quantities(user=other_user) == {sku.public_id: 1}  # only this cart's line grew
 
 
 def test_add_by_default_adds_one(buyer, sku):
@@ -140,16 +142,19 @@ def test_the_conditional_update_allows_exactly_the_stock(buyer, sku, monkeypatch
     assert line.quantity == 10
 
 
-def test_a_line_inserted_meanwhile_is_added_to(buyer, sku, monkeypatch):
+def test_a_line_inserted_meanwhile_is_added_to(buyer, other_user, sku, other_sku, monkeypatch):
     """Two first adds of one SKU at once: the loser's insert breaks the unique line and it adds
-    to the winner's line instead (replayed by a line that appears after the first look)."""
+    to the winner's line instead (replayed by a line that appears after the first look). Other
+    lines, of this cart and of others, are not that line."""
+    services.add_to_cart(user=other_user, sku_public_id=sku.public_id, quantity=1)
+    services.add_to_cart(user=buyer, sku_public_id=other_sku.public_id, quantity=1)
     cart = services.cart_for(user=buyer)
     real_filter = CartLine.objects.filter
     looked = []
 
     def first_miss(*args, **kwargs):
         found = real_filter(*args, **kwargs)
-        if not looked and "sku" in kwargs:
+        if not looked and kwargs.get("sku") == sku:
             looked.append(True)
             CartLine.objects.create(cart=cart, sku=sku, quantity=2)
             return found.none()
@@ -157,7 +162,7 @@ def test_a_line_inserted_meanwhile_is_added_to(buyer, sku, monkeypatch):
 
     monkeypatch.setattr(CartLine.objects, "filter", first_miss)
     line = services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=3)
-    assert line.quantity == 5 and CartLine.objects.get().quantity == 5
+    assert line.quantity == 5 and CartLine.objects.get(cart=cart, sku=sku).quantity == 5
 
 
 @pytest.mark.parametrize("sku_id", ["", None, 7])
@@ -292,3 +297,38 @@ def test_merge_of_an_unknown_session_changes_nothing(buyer, sku):
     services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=2)
     assert services.merge_session_cart(session_key="never-seen", user=buyer) == 0
     assert _quantities(user=buyer) == {sku.public_id: 2}
+
+
+def test_an_anonymous_visitor_sets_and_removes_lines(sku, other_sku):
+    services.add_to_cart(session_key="anon-11", sku_public_id=sku.public_id, quantity=1)
+    services.add_to_cart(session_key="anon-11", sku_public_id=other_sku.public_id, quantity=1)
+    line = services.set_cart_quantity(
+        session_key="anon-11", sku_public_id=sku.public_id, quantity=3
+    )
+    assert (line.sku, line.quantity) == (sku, 3)
+    services.remove_from_cart(session_key="anon-11", sku_public_id=other_sku.public_id)
+    assert _quantities(session_key="anon-11") == {sku.public_id: 3}
+
+
+def test_set_quantity_returns_the_line_of_that_sku_among_several(buyer, sku, other_sku):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    services.add_to_cart(user=buyer, sku_public_id=other_sku.public_id, quantity=1)
+    line = services.set_cart_quantity(user=buyer, sku_public_id=other_sku.public_id, quantity=2)
+    assert (line.sku, line.quantity) == (other_sku, 2)
+    assert _quantities(user=buyer) == {sku.public_id: 1, other_sku.public_id: 2}
+
+
+def test_a_merchant_cannot_set_a_quantity_of_their_own_product(merchant, sku):
+    """A line of one's own product cannot be added, but one may be there (the shop was bought
+    or changed hands after it was added): changing its quantity is refused as adding is."""
+    CartLine.objects.create(cart=services.cart_for(user=merchant), sku=sku, quantity=1)
+    error = _refusal(
+        services.set_cart_quantity, user=merchant, sku_public_id=sku.public_id, quantity=2
+    )
+    assert error.code == "own_shop"
+    assert CartLine.objects.get().quantity == 1
+
+
+def test_something_that_is_not_a_user_is_no_user():
+    cart = services.cart_for(user=object(), session_key="anon-12")
+    assert cart.session_key == "anon-12" and cart.user is None
