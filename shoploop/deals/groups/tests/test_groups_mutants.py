@@ -358,3 +358,19 @@ def test_a_payment_failure_for_no_seat_is_false(campaign, buyer):
     seat = _open(campaign, buyer)
     Seat.objects.filter(pk=seat.pk).delete()
     assert services.on_payment_failed(seat.order) is False
+
+
+def test_a_seat_in_another_group_is_not_this_one(make_campaign, sku, buyer, buyers, pay):
+    """A buyer refused a full group hears that it is full, even with a seat in another group of
+    the campaign: "already in this group" is for members of this one."""
+    campaign = make_campaign(sku=sku, per_user_limit=2)
+    first = _open(campaign, buyer)
+    pay(first.order.checkout)
+    full = Group.objects.get(pk=first.group_id)
+    _join(full, buyers[0])
+    _join(full, buyers[1])
+    other = _open(campaign, buyers[2])
+    pay(other.order.checkout)
+    _join(Group.objects.get(pk=other.group_id), buyers[3])
+    error = _refusal(_join, group=full, user=buyers[3])
+    assert (error.code, str(error.message)) == ("group_full", "This group is full.")
