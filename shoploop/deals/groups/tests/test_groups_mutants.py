@@ -374,3 +374,33 @@ def test_a_seat_in_another_group_is_not_this_one(make_campaign, sku, buyer, buye
     _join(Group.objects.get(pk=other.group_id), buyers[3])
     error = _refusal(_join, group=full, user=buyers[3])
     assert (error.code, str(error.message)) == ("group_full", "This group is full.")
+
+
+def test_a_join_takes_a_seat_in_its_group_only(make_campaign, sku, buyer, buyers, pay):
+    campaign = make_campaign(sku=sku)
+    first = _open(campaign, buyer)
+    pay(first.order.checkout)
+    other = _open(campaign, buyers[0])
+    pay(other.order.checkout)
+    _join(Group.objects.get(pk=first.group_id), buyers[1])
+    assert Group.objects.get(pk=first.group_id).seats_taken == 2
+    assert Group.objects.get(pk=other.group_id).seats_taken == 1
+
+
+def test_the_seat_update_itself_refuses_a_group_not_ready(campaign, buyer, buyers, monkeypatch):
+    """The checks before the lock refuse a group whose leader has not paid; the conditional
+    UPDATE refuses it too (replayed with those checks skipped), so no path fills such a group."""
+    leader = _open(campaign, buyer)
+    monkeypatch.setattr(services, "_check_joinable", lambda *args: None)
+    error = _refusal(_join, group=Group.objects.get(pk=leader.group_id), user=buyers[0])
+    assert error.code == "group_full"
+    assert Group.objects.get(pk=leader.group_id).seats_taken == 1
+
+
+def test_at_the_deadline_the_seat_update_says_closed(opened, buyers, monkeypatch):
+    """Under the lock, a group at its deadline is closed, not full (replayed with the checks
+    before the lock skipped)."""
+    monkeypatch.setattr(services, "_check_joinable", lambda *args: None)
+    with clock.frozen_at(opened.deadline):
+        error = _refusal(_join, group=opened, user=buyers[0])
+    assert (error.code, str(error.message)) == ("group_closed", "This group is closed.")
