@@ -404,3 +404,17 @@ def test_at_the_deadline_the_seat_update_says_closed(opened, buyers, monkeypatch
     with clock.frozen_at(opened.deadline):
         error = _refusal(_join, group=opened, user=buyers[0])
     assert (error.code, str(error.message)) == ("group_closed", "This group is closed.")
+
+
+def test_the_joined_seats_group_counts_the_join(opened, buyers):
+    seat = _join(opened, buyers[0])
+    assert seat.group.seats_taken == 2  # as of this join, without reading it again
+
+
+def test_a_paid_seat_records_when(opened, buyers, pay):
+    seat = _join(opened, buyers[0])
+    now = clock.now()
+    with clock.frozen_at(now):
+        pay(seat.order.checkout)
+    seat.refresh_from_db()
+    assert (seat.state, seat.paid_at) == (Seat.State.PAID, now)
