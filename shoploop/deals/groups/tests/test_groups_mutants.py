@@ -144,6 +144,7 @@ def test_a_unit_gone_between_the_check_and_the_take_unwinds_the_open(campaign, b
     monkeypatch.setattr(services, "_place_seat", then_sold_out)
     error = _refusal(_open, campaign=campaign, user=buyer)
     assert (error.code, error.status) == ("sold_out", 409)
+    assert str(error.message) == "Sorry, this group deal is sold out."
     assert not Seat.objects.exists() and not Order.objects.exists()
 
 
@@ -418,3 +419,24 @@ def test_a_paid_seat_records_when(opened, buyers, pay):
         pay(seat.order.checkout)
     seat.refresh_from_db()
     assert (seat.state, seat.paid_at) == (Seat.State.PAID, now)
+
+
+def test_a_campaign_paused_meanwhile_gives_no_unit(campaign, buyer, monkeypatch):
+    real = services._place_seat
+
+    def then_paused(**kwargs):
+        GroupCampaign.objects.filter(pk=campaign.pk).update(state=GroupCampaign.State.PAUSED)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "_place_seat", then_paused)
+    error = _refusal(_open, campaign=campaign, user=buyer)
+    assert error.code == "sold_out"
+    assert _stock(campaign) == 10 and not Seat.objects.exists()
+
+
+def test_a_unit_is_taken_from_this_campaign_only(make_campaign, make_sku, shop, buyer):
+    mine = make_campaign(sku=make_sku(shop=shop, title="甲"))
+    other = make_campaign(sku=make_sku(shop=shop, title="乙"))
+    _open(mine, buyer)
+    assert (_stock(mine), _stock(other)) == (9, 10)
+    assert other.variants.get().stock == 10
