@@ -440,3 +440,13 @@ def test_a_unit_is_taken_from_this_campaign_only(make_campaign, make_sku, shop, 
     _open(mine, buyer)
     assert (_stock(mine), _stock(other)) == (9, 10)
     assert other.variants.get().stock == 10
+
+
+def test_the_last_payment_closes_the_group_at_that_time(opened, buyers, pay):
+    seats = [_join(opened, member) for member in buyers[:2]]
+    pay(seats[0].order.checkout)
+    now = clock.now()
+    with clock.frozen_at(now):
+        pay(seats[1].order.checkout)
+    group = Group.objects.get(pk=opened.pk)
+    assert (group.state, group.closed_at, group.paid_count) == (Group.State.SUCCEEDED, now, 3)
