@@ -21,8 +21,12 @@ both sides), and one fresh buyer per join.
    every row the services write (each INSERT and UPDATE of a captured join+pay is mirrored, the
    per-buyer limit and all conditional UPDATEs kept, the same three transactions) but reading
    nothing it does not need: no ORM objects, the campaign's constant ids (SKU, shop, the clearing
-   and the merchant's pending account) read once before the clock starts. The ledger is verified
-   after both sides, so the baseline's rows must balance exactly like the services'.
+   and the merchant's pending account) read once before the clock starts. It writes the
+   transactional outbox's rows too (an event row with each change, a handled row per subscriber
+   in the subscriber's own transaction after the commit, the delivered mark) and the
+   notifications the subscribers write. The ledger is verified after both sides, so the
+   baseline's rows must balance exactly like the services'; before the timing one group is
+   filled on each side and the rows each adds to every written table must be equal.
 
 Workers are threads in this process (``--mode threads``: one GIL, as one web process) or spawned
 processes (``--mode processes``: as several web or worker processes; timed from the moment all
@@ -156,9 +160,13 @@ def _constants(campaign) -> dict:
     shop = campaign.shop
     return {
         "campaign": campaign.pk,
+        "campaign_public_id": campaign.public_id,
+        "variant": campaign.variants.get().pk,
         "price": campaign.group_price_fen,
         "sku": sku.pk,
         "shop": shop.pk,
+        "shop_public_id": shop.public_id,
+        "merchant": shop.owner_id,
         "product_public_id": sku.product.public_id,
         "title": sku.product.title,
         "clearing": Account.objects.get(code="provider_clearing:sandbox").pk,
@@ -210,11 +218,64 @@ JOIN_SQL = {
     " idempotency_key, provider, state, provider_trade_no, captured_fen, refunded_fen,"
     " created_at, next_query_at, query_attempts, sandbox_outcome) VALUES (%s, %s, %s, %s, %s,"
     " %s, 'sandbox', 'requires_payment', '', 0, 0, now(), now() + interval '5 minutes', 0, '')",
-    "seat": "INSERT INTO deals_groups_seat (public_id, group_id, user_id, order_id, price_fen,"
-    " is_leader, state, reserved_until, created_at) VALUES (%s, %s, %s, %s, %s, false,"
-    " 'reserved', now() + interval '5 minutes', now()) RETURNING id",
+    "seat": "INSERT INTO deals_groups_seat (public_id, group_id, user_id, order_id, variant_id,"
+    " price_fen, is_leader, state, reserved_until, created_at) VALUES (%s, %s, %s, %s, %s, %s,"
+    " false, 'reserved', now() + interval '5 minutes', now()) RETURNING id",
     "campaign": "UPDATE deals_groups_groupcampaign SET stock = stock - 1 WHERE id = %s"
     " AND state = 'active' AND stock >= 1",
+    # The chosen variant's unit, after the campaign's (the services' lock order).
+    "variant": "UPDATE deals_groups_groupcampaignsku SET stock = stock - 1 WHERE id = %s"
+    " AND stock >= 1",
+}
+# The transactional outbox (shoploop/core/events.py, core/outbox.py): every event is a row written
+# with the change; an event nobody subscribes to is written delivered. After the commit each
+# subscriber runs in its own transaction that starts with its "handled" row, and the event is then
+# marked delivered. The notifications are the subscribers' rows (notifications/handlers.py);
+# the baseline writes them without the services' preference and block reads.
+OUTBOX_SQL = {
+    "event": "INSERT INTO core_outboxevent (name, aggregate, payload, occurred_at,"
+    " next_attempt_at, claimed_until, delivered_at) VALUES (%s, %s, %s::jsonb, now(),"
+    " now() + interval '5 seconds', NULL, CASE WHEN %s THEN now() END) RETURNING id",
+    "handled": "INSERT INTO core_outboxhandled (subscriber, event_id, handled_at)"
+    " VALUES (%s, %s, now()) ON CONFLICT (subscriber, event_id) DO NOTHING",
+    "delivered": "UPDATE core_outboxevent SET delivered_at = now(), claimed_until = NULL"
+    " WHERE delivered_at IS NULL AND id = ANY(%s::bigint[])",
+    # deals.group.joined: every other live member of the group hears of the new one.
+    "joined_notes": "INSERT INTO notifications_notification (public_id, recipient_id, kind, params,"
+    " key, in_app, created_at, read_at, sms) SELECT substr(md5(random()::text || s.id), 1, 12),"
+    " s.user_id, 'group_joined', jsonb_build_object('group', %s::text, 'product', %s::text,"
+    " 'member_name', 'bench'), %s, true, now(), NULL, '' FROM deals_groups_seat s"
+    " WHERE s.group_id = %s AND s.state IN ('reserved', 'paid') AND s.user_id <> %s"
+    " ON CONFLICT DO NOTHING",
+    # The last seat: orders.order.paid for every member's order, and deals.group.completed.
+    "paid_events": "INSERT INTO core_outboxevent (name, aggregate, payload, occurred_at,"
+    " next_attempt_at, claimed_until, delivered_at) SELECT 'orders.order.paid', 'orders.order:'"
+    " || o.public_id, jsonb_build_object('order_public_id', o.public_id, 'buyer_public_id',"
+    " u.public_id, 'shop_public_id', %s::text, 'total_fen', o.total_fen), now(), now() +"
+    " interval '5 seconds', NULL, NULL FROM orders_order o JOIN accounts_user u"
+    " ON u.id = o.buyer_id WHERE o.id = ANY(%s::bigint[]) RETURNING id",
+    "handled_many": "INSERT INTO core_outboxhandled (subscriber, event_id, handled_at)"
+    " SELECT %s, unnest(%s::bigint[]), now() ON CONFLICT (subscriber, event_id) DO NOTHING",
+    # orders.order.paid tells the merchant, once per order.
+    "paid_notes": "INSERT INTO notifications_notification (public_id, recipient_id, kind, params,"
+    " key, in_app, created_at, read_at, sms) SELECT substr(md5(random()::text || o.id), 1, 12),"
+    " %s, 'order_paid', jsonb_build_object('order', o.public_id, 'title', %s::text,"
+    " 'total_fen', o.total_fen), 'orders.order.paid:' || o.public_id, true, now(), NULL, ''"
+    " FROM orders_order o WHERE o.id = ANY(%s::bigint[]) ON CONFLICT DO NOTHING",
+    # deals.group.completed tells every paid member.
+    "completed_notes": "INSERT INTO notifications_notification (public_id, recipient_id, kind,"
+    " params, key, in_app, created_at, read_at, sms) SELECT substr(md5(random()::text || s.id),"
+    " 1, 12), s.user_id, 'group_completed', jsonb_build_object('group', %s::text, 'product',"
+    " %s::text), %s, true, now(), NULL, '' FROM deals_groups_seat s WHERE s.group_id = %s"
+    " AND s.state = 'paid' ON CONFLICT DO NOTHING",
+}
+# The subscribers' keys, as the services record them in core_outboxhandled.
+HANDLERS = {
+    "joined": "shoploop.notifications.handlers.group_joined",
+    "payment_orders": "shoploop.orders.handlers.on_payment_succeeded",
+    "payment_deals": "shoploop.deals.handlers.on_payment_succeeded",
+    "order_paid": "shoploop.notifications.handlers.order_paid",
+    "completed": "shoploop.notifications.handlers.group_completed",
 }
 CAPTURE_SQL = {
     "event": "INSERT INTO ledger_paymentevent (provider, event_id, payment_id, kind, amount,"
@@ -259,19 +320,50 @@ SETTLE_SQL = {
 }
 
 
+def _event(cursor, name: str, aggregate: str, payload: dict, *, delivered: bool = False) -> int:
+    """One outbox row (``delivered``: nobody subscribes to ``name``); returns its id."""
+    import json
+
+    _execute(cursor, OUTBOX_SQL["event"], [name, aggregate, json.dumps(payload), delivered])
+    return cursor.fetchone()[0]
+
+
+def _deliver(subscriber: str, event_ids: list[int], *writes) -> None:
+    """After the commit: one subscriber's transaction (its handled rows, then its writes, each a
+    (sql, params) pair); the events are then marked delivered by the caller."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if len(event_ids) == 1:
+            _execute(cursor, OUTBOX_SQL["handled"], [subscriber, event_ids[0]])
+        else:
+            _execute(cursor, OUTBOX_SQL["handled_many"], [subscriber, event_ids])
+        for sql, params in writes:
+            _execute(cursor, sql, params)
+
+
+def _delivered(event_ids: list[int]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _execute(cursor, OUTBOX_SQL["delivered"], [event_ids])
+
+
 def _execute(cursor, sql: str, params, *, expect_one: bool = False):
     cursor.execute(sql, params)
     if expect_one and cursor.rowcount != 1:
         raise RuntimeError(f"baseline: no row changed by {sql[:60]}…")
 
 
-def _baseline_join(k: dict, group_pk: int, user_pk: int) -> None:
-    """One join and its payment in raw SQL: the services' rows, in the services' transactions."""
+def _baseline_join(k: dict, group_pk: int, user_pk: int, names: dict) -> None:
+    """One join and its payment in raw SQL: the services' rows, in the services' transactions.
+    ``names``: the public ids of the group and the joiner (read before the clock starts)."""
     from django.db import connection, transaction
 
     from shoploop.core.ids import new_public_id
 
     checkout_id, order_id, seat_id, payment_id = (new_public_id() for _ in range(4))
+    group_id, member_id = names["group"], names["user"]
     price = k["price"]
     with transaction.atomic(), connection.cursor() as cursor:
         _execute(cursor, JOIN_SQL["buyer"], [k["campaign"], user_pk])
@@ -296,15 +388,50 @@ def _baseline_join(k: dict, group_pk: int, user_pk: int) -> None:
         description = f"Shoploop 订单 {order_id}"
         payment = [payment_id, user_pk, price, reference, description, reference]
         _execute(cursor, JOIN_SQL["payment"], payment)
-        _execute(cursor, JOIN_SQL["seat"], [seat_id, group_pk, user_pk, order_pk, price])
+        order_fields = _order_payload(k, order_id, member_id, price)
+        placed = {
+            **order_fields,
+            "checkout_public_id": checkout_id,
+            "deal_ref": f"group_seat:{seat_id}",
+        }
+        _event(cursor, "orders.order.placed", f"orders.order:{order_id}", placed, delivered=True)
+        seat = [seat_id, group_pk, user_pk, order_pk, k["variant"], price]
+        _execute(cursor, JOIN_SQL["seat"], seat)
         seat_pk = cursor.fetchone()[0]
+        joined = {
+            "group_public_id": group_id,
+            "campaign_public_id": k["campaign_public_id"],
+            "member_public_id": member_id,
+            "seat_public_id": seat_id,
+        }
+        joined_event = _event(cursor, "deals.group.joined", f"deals.group:{group_id}", joined)
         _execute(cursor, JOIN_SQL["campaign"], [k["campaign"]], expect_one=True)
-    escrow_pk = _baseline_capture(k, payment_id, price)
-    _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, price)
+        _execute(cursor, JOIN_SQL["variant"], [k["variant"]], expect_one=True)
+    key = f"deals.group.joined:{group_id}:{member_id}"
+    notes = [group_id, k["title"], key, group_pk, user_pk]
+    _deliver(HANDLERS["joined"], [joined_event], (OUTBOX_SQL["joined_notes"], notes))
+    _delivered([joined_event])
+    escrow_pk, payment_event = _baseline_capture(k, payment_id, reference, price)
+    _deliver(HANDLERS["payment_orders"], [payment_event])
+    order = {"pk": order_pk, "payload": order_fields}
+    completed = _baseline_settle(k, group_pk, group_id, seat_pk, order, escrow_pk, payment_event)
+    if completed:
+        _deliver_completion(k, group_pk, group_id, *completed)
+    _delivered([payment_event])
 
 
-def _baseline_capture(k: dict, payment_id: str, amount: int) -> int:
-    """The provider's callback: event, capture, the buyer's escrow account, the money into it."""
+def _order_payload(k: dict, order_id: str, buyer_id: str, total: int) -> dict:
+    return {
+        "order_public_id": order_id,
+        "buyer_public_id": buyer_id,
+        "shop_public_id": k["shop_public_id"],
+        "total_fen": total,
+    }
+
+
+def _baseline_capture(k: dict, payment_id: str, reference: str, amount: int) -> tuple[int, int]:
+    """The provider's callback: event, capture, the buyer's escrow account, the money into it,
+    and the ``ledger.payment.succeeded`` outbox row. Returns (escrow account, event) ids."""
     from django.db import connection, transaction
 
     from shoploop.core.ids import new_public_id
@@ -312,6 +439,10 @@ def _baseline_capture(k: dict, payment_id: str, amount: int) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         _execute(cursor, CAPTURE_SQL["event"], [f"evt_{new_public_id()}", payment_id])
         payment_pk = cursor.fetchone()[0]
+        succeeded = {"payment_public_id": payment_id, "reference": reference, "amount_fen": amount}
+        event = _event(
+            cursor, "ledger.payment.succeeded", f"ledger.payment:{payment_id}", succeeded
+        )
         _execute(cursor, CAPTURE_SQL["payment"], [payment_pk], expect_one=True)
         owner = f"payment:{payment_id}"
         _execute(cursor, CAPTURE_SQL["escrow"], [new_public_id(), f"buyer_escrow:{owner}", owner])
@@ -320,35 +451,60 @@ def _baseline_capture(k: dict, payment_id: str, amount: int) -> int:
         _execute(cursor, CAPTURE_SQL["transfer"], transfer)
         _execute(cursor, CAPTURE_SQL["debit"], [amount, k["clearing"]], expect_one=True)
         _execute(cursor, CAPTURE_SQL["credit"], [amount, escrow_pk], expect_one=True)
-    return escrow_pk
+    return escrow_pk, event
 
 
-def _baseline_settle(k, group_pk, seat_pk, order_pk, order_id, escrow_pk, amount) -> None:
-    """The seat paid: money held for the merchant, the order paid, the group counted (and
-    completed with every member's order confirmed on the last seat)."""
+def _baseline_settle(k, group_pk, group_id, seat_pk, order, escrow_pk, payment_event):
+    """The deals subscriber of ``ledger.payment.succeeded``, in its own transaction with its
+    handled row: money held for the merchant, the order paid (``orders.order.awaiting_deal``), the
+    group counted. The last seat completes it, confirms every member's order and writes their
+    ``orders.order.paid`` rows and ``deals.group.completed``: returns (confirmed order ids, their
+    event ids, the completion's event id) then, else None."""
     from django.db import connection, transaction
 
     from shoploop.core.ids import new_public_id
 
     merchant = k["merchant_pending"]
+    amount = order["payload"]["total_fen"]
+    order_id = order["payload"]["order_public_id"]
     with transaction.atomic(), connection.cursor() as cursor:
+        _execute(cursor, OUTBOX_SQL["handled"], [HANDLERS["payment_deals"], payment_event])
         _execute(cursor, SETTLE_SQL["group_lock"], [group_pk])
         _execute(cursor, SETTLE_SQL["seat"], [seat_pk], expect_one=True)
-        _execute(cursor, SETTLE_SQL["order"], [order_pk], expect_one=True)
-        _execute(cursor, SETTLE_SQL["paid"], [order_pk])
+        _execute(cursor, SETTLE_SQL["order"], [order["pk"]], expect_one=True)
+        _execute(cursor, SETTLE_SQL["paid"], [order["pk"]])
         # The hold after the order, as the services do (the shared merchant row locked later).
         cause = f"order:{order_id}"
         hold = [new_public_id(), f"{cause}:hold", escrow_pk, merchant, amount, cause]
         _execute(cursor, SETTLE_SQL["hold"], hold)
         _execute(cursor, SETTLE_SQL["credit_pending"], [amount, merchant], expect_one=True)
         _execute(cursor, SETTLE_SQL["debit_pending"], [amount, escrow_pk, amount], expect_one=True)
+        aggregate = f"orders.order:{order_id}"
+        _event(cursor, "orders.order.awaiting_deal", aggregate, order["payload"], delivered=True)
         _execute(cursor, SETTLE_SQL["paid_count"], [group_pk], expect_one=True)
         paid_count, size = cursor.fetchone()
-        if paid_count == size:
-            _execute(cursor, SETTLE_SQL["succeeded"], [group_pk])
-            _execute(cursor, SETTLE_SQL["confirm"], [group_pk])
-            confirmed = [row[0] for row in cursor.fetchall()]
-            _execute(cursor, SETTLE_SQL["confirmed"], [confirmed])
+        if paid_count < size:
+            return None
+        _execute(cursor, SETTLE_SQL["succeeded"], [group_pk])
+        _execute(cursor, SETTLE_SQL["confirm"], [group_pk])
+        confirmed = [row[0] for row in cursor.fetchall()]
+        _execute(cursor, SETTLE_SQL["confirmed"], [confirmed])
+        _execute(cursor, OUTBOX_SQL["paid_events"], [k["shop_public_id"], confirmed])
+        paid_events = [row[0] for row in cursor.fetchall()]
+        completion = {"group_public_id": group_id, "campaign_public_id": k["campaign_public_id"]}
+        done = _event(cursor, "deals.group.completed", f"deals.group:{group_id}", completion)
+    return confirmed, paid_events, done
+
+
+def _deliver_completion(k, group_pk, group_id, confirmed, paid_events, completed_event) -> None:
+    """The last seat's events delivered: the merchant told of each paid order, every member of
+    the completed group. Set-based (the services deliver each event in its own transaction)."""
+    paid_notes = (OUTBOX_SQL["paid_notes"], [k["merchant"], k["title"], confirmed])
+    _deliver(HANDLERS["order_paid"], paid_events, paid_notes)
+    key = f"deals.group.completed:{group_id}"
+    notes = (OUTBOX_SQL["completed_notes"], [group_id, k["title"], key, group_pk])
+    _deliver(HANDLERS["completed"], [completed_event], notes)
+    _delivered([*paid_events, completed_event])
 
 
 # Workers: threads or spawned processes ----------------------------------------------------------
@@ -397,7 +553,22 @@ def _prepare(kind: str, constants: dict, work: list[tuple[int, list[int]]]):
             lambda g=group, u=users[pk], a=addresses[pk]: _services_join(g, u, a)
             for group, pk in seats
         ]
-    return [lambda g=group, u=pk: _baseline_join(constants, g, u) for group, pk in seats]
+    names = _names_of(seats)
+    return [
+        lambda g=group, u=pk, n=names[group, pk]: _baseline_join(constants, g, u, n)
+        for group, pk in seats
+    ]
+
+
+def _names_of(seats: list[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    """The baseline's public ids of each (group, joiner), read before the clock starts (the
+    services' side loads its users then too)."""
+    from shoploop.accounts.models import User
+    from shoploop.deals.groups.models import Group
+
+    users = dict(User.objects.filter(pk__in={u for _, u in seats}).values_list("pk", "public_id"))
+    groups = dict(Group.objects.filter(pk__in={g for g, _ in seats}).values_list("pk", "public_id"))
+    return {(g, u): {"group": groups[g], "user": users[u]} for g, u in seats}
 
 
 def _addresses_of(user_pks: list[int]) -> dict[int, str]:
@@ -545,7 +716,7 @@ def _captured(work) -> list[str]:
 def _by_app(statements: list[str]) -> Counter:
     """Statements grouped by the app whose table they name first (BEGIN, COMMIT, SAVEPOINTs as
     "transaction")."""
-    apps = ("deals_groups", "orders", "ledger", "accounts", "catalog")
+    apps = ("deals_groups", "orders", "ledger", "core", "notifications", "accounts", "catalog")
     counts = Counter()
     for sql in statements:
         words = sql.replace('"', " ").split()
@@ -565,6 +736,7 @@ def _probe(constants, groups, joiners, size) -> tuple[int, int]:
     from shoploop.accounts.models import User
 
     service_counts, baseline_counts = [], []
+    before = _row_counts()
     for index, pk in enumerate(service_users):
         address = _addresses_of([pk])[pk]
         statements = _captured(
@@ -576,17 +748,68 @@ def _probe(constants, groups, joiners, size) -> tuple[int, int]:
         service_counts.append(len(statements) - 1)
         if index == 0:
             _print_breakdown("services", statements[1:])
+    between = _row_counts()
+    names = _names_of([(baseline_group, pk) for pk in baseline_users])
     for index, pk in enumerate(baseline_users):
-        statements = _captured(lambda pk=pk: _baseline_join(constants, baseline_group, pk))
+        name = names[baseline_group, pk]
+        statements = _captured(
+            lambda pk=pk, n=name: _baseline_join(constants, baseline_group, pk, n)
+        )
         baseline_counts.append(len(statements))
         if index == 0:
             _print_breakdown("baseline", statements)
+    _same_rows(before, between, _row_counts())
     print(
         f"  statements per join+pay (seats 2..{size}): services {service_counts}, "
         f"baseline {baseline_counts}",
         flush=True,
     )
     return service_counts[0], baseline_counts[0]
+
+
+# Every table a join+pay writes to: both sides must add as many rows to each for one group.
+WRITTEN_TABLES = (
+    "deals_groups_groupbuyer",
+    "deals_groups_seat",
+    "orders_checkout",
+    "orders_order",
+    "orders_orderline",
+    "orders_orderevent",
+    "ledger_payment",
+    "ledger_paymentevent",
+    "ledger_account",
+    "ledger_transfer",
+    "core_outboxevent",
+    "core_outboxhandled",
+    "notifications_notification",
+)
+
+
+def _row_counts() -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            " UNION ALL ".join(f"SELECT '{t}', count(*) FROM {t}" for t in WRITTEN_TABLES)
+        )
+        return dict(cursor.fetchall())
+
+
+def _same_rows(before: dict, between: dict, after: dict) -> None:
+    """The baseline is fair only if it writes what the services write: for one group filled by
+    each side, the rows added to each table (outbox events, handled marks, notifications
+    included) must be equal."""
+    services = {t: between[t] - before[t] for t in WRITTEN_TABLES}
+    baseline = {t: after[t] - between[t] for t in WRITTEN_TABLES}
+    text = ", ".join(f"{t} {n}" for t, n in services.items())
+    print(f"  rows written for one group, each side: {text}", flush=True)
+    if services != baseline:
+        differ = {
+            t: (services[t], baseline[t]) for t in WRITTEN_TABLES if services[t] != baseline[t]
+        }
+        raise RuntimeError(
+            f"baseline writes other rows than the services (services, baseline): {differ}"
+        )
 
 
 def _print_breakdown(label: str, statements: list[str]) -> None:
