@@ -54,14 +54,20 @@ COMMIT and SAVEPOINTs included). docs/benchmarks.md has the figures and which st
 import contextlib
 import gc
 import multiprocessing
-import os
 import statistics
 import threading
 import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.support import BENCH_ADDRESS, address_for, arguments, summary, throwaway_database
+from bench.support import (
+    BENCH_ADDRESS,
+    address_for,
+    arguments,
+    cpu_seconds,
+    summary,
+    throwaway_database,
+)
 
 SERVICES, BASELINE = "services", "baseline"
 QUICK_ROUNDS = 3
@@ -509,21 +515,6 @@ def _deliver_completion(k, group_pk, group_id, confirmed, paid_events, completed
 
 # Workers: threads or spawned processes ----------------------------------------------------------
 
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds() -> float:
-    """CPU time spent so far on this worker's behalf: this thread's own, plus its PostgreSQL
-    backend's (``/proc/<backend pid>/stat``: the server runs on this machine). Unlike wall time,
-    it does not grow while the worker waits for a core the neighbours hold, so a ratio of CPU
-    per join repeats on a busy machine where a ratio of joins per second does not."""
-    from django.db import connection
-
-    with open(f"/proc/{connection.connection.info.backend_pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    backend = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
-    return time.thread_time() + backend
-
 
 @contextlib.contextmanager
 def _no_gc():
@@ -601,10 +592,10 @@ def _thread_round(kind: str, constants: dict, shares: list[list]) -> tuple[float
         try:
             jobs = _prepare(kind, constants, share)
             barrier.wait()
-            cpu = _cpu_seconds()
+            cpu = cpu_seconds()
             for job in jobs:
                 job()
-            spent.append(_cpu_seconds() - cpu)
+            spent.append(cpu_seconds() - cpu)
         except BaseException as error:  # reported below, not swallowed
             errors.append(error)
             barrier.abort()
@@ -644,10 +635,10 @@ def _process_main(inbox, outbox) -> None:
             with _no_gc():
                 outbox.put("ready")
                 inbox.get()  # go
-                cpu = _cpu_seconds()
+                cpu = cpu_seconds()
                 for job in jobs:
                     job()
-                cpu = _cpu_seconds() - cpu
+                cpu = cpu_seconds() - cpu
             outbox.put(("done", cpu))
     except BaseException as error:  # reported in the parent, not swallowed
         outbox.put(error)
