@@ -71,3 +71,13 @@ def page(user, **kwargs):
 
 def ids(feed_page):
     return [(item.kind, item.public_id) for item in feed_page.items]
+
+
+@pytest.fixture(autouse=True)
+def _reasons_in_english():
+    """Reasons render in the active language; these tests read them in English (the API tests
+    ask for it with Accept-Language, as an app does)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
