@@ -19,6 +19,7 @@ MONEY_OPERATIONS = {
     "ledger_sandbox_confirm",
     "ledger_sandbox_decline",
     "ledger_withdrawal_create",
+    "referrals_withdraw_commissions",
     "deals_groups_open_group",
     "deals_groups_join_group",
     "deals_bargains_buy",

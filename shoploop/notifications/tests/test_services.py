@@ -56,6 +56,8 @@ def test_every_kind_renders_in_both_languages_and_links(chinese_catalogue):
         "after_sale_escalated": {"order": "o", "title": "豆", "after_sale": "a"},
         "new_follower": {"user": "u", "name": "粉丝"},
         "chat_message": {"conversation": "c", "sender_name": "店主"},
+        "order_pickup_ready": {"order": "o", "title": "豆", "point": "东门自提点"},
+        "pickup_order_sent": {"point_id": "p", "point": "东门自提点", "buyer_name": "小红"},
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, params in samples.items():
