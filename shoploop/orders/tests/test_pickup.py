@@ -369,7 +369,7 @@ def test_a_revoked_leader_can_no_longer_collect(
 # --- earnings ---------------------------------------------------------------------------------
 
 
-def test_the_leader_sees_pending_then_settled_earnings(
+def test_the_leader_sees_frozen_then_available_earnings(
     pickup_checkout, pay, merchant, shop, leader, point, settings
 ):
     services.update_shop_pickup_settings(
@@ -387,7 +387,7 @@ def test_the_leader_sees_pending_then_settled_earnings(
     assert pickup_selectors.earnings_summary(user=leader) == {**nothing, "available_fen": 250}
 
 
-def test_a_cancelled_order_owes_nothing(
+def test_a_cancelled_order_reverses_the_commission(
     pickup_checkout, pay, merchant, shop, leader, member_buyer, committed
 ):
     services.update_shop_pickup_settings(
