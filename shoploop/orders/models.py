@@ -733,3 +733,46 @@ class ShopPickupSettings(models.Model):
 
     def __str__(self) -> str:
         return f"pickup settings of {self.shop_id}"
+
+
+class LeaderCommission(models.Model):
+    """The 团长's pickup commission on one order, paid through the ledger like a promoter's:
+    frozen (a hold the shop owes) when the order is paid, brought down in proportion by refunds
+    or reversed, available when the order completes. ``amount_fen`` is the current amount;
+    ``hold_version`` the ledger hold that carries it (docs/pickup.md)."""
+
+    class State(models.TextChoices):
+        FROZEN = "frozen", _("Frozen")
+        AVAILABLE = "available", _("Available")
+        REVERSED = "reversed", _("Reversed")
+
+    public_id = PublicIdField()
+    order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, related_name="leader_commission_row"
+    )
+    shop = models.ForeignKey("catalog.Shop", on_delete=models.PROTECT, related_name="+")
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leader_commissions"
+    )
+    original_fen = models.BigIntegerField()
+    amount_fen = models.BigIntegerField()
+    hold_version = models.PositiveIntegerField(default=1)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.FROZEN)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_fen__gte=0) & Q(amount_fen__lte=F("original_fen")),
+                name="orders_leader_commission_amount_within_original",
+            ),
+        ]
+        indexes = [models.Index(fields=["leader", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.amount_fen} ({self.state})"
+
+    @property
+    def ref(self) -> str:
+        return f"commission:{self.public_id}"

@@ -57,19 +57,25 @@ class CollectIn(InputSchema):
 
 
 class EarningOut(Schema):
-    order_id: str = Field(..., alias="public_id")
-    pickup_point_id: str = Field(..., alias="pickup_point.public_id")
+    id: str = Field(..., alias="public_id")
+    order_id: str = Field(..., alias="order.public_id")
+    pickup_point_id: str = Field(..., alias="order.pickup_point.public_id")
     shop_name: str = Field(..., alias="shop.name")
-    order_state: str = Field(..., alias="state")
-    commission_fen: int = Field(..., alias="leader_commission_fen")
+    order_state: str = Field(..., alias="order.state")
+    # ``frozen`` (the shop owes it; the order may still be refunded), ``available`` (paid to
+    # the 团长's commissions account) or ``reversed`` (refunded or cancelled).
+    state: str
+    original_fen: int
+    commission_fen: int = Field(..., alias="amount_fen")
     created_at: datetime
 
 
 class EarningsOut(Schema):
-    # Owed on orders not yet completed (still refundable), and on completed ones. Nothing is
-    # paid out by this API: the ledger transfer is wired with the referrals commissions.
     frozen_fen: int
-    settled_fen: int
+    available_fen: int
+    reversed_fen: int
+    # What the commissions account (shared with promoter commissions) can pay out now.
+    withdrawable_fen: int
     orders: list[EarningOut]
 
 
@@ -142,9 +148,10 @@ def collect_pickup_order(request, point_id: str, payload: CollectIn):
 
 @router.get("/earnings", response=EarningsOut)
 def get_pickup_earnings(request):
-    """The 团长's commissions owed by shops (recorded per order; not yet paid through the
-    ledger)."""
+    """The 团长's commissions, one per pickup order, paid through the ledger: frozen until the
+    order completes, then available (withdrawn with ``POST /referrals/withdrawals``)."""
     summary = pickup_selectors.earnings_summary(user=request.user)
+    summary["withdrawable_fen"] = pickup_selectors.withdrawable_fen(user=request.user)
     orders = list(pickup_selectors.leader_earnings(user=request.user)[:200])
     return {**summary, "orders": orders}
 

@@ -1,12 +1,12 @@
 """Reads for pickup: the points a buyer may choose, a 团长's points, the orders at a point and
-the 团长's pending earnings."""
+the 团长's commissions (rows of ``LeaderCommission``, paid through the ledger)."""
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from shoploop.communities.models import Community, Membership
 from shoploop.core.errors import NotFound
-from shoploop.orders.models import Order, PickupPoint
+from shoploop.orders.models import LeaderCommission, Order, PickupPoint
 
 # Orders a 团长 works on at the point: paid (on their way) and sent there (to hand over).
 ARRIVING_STATES = (Order.State.PAID, Order.State.SHIPPED)
@@ -84,37 +84,46 @@ def orders_at_point(*, point: PickupPoint, collected: bool = False) -> QuerySet[
     return orders.filter(state__in=ARRIVING_STATES).order_by("paid_at", "id")
 
 
-# What a 团长 sees of each commission: it is owed once the order is paid, becomes payable when
-# the order completes (its after-sale window closed), and is void if the order is cancelled.
-EARNING_STATES = (
-    Order.State.PAID,
-    Order.State.SHIPPED,
-    Order.State.RECEIVED,
-    Order.State.COMPLETED,
-)
-
-
-def leader_earnings(*, user) -> QuerySet[Order]:
-    """The 团长's orders with a commission, newest first. Nothing here is paid out yet: the
-    ledger transfer is wired with the referrals work (docs/pickup.md)."""
+def leader_earnings(*, user) -> QuerySet[LeaderCommission]:
+    """The 团长's commissions, newest first: frozen (a ledger hold the shop owes, until the order
+    can no longer be refunded), available (paid to their commissions account, withdrawable) or
+    reversed (refunded or cancelled). ``amount_fen`` is what is left after partial refunds."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return Order.objects.none()
+        return LeaderCommission.objects.none()
     return (
-        Order.objects.filter(
-            pickup_leader=user, leader_commission_fen__gt=0, state__in=EARNING_STATES
-        )
-        .select_related("pickup_point", "shop")
+        LeaderCommission.objects.filter(leader=user)
+        .select_related("order__pickup_point", "shop")
         .order_by("-created_at", "-id")
     )
 
 
 def earnings_summary(*, user) -> dict:
-    """Fen owed per stage: ``frozen`` (paid, not yet completed) and ``settled`` (completed, so
-    no longer refundable)."""
-    frozen = settled = 0
-    for state, fen in leader_earnings(user=user).values_list("state", "leader_commission_fen"):
-        if state == Order.State.COMPLETED:
-            settled += fen
-        else:
-            frozen += fen
-    return {"frozen_fen": frozen, "settled_fen": settled}
+    """Fen per state: ``frozen``, ``available`` (current amounts) and ``reversed`` (what refunds
+    took back: the original less what is left)."""
+    sums = leader_earnings(user=user).aggregate(
+        frozen=Sum("amount_fen", filter=Q(state=LeaderCommission.State.FROZEN)),
+        available=Sum("amount_fen", filter=Q(state=LeaderCommission.State.AVAILABLE)),
+        reversed=Sum(F("original_fen") - F("amount_fen")),
+    )
+    return {f"{key}_fen": value or 0 for key, value in sums.items()}
+
+
+def withdrawable_fen(*, user) -> int:
+    """What the person's commissions account (promoter and 团长 commissions alike) holds now,
+    less withdrawals still being paid out."""
+    from shoploop.ledger.models import Account
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    account = Account.objects.filter(code=f"commissions:user:{user.public_id}").first()
+    if account is None:
+        return 0
+    return account.credits_posted - account.debits_posted - account.debits_pending
+
+
+def withdrawals_of(*, user):
+    from shoploop.ledger.models import Withdrawal
+
+    return Withdrawal.objects.filter(
+        shop__isnull=True, beneficiary_ref=f"user:{user.public_id}"
+    ).order_by("-created_at")

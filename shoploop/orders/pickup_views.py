@@ -1,6 +1,8 @@
 """Pickup pages: a 团长's points, the orders at a point and their collection, the 团长's
 earnings; a shop's pickup settings. Thin: the services decide who may and what happens."""
 
+import uuid
+from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
 import qrcode
@@ -15,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from shoploop.communities import selectors as community_selectors
 from shoploop.core.errors import DomainError, NotFound, PermissionDenied
+from shoploop.ledger.services import payouts
 from shoploop.orders import pickup_selectors, selectors, services
 from shoploop.orders.models import Order
 
@@ -161,16 +164,44 @@ def pickup_collect(request, point_id):
 
 @login_required
 def pickup_earnings(request):
+    """The 团长's commissions; available ones are withdrawn here like a promoter's (the same
+    commissions account and beneficiary withdrawals)."""
+    if request.method == "POST" and request.POST.get("action") == "withdraw":
+        _withdraw(request)
+        return redirect("orders:pickup_earnings")
     return render(
         request,
         "orders/pickup_earnings.html",
         {
             "summary": pickup_selectors.earnings_summary(user=request.user),
-            "orders": list(pickup_selectors.leader_earnings(user=request.user)[:LIST_LIMIT]),
-            "completed": Order.State.COMPLETED,
+            "withdrawable_fen": pickup_selectors.withdrawable_fen(user=request.user),
+            "commissions": list(pickup_selectors.leader_earnings(user=request.user)[:LIST_LIMIT]),
+            "withdrawals": pickup_selectors.withdrawals_of(user=request.user)[:20],
+            "request_key": uuid.uuid4().hex,
             "nav_active": "me",
         },
     )
+
+
+def _withdraw(request) -> None:
+    """Withdraw available commissions through the payouts (amount typed in yuan)."""
+    try:
+        amount = round(Decimal(request.POST.get("amount_yuan", "")) * 100)
+    except (InvalidOperation, ValueError):
+        messages.error(request, _("Enter an amount in yuan, like 12.50."))
+        return
+    try:
+        payouts.request_beneficiary_withdrawal(
+            actor=request.user,
+            amount=int(amount),
+            account_holder=request.POST.get("account_holder", ""),
+            account_number=request.POST.get("account_number", ""),
+            request_key=request.POST.get("request_key", ""),
+        )
+    except DomainError as failure:
+        messages.error(request, failure.message)
+    else:
+        messages.success(request, _("Withdrawal requested."))
 
 
 @login_required

@@ -52,7 +52,9 @@ def money_outcomes() -> dict:
 
 
 def sharing_outcomes() -> dict:
-    """Links, visits, sign-ups, attributed purchases and commissions by state (referrals)."""
+    """Links, visits, sign-ups, attributed purchases and commissions by state (referrals), and
+    the 团长's pickup commissions by state."""
+    from shoploop.orders.models import LeaderCommission
     from shoploop.referrals.models import Attribution, Commission, Promoter, ShareLink, ShareVisit
 
     links = ShareLink.objects.aggregate(
@@ -66,6 +68,9 @@ def sharing_outcomes() -> dict:
         "attributed_fen": Attribution.objects.aggregate(fen=Sum("total_fen"))["fen"] or 0,
         "promoters": Promoter.objects.count(),
         "commissions_by_state": _count_and_sum(Commission.objects.all(), "amount_fen", "state"),
+        "leader_commissions_by_state": _count_and_sum(
+            LeaderCommission.objects.all(), "amount_fen", "state"
+        ),
         "commissions_by_level": {
             str(level): count
             for level, count in Commission.objects.values_list("level")

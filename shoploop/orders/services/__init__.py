@@ -175,6 +175,13 @@ from shoploop.orders.services.fulfilment import (
     ship_order,
     ship_orders,
 )
+from shoploop.orders.services.leader_commissions import (
+    accrue_leader_commission,
+    leader_beneficiary_ref,
+    release_leader_commission,
+    release_leader_commissions_due,
+    sync_leader_refunds,
+)
 from shoploop.orders.services.payment import (
     _cancel_payment_if_nothing_left,
     _cancel_unpaid,

@@ -369,31 +369,37 @@ def test_a_revoked_leader_can_no_longer_collect(
 # --- earnings ---------------------------------------------------------------------------------
 
 
-def test_the_leader_sees_pending_then_settled_earnings(
+def test_the_leader_sees_frozen_then_available_earnings(
     pickup_checkout, pay, merchant, shop, leader, point, settings
 ):
     services.update_shop_pickup_settings(
         actor=merchant, shop=shop, offers_pickup=True, leader_commission_fen=250
     )
     checkout = pickup_checkout()
-    assert pickup_selectors.earnings_summary(user=leader) == {"frozen_fen": 0, "settled_fen": 0}
+    nothing = {"frozen_fen": 0, "available_fen": 0, "reversed_fen": 0}
+    assert pickup_selectors.earnings_summary(user=leader) == nothing
     pay(checkout)
     order = checkout.orders.get()
-    assert pickup_selectors.earnings_summary(user=leader) == {"frozen_fen": 250, "settled_fen": 0}
+    assert pickup_selectors.earnings_summary(user=leader) == {**nothing, "frozen_fen": 250}
     services.ship_order(order=order, actor=merchant, carrier="", tracking_number="")
     order = services.collect_pickup(point=point, actor=leader, code=order.pickup_code)
     settle_due(order.received_at + timedelta(days=settings.ORDER_AFTER_SALE_DAYS + 1))
-    assert pickup_selectors.earnings_summary(user=leader) == {"frozen_fen": 0, "settled_fen": 250}
+    assert pickup_selectors.earnings_summary(user=leader) == {**nothing, "available_fen": 250}
 
 
-def test_a_cancelled_order_owes_nothing(pickup_checkout, pay, merchant, shop, leader, member_buyer):
+def test_a_cancelled_order_reverses_the_commission(
+    pickup_checkout, pay, merchant, shop, leader, member_buyer, committed
+):
     services.update_shop_pickup_settings(
         actor=merchant, shop=shop, offers_pickup=True, leader_commission_fen=250
     )
     checkout = pickup_checkout()
     pay(checkout)
-    services.cancel_order(order=checkout.orders.get(), actor=member_buyer)
-    assert not pickup_selectors.leader_earnings(user=leader).exists()
+    with committed():
+        services.cancel_order(order=checkout.orders.get(), actor=member_buyer)
+    (commission,) = pickup_selectors.leader_earnings(user=leader)
+    assert (commission.state, commission.amount_fen) == ("reversed", 0)
+    assert pickup_selectors.earnings_summary(user=leader)["reversed_fen"] == 250
 
 
 # --- notifications ----------------------------------------------------------------------------

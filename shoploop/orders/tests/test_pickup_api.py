@@ -143,6 +143,13 @@ def test_shop_settings_and_earnings(api, merchant, pickup_checkout, pay, leader)
     assert bad.status_code == 422
     pay(pickup_checkout())
     earnings = api.get("/orders/pickup/earnings", user=leader).json()
-    assert earnings["frozen_fen"] == 150 and earnings["settled_fen"] == 0
-    assert [row["commission_fen"] for row in earnings["orders"]] == [150]
+    assert (earnings["frozen_fen"], earnings["available_fen"], earnings["reversed_fen"]) == (
+        150,
+        0,
+        0,
+    )
+    assert earnings["withdrawable_fen"] == 0
+    (row,) = earnings["orders"]
+    assert (row["commission_fen"], row["original_fen"], row["state"]) == (150, 150, "frozen")
+    assert row["order_state"] == "paid" and row["id"] != row["order_id"]
     assert api.get("/orders/pickup/shop-settings", user=leader).status_code == 403

@@ -5,7 +5,7 @@ import pytest
 
 from shoploop.communities.models import CommunityLeader
 from shoploop.ledger.verification import verify_ledger
-from shoploop.orders.models import Order, PickupPoint
+from shoploop.orders.models import LeaderCommission, Order, PickupPoint
 from shoploop.simulation.engine import plan_world, play_world
 from shoploop.simulation.parameters import WorldParameters
 
@@ -30,4 +30,12 @@ def test_the_world_picks_up_at_community_points():
     collected = pickups.filter(state__in=["received", "completed"])
     assert collected.exists() and world.outcomes["pickup.collected"]
     assert not pickups.exclude(ship_street="").exists()
-    assert verify_ledger().ok
+    # Every paid pickup order with a commission accrued it once through the ledger.
+    owed = pickups.filter(paid_at__isnull=False, leader_commission_fen__gt=0)
+    assert owed.exists()
+    assert LeaderCommission.objects.count() == owed.count()
+    available = LeaderCommission.objects.filter(state="available").count()
+    assert available == owed.filter(state="completed").count()
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert report.checked["commissions"] >= owed.count()
