@@ -402,6 +402,14 @@ def attribute_order(*, order_public_id: str, now=None) -> Attribution | None:
     if visit is None:
         return None
     with transaction.atomic():
+        # Lock the order and read its refunds afresh: a cancellation or refund committed before
+        # this (late) delivery must shrink the base, and one racing it waits for this commit so
+        # its sync_refunds (which takes the same lock) finds the commissions.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("buyer", "shop")
+            .get(pk=order.pk)
+        )
         try:
             with transaction.atomic():
                 attribution = Attribution.objects.create(
@@ -457,7 +465,9 @@ def accrue_commissions(*, order, sharer, now) -> list[Commission]:
     created = []
     for line in order.lines.order_by("pk"):
         rates = rates_for(shop=order.shop, product_public_id=line.product_public_id)
-        base = line.paid_fen - line.refunded_fen
+        # What is left of the line after refunds so far, whole-order ones and cancellation
+        # included (the paid event may be delivered after them).
+        base = _remaining_base(line=line, order=order)
         for level, promoter in earners:
             amount = base * rates[level - 1] // BPS
             # Per-day cap per promoter: beyond it nothing more accrues that day.
@@ -532,7 +542,8 @@ def sync_refunds(*, order_public_id: str) -> int:
 
     changed = 0
     with transaction.atomic():
-        order = Order.objects.filter(public_id=order_public_id).first()
+        # The order's lock orders this after an attribution in flight (attribute_order).
+        order = Order.objects.select_for_update().filter(public_id=order_public_id).first()
         if order is None:
             return 0
         commissions = list(

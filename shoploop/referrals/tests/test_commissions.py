@@ -352,3 +352,24 @@ def test_frozen_commissions_cannot_be_withdrawn_available_ones_are_paid_out(
     report = verify_ledger()
     assert report.ok, report.problems
     assert report.checked["withdrawals"] == 1
+
+
+def test_a_paid_event_delivered_after_the_cancellation_freezes_nothing(
+    scheme, promoter, product_link, sku, buyer, committed, place, pay
+):
+    """The paid event's handler may run late (a retry), after the cancelled event found nothing
+    to reverse: a commission accrued then would stay frozen for ever on a refunded order."""
+    checkout = place((sku, 2), user=buyer)
+    pay(checkout)  # no visit yet: nothing attributed
+    order = Order.objects.get(checkout=checkout)
+    with committed():
+        orders.cancel_order(order=order, actor=order.shop.owner)
+    ShareVisit.objects.create(
+        link=product_link, visitor=buyer, created_at=order.paid_at - timedelta(minutes=1)
+    )
+    services.attribute_order(order_public_id=order.public_id)  # the late delivery
+    assert not Commission.objects.filter(state="frozen").exists()
+    assert _commission_account(promoter) is None or (
+        _commission_account(promoter).credits_pending == 0
+    )
+    assert verify_ledger().ok, verify_ledger().problems
