@@ -18,7 +18,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.selectors import shop_of
-from shoploop.core import clock
+from shoploop.core import clock, ratelimit
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.events import publish
 from shoploop.ledger.services import commissions as ledger_commissions
@@ -89,6 +89,13 @@ def create_share_link(
     found = ShareLink.objects.filter(**lookup).first()
     if found:
         return found
+    # Each new link is a row and an event: a script must not mint them without end.
+    ratelimit.hit(
+        scope="referrals:share",
+        subject=str(sharer.public_id),
+        limit=conf.share_rate_per_minute(),
+        window_seconds=60,
+    )
     try:
         with transaction.atomic():
             link = ShareLink.objects.create(title=target.title[:200], **lookup)
