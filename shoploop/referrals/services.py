@@ -9,6 +9,7 @@
 
 import hashlib
 import ipaddress
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from shoploop.catalog.selectors import shop_of
 from shoploop.core import clock, ratelimit
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.events import publish
+from shoploop.ledger.errors import InsufficientFunds
 from shoploop.ledger.services import commissions as ledger_commissions
 from shoploop.referrals import conf
 from shoploop.referrals.errors import (
@@ -47,6 +49,8 @@ from shoploop.referrals.targets import resolve
 BPS = 10_000
 MAX_CHAIN = 100  # a binding chain is walked at most this far when refusing a cycle
 FORGET_BATCH = 500
+
+logger = logging.getLogger(__name__)
 
 
 def _require_user(user):
@@ -643,7 +647,15 @@ def release_due(now) -> int:
         .values_list("order__public_id", flat=True)
         .distinct()[:100]
     )
-    return sum(release_commissions(order_public_id=public_id, now=now) for public_id in orders)
+    released = 0
+    for public_id in orders:
+        try:
+            released += release_commissions(order_public_id=public_id, now=now)
+        except InsufficientFunds:
+            # That shop cannot settle yet (it withdrew its funds): retried next run, and the
+            # other orders are not held back by it.
+            logger.warning("commission release of order %s: insufficient funds", public_id)
+    return released
 
 
 def forget_ip_hashes(now) -> int:

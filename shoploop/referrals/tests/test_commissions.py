@@ -373,3 +373,33 @@ def test_a_paid_event_delivered_after_the_cancellation_freezes_nothing(
         _commission_account(promoter).credits_pending == 0
     )
     assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_one_release_that_fails_does_not_hold_back_the_others(
+    scheme, promoter, product_link, sku, buyer, bought_through, shop, monkeypatch
+):
+    """release_due is the net for lost completion events: a shop that withdrew its funds
+    (insufficient_funds) must not keep every other completed order's commission frozen."""
+    from shoploop.ledger.errors import InsufficientFunds
+    from shoploop.ledger.services import commissions as ledger_commissions
+
+    first = bought_through(product_link, buyer, sku, quantity=1)
+    second = bought_through(product_link, buyer, sku, quantity=1)
+    Order.objects.filter(pk__in=[first.pk, second.pk]).update(state=Order.State.COMPLETED)
+    available = ledger_commissions.open_account(
+        kind="merchant_available", owner_ref=f"shop:{shop.public_id}"
+    )
+    Account.objects.filter(pk=available.pk).update(credits_posted=100_000)
+    real = ledger_commissions.release_commission
+    failing = {c.ref for c in Commission.objects.all()}
+    failing = {failing.pop()}  # one of the two cannot be settled
+
+    def release(*, ref, **kwargs):
+        if ref in failing:
+            raise InsufficientFunds()
+        return real(ref=ref, **kwargs)
+
+    monkeypatch.setattr(ledger_commissions, "release_commission", release)
+    assert services.release_due(clock.now()) == 1
+    states = sorted(Commission.objects.values_list("state", flat=True))
+    assert states == ["available", "frozen"]
