@@ -403,3 +403,22 @@ def test_one_release_that_fails_does_not_hold_back_the_others(
     assert services.release_due(clock.now()) == 1
     states = sorted(Commission.objects.values_list("state", flat=True))
     assert states == ["available", "frozen"]
+
+
+@pytest.mark.parametrize("typed", ["Infinity", "-inf", "NaN", "sNaN", "12.5.0", ""])
+def test_a_withdrawal_amount_that_is_no_number_is_refused_on_the_page(client, promoter, typed):
+    from shoploop.ledger.models import Withdrawal
+
+    client.force_login(promoter)
+    response = client.post(
+        "/me/shares/",
+        {
+            "action": "withdraw",
+            "amount_yuan": typed,
+            "account_holder": "阿明",
+            "account_number": "6222020200001234",
+            "request_key": "w-page",
+        },
+    )
+    assert response.status_code == 302
+    assert not Withdrawal.objects.exists()
