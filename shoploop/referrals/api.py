@@ -136,6 +136,9 @@ def create_link(request, payload: ShareLinkIn):
     return Status(201, _link_out(request, link))
 
 
+create_link.rate_limited = True  # REFERRALS_SHARE_RATE_PER_MINUTE new links a minute (429)
+
+
 @router.get("/links", response=list[ShareLinkOut])
 def list_links(request):
     return [_link_out(request, link) for link in selectors.links_of(user=request.user)[:200]]

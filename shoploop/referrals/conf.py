@@ -35,3 +35,8 @@ def cluster_minutes() -> int:
 
 def cluster_size() -> int:
     return int(getattr(settings, "REFERRALS_CLUSTER_SIZE", 3))
+
+
+def share_rate_per_minute() -> int:
+    """How many new share links one person may make a minute (finding one again is free)."""
+    return int(getattr(settings, "REFERRALS_SHARE_RATE_PER_MINUTE", 20))

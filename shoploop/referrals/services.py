@@ -9,6 +9,7 @@
 
 import hashlib
 import ipaddress
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +19,10 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
 from shoploop.catalog.selectors import shop_of
-from shoploop.core import clock
+from shoploop.core import clock, ratelimit
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.events import publish
+from shoploop.ledger.errors import InsufficientFunds
 from shoploop.ledger.services import commissions as ledger_commissions
 from shoploop.referrals import conf
 from shoploop.referrals.errors import (
@@ -47,6 +49,8 @@ from shoploop.referrals.targets import resolve
 BPS = 10_000
 MAX_CHAIN = 100  # a binding chain is walked at most this far when refusing a cycle
 FORGET_BATCH = 500
+
+logger = logging.getLogger(__name__)
 
 
 def _require_user(user):
@@ -89,6 +93,13 @@ def create_share_link(
     found = ShareLink.objects.filter(**lookup).first()
     if found:
         return found
+    # Each new link is a row and an event: a script must not mint them without end.
+    ratelimit.hit(
+        scope="referrals:share",
+        subject=str(sharer.public_id),
+        limit=conf.share_rate_per_minute(),
+        window_seconds=60,
+    )
     try:
         with transaction.atomic():
             link = ShareLink.objects.create(title=target.title[:200], **lookup)
@@ -402,6 +413,14 @@ def attribute_order(*, order_public_id: str, now=None) -> Attribution | None:
     if visit is None:
         return None
     with transaction.atomic():
+        # Lock the order and read its refunds afresh: a cancellation or refund committed before
+        # this (late) delivery must shrink the base, and one racing it waits for this commit so
+        # its sync_refunds (which takes the same lock) finds the commissions.
+        order = (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("buyer", "shop")
+            .get(pk=order.pk)
+        )
         try:
             with transaction.atomic():
                 attribution = Attribution.objects.create(
@@ -457,7 +476,9 @@ def accrue_commissions(*, order, sharer, now) -> list[Commission]:
     created = []
     for line in order.lines.order_by("pk"):
         rates = rates_for(shop=order.shop, product_public_id=line.product_public_id)
-        base = line.paid_fen - line.refunded_fen
+        # What is left of the line after refunds so far, whole-order ones and cancellation
+        # included (the paid event may be delivered after them).
+        base = _remaining_base(line=line, order=order)
         for level, promoter in earners:
             amount = base * rates[level - 1] // BPS
             # Per-day cap per promoter: beyond it nothing more accrues that day.
@@ -532,7 +553,8 @@ def sync_refunds(*, order_public_id: str) -> int:
 
     changed = 0
     with transaction.atomic():
-        order = Order.objects.filter(public_id=order_public_id).first()
+        # The order's lock orders this after an attribution in flight (attribute_order).
+        order = Order.objects.select_for_update().filter(public_id=order_public_id).first()
         if order is None:
             return 0
         commissions = list(
@@ -625,7 +647,15 @@ def release_due(now) -> int:
         .values_list("order__public_id", flat=True)
         .distinct()[:100]
     )
-    return sum(release_commissions(order_public_id=public_id, now=now) for public_id in orders)
+    released = 0
+    for public_id in orders:
+        try:
+            released += release_commissions(order_public_id=public_id, now=now)
+        except InsufficientFunds:
+            # That shop cannot settle yet (it withdrew its funds): retried next run, and the
+            # other orders are not held back by it.
+            logger.warning("commission release of order %s: insufficient funds", public_id)
+    return released
 
 
 def forget_ip_hashes(now) -> int:

@@ -138,7 +138,7 @@ def _withdraw(request) -> None:
     """Withdraw available commissions through the payouts (amount typed in yuan)."""
     try:
         amount = round(Decimal(request.POST.get("amount_yuan", "")) * 100)
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):  # "Infinity" overflows
         messages.error(request, _("Enter an amount in yuan, like 12.50."))
         return
     try:

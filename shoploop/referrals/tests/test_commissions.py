@@ -352,3 +352,73 @@ def test_frozen_commissions_cannot_be_withdrawn_available_ones_are_paid_out(
     report = verify_ledger()
     assert report.ok, report.problems
     assert report.checked["withdrawals"] == 1
+
+
+def test_a_paid_event_delivered_after_the_cancellation_freezes_nothing(
+    scheme, promoter, product_link, sku, buyer, committed, place, pay
+):
+    """The paid event's handler may run late (a retry), after the cancelled event found nothing
+    to reverse: a commission accrued then would stay frozen for ever on a refunded order."""
+    checkout = place((sku, 2), user=buyer)
+    pay(checkout)  # no visit yet: nothing attributed
+    order = Order.objects.get(checkout=checkout)
+    with committed():
+        orders.cancel_order(order=order, actor=order.shop.owner)
+    ShareVisit.objects.create(
+        link=product_link, visitor=buyer, created_at=order.paid_at - timedelta(minutes=1)
+    )
+    services.attribute_order(order_public_id=order.public_id)  # the late delivery
+    assert not Commission.objects.filter(state="frozen").exists()
+    assert _commission_account(promoter) is None or (
+        _commission_account(promoter).credits_pending == 0
+    )
+    assert verify_ledger().ok, verify_ledger().problems
+
+
+def test_one_release_that_fails_does_not_hold_back_the_others(
+    scheme, promoter, product_link, sku, buyer, bought_through, shop, monkeypatch
+):
+    """release_due is the net for lost completion events: a shop that withdrew its funds
+    (insufficient_funds) must not keep every other completed order's commission frozen."""
+    from shoploop.ledger.errors import InsufficientFunds
+    from shoploop.ledger.services import commissions as ledger_commissions
+
+    first = bought_through(product_link, buyer, sku, quantity=1)
+    second = bought_through(product_link, buyer, sku, quantity=1)
+    Order.objects.filter(pk__in=[first.pk, second.pk]).update(state=Order.State.COMPLETED)
+    available = ledger_commissions.open_account(
+        kind="merchant_available", owner_ref=f"shop:{shop.public_id}"
+    )
+    Account.objects.filter(pk=available.pk).update(credits_posted=100_000)
+    real = ledger_commissions.release_commission
+    failing = {c.ref for c in Commission.objects.all()}
+    failing = {failing.pop()}  # one of the two cannot be settled
+
+    def release(*, ref, **kwargs):
+        if ref in failing:
+            raise InsufficientFunds()
+        return real(ref=ref, **kwargs)
+
+    monkeypatch.setattr(ledger_commissions, "release_commission", release)
+    assert services.release_due(clock.now()) == 1
+    states = sorted(Commission.objects.values_list("state", flat=True))
+    assert states == ["available", "frozen"]
+
+
+@pytest.mark.parametrize("typed", ["Infinity", "-inf", "NaN", "sNaN", "12.5.0", ""])
+def test_a_withdrawal_amount_that_is_no_number_is_refused_on_the_page(client, promoter, typed):
+    from shoploop.ledger.models import Withdrawal
+
+    client.force_login(promoter)
+    response = client.post(
+        "/me/shares/",
+        {
+            "action": "withdraw",
+            "amount_yuan": typed,
+            "account_holder": "阿明",
+            "account_number": "6222020200001234",
+            "request_key": "w-page",
+        },
+    )
+    assert response.status_code == 302
+    assert not Withdrawal.objects.exists()

@@ -165,3 +165,30 @@ def test_ip_hash_truncates_the_network():
     assert services.hash_ip("203.0.113.7") == services.hash_ip("203.0.113.200")
     assert services.hash_ip("203.0.113.7") != services.hash_ip("203.0.114.7")
     assert services.hash_ip("not an ip") == "" and services.hash_ip(None) == ""
+
+
+def test_making_links_is_rate_limited_per_sharer(shop, make_sku, promoter, settings):
+    """A script cannot mint links (and their events) without end; finding one's own link again
+    is not counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.REFERRALS_SHARE_RATE_PER_MINUTE = 2
+    skus = [make_sku(shop=shop, title=f"豆子 {n}") for n in range(3)]
+    first = services.create_share_link(
+        sharer=promoter, kind="product", target_public_id=skus[0].product.public_id
+    )
+    services.create_share_link(
+        sharer=promoter, kind="product", target_public_id=skus[1].product.public_id
+    )
+    with pytest.raises(DomainError) as failure:
+        services.create_share_link(
+            sharer=promoter, kind="product", target_public_id=skus[2].product.public_id
+        )
+    assert failure.value.code == "rate_limited" and failure.value.status == 429
+    assert ShareLink.objects.count() == 2
+    again = services.create_share_link(
+        sharer=promoter, kind="product", target_public_id=skus[0].product.public_id
+    )
+    assert again.pk == first.pk
+    cache.clear()
