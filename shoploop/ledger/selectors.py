@@ -75,3 +75,18 @@ def wallet_lines(*, actor) -> QuerySet[Transfer]:
 def withdrawals_of(*, actor) -> QuerySet[Withdrawal]:
     shop = merchant_shop(actor)
     return Withdrawal.objects.filter(shop=shop).select_related("shop").order_by("-created_at")
+
+
+def commission_balance_fen(*, user) -> int:
+    """What a person's commissions account (promoter and 团长 commissions alike) holds now and
+    may withdraw: posted credits less withdrawals, paid or still being paid out."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return _spendable(Account.objects.filter(code=f"commissions:user:{user.public_id}").first())
+
+
+def person_withdrawals(*, user) -> QuerySet[Withdrawal]:
+    """A person's own withdrawals of their commissions (not a shop's), newest first."""
+    return Withdrawal.objects.filter(
+        shop__isnull=True, beneficiary_ref=f"user:{user.public_id}"
+    ).order_by("-created_at")

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from shoploop.communities.models import Community, Membership
 from shoploop.core.errors import NotFound
+from shoploop.ledger import selectors as ledger_selectors
 from shoploop.orders.models import LeaderCommission, Order, PickupPoint
 
 # Orders a 团长 works on at the point: paid (on their way) and sent there (to hand over).
@@ -108,22 +109,7 @@ def earnings_summary(*, user) -> dict:
     return {f"{key}_fen": value or 0 for key, value in sums.items()}
 
 
-def withdrawable_fen(*, user) -> int:
-    """What the person's commissions account (promoter and 团长 commissions alike) holds now,
-    less withdrawals still being paid out."""
-    from shoploop.ledger.models import Account
-
-    if user is None or not getattr(user, "is_authenticated", False):
-        return 0
-    account = Account.objects.filter(code=f"commissions:user:{user.public_id}").first()
-    if account is None:
-        return 0
-    return account.credits_posted - account.debits_posted - account.debits_pending
-
-
-def withdrawals_of(*, user):
-    from shoploop.ledger.models import Withdrawal
-
-    return Withdrawal.objects.filter(
-        shop__isnull=True, beneficiary_ref=f"user:{user.public_id}"
-    ).order_by("-created_at")
+# A person's commission balance and withdrawals belong to the ledger; named here too for the
+# pages and API of this app.
+withdrawable_fen = ledger_selectors.commission_balance_fen
+withdrawals_of = ledger_selectors.person_withdrawals

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Q, Sum
 
+from shoploop.ledger import selectors as ledger_selectors
 from shoploop.referrals import conf
 from shoploop.referrals.models import Binding, Commission, ShareLink
 
@@ -31,22 +32,10 @@ def totals_of(*, user) -> dict:
     return result
 
 
-def withdrawable_fen(*, user) -> int:
-    """What the commissions account holds now, less withdrawals still being paid out."""
-    from shoploop.ledger.models import Account
-
-    account = Account.objects.filter(code=f"commissions:user:{user.public_id}").first()
-    if account is None:
-        return 0
-    return account.credits_posted - account.debits_posted - account.debits_pending
-
-
-def withdrawals_of(*, user):
-    from shoploop.ledger.models import Withdrawal
-
-    return Withdrawal.objects.filter(
-        shop__isnull=True, beneficiary_ref=f"user:{user.public_id}"
-    ).order_by("-created_at")
+# A person's commission balance and withdrawals belong to the ledger; named here too for the
+# pages and API of this app.
+withdrawable_fen = ledger_selectors.commission_balance_fen
+withdrawals_of = ledger_selectors.person_withdrawals
 
 
 def commissions_of(*, user):

@@ -55,4 +55,8 @@ def test_promoters_earn_frozen_then_available_and_the_ledger_verifies(world):
     assert Commission.objects.filter(level=1).exists()
     report = verify_ledger()
     assert report.ok, report.problems
-    assert report.checked["commissions"] == Commission.objects.count()
+    # Every commission row is reconciled: promoters' and 团长s' (pickup) alike.
+    from shoploop.orders.models import LeaderCommission
+
+    rows = Commission.objects.count() + LeaderCommission.objects.count()
+    assert report.checked["commissions"] == rows
