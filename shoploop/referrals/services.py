@@ -13,8 +13,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 
@@ -207,6 +206,21 @@ def _chain_contains(*, start_user_id: int, needle_id: int) -> bool:
     return False
 
 
+# PostgreSQL advisory lock key of the binding rule (any constant no other code uses).
+BINDING_LOCK_KEY = 0x5EF3B1D0
+
+
+def _one_binding_at_a_time() -> None:
+    """The cycle check reads the whole chain above the promoter, so locking the two people being
+    bound is not enough: with B→C and D→A in place, A→B and C→D made at once each pass their
+    check and together close a circle. A person is bound once, so bindings are rare and one
+    lock for all of them (held to the end of the transaction) costs nothing that matters.
+    SQLite already runs one writing transaction at a time."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BINDING_LOCK_KEY])
+
+
 def _maybe_bind(*, user, link: ShareLink, ip_hash: str) -> Binding | None:
     """The binding rule: the first visit through a promoter's link binds the visitor to that
     promoter, once (until the binding expires, if ``REFERRALS_BINDING_DAYS`` is set). Never to
@@ -215,10 +229,7 @@ def _maybe_bind(*, user, link: ShareLink, ip_hash: str) -> Binding | None:
     if user.pk == promoter_id or not Promoter.objects.filter(user_id=promoter_id).exists():
         return None
     now = clock.now()
-    # Lock both people in key order so two opposite bindings (A→B, B→A) cannot both pass the
-    # cycle check.
-    User = get_user_model()
-    list(User.objects.select_for_update().filter(pk__in=[user.pk, promoter_id]).order_by("pk"))
+    _one_binding_at_a_time()
     existing = Binding.objects.filter(user=user).first()
     if existing is not None:
         if existing.expires_at is None or existing.expires_at > now:

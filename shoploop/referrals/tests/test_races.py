@@ -7,7 +7,7 @@ from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services as orders
 from shoploop.orders.models import Order
 from shoploop.referrals import services
-from shoploop.referrals.models import Attribution, Commission
+from shoploop.referrals.models import Attribution, Binding, Commission
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +102,39 @@ def committed_order(monkeypatch):
         return order
 
     return run
+
+
+def test_two_bindings_at_once_cannot_close_a_circle(make_user, sku, monkeypatch):
+    """B→C and D→A exist; A→B and C→D at once would close A→B→C→D→A. Each binding's check reads
+    the chain above its promoter; the second must read it after the first commits."""
+    import contextlib
+    import threading
+
+    a, b, c, d = (make_user(display_name=name) for name in "ABCD")
+    for person in (a, b, c, d):
+        services.become_promoter(user=person)
+
+    def link_of(sharer):
+        return services.create_share_link(
+            sharer=sharer, kind="product", target_public_id=sku.product.public_id
+        ).code
+
+    services.record_visit(code=link_of(c), visitor=b)  # B bound to C
+    services.record_visit(code=link_of(a), visitor=d)  # D bound to A
+    links = {0: (link_of(b), a), 1: (link_of(d), c)}  # A→B and C→D
+    checked = threading.Barrier(2)
+    original = services._chain_contains
+
+    def check_then_wait_for_the_other(**kwargs):
+        found = original(**kwargs)
+        # Both checks before either insert, unless the other is kept waiting.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait(timeout=3)
+        return found
+
+    monkeypatch.setattr(services, "_chain_contains", check_then_wait_for_the_other)
+    outcomes = race(lambda i: services.record_visit(code=links[i][0], visitor=links[i][1]), 2)
+    _no_errors(outcomes)
+    made = set(Binding.objects.values_list("user__display_name", "promoter__display_name"))
+    assert {("B", "C"), ("D", "A")} <= made
+    assert len(made & {("A", "B"), ("C", "D")}) == 1, made
