@@ -10,7 +10,8 @@ from shoploop.orders import services
 from shoploop.orders.models import Cart, CartLine
 from shoploop.orders.services import cart as cart_services
 
-pytestmark = pytest.mark.django_db
+# The messages are pinned in English (the msgids), whatever the default language.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _refusal(call, **kwargs) -> DomainError:

@@ -14,7 +14,8 @@ from shoploop.deals.groups.models import Group, GroupBuyer, GroupCampaign, Group
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 
-pytestmark = pytest.mark.django_db
+# The messages are pinned in English (the msgids), whatever the default language.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def _refusal(call, **kwargs) -> DomainError:
