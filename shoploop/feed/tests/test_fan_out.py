@@ -239,7 +239,7 @@ def test_a_friends_crowdfunding_pledge_reaches_followers_who_see_it_with_its_rea
     from shoploop.core.events import DomainEvent
     from shoploop.deals.crowdfunding import services as crowdfunding
     from shoploop.deals.crowdfunding.tests.conftest import tier_spec
-    from shoploop.feed.handlers import pledge_paid
+    from shoploop.feed.handlers import friend_deal
 
     project = crowdfunding.create_project(
         actor=merchant,
@@ -256,11 +256,11 @@ def test_a_friends_crowdfunding_pledge_reaches_followers_who_see_it_with_its_rea
         {"project_public_id": project.public_id, "backer_public_id": buyer.public_id},
         occurred_at=clock.now(),
     )
-    pledge_paid(paid)
+    friend_deal(paid)
     assert entries(reader) == {}  # the backer does not share their activity
     buyer.share_activity_with_followers = True
     buyer.save()
-    pledge_paid(paid)
+    friend_deal(paid)
     (item,) = page(reader).items
     assert item.kind == Kind.PROJECT and item.public_id == project.public_id
     assert item.reason_text == f"{buyer} backed this project"
@@ -286,3 +286,21 @@ def test_a_friends_bargain_reaches_followers(merchant, sku, buyer, reader, follo
     (item,) = page(reader).items
     assert item.kind == Kind.BARGAIN and item.public_id == bargain.public_id
     assert item.reason_text == f"{buyer} is bargaining for this: help cut the price"
+
+
+def test_every_deal_event_has_one_feed_subscriber_under_its_old_key():
+    """The deal events share one handler through a table; the outbox keys stay what they were
+    (handled rows name them)."""
+    from shoploop.core.events import subscribers_of
+    from shoploop.feed.handlers import DEAL_EVENTS, friend_deal
+
+    keys = {
+        "deals.group.opened": "feed.group_opened",
+        "deals.group.joined": "feed.group_joined",
+        "bargains.bargain.started": "feed.bargain_started",
+        "crowdfunding.pledge.paid": "feed.pledge_paid",
+    }
+    assert set(DEAL_EVENTS) == set(keys)
+    for name, key in keys.items():
+        feed = [s for s in subscribers_of(name) if s.key.startswith("feed.")]
+        assert [(s.key, s.handler) for s in feed] == [(key, friend_deal)]
