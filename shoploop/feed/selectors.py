@@ -312,9 +312,6 @@ def _merged(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
     return found, truncated
 
 
-PAID_ORDER_STATES = ("paid", "shipped", "received", "completed")
-
-
 def _merged_activity(reader: Reader, window) -> list[Candidate]:
     """What the big people the reader follows, and who share their activity, opened, joined,
     bargained for, backed and bought: what their fan-out would have written, one query per kind
@@ -329,8 +326,10 @@ def _merged_activity(reader: Reader, window) -> list[Candidate]:
     from shoploop.deals.bargains.models import Bargain
     from shoploop.deals.crowdfunding.models import Pledge, Project
     from shoploop.deals.groups.models import Group, Seat
-    from shoploop.orders.models import OrderLine
+    from shoploop.orders.models import Order, OrderLine
 
+    # The orders whose ``orders.order.paid`` was published (a deal's once the deal accepted it).
+    paid = [Order.State.PAID, Order.State.SHIPPED, Order.State.RECEIVED, Order.State.COMPLETED]
     people = reader.big_sharing_people
     now = clock.now()
     stored = _stored_rows(reader)
@@ -381,7 +380,7 @@ def _merged_activity(reader: Reader, window) -> list[Candidate]:
     lines = (
         OrderLine.objects.filter(
             order__buyer_id__in=people,
-            order__state__in=PAID_ORDER_STATES,
+            order__state__in=paid,
             order__paid_at__isnull=False,
             sku__product__is_published=True,
             sku__product__shop__status=Shop.Status.APPROVED,
