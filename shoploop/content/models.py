@@ -311,7 +311,8 @@ class Review(models.Model):
         ]
         indexes = [
             models.Index(fields=["product", "state", "-photo_count", "-created_at"]),
-            models.Index(fields=["shop", "state"]),
+            # A shop's rating, and its newest visible reviews (the feed merges a big shop's).
+            models.Index(fields=["shop", "state", "-created_at"]),
             models.Index(fields=["author", "-created_at"]),
         ]
 

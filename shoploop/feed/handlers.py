@@ -4,6 +4,8 @@ Each runs in the outbox's transaction with its handled row, once per event; the 
 ``services.write`` makes a replay harmless anyway. Payloads name things by public id.
 """
 
+from dataclasses import dataclass
+
 from shoploop.core.events import DomainEvent, subscribe
 from shoploop.feed import services
 from shoploop.feed.models import Kind, Reason
@@ -46,71 +48,90 @@ def product_published(event: DomainEvent) -> None:
         services.fan_out_product(product)
 
 
-def _group(public_id):
+@dataclass(frozen=True)
+class DealEvent:
+    """What one deal event fans out: the item its payload names (``item_key``), who did it (the
+    person ``actor_key`` names, or the item's own ``actor_field``), and the reason."""
+
+    key: str  # the subscriber's key in the outbox's handled rows: never change it
+    kind: str
+    item_key: str
+    reason: str
+    actor_key: str = ""
+    actor_field: str = ""
+
+
+# A friend's deal reaches their followers (only if they share their activity; see
+# services.fan_out_activity): one table, one handler.
+DEAL_EVENTS = {
+    "deals.group.opened": DealEvent(
+        "feed.group_opened",
+        Kind.GROUP,
+        "group_public_id",
+        Reason.FRIEND_OPENED,
+        actor_key="leader_public_id",
+    ),
+    "deals.group.joined": DealEvent(
+        "feed.group_joined",
+        Kind.GROUP,
+        "group_public_id",
+        Reason.FRIEND_JOINED,
+        actor_key="member_public_id",
+    ),
+    # A friend's bargain (砍价) reaches their followers, who may help cut the price.
+    "bargains.bargain.started": DealEvent(
+        "feed.bargain_started",
+        Kind.BARGAIN,
+        "bargain_public_id",
+        Reason.FRIEND_BARGAINING,
+        actor_field="initiator",
+    ),
+    "crowdfunding.pledge.paid": DealEvent(
+        "feed.pledge_paid",
+        Kind.PROJECT,
+        "project_public_id",
+        Reason.FRIEND_BACKED,
+        actor_key="backer_public_id",
+    ),
+}
+
+
+def _deal_model(kind: str):
+    from shoploop.deals.bargains.models import Bargain
+    from shoploop.deals.crowdfunding.models import Project
     from shoploop.deals.groups.models import Group
 
-    return Group.objects.filter(public_id=public_id).first() if public_id else None
+    return {Kind.GROUP: Group, Kind.BARGAIN: Bargain, Kind.PROJECT: Project}[kind]
 
 
-@subscribe("deals.group.opened", key="feed.group_opened")
-def group_opened(event: DomainEvent) -> None:
-    group = _group(event.payload.get("group_public_id"))
-    if group is not None:
-        services.fan_out_activity(
-            actor=_user(event.payload.get("leader_public_id")),
-            kind=Kind.GROUP,
-            item_id=group.pk,
-            reason=Reason.FRIEND_OPENED,
-            at=event.occurred_at or group.created_at,
-        )
-
-
-@subscribe("deals.group.joined", key="feed.group_joined")
-def group_joined(event: DomainEvent) -> None:
-    group = _group(event.payload.get("group_public_id"))
-    if group is not None:
-        services.fan_out_activity(
-            actor=_user(event.payload.get("member_public_id")),
-            kind=Kind.GROUP,
-            item_id=group.pk,
-            reason=Reason.FRIEND_JOINED,
-            at=event.occurred_at or group.created_at,
-        )
-
-
-@subscribe("bargains.bargain.started", key="feed.bargain_started")
-def bargain_started(event: DomainEvent) -> None:
-    """A friend's bargain (砍价) reaches their followers, who may help cut the price."""
-    from shoploop.deals.bargains.models import Bargain
-
-    bargain = (
-        Bargain.objects.select_related("initiator")
-        .filter(public_id=event.payload.get("bargain_public_id"))
-        .first()
+def friend_deal(event: DomainEvent) -> None:
+    """The one subscriber of every event in ``DEAL_EVENTS``."""
+    spec = DEAL_EVENTS[event.name]
+    public_id = event.payload.get(spec.item_key)
+    if not public_id:
+        return
+    items = _deal_model(spec.kind).objects.filter(public_id=public_id)
+    if spec.actor_field:
+        items = items.select_related(spec.actor_field)
+    item = items.first()
+    if item is None:
+        return
+    actor = (
+        getattr(item, spec.actor_field)
+        if spec.actor_field
+        else _user(event.payload.get(spec.actor_key))
     )
-    if bargain is not None:
-        services.fan_out_activity(
-            actor=bargain.initiator,
-            kind=Kind.BARGAIN,
-            item_id=bargain.pk,
-            reason=Reason.FRIEND_BARGAINING,
-            at=event.occurred_at or bargain.created_at,
-        )
+    services.fan_out_activity(
+        actor=actor,
+        kind=spec.kind,
+        item_id=item.pk,
+        reason=spec.reason,
+        at=event.occurred_at or item.created_at,
+    )
 
 
-@subscribe("crowdfunding.pledge.paid", key="feed.pledge_paid")
-def pledge_paid(event: DomainEvent) -> None:
-    from shoploop.deals.crowdfunding.models import Project
-
-    project = Project.objects.filter(public_id=event.payload.get("project_public_id")).first()
-    if project is not None:
-        services.fan_out_activity(
-            actor=_user(event.payload.get("backer_public_id")),
-            kind=Kind.PROJECT,
-            item_id=project.pk,
-            reason=Reason.FRIEND_BACKED,
-            at=event.occurred_at or project.created_at,
-        )
+for _name, _spec in DEAL_EVENTS.items():
+    subscribe(_name, key=_spec.key)(friend_deal)
 
 
 @subscribe("orders.order.paid", key="feed.order_paid")

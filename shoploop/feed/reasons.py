@@ -14,6 +14,8 @@ def reason_text(item) -> str:
     community = item.community.name if item.community is not None else ""
     shop = item.shop.name if item.shop is not None else ""
     if item.reason == Reason.FOLLOWED_SHOP:
+        if item.kind == Kind.REVIEW:
+            return _("Review of a product from %(shop)s (a shop you follow)") % {"shop": shop}
         return _("New from %(shop)s (a shop you follow)") % {"shop": shop}
     if item.reason == Reason.FRIEND_BOUGHT:
         if community:

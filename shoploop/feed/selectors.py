@@ -106,10 +106,15 @@ class Reader:
     shops: set[int]
     big_communities: set[int] = field(default_factory=set)
     big_people: set[int] = field(default_factory=set)
+    # The big people who share their activity: their deals and purchases are merged on read.
+    big_sharing_people: set[int] = field(default_factory=set)
     big_shops: set[int] = field(default_factory=set)
 
 
 def reader_context(user) -> Reader:
+    from django.db.models import Exists, OuterRef
+
+    from shoploop.accounts.models import User
     from shoploop.accounts.selectors import blocked_ids, following_ids
     from shoploop.catalog.models import ShopFollow
     from shoploop.communities.models import Membership
@@ -130,12 +135,19 @@ def reader_context(user) -> Reader:
         | Q(source_kind=BigSource.SourceKind.PERSON, source_id__in=reader.following)
         | Q(source_kind=BigSource.SourceKind.SHOP, source_id__in=reader.shops)
     )
-    for kind, source_id in BigSource.objects.filter(wanted).values_list("source_kind", "source_id"):
+    # Whether a big person shares their activity comes with the same query.
+    sharing = User.objects.filter(
+        pk=OuterRef("source_id"), is_active=True, share_activity_with_followers=True
+    )
+    sources = BigSource.objects.filter(wanted).annotate(sharing=Exists(sharing))
+    for kind, source_id, shares in sources.values_list("source_kind", "source_id", "sharing"):
         {
             BigSource.SourceKind.COMMUNITY: reader.big_communities,
             BigSource.SourceKind.PERSON: reader.big_people,
             BigSource.SourceKind.SHOP: reader.big_shops,
         }[kind].add(source_id)
+        if kind == BigSource.SourceKind.PERSON and shares:
+            reader.big_sharing_people.add(source_id)
     return reader
 
 
@@ -162,8 +174,11 @@ class Candidate:
         return (self.rank, self.kind, self.item_id)
 
 
-def _before(time_field: str, kind_field: str | None, kind: str, position: dict | None) -> Q:
-    """Rows strictly after the cursor in (time, kind, id) descending order."""
+def _before(
+    time_field: str, kind_field: str | None, kind: str, position: dict | None, id_field: str = "pk"
+) -> Q:
+    """Rows strictly after the cursor in (time, kind, id) descending order (``id_field`` names
+    the item's id in a table of one kind: its key, or the item a seat or a line points at)."""
     if position is None:
         return Q()
     at = _from_micros(position["t"])
@@ -174,7 +189,7 @@ def _before(time_field: str, kind_field: str | None, kind: str, position: dict |
             return earlier | same_time
         if kind > position["k"]:
             return earlier
-        return earlier | (same_time & Q(pk__lt=position["i"]))
+        return earlier | (same_time & Q(**{f"{id_field}__lt": position["i"]}))
     return (
         earlier
         | (same_time & Q(**{f"{kind_field}__lt": position["k"]}))
@@ -182,8 +197,8 @@ def _before(time_field: str, kind_field: str | None, kind: str, position: dict |
     )
 
 
-def _stored(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
-    """The stored timeline after the cursor: (candidates, whether more may follow)."""
+def _stored_rows(reader: Reader):
+    """The reader's stored timeline as it may be shown (blocks, privacy, communities)."""
     from shoploop.communities.models import Community
 
     rows = TimelineEntry.objects.filter(reader=reader.user)
@@ -197,6 +212,12 @@ def _stored(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
     rows = rows.exclude(
         Q(community__visibility__in=MEMBERS_ONLY) & ~Q(community_id__in=reader.communities)
     ).exclude(community__state=Community.State.DISSOLVED)
+    return rows
+
+
+def _stored(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
+    """The stored timeline after the cursor: (candidates, whether more may follow)."""
+    rows = _stored_rows(reader)
     if ranked:
         if position is not None:
             rows = rows.filter(created_at__lte=_as_of(position))
@@ -221,21 +242,22 @@ def _as_of(position: dict) -> datetime:
 
 def _merged(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
     """The recent items of the big sources the reader follows or belongs to: (candidates,
-    whether more may follow)."""
+    whether more may follow). One ``LIMIT``ed query per kind of big source the reader has."""
     from shoploop.catalog.models import Product, Shop
     from shoploop.content.models import Moderated, Post, Review
 
     truncated = False
 
-    def window(queryset, time_field: str, kind: str, *fields):
+    def window(queryset, time_field: str, kind: str, *fields, id_field: str = "pk"):
         nonlocal truncated
+        order = (f"-{time_field}", f"-{id_field}")
         if ranked:
             if position is not None:
                 queryset = queryset.filter(**{f"{time_field}__lte": _as_of(position)})
-            newest = queryset.order_by(f"-{time_field}", "-pk").values_list(*fields)
+            newest = queryset.order_by(*order).values_list(*fields)
             return list(newest[:MERGE_WINDOW])
-        queryset = queryset.filter(_before(time_field, None, kind, position))
-        newest = queryset.order_by(f"-{time_field}", "-pk").values_list(*fields)
+        queryset = queryset.filter(_before(time_field, None, kind, position, id_field))
+        newest = queryset.order_by(*order).values_list(*fields)
         rows = list(newest[:limit])
         truncated = truncated or len(rows) == limit
         return rows
@@ -266,6 +288,8 @@ def _merged(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
             found.append(
                 Candidate(Kind.REVIEW, pk, at, Reason.FOLLOWED_PERSON, author, shop_id=shop)
             )
+    if reader.big_sharing_people:
+        found.extend(_merged_activity(reader, window))
     if reader.big_shops:
         products = Product.objects.filter(
             shop_id__in=reader.big_shops,
@@ -277,14 +301,134 @@ def _merged(reader: Reader, position: dict | None, limit: int, *, ranked: bool):
             products, "published_at", Kind.PRODUCT, "pk", "published_at", "shop_id"
         ):
             found.append(Candidate(Kind.PRODUCT, pk, at, Reason.FOLLOWED_SHOP, shop_id=shop))
-    if reader.blocked:
-        found = [c for c in found if c.actor_id not in reader.blocked]
+        # Reviews of the shop's products (every review is by the buyer of a received line).
+        reviews = Review.objects.filter(shop_id__in=reader.big_shops, state=Review.State.VISIBLE)
+        for pk, at, author, shop in window(
+            reviews, "created_at", Kind.REVIEW, "pk", "created_at", "author_id", "shop_id"
+        ):
+            found.append(Candidate(Kind.REVIEW, pk, at, Reason.FOLLOWED_SHOP, author, shop_id=shop))
+    # Nobody gets their own item, and blocks hide items either way.
+    found = [c for c in found if c.actor_id not in reader.blocked and c.actor_id != reader.user.pk]
     return found, truncated
 
 
+def _merged_activity(reader: Reader, window) -> list[Candidate]:
+    """What the big people the reader follows, and who share their activity, opened, joined,
+    bargained for, backed and bought: what their fan-out would have written, one query per kind
+    (and one for the communities that purchases are said with).
+
+    Each item comes once, at its newest moment among those people (grouped in SQL, so a cursor
+    never meets it twice), and not at all when the stored timeline already holds it (a friend
+    who is not big did the same): one source per item, so pages never repeat it."""
+    from django.db.models import Max
+
+    from shoploop.catalog.models import Shop
+    from shoploop.deals.bargains.models import Bargain
+    from shoploop.deals.crowdfunding.models import Pledge, Project
+    from shoploop.deals.groups.models import Group, Seat
+    from shoploop.orders.models import Order, OrderLine
+
+    # The orders whose ``orders.order.paid`` was published (a deal's once the deal accepted it).
+    paid = [Order.State.PAID, Order.State.SHIPPED, Order.State.RECEIVED, Order.State.COMPLETED]
+    people = reader.big_sharing_people
+    now = clock.now()
+    stored = _stored_rows(reader)
+
+    def not_stored(kind: str):
+        return stored.filter(kind=kind).values("item_id")
+
+    found: list[Candidate] = []
+    seats = (
+        Seat.objects.filter(
+            user_id__in=people,
+            state__in=[Seat.State.RESERVED, Seat.State.PAID],
+            group__state=Group.State.OPEN,
+            group__deadline__gt=now,
+        )
+        .exclude(group_id__in=not_stored(Kind.GROUP))
+        .values("group_id", "group__leader_id")
+        .annotate(at=Max("created_at"), actor=Max("user_id"))
+    )
+    for group, at, actor, leader in window(
+        seats, "at", Kind.GROUP, "group_id", "at", "actor", "group__leader_id", id_field="group_id"
+    ):
+        reason = Reason.FRIEND_OPENED if actor == leader else Reason.FRIEND_JOINED
+        found.append(Candidate(Kind.GROUP, group, at, reason, actor))
+    bargains = Bargain.objects.filter(
+        initiator_id__in=people, state=Bargain.State.ACTIVE, deadline__gt=now
+    ).exclude(pk__in=not_stored(Kind.BARGAIN))
+    for pk, at, actor in window(
+        bargains, "created_at", Kind.BARGAIN, "pk", "created_at", "initiator_id"
+    ):
+        found.append(Candidate(Kind.BARGAIN, pk, at, Reason.FRIEND_BARGAINING, actor))
+    pledges = (
+        Pledge.objects.filter(
+            backer_id__in=people,
+            state__in=[Pledge.State.ACTIVE, Pledge.State.CHARGED],
+            project__state=Project.State.LIVE,
+            project__deadline__gt=now,
+        )
+        .exclude(project_id__in=not_stored(Kind.PROJECT))
+        .values("project_id")
+        .annotate(at=Max("created_at"), actor=Max("backer_id"))
+    )
+    for project, at, actor in window(
+        pledges, "at", Kind.PROJECT, "project_id", "at", "actor", id_field="project_id"
+    ):
+        found.append(Candidate(Kind.PROJECT, project, at, Reason.FRIEND_BACKED, actor))
+    # A product of a big shop the reader follows comes from the shop (the closer reason).
+    lines = (
+        OrderLine.objects.filter(
+            order__buyer_id__in=people,
+            order__state__in=paid,
+            order__paid_at__isnull=False,
+            sku__product__is_published=True,
+            sku__product__shop__status=Shop.Status.APPROVED,
+        )
+        .exclude(sku__product_id__in=not_stored(Kind.PRODUCT))
+        .exclude(sku__product__shop_id__in=reader.big_shops)
+        .values("sku__product_id")
+        .annotate(at=Max("order__paid_at"), actor=Max("order__buyer_id"))
+    )
+    bought = [
+        Candidate(Kind.PRODUCT, product, at, Reason.FRIEND_BOUGHT, actor)
+        for product, at, actor in window(
+            lines, "at", Kind.PRODUCT, "sku__product_id", "at", "actor", id_field="sku__product_id"
+        )
+    ]
+    _say_where_bought(bought)
+    return found + bought
+
+
+def _say_where_bought(bought: list[Candidate]) -> None:
+    """A purchase is said with a community of the product its buyer belongs to, as the fan-out
+    says it ("王芳 in 茶友会 bought this"): one query for all of them."""
+    from shoploop.catalog.models import Product
+    from shoploop.communities.models import Membership
+
+    if not bought:
+        return
+    where: dict[tuple[int, int], int] = {}
+    for product, community, member in (
+        Product.communities.through.objects.filter(
+            product_id__in={c.item_id for c in bought},
+            community__memberships__user_id__in={c.actor_id for c in bought},
+            community__memberships__state=Membership.State.ACTIVE,
+        )
+        .order_by("community_id")
+        .values_list("product_id", "community_id", "community__memberships__user_id")
+    ):
+        where.setdefault((product, member), community)
+    for candidate in bought:
+        candidate.community_id = where.get((candidate.item_id, candidate.actor_id))
+
+
+# Which reason an item keeps when it reached the reader in several ways. A review of a followed
+# shop's product by a followed person is said as the person's ("王芳, whom you follow, reviewed
+# this"), as the fan-out writes it.
 CLOSER_FIRST = {
     Reason.FOLLOWED_PERSON: 0,
-    Reason.FOLLOWED_SHOP: 0,
+    Reason.FOLLOWED_SHOP: 0.5,
     Reason.FRIEND_JOINED: 1,
     Reason.FRIEND_OPENED: 1,
     Reason.FRIEND_BOUGHT: 1,

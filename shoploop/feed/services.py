@@ -192,8 +192,13 @@ def fan_out_post(post) -> FanOut:
 
 
 def fan_out_review(review) -> FanOut:
-    """A review reaches the reviewer's followers."""
-    readers = dict.fromkeys(person_followers(review.author_id), Reason.FOLLOWED_PERSON)
+    """A review reaches the followers of the shop whose product it reviews (粉丝) and the
+    reviewer's followers; a reader who follows both gets the person's reason. Only buyers of a
+    received line review (the content app), and only visible reviews are fanned out (a hidden
+    one is skipped again when the page is read)."""
+    readers = dict.fromkeys(shop_followers(review.shop_id), Reason.FOLLOWED_SHOP)
+    for reader_id in person_followers(review.author_id):
+        readers[reader_id] = Reason.FOLLOWED_PERSON
     item = Item(
         Kind.REVIEW, review.pk, review.created_at, actor_id=review.author_id, shop_id=review.shop_id
     )

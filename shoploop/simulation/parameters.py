@@ -55,6 +55,10 @@ class WorldParameters:
     # Share of a user's follows made on the sign-up day; the rest on random later days.
     follows_on_signup_day_share: float = 0.5
     block_share: float = 0.01
+    # Share of people who turn on "share my purchases and deals with my followers" (the privacy
+    # setting, off by default) on the day they sign up: their purchases and the deals they open,
+    # join, bargain for or back reach their followers' feeds.
+    activity_sharing_share: float = 0.35
 
     # Merchants and catalog
     merchant_share: float = 0.04

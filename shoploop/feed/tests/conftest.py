@@ -3,6 +3,7 @@
 import pytest
 
 from shoploop.content.tests import conftest as content_fixtures
+from shoploop.deals.crowdfunding.tests import conftest as crowdfunding_fixtures
 from shoploop.orders.tests import conftest as orders_fixtures
 
 # The content app's people, community, shop and received order (and its rate-limit reset).
@@ -22,6 +23,11 @@ received_line = content_fixtures.received_line
 shop = content_fixtures.shop
 sku = content_fixtures.sku
 committed = orders_fixtures.committed
+other_merchant = orders_fixtures.other_merchant
+other_shop = orders_fixtures.other_shop
+# Crowdfunding: a live project of the shop, and a backer's paid pledge.
+back_and_pay = crowdfunding_fixtures.back_and_pay
+make_project = crowdfunding_fixtures.make_project
 
 
 @pytest.fixture

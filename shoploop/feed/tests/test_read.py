@@ -192,3 +192,53 @@ def test_queries_per_page_do_not_grow_with_the_page_size(
         assert {item.kind for item in result.items} == {Kind.POST, Kind.PRODUCT}
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize("order", ["latest", "ranked"])
+def test_merging_big_peoples_purchases_and_big_shops_reviews_does_not_grow_with_the_page(
+    order, settings, owner, buyer, make_user, shop, other_shop, make_sku, place, pay, committed
+):
+    """A big person who shares (20 purchases and 20 reviews, merged on read, the purchases said
+    with their community) and a big shop the reader follows (its products and their reviews
+    merged too): a page of 10 and a page of 30 cost the same number of queries."""
+    from shoploop.accounts.models import Follow
+    from shoploop.catalog.models import ShopFollow
+    from shoploop.content.models import Review
+    from shoploop.orders.models import Order
+
+    settings.FEED_BIG_SOURCE_THRESHOLD = 1
+    buyer.share_activity_with_followers = True
+    buyer.save(update_fields=["share_activity_with_followers"])
+    for follower in (owner, make_user()):
+        Follow.objects.create(follower=follower, followee=buyer)
+        ShopFollow.objects.create(follower=follower, shop=other_shop)
+    services.person_followers(buyer.pk)  # marks both big
+    services.shop_followers(other_shop.pk)
+    now = clock.now()
+    for n in range(20):
+        sku = make_sku(shop=shop, title=f"p{n}")
+        checkout = place((sku, 1), user=buyer)
+        pay(checkout)
+        bought = Order.objects.get(checkout=checkout)
+        Order.objects.filter(pk=bought.pk).update(paid_at=now - timedelta(minutes=2 * n))
+        Review.objects.create(
+            order_line=bought.lines.get(),
+            product=sku.product,
+            shop=shop,
+            author=buyer,
+            stars=5,
+            body="好",
+            created_at=now - timedelta(minutes=2 * n + 1),
+        )
+    counts = []
+    for limit in (10, 30):
+        with CaptureQueriesContext(connection) as queries:
+            result = page(owner, order=order, limit=limit)
+        assert len(result.items) == limit
+        assert {item.kind for item in result.items} == {Kind.PRODUCT, Kind.REVIEW}
+        assert {item.reason for item in result.items} == {
+            Reason.FRIEND_BOUGHT,
+            Reason.FOLLOWED_PERSON,
+        }
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

@@ -1,7 +1,9 @@
-"""People: who signs up when, and the social graph (follows with homophily, a few blocks)."""
+"""People: who signs up when, their privacy choice, and the social graph (follows with
+homophily, a few blocks)."""
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 
 from shoploop.accounts import services as accounts
@@ -12,10 +14,21 @@ from shoploop.simulation.world import Person
 OPERATOR_NAME = "运营小助手"
 # Tries to find someone new to follow before giving up for this slot (a full neighbourhood).
 _FOLLOW_TRIES = 4
+# Who shares their activity is drawn from its own stream, so the choice changes no other draw.
+SHARING_SEED_OFFSET = 15_485_863
+
+
+def draw_activity_sharers(params) -> set[int]:
+    """The people (indices) who turn on sharing their purchases and deals with their followers:
+    each with ``activity_sharing_share``, from a generator of its own."""
+    rng = random.Random(params.seed + SHARING_SEED_OFFSET)
+    return {index for index in range(params.users) if rng.random() < params.activity_sharing_share}
 
 
 class SignUps(Activity):
-    """People sign up on their join day (the operator first, on day 0)."""
+    """People sign up on their join day (the operator first, on day 0); the ones who share their
+    activity turn the privacy setting on right away, through the service the profile page uses
+    (outcome ``user.shares_activity``)."""
 
     name = "signup"
 
@@ -46,6 +59,7 @@ class SignUps(Activity):
         )
         merchant_count = min(params.merchant_count, params.users)
         world.merchants = sorted(rng.sample(range(params.users), merchant_count))
+        self.sharers = draw_activity_sharers(params)
 
     def _draw_interests(self, themes) -> tuple[int, ...]:
         world = self.world
@@ -91,6 +105,14 @@ class SignUps(Activity):
             if user is None:
                 continue
             person.user_id = user.pk
+            if person_index in self.sharers:
+                world.call(
+                    accounts.update_profile,
+                    at=moment,
+                    outcome="user.shares_activity",
+                    actor=user,
+                    share_activity_with_followers=True,
+                )
             if person_index != -1:
                 world.arrived(person)
 
