@@ -216,15 +216,21 @@ def _post(port, room_id, token, text) -> str:
         return json.loads(response.read())["id"]
 
 
-async def _latency(room: Room, ports, sender_tokens, rounds) -> list[float]:
-    latencies = []
+async def _latency(room: Room, ports, sender_tokens, rounds) -> tuple[list[float], list[tuple]]:
+    """Every delivery's latency, and per round (POST answered, first delivery, last delivery)
+    after the POST started: the spread between first and last is the fan-out's own cost, the
+    POST is the send's."""
+    latencies, per_round = [], []
     for n in range(rounds):
         token = sender_tokens[n % len(sender_tokens)]
         started = time.perf_counter()
         message_id = await asyncio.to_thread(_post, ports[n % 2], room.room_id, token, f"延迟 {n}")
+        answered = time.perf_counter() - started
         await room.wait_for([message_id])
-        latencies.extend(arrivals[message_id] - started for _ws, arrivals, _t in room.clients)
-    return latencies
+        round_latencies = [arrivals[message_id] - started for _ws, arrivals, _t in room.clients]
+        latencies.extend(round_latencies)
+        per_round.append((answered, min(round_latencies), max(round_latencies)))
+    return latencies, per_round
 
 
 async def _throughput(room: Room, ports, sender_tokens, burst) -> float:
@@ -244,9 +250,15 @@ async def _measure(room, ports, tokens, sender_tokens, rounds, burst, processes)
     await asyncio.sleep(0.5)
     after = sum(_rss_kib(p.pid) for p in processes)
     await _latency(room, ports, sender_tokens, 2)  # warm-up
-    latencies = await _latency(room, ports, sender_tokens, rounds)
+    latencies, per_round = await _latency(room, ports, sender_tokens, rounds)
     rate = await _throughput(room, ports, sender_tokens, burst)
-    return latencies, rate, (after - before) / max(1, len(tokens))
+    return latencies, per_round, rate, (after - before) / max(1, len(tokens))
+
+
+def _print_rounds(per_round) -> None:
+    """Each timed round in ms: POST answered / first delivery / last delivery."""
+    cells = [f"{a * 1000:.0f}/{f * 1000:.0f}/{la * 1000:.0f}" for a, f, la in per_round]
+    print("        rounds (POST/first/last ms): " + " ".join(cells), flush=True)
 
 
 def main():
@@ -306,25 +318,27 @@ def main():
                     for size in (small, large):
                         new = tokens[len(connected_tokens) : size]
                         connected_tokens += new
-                        latencies, rate, per_connection = await _measure(
+                        latencies, per_round, rate, per_connection = await _measure(
                             live, ports, new, sender_tokens, rounds, burst, processes
                         )
                         p50 = statistics.median(latencies) * 1000
                         p99 = _percentile(latencies, 0.99) * 1000
-                        results[size] = (p50, p99, rate, per_connection)
+                        spread = statistics.median(last - first for _a, first, last in per_round)
+                        results[size] = (p50, p99, rate, per_connection, spread * 1000)
                         print(
                             f"{size:>5} clients: delivery p50 {p50:.1f} ms, p99 {p99:.1f} ms; "
                             f"{rate:.1f} messages/s ({rate * size:.0f} deliveries/s); "
                             f"{per_connection:.0f} KiB per connection",
                             flush=True,
                         )
+                        _print_rounds(per_round)
                 finally:
                     await live.close()
                 return results
 
             results = asyncio.run(run())
-        _p50_s, p99_s, _rate_s, _mem_s = results[small]
-        p50_l, p99_l, rate_l, mem_l = results[large]
+        _p50_s, p99_s, _rate_s, _mem_s, spread_s = results[small]
+        p50_l, p99_l, rate_l, mem_l, spread_l = results[large]
         summary(
             "chat",
             members=members,
@@ -336,6 +350,8 @@ def main():
             kib_per_connection=mem_l,
             small_clients=small,
             small_p99_ms=p99_s,
+            spread_p50_ms=spread_l,
+            small_spread_p50_ms=spread_s,
             send_sql_big_room=statements_big,
             send_sql_small_room=statements_small,
             ratio=p99_l / p99_s if p99_s else float("nan"),

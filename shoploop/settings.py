@@ -288,6 +288,10 @@ CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE = int(
     os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_MESSAGES_PER_MINUTE", "5")
 )
 CHAT_NEW_ACCOUNT_HOURS = int(os.environ.get("SHOPLOOP_CHAT_NEW_ACCOUNT_HOURS", "24"))
+# WebSocket permessage-deflate. Off: chat and notification frames are a few hundred bytes, so
+# compressing each one for each connection costs CPU on every delivery of a room's fan-out and a
+# zlib context per connection, and saves almost nothing (docs/chat.md, bench/chat.py).
+WS_PER_MESSAGE_DEFLATE = env_bool("SHOPLOOP_WS_PER_MESSAGE_DEFLATE", False)
 
 # Feed (docs/feed.md): how many entries a reader's stored timeline keeps, the audience above
 # which a community, shop or person is merged on read instead of fanned out, and the ranking's

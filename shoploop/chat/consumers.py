@@ -4,8 +4,10 @@ One connection per client. The client subscribes to conversations it may read; f
 the last ``seq`` it has, and gets what it missed, then live messages. The consumer remembers the
 last ``seq`` it forwarded per conversation, so a message is never shown twice, and forwards in
 order: a newer message that arrives before an older one (two web processes commit in one order and
-publish in the other) waits up to ``GAP_WAIT_SECONDS`` for the older one to arrive live; only a gap
-still open then is filled from the database, so none is lost and a busy room does not send every
+publish in the other) waits ``GAP_WAIT_SECONDS`` for the older one to arrive live, and longer while
+the connection is still working through frames published before that wait was up (a backlog: the
+older frame is most likely queued behind them). Only a gap still open when the connection has
+caught up is filled from the database, so none is lost and a busy room does not send every
 connected client to the database at once.
 """
 
@@ -124,8 +126,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hidden: set[str] = set()
         # Per conversation: messages that arrived ahead of a gap (seq → (message, frame text)),
         # and the task that fills the gap from the database if it stays open.
-        self.early: dict[str, dict[int, tuple[dict, str | None]]] = {}
+        self.early: dict[str, dict[int, tuple[dict, str | None, float]]] = {}
         self.gap_fillers: dict[str, asyncio.Task] = {}
+        # How far this connection has got through the channel layer's frames: how many, and the
+        # newest publish time among them.
+        self.frames_seen = 0
+        self.newest_published = 0.0
         # Live frames and a gap filler run interleaved on the event loop: one at a time forwards.
         self.forwarding = asyncio.Lock()
         self.language = self._language()
@@ -274,7 +280,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer --------------------------------------------------------
 
     async def chat_message(self, event):
-        await self._forward(event["message"], text=event.get("text"))
+        published_at = event.get("published_at") or 0.0
+        self.frames_seen += 1
+        self.newest_published = max(self.newest_published, published_at)
+        await self._forward(event["message"], text=event.get("text"), published_at=published_at)
 
     async def chat_hide(self, event):
         self.hidden.add(event["person"])
@@ -283,17 +292,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         public_id = event.get("conversation") or ""
         await self._send_json({"type": "state", **event["state"], "conversation": public_id})
 
-    async def _forward(self, message: dict, *, text: str | None = None):
+    async def _forward(
+        self, message: dict, *, text: str | None = None, published_at: float = 0.0
+    ) -> None:
         async with self.forwarding:
-            await self._forward_in_order(message, text=text)
+            await self._forward_in_order(message, text=text, published_at=published_at)
 
-    async def _forward_in_order(self, message: dict, *, text: str | None = None):
+    async def _forward_in_order(
+        self, message: dict, *, text: str | None = None, published_at: float = 0.0
+    ) -> None:
         public_id = message["conversation"]
         last = self.subscriptions.get(public_id)
         if last is None or message["seq"] <= last:
             return  # not subscribed (any more), or already forwarded
         if message["seq"] > last + 1:
-            self.early.setdefault(public_id, {})[message["seq"]] = (message, text)
+            self.early.setdefault(public_id, {}).setdefault(
+                message["seq"], (message, text, published_at)
+            )
             if public_id not in self.gap_fillers:
                 self.gap_fillers[public_id] = asyncio.create_task(self._fill_gap_later(public_id))
             return
@@ -314,7 +329,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self._forget_gap(public_id)
 
     async def _fill_gap_later(self, public_id: str) -> None:
-        await asyncio.sleep(GAP_WAIT_SECONDS)
+        await self._wait_out_backlog(public_id)
         self.gap_fillers.pop(public_id, None)
         early = self.early.get(public_id)
         last = self.subscriptions.get(public_id)
@@ -331,6 +346,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._deliver_early(public_id, up_to=first_waiting)
         if self.early.get(public_id) and public_id not in self.gap_fillers:
             self.gap_fillers[public_id] = asyncio.create_task(self._fill_gap_later(public_id))
+
+    async def _wait_out_backlog(self, public_id: str) -> None:
+        """Sleep ``GAP_WAIT_SECONDS``, then again as long as frames keep arriving that were all
+        published before the gap's wait was up. Idle for a whole wait, or past frames published
+        after it, the connection has seen everything that was sent live in time: what is still
+        missing was lost on the way and is read from the database."""
+        while True:
+            seen = self.frames_seen
+            await asyncio.sleep(GAP_WAIT_SECONDS)
+            if self.frames_seen == seen or self.newest_published >= self._gap_deadline(public_id):
+                return
+
+    def _gap_deadline(self, public_id: str) -> float:
+        """When the earliest-published message waiting behind the gap had waited long enough
+        (0 when no publish time is known: nothing counts as a backlog then)."""
+        published = [entry[2] for entry in self.early.get(public_id, {}).values() if entry[2]]
+        return min(published) + GAP_WAIT_SECONDS if published else 0.0
 
     def _forget_gap(self, public_id: str) -> None:
         self.early.pop(public_id, None)

@@ -7,6 +7,7 @@ subscriber; each connection's consumer then forwards it to its client (see ``con
 
 import json
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -71,8 +72,10 @@ def push_message(message) -> None:
     frame = message_frame(message)
     # The frame is encoded once here, not once per connection by each consumer.
     text = json.dumps({"type": "message", "message": frame}, ensure_ascii=False)
+    # published_at lets a connection tell a backlog from a lost push (consumers.py).
     publish(
-        message.conversation.public_id, {"type": "chat.message", "message": frame, "text": text}
+        message.conversation.public_id,
+        {"type": "chat.message", "message": frame, "text": text, "published_at": time.time()},
     )
 
 

@@ -354,3 +354,63 @@ def test_errors_come_in_the_pages_language(client, buyer, shop):
     assert chinese["code"] == english["code"] == "invalid"
     assert english["fields"] == {"text": "too_long"}
     assert "too long" in english["message"] and "too long" not in chinese["message"]
+
+
+def test_a_connection_behind_a_backlog_keeps_waiting_instead_of_reading_the_database(
+    client, buyer, merchant, shop, monkeypatch
+):
+    """In a burst, a connection can be more than the wait behind the frames queued for it: the
+    older message is then still in its queue. While the frames it works through were published
+    before the wait was up, it keeps waiting; it reads the database only once it caught up."""
+    import time
+
+    from channels.layers import get_channel_layer
+
+    from shoploop.chat import consumers
+
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, merchant)
+    reads = []
+
+    async def missing(*args):
+        reads.append(args)
+        return []
+
+    monkeypatch.setattr(consumers, "_missing", missing)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        await _frame(ws)
+        held = []
+
+        def store_two_push_none():
+            with monkeypatch.context() as patched:
+                patched.setattr(realtime, "push_message", held.append)
+                for n in range(2):
+                    services.send_message(actor=buyer, conversation=chat, text=f"m{n + 1}")
+
+        await database_sync_to_async(store_two_push_none)()
+        await database_sync_to_async(realtime.push_message)(held[1])  # 2 waits for 1
+        # Frames published just after 2 (within its wait) keep coming for three waits: this
+        # connection is behind, and 1 is still on its way.
+        published_within_the_wait = time.time()
+        backlog = await database_sync_to_async(realtime.message_frame)(held[1])
+        layer, group = get_channel_layer(), realtime.group_name(chat.public_id)
+        for _ in range(int(3 * consumers.GAP_WAIT_SECONDS / 0.05)):
+            await layer.group_send(
+                group,
+                {
+                    "type": "chat.message",
+                    "message": backlog,
+                    "published_at": published_within_the_wait,
+                },
+            )
+            assert await ws.receive_nothing(timeout=0.05)
+        await database_sync_to_async(realtime.push_message)(held[0])
+        assert [(await _frame(ws))["message"]["text"] for _ in range(2)] == ["m1", "m2"]
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert reads == []

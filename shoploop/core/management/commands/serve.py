@@ -32,6 +32,7 @@ class Command(BaseCommand):
                 workers=workers,
                 log_level="info",
                 lifespan="off",
+                ws_per_message_deflate=settings.WS_PER_MESSAGE_DEFLATE,
             )
         finally:
             if scheduler:
