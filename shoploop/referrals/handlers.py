@@ -6,6 +6,7 @@ from django.dispatch import receiver
 
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.core.events import DomainEvent, subscribe
+from shoploop.ledger.services.commissions import register_order_commissions
 from shoploop.ledger.verification import CommissionClaim, register_commission_source
 from shoploop.referrals import services
 
@@ -56,5 +57,7 @@ def commission_claims():
 
 
 register_commission_source("referrals", commission_claims)
+# An order's completion keeps its frozen commissions back from the shop's share.
+register_order_commissions("referrals", services.frozen_at_completion)
 register_deadline_handler("referrals.release_due")(services.release_due)
 register_deadline_handler("referrals.forget_ip_hashes")(services.forget_ip_hashes)
