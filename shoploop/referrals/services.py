@@ -150,7 +150,6 @@ def record_visit(*, code: str, visitor=None, ip: str | None = None):
     ip_hash = hash_ip(ip)
     with transaction.atomic():
         visit = ShareVisit.objects.create(link=link, visitor=user, ip_hash=ip_hash)
-        ShareLink.objects.filter(pk=link.pk).update(visits_count=F("visits_count") + 1)
         publish(
             "referrals.link.visited",
             link_public_id=link.code,
@@ -161,6 +160,9 @@ def record_visit(*, code: str, visitor=None, ip: str | None = None):
         )
         if user is not None:
             _maybe_bind(user=user, link=link, ip_hash=ip_hash)
+        # The link's count is the row every visitor of a popular link contends for: changed
+        # last, so its lock is held only until the commit (bench/share.py).
+        ShareLink.objects.filter(pk=link.pk).update(visits_count=F("visits_count") + 1)
     return link, visit, target
 
 
