@@ -27,6 +27,9 @@ class AccountKind(models.TextChoices):
     # What a shop owes its promoters for frozen commissions: debited when a commission is held,
     # settled from the shop's available funds when it is released (docs/sharing.md).
     COMMISSIONS_PAYABLE = "commissions_payable", _("Commissions payable")
+    # What an order's completion kept back from the shop's share for its frozen commissions, so
+    # the shop cannot withdraw it; it settles them when they are released (docs/sharing.md).
+    COMMISSIONS_RESERVED = "commissions_reserved", _("Commissions reserved")
 
 
 class Limit(models.TextChoices):

@@ -43,10 +43,14 @@ class Flow:
     """One way money may move: from which kind of account to which, as which transfer kinds, and
     the row the transfer's ``cause`` must name."""
 
-    debit: str
+    debit: str | tuple[str, ...]  # one kind, or any of several
     credit: str
     kinds: tuple[str, ...]
     cause_prefix: str
+
+    @property
+    def debits(self) -> tuple[str, ...]:
+        return self.debit if isinstance(self.debit, tuple) else (self.debit,)
 
 
 # Every money movement the platform makes (see payments.py, payouts.py, orders/services.py).
@@ -86,13 +90,21 @@ FLOWS = {
     "commission_withdrawal": Flow(
         AccountKind.COMMISSIONS, AccountKind.PAYOUTS_IN_TRANSIT, HOLD_KINDS, "withdrawal:"
     ),
-    # A commission: frozen as a hold the shop owes, posted when released, voided when reversed;
-    # the shop settles what it owes from its available funds (services/commissions.py).
+    # A commission: frozen as a hold the shop owes, posted when released, voided when reversed.
+    # The order's completion keeps its frozen commissions back from the shop's share (named by
+    # the order, keyed by the commission); the shop settles each from there when it is released,
+    # or from its available funds if nothing was kept back (services/commissions.py).
     "commission": Flow(
         AccountKind.COMMISSIONS_PAYABLE, AccountKind.COMMISSIONS, HOLD_KINDS, "commission:"
     ),
+    "commission_reserved": Flow(
+        AccountKind.MERCHANT_PENDING,
+        AccountKind.COMMISSIONS_RESERVED,
+        (TransferKind.SINGLE,),
+        "order:",
+    ),
     "commission_settled": Flow(
-        AccountKind.MERCHANT_AVAILABLE,
+        (AccountKind.COMMISSIONS_RESERVED, AccountKind.MERCHANT_AVAILABLE),
         AccountKind.COMMISSIONS_PAYABLE,
         (TransferKind.SINGLE,),
         "commission:",
@@ -294,6 +306,7 @@ class World:
     moves: list[Move]
     account_kinds: dict[str, str]
     by_cause: dict[tuple[str, str], list[Move]]
+    by_key: dict[str, Move] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> "World":
@@ -327,7 +340,8 @@ class World:
         for move in moves.values():
             if move.kind in (TransferKind.SINGLE, TransferKind.PENDING):
                 by_cause[(move.reason, move.cause)].append(move)
-        return cls(list(moves.values()), kinds, by_cause)
+        by_key = {move.key: move for move in moves.values()}
+        return cls(list(moves.values()), kinds, by_cause, by_key)
 
     def named(self, reason: str, cause: str) -> list[Move]:
         return self.by_cause.get((reason, cause), [])
@@ -353,7 +367,11 @@ class World:
                 )
                 continue
             moved = (self.account_kinds[move.debit], self.account_kinds[move.credit])
-            if moved != (flow.debit, flow.credit) or move.kind not in flow.kinds:
+            if (
+                moved[0] not in flow.debits
+                or moved[1] != flow.credit
+                or move.kind not in flow.kinds
+            ):
                 report.problems.append(
                     f"transfer {move.public_id}: {move.reason} may not move {move.kind} "
                     f"{move.debit} → {move.credit}"
@@ -516,6 +534,15 @@ class World:
                 known.add(claim.ref)
                 _check_commission(report, claim, self)
         self._orphans(report, ["commission", "commission_settled"], known, "commission")
+        for (reason, _cause), found in self.by_cause.items():
+            if reason != "commission_reserved":
+                continue
+            for move in found:
+                if not move.key.endswith(":reserve") or move.key[: -len(":reserve")] not in known:
+                    report.problems.append(
+                        f"transfer {move.public_id}: commission_reserved keyed {move.key!r}, "
+                        "which is no commission"
+                    )
 
     def check_clearing(self, report: LedgerReport, payments: dict[int, dict]) -> None:
         """A provider clearing account took in exactly what its payments captured and gave back
@@ -579,7 +606,8 @@ class World:
             holds = self.named("order_hold", ref)
             report.checked["holds"] += len(holds)
             _check_order(report, order, holds, self, refunds.get(ref, 0))
-        self._orphans(report, ["order_hold", "order_completed", "platform_fee"], known, "order")
+        reasons = ["order_hold", "order_completed", "platform_fee", "commission_reserved"]
+        self._orphans(report, reasons, known, "order")
 
     def _order_refunds(self) -> dict[str, int]:
         """Refund rows per order ref: cancellations, late payments and accepted after-sales."""
@@ -649,7 +677,12 @@ def _check_order(report: LedgerReport, order: dict, holds: list[Move], world: Wo
             )
     elif open_holds:
         report.problems.append(f"{name} has no hold but {len(open_holds)} are open")
-    shares = world.named("order_completed", ref) + world.named("platform_fee", ref)
+    # The shop's share, the fee and what was kept back for the order's commissions.
+    shares = (
+        world.named("order_completed", ref)
+        + world.named("platform_fee", ref)
+        + world.named("commission_reserved", ref)
+    )
     if state == "completed" and holds:
         # A completed order posts its open hold once; one refunded in full had nothing to post.
         expected_posts = 1 if net > 0 else 0
@@ -662,7 +695,8 @@ def _check_order(report: LedgerReport, order: dict, holds: list[Move], world: Wo
         fee = sum(move.amount for move in world.named("platform_fee", ref))
         if sum(move.amount for move in shares) != net or fee != order["fee_fen"]:
             report.problems.append(
-                f"{name}: shop share and fee move {sum(m.amount for m in shares)} fen "
+                f"{name}: shop share, fee and commissions kept move "
+                f"{sum(m.amount for m in shares)} fen "
                 f"(fee {fee}), expected {net} (fee {order['fee_fen']})"
             )
     elif posted or shares:
@@ -701,11 +735,27 @@ def _check_commission(report: LedgerReport, claim: CommissionClaim, world: World
             report.problems.append(f"{name} was held {hold.debit} → {hold.credit}")
         if hold.resolution and hold.resolution.amount != hold.amount:
             report.problems.append(f"{name}: its hold was resolved for another amount")
+    # Kept back at the order's completion: for its amount, on its shop; only while it is frozen
+    # (completed, awaiting release) or once released, then settled from there.
+    kept = world.by_key.get(f"{claim.ref}:reserve")
+    reserved = shop_code(AccountKind.COMMISSIONS_RESERVED, claim.shop_public_id)
+    if kept is not None:
+        if kept.reason != "commission_reserved" or kept.credit != reserved:
+            report.problems.append(f"{name} was kept back as {kept.reason} in {kept.credit}")
+        elif kept.debit != shop_code(AccountKind.MERCHANT_PENDING, claim.shop_public_id):
+            report.problems.append(f"{name} was kept back from {kept.debit}")
+        if claim.state == "reversed":
+            report.problems.append(f"{name} but {kept.amount} fen was kept back for it")
+        elif kept.amount != claim.amount:
+            report.problems.append(f"{name} is {claim.amount} fen but {kept.amount} was kept back")
     if claim.state == "available":
         World._one_of_amount(report, name, "settlement", settled, claim.amount)
-        if settled and settled[0].debit != shop_code(
-            AccountKind.MERCHANT_AVAILABLE, claim.shop_public_id
-        ):
+        source = (
+            reserved
+            if kept is not None
+            else shop_code(AccountKind.MERCHANT_AVAILABLE, claim.shop_public_id)
+        )
+        if settled and settled[0].debit != source:
             report.problems.append(f"{name} was settled from {settled[0].debit}")
     elif settled:
         report.problems.append(f"{name} but the shop settled it")

@@ -5,6 +5,7 @@ from django.dispatch import receiver
 
 from shoploop.core.deadlines import register_deadline_handler
 from shoploop.core.events import DomainEvent, subscribe
+from shoploop.ledger.services.commissions import register_order_commissions
 from shoploop.ledger.verification import CommissionClaim, register_commission_source
 from shoploop.orders import services
 
@@ -63,6 +64,8 @@ def leader_commission_claims():
 
 
 register_commission_source("orders.leader_commissions", leader_commission_claims)
+# An order's completion keeps its frozen 团长 commission back from the shop's share.
+register_order_commissions("orders.leader_commissions", services.leader_commission_at_completion)
 
 
 # Auth plumbing, not business logic: sign-in rotates the session key, so the anonymous cart is

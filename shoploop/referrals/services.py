@@ -150,7 +150,6 @@ def record_visit(*, code: str, visitor=None, ip: str | None = None):
     ip_hash = hash_ip(ip)
     with transaction.atomic():
         visit = ShareVisit.objects.create(link=link, visitor=user, ip_hash=ip_hash)
-        ShareLink.objects.filter(pk=link.pk).update(visits_count=F("visits_count") + 1)
         publish(
             "referrals.link.visited",
             link_public_id=link.code,
@@ -161,6 +160,9 @@ def record_visit(*, code: str, visitor=None, ip: str | None = None):
         )
         if user is not None:
             _maybe_bind(user=user, link=link, ip_hash=ip_hash)
+        # The link's count is the row every visitor of a popular link contends for: changed
+        # last, so its lock is held only until the commit (bench/share.py).
+        ShareLink.objects.filter(pk=link.pk).update(visits_count=F("visits_count") + 1)
     return link, visit, target
 
 
@@ -513,27 +515,22 @@ def accrue_commissions(*, order, sharer, now) -> list[Commission]:
 
 
 def _create_commission(*, order, line, promoter, level, rate, base, amount, now):
-    try:
-        with transaction.atomic():
-            commission = Commission.objects.create(
-                order=order,
-                order_line=line,
-                shop=order.shop,
-                promoter=promoter,
-                level=level,
-                rate_bps=rate,
-                base_fen=base,
-                original_fen=amount,
-                amount_fen=amount,
-                created_at=now,
-            )
-            ledger_commissions.accrue_commission(
-                ref=commission.ref,
-                shop_public_id=order.shop.public_id,
-                beneficiary_ref=beneficiary_ref(promoter),
-                amount=amount,
-            )
-    except IntegrityError:
+    commission = ledger_commissions.accrue_commission_row(
+        Commission,
+        shop_public_id=order.shop.public_id,
+        beneficiary_ref=beneficiary_ref(promoter),
+        order=order,
+        order_line=line,
+        shop=order.shop,
+        promoter=promoter,
+        level=level,
+        rate_bps=rate,
+        base_fen=base,
+        original_fen=amount,
+        amount_fen=amount,
+        created_at=now,
+    )
+    if commission is None:
         return None  # this line's commission of this level exists already
     publish(
         "referrals.commission.accrued",
@@ -586,27 +583,35 @@ def sync_refunds(*, order_public_id: str) -> int:
 
 
 def _reduce(commission: Commission, target: int) -> None:
-    if target <= 0:
-        ledger_commissions.reverse_commission(ref=commission.ref, version=commission.hold_version)
-        Commission.objects.filter(pk=commission.pk).update(
-            amount_fen=0, state=Commission.State.REVERSED
-        )
-    else:
-        version = ledger_commissions.reduce_commission(
-            ref=commission.ref,
-            shop_public_id=commission.shop.public_id,
-            beneficiary_ref=beneficiary_ref(commission.promoter),
-            version=commission.hold_version,
-            new_amount=target,
-        )
-        Commission.objects.filter(pk=commission.pk).update(amount_fen=target, hold_version=version)
+    taken = ledger_commissions.reduce_commission_row(
+        commission,
+        target=target,
+        shop_public_id=commission.shop.public_id,
+        beneficiary_ref=beneficiary_ref(commission.promoter),
+    )
     publish(
         "referrals.commission.reversed",
         commission_public_id=commission.public_id,
         promoter_public_id=commission.promoter.public_id,
-        amount_fen=commission.amount_fen - max(target, 0),
+        amount_fen=taken,
         remaining_fen=max(target, 0),
     )
+
+
+def frozen_at_completion(order_public_id: str) -> list[ledger_commissions.FrozenCommission]:
+    """What the order's frozen commissions amount to when it completes (refunds synced first,
+    under the rows' locks), for the ledger to keep back from the shop's share."""
+    sync_refunds(order_public_id=order_public_id)
+    rows = (
+        Commission.objects.select_for_update()
+        .filter(order__public_id=order_public_id, state=Commission.State.FROZEN)
+        .order_by("pk")
+        .values_list("public_id", "amount_fen")
+    )
+    return [
+        ledger_commissions.FrozenCommission(ref=f"commission:{public_id}", amount=amount)
+        for public_id, amount in rows
+    ]
 
 
 def release_commissions(*, order_public_id: str, now=None) -> int:
@@ -628,13 +633,8 @@ def release_commissions(*, order_public_id: str, now=None) -> int:
             .order_by("pk")
         )
         for commission in commissions:
-            ledger_commissions.release_commission(
-                ref=commission.ref,
-                shop_public_id=commission.shop.public_id,
-                version=commission.hold_version,
-            )
-            Commission.objects.filter(pk=commission.pk).update(
-                state=Commission.State.AVAILABLE, released_at=now
+            ledger_commissions.release_commission_row(
+                commission, shop_public_id=commission.shop.public_id, now=now
             )
             publish(
                 "referrals.commission.available",

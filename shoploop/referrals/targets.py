@@ -2,6 +2,7 @@
 and its poster show. A kind that is missing, deleted or private resolves to None."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.urls import reverse
 from django.utils.html import strip_tags
@@ -18,10 +19,21 @@ class Target:
     title: str
     description: str
     url: str
-    image: object | None  # a FieldFile, or None
-    price_fen: int | None
+    # A FieldFile or None, and fen or None; or a function that finds it. The picture and the
+    # price cost a query each and only posters and cards show them, so they are looked up when
+    # first read: following a link needs only the URL.
+    image_source: object | None
+    price_source: object | None
     state_text: str
     shop_public_id: str = ""
+
+    @cached_property
+    def image(self):
+        return self.image_source() if callable(self.image_source) else self.image_source
+
+    @cached_property
+    def price_fen(self) -> int | None:
+        return self.price_source() if callable(self.price_source) else self.price_source
 
     @property
     def poster_state(self) -> str:
@@ -56,8 +68,8 @@ def _product(public_id):
         # The sanitised rendering, as text: the raw source may hold markup.
         strip_tags(product.description_html or "")[:200],
         reverse("catalog:product", args=[public_id]),
-        _first_image(product),
-        _price(product),
+        lambda: _first_image(product),
+        lambda: _price(product),
         "",
         product.shop.public_id,
     )
@@ -82,7 +94,7 @@ def _group(public_id):
         product.title,
         _("Group buy of %(size)d") % {"size": group.size},
         reverse("deals_groups:group", args=[public_id]),
-        _first_image(product),
+        lambda: _first_image(product),
         group.campaign.group_price_fen,
         state,
         product.shop.public_id,
@@ -105,7 +117,7 @@ def _bargain(public_id):
         bargain.campaign.title or product.title,
         _("Every friend who helps cuts the price"),
         reverse("deals_bargains:detail", args=[public_id]),
-        _first_image(product),
+        lambda: _first_image(product),
         bargain.current_price_fen,
         bargain.get_state_display(),
         product.shop.public_id,
@@ -147,7 +159,7 @@ def _flash(public_id):
         product.title,
         _("Flash sale"),
         reverse("deals_flash:detail", args=[public_id]),
-        _first_image(product),
+        lambda: _first_image(product),
         sale.price_fen,
         str(sale.status_label()),
         product.shop.public_id,
@@ -219,7 +231,7 @@ def _review(public_id):
         review.product.title,
         (review.body or "")[:200],
         reverse("content:review", args=[public_id]),
-        _first_image(review.product),
+        lambda: _first_image(review.product),
         None,
         "★" * review.stars,
         review.shop.public_id,

@@ -19,7 +19,7 @@ from shoploop.core.client_ip import client_ip
 from shoploop.core.errors import DomainError
 from shoploop.ledger.services import payouts
 from shoploop.referrals import posters, selectors, services
-from shoploop.referrals.handlers import VISIT_SESSION_FIELD
+from shoploop.referrals.handlers import remember_visit
 from shoploop.referrals.models import ProductCommission, Promoter, ShopCommission, ShopPromoter
 from shoploop.referrals.targets import resolve
 
@@ -60,11 +60,12 @@ def follow_link(request, code):
         )
     except DomainError as failure:
         return _error_page(request, failure)
+    response = redirect(target.url)
     if not request.user.is_authenticated:
-        # Signing in or up later in this session claims the visit (handlers.py); the sign-in
+        # Signing in or up later in this browser claims the visit (handlers.py); the sign-in
         # page brings the person back to the page they were on (accounts/returning.py).
-        request.session[VISIT_SESSION_FIELD] = visit.pk
-    return redirect(target.url)
+        remember_visit(response, visit)
+    return response
 
 
 def _own_link(request, code):

@@ -67,57 +67,28 @@ def request_withdrawal(
     """Withdraw from the shop's available balance to a bank account (at least ¥1). The same
     request key returns the first withdrawal, so a double click pays out once."""
     shop = merchant_shop(actor)
-    amount = validate_fen(amount, field="amount")
-    if amount < MIN_WITHDRAWAL_FEN:
-        raise WithdrawalRefused(
-            _("The minimum withdrawal is ¥1.00."),
-            code="below_minimum",
-            fields={"amount": "below_minimum"},
-        )
-    holder = _clean_holder(account_holder)
-    number = _clean_account_number(account_number)
-    key = _clean_request_key(request_key)
-    with transaction.atomic():
-        earlier = Withdrawal.objects.filter(shop=shop, request_key=key).first()
-        if earlier is not None:
-            return _same_withdrawal_or_error(earlier, amount=amount)
-        try:
-            with transaction.atomic():
-                withdrawal = Withdrawal.objects.create(
-                    shop=shop,
-                    requested_by=actor,
-                    request_key=key,
-                    amount=amount,
-                    account_holder=holder,
-                    account_masked=mask_account_number(number),
-                    next_attempt_at=clock.now(),
-                )
-        except IntegrityError:
-            return _same_withdrawal_or_error(
-                Withdrawal.objects.get(shop=shop, request_key=key), amount=amount
-            )
-        try:
-            transfer(
-                key=_hold_key(withdrawal),
-                debit=shop_account(shop, AccountKind.MERCHANT_AVAILABLE),
-                credit=shop_account(shop, AccountKind.PAYOUTS_IN_TRANSIT),
-                amount=amount,
-                reason="withdrawal",
-                cause=f"withdrawal:{withdrawal.public_id}",
-                pending=True,
-            )
-        except InsufficientFunds:
-            raise InsufficientFunds(
-                _("You can withdraw at most your available balance."),
-                fields={"amount": "exceeds_available"},
-            ) from None
+
+    def announce(withdrawal: Withdrawal) -> None:
         publish(
             "ledger.withdrawal.requested",
             withdrawal_public_id=withdrawal.public_id,
             shop_public_id=shop.public_id,
-            amount_fen=amount,
+            amount_fen=withdrawal.amount,
         )
-    return withdrawal
+
+    return _request_payout(
+        actor=actor,
+        amount=amount,
+        account_holder=account_holder,
+        account_number=account_number,
+        request_key=request_key,
+        owner={"shop": shop},
+        owner_ref=f"shop:{shop.public_id}",
+        debit_kind=AccountKind.MERCHANT_AVAILABLE,
+        reason="withdrawal",
+        too_much=_("You can withdraw at most your available balance."),
+        announce=announce,
+    )
 
 
 def request_beneficiary_withdrawal(
@@ -130,6 +101,40 @@ def request_beneficiary_withdrawal(
     if actor is None or not getattr(actor, "is_authenticated", False):
         raise NotAuthenticated()
     owner = f"user:{actor.public_id}"
+    return _request_payout(
+        actor=actor,
+        amount=amount,
+        account_holder=account_holder,
+        account_number=account_number,
+        request_key=request_key,
+        owner={"shop": None, "beneficiary_ref": owner},
+        owner_ref=owner,
+        debit_kind=AccountKind.COMMISSIONS,
+        reason="commission_withdrawal",
+        too_much=_("You can withdraw at most your available commissions."),
+        announce=lambda withdrawal: _publish("ledger.withdrawal.requested", withdrawal),
+    )
+
+
+def _request_payout(
+    *,
+    actor,
+    amount: int,
+    account_holder: str,
+    account_number: str,
+    request_key: str,
+    owner: dict,
+    owner_ref: str,
+    debit_kind: str,
+    reason: str,
+    too_much,
+    announce,
+) -> Withdrawal:
+    """What a shop's and a beneficiary's withdrawal share: validate the request, find the first
+    withdrawal of its request key (a retry) or create it, and hold its amount on the owner's
+    ``debit_kind`` account → their payouts in transit (the account's limit counts pending debits,
+    so concurrent withdrawals never overdraw it); ``announce`` publishes, in the transaction.
+    ``owner`` is the withdrawal's owner fields (``shop``, or no shop and ``beneficiary_ref``)."""
     amount = validate_fen(amount, field="amount")
     if amount < MIN_WITHDRAWAL_FEN:
         raise WithdrawalRefused(
@@ -140,16 +145,15 @@ def request_beneficiary_withdrawal(
     holder = _clean_holder(account_holder)
     number = _clean_account_number(account_number)
     key = _clean_request_key(request_key)
+    mine = Withdrawal.objects.filter(**owner)
     with transaction.atomic():
-        earlier = Withdrawal.objects.filter(
-            shop__isnull=True, beneficiary_ref=owner, request_key=key
-        ).first()
+        earlier = mine.filter(request_key=key).first()
         if earlier is not None:
             return _same_withdrawal_or_error(earlier, amount=amount)
         try:
             with transaction.atomic():
                 withdrawal = Withdrawal.objects.create(
-                    beneficiary_ref=owner,
+                    **{field: value for field, value in owner.items() if value is not None},
                     requested_by=actor,
                     request_key=key,
                     amount=amount,
@@ -158,26 +162,20 @@ def request_beneficiary_withdrawal(
                     next_attempt_at=clock.now(),
                 )
         except IntegrityError:
-            return _same_withdrawal_or_error(
-                Withdrawal.objects.get(shop__isnull=True, beneficiary_ref=owner, request_key=key),
-                amount=amount,
-            )
+            return _same_withdrawal_or_error(mine.get(request_key=key), amount=amount)
         try:
             transfer(
                 key=_hold_key(withdrawal),
-                debit=open_account(kind=AccountKind.COMMISSIONS, owner_ref=owner),
-                credit=open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT, owner_ref=owner),
+                debit=open_account(kind=debit_kind, owner_ref=owner_ref),
+                credit=open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT, owner_ref=owner_ref),
                 amount=amount,
-                reason="commission_withdrawal",
+                reason=reason,
                 cause=f"withdrawal:{withdrawal.public_id}",
                 pending=True,
             )
         except InsufficientFunds:
-            raise InsufficientFunds(
-                _("You can withdraw at most your available commissions."),
-                fields={"amount": "exceeds_available"},
-            ) from None
-        _publish("ledger.withdrawal.requested", withdrawal)
+            raise InsufficientFunds(too_much, fields={"amount": "exceeds_available"}) from None
+        announce(withdrawal)
     return withdrawal
 
 

@@ -31,6 +31,7 @@ TRANSFER_REASONS = {
     "order_hold": _("Order paid: held until it completes"),
     "order_completed": _("Order completed: your share"),
     "platform_fee": _("Platform fee"),
+    "commission_reserved": _("Order completed: kept back for commissions"),
     "after_sale": _("After-sale refund"),
     "cancelled": _("Order cancelled: refunded"),
     "refund_requested": _("Refund to the buyer"),

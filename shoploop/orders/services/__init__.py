@@ -178,6 +178,7 @@ from shoploop.orders.services.fulfilment import (
 from shoploop.orders.services.leader_commissions import (
     accrue_leader_commission,
     leader_beneficiary_ref,
+    leader_commission_at_completion,
     release_leader_commission,
     release_leader_commissions_due,
     sync_leader_refunds,

@@ -18,6 +18,7 @@ from shoploop.ledger.models import AccountKind, Transfer
 from shoploop.ledger.services import TransferSpec, open_account, transfer_linked
 from shoploop.ledger.services import post_hold as ledger_post_hold
 from shoploop.ledger.services import void_hold as ledger_void_hold
+from shoploop.ledger.services.commissions import order_commission_reserves
 from shoploop.orders import address_services, carriers
 from shoploop.orders.models import (
     AfterSale,
@@ -370,15 +371,23 @@ def complete_order(*, order: Order, now=None) -> bool:
 
 
 def _settle_hold(*, order: Order, net: int, fee: int) -> None:
+    # The order's frozen commissions (promoters', the 团长's) are kept back from the shop's share
+    # in this same transaction, so the shop can never withdraw what it owes them (their rows are
+    # locked first: the ledger accounts come last in the lock order).
+    reserves = order_commission_reserves(
+        order_public_id=order.public_id, shop_public_id=order.shop.public_id, room=net - fee
+    )
+    kept = sum(spec.amount for spec in reserves)
     hold = _current_hold(order)
     ledger_post_hold(key=f"{hold.idempotency_key}:post", hold=hold)
     pending = _merchant_account(order.shop, AccountKind.MERCHANT_PENDING)
     specs = [
+        *reserves,
         TransferSpec(
             key=f"{order.ref}:merchant_share",
             debit=pending,
             credit=_merchant_account(order.shop, AccountKind.MERCHANT_AVAILABLE),
-            amount=net - fee,
+            amount=net - fee - kept,
             reason="order_completed",
             cause=order.ref,
         ),

@@ -12,7 +12,7 @@ Each is computed from the order's rows (never from the event), under the commiss
 so a repeated or late delivery moves money once.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from shoploop.core import clock
 from shoploop.core.events import publish
@@ -42,31 +42,27 @@ def accrue_leader_commission(*, order_public_id: str, now=None) -> LeaderCommiss
     if existing is not None:
         return existing
     amount = order.leader_commission_fen
-    try:
-        with transaction.atomic():
-            commission = LeaderCommission.objects.create(
-                order=order,
-                shop=order.shop,
-                leader=order.pickup_leader,
-                original_fen=amount,
-                amount_fen=amount,
-                created_at=now or clock.now(),
-            )
-            ledger_commissions.accrue_commission(
-                ref=commission.ref,
-                shop_public_id=order.shop.public_id,
-                beneficiary_ref=leader_beneficiary_ref(order.pickup_leader),
-                amount=amount,
-            )
-            publish(
-                "orders.leader_commission.accrued",
-                leader_commission_public_id=commission.public_id,
-                order_public_id=order.public_id,
-                leader_public_id=order.pickup_leader.public_id,
-                amount_fen=amount,
-            )
-    except IntegrityError:
-        return LeaderCommission.objects.get(order=order)  # accrued by another delivery
+    with transaction.atomic():
+        commission = ledger_commissions.accrue_commission_row(
+            LeaderCommission,
+            shop_public_id=order.shop.public_id,
+            beneficiary_ref=leader_beneficiary_ref(order.pickup_leader),
+            order=order,
+            shop=order.shop,
+            leader=order.pickup_leader,
+            original_fen=amount,
+            amount_fen=amount,
+            created_at=now or clock.now(),
+        )
+        if commission is None:
+            return LeaderCommission.objects.get(order=order)  # accrued by another delivery
+        publish(
+            "orders.leader_commission.accrued",
+            leader_commission_public_id=commission.public_id,
+            order_public_id=order.public_id,
+            leader_public_id=order.pickup_leader.public_id,
+            amount_fen=amount,
+        )
     # A refund may have come before this (late) delivery: bring it down at once.
     sync_leader_refunds(order_public_id=order.public_id)
     commission.refresh_from_db()
@@ -101,35 +97,42 @@ def sync_leader_refunds(*, order_public_id: str) -> bool:
 
 
 def _reduce(commission: LeaderCommission, target: int) -> None:
-    if target <= 0:
-        ledger_commissions.reverse_commission(ref=commission.ref, version=commission.hold_version)
-        LeaderCommission.objects.filter(pk=commission.pk).update(
-            amount_fen=0, state=LeaderCommission.State.REVERSED
-        )
-    else:
-        version = ledger_commissions.reduce_commission(
-            ref=commission.ref,
-            shop_public_id=commission.shop.public_id,
-            beneficiary_ref=leader_beneficiary_ref(commission.leader),
-            version=commission.hold_version,
-            new_amount=target,
-        )
-        LeaderCommission.objects.filter(pk=commission.pk).update(
-            amount_fen=target, hold_version=version
-        )
+    taken = ledger_commissions.reduce_commission_row(
+        commission,
+        target=target,
+        shop_public_id=commission.shop.public_id,
+        beneficiary_ref=leader_beneficiary_ref(commission.leader),
+    )
     publish(
         "orders.leader_commission.reversed",
         leader_commission_public_id=commission.public_id,
         order_public_id=commission.order.public_id,
         leader_public_id=commission.leader.public_id,
-        amount_fen=commission.amount_fen - max(target, 0),
+        amount_fen=taken,
         remaining_fen=max(target, 0),
     )
 
 
+def leader_commission_at_completion(
+    order_public_id: str,
+) -> list[ledger_commissions.FrozenCommission]:
+    """The order's frozen 团长 commission when it completes (refunds synced first, under the
+    row's lock), for the ledger to keep back from the shop's share."""
+    sync_leader_refunds(order_public_id=order_public_id)
+    rows = (
+        LeaderCommission.objects.select_for_update()
+        .filter(order__public_id=order_public_id, state=LeaderCommission.State.FROZEN)
+        .values_list("public_id", "amount_fen")
+    )
+    return [
+        ledger_commissions.FrozenCommission(ref=f"commission:{public_id}", amount=amount)
+        for public_id, amount in rows
+    ]
+
+
 def release_leader_commission(*, order_public_id: str, now=None) -> bool:
     """The order completed (no longer refundable): the frozen commission becomes available, its
-    hold posted and settled from the shop's available funds."""
+    hold posted and settled from what the order's completion kept back for it."""
     now = now or clock.now()
     sync_leader_refunds(order_public_id=order_public_id)
     with transaction.atomic():
@@ -141,13 +144,8 @@ def release_leader_commission(*, order_public_id: str, now=None) -> bool:
         )
         if commission is None or commission.order.state != Order.State.COMPLETED:
             return False
-        ledger_commissions.release_commission(
-            ref=commission.ref,
-            shop_public_id=commission.shop.public_id,
-            version=commission.hold_version,
-        )
-        LeaderCommission.objects.filter(pk=commission.pk).update(
-            state=LeaderCommission.State.AVAILABLE, released_at=now
+        ledger_commissions.release_commission_row(
+            commission, shop_public_id=commission.shop.public_id, now=now
         )
         publish(
             "orders.leader_commission.available",

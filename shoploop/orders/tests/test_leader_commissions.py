@@ -100,14 +100,63 @@ def test_completion_makes_it_available_paid_by_the_shop(
     assert commission.state == "available" and commission.released_at is not None
     account = _account(leader)
     assert account.credit_balance == COMMISSION and account.credits_pending == 0
+    # Kept back from the shop's share when the order completed, settled from there.
+    kept = Transfer.objects.get(reason="commission_reserved")
+    assert (kept.amount, kept.cause) == (COMMISSION, order.ref)
+    assert kept.debit_account.code == f"merchant_pending:shop:{shop.public_id}"
     settled = Transfer.objects.get(reason="commission_settled")
-    assert settled.debit_account.code == f"merchant_available:shop:{shop.public_id}"
+    assert settled.debit_account.code == f"commissions_reserved:shop:{shop.public_id}"
     assert pickup_selectors.earnings_summary(user=leader) == {
         "frozen_fen": 0,
         "available_fen": COMMISSION,
         "reversed_fen": 0,
     }
     _clean()
+
+
+def test_the_shop_cannot_withdraw_it_before_the_release(
+    paid_pickup_order, leader, point, shop, committed, settings, django_capture_on_commit_callbacks
+):
+    """The order completes and the shop withdraws all it can before the release runs: the
+    团长's commission was kept back at completion, so the release pays it all the same."""
+    from shoploop.ledger.services import payouts
+
+    order = paid_pickup_order()
+    with committed():
+        services.ship_order(order=order, actor=order.shop.owner, carrier="", tracking_number="")
+        order = services.collect_pickup(point=point, actor=leader, code=order.pickup_code)
+    when = order.received_at + timedelta(days=settings.ORDER_AFTER_SALE_DAYS + 1)
+    with django_capture_on_commit_callbacks(execute=False):  # the completion event waits
+        assert services.complete_order(order=order, now=when)
+    order.refresh_from_db()
+    available = Account.objects.get(code=f"merchant_available:shop:{shop.public_id}")
+    fee = order.fee_fen
+    assert available.credit_balance == order.total_fen - fee - COMMISSION
+    payouts.request_withdrawal(
+        actor=shop.owner,
+        amount=available.credit_balance,
+        account_holder="阿花",
+        account_number="6222020200112233445",
+        request_key="all-of-it",
+    )
+    with pytest.raises(DomainError) as refused:
+        payouts.request_withdrawal(
+            actor=shop.owner,
+            amount=100,
+            account_holder="阿花",
+            account_number="6222020200112233445",
+            request_key="one-more",
+        )
+    assert refused.value.code == "insufficient_funds"
+    payouts.settle_due_withdrawals(when + timedelta(minutes=1))
+    assert LeaderCommission.objects.get().state == "frozen"
+    assert services.release_leader_commissions_due(when + timedelta(minutes=2)) == 1
+    assert LeaderCommission.objects.get().state == "available"
+    assert _account(leader).credit_balance == COMMISSION
+    available.refresh_from_db()
+    assert available.credit_balance == 0
+    report = _clean()
+    assert report.checked["withdrawals"] == 1
 
 
 def test_a_partial_refund_reduces_it_in_proportion_once(

@@ -89,9 +89,102 @@ def test_completion_makes_commissions_available_paid_by_the_shop(
     available = _account(f"merchant_available:shop:{shop.public_id}")
     assert available.credit_balance == 11800 - fee - 1180 - 590
     assert _account(f"commissions_payable:shop:{shop.public_id}").debit_balance == 0
+    # Kept back from the shop's share at completion, then settled from there.
+    assert _account(f"commissions_reserved:shop:{shop.public_id}").credit_balance == 0
+    assert _account(f"commissions_reserved:shop:{shop.public_id}").credits_posted == 1770
     report = verify_ledger()
     assert report.ok, report.problems
     assert report.checked["commissions"] == 2
+
+
+def _withdraw_everything(shop, when):
+    """The shop withdraws all it may and the payout is paid: what it could take."""
+    from shoploop.ledger.services import payouts
+
+    available = _account(f"merchant_available:shop:{shop.public_id}")
+    amount = available.credit_balance
+    payouts.request_withdrawal(
+        actor=shop.owner,
+        amount=amount,
+        account_holder="阿花",
+        account_number="6222020200112233445",
+        request_key="all-of-it",
+    )
+    with pytest.raises(DomainError) as refused:
+        payouts.request_withdrawal(
+            actor=shop.owner,
+            amount=100,
+            account_holder="阿花",
+            account_number="6222020200112233445",
+            request_key="one-more-yuan",
+        )
+    assert refused.value.code == "insufficient_funds"
+    payouts.settle_due_withdrawals(when + timedelta(minutes=1))
+    return amount
+
+
+def test_the_shop_cannot_withdraw_what_it_owes_before_the_release(
+    scheme,
+    promoter,
+    upline,
+    product_link,
+    sku,
+    buyer,
+    bought_through,
+    committed,
+    shop,
+    django_capture_on_commit_callbacks,
+    english,
+):
+    """The order completes and the shop withdraws everything it can before the release runs
+    (the completion event not yet delivered): the commissions were kept back at completion, so
+    the release still pays them, and the shop never had them to withdraw."""
+    _bind(upline, promoter, sku)
+    order = bought_through(product_link, buyer, sku)
+    with committed():
+        order = orders.ship_order(
+            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+        )
+        order = orders.confirm_receipt(order=order, actor=order.buyer)
+    when = order.received_at + timedelta(days=8)
+    with django_capture_on_commit_callbacks(execute=False):  # the completion event waits
+        assert orders.complete_order(order=order, now=when)
+    assert set(Commission.objects.values_list("state", flat=True)) == {"frozen"}
+    fee = 11800 * shop.fee_rate_bps // 10000
+    assert _account(f"commissions_reserved:shop:{shop.public_id}").credit_balance == 1770
+    assert _withdraw_everything(shop, when) == 11800 - fee - 1180 - 590
+    assert verify_ledger().ok, verify_ledger().problems
+    assert services.release_due(when + timedelta(minutes=2)) == 2
+    assert set(Commission.objects.values_list("state", flat=True)) == {"available"}
+    assert _commission_account(promoter).credit_balance == 1180
+    assert _commission_account(upline).credit_balance == 590
+    assert _account(f"merchant_available:shop:{shop.public_id}").credit_balance == 0
+    assert _account(f"commissions_reserved:shop:{shop.public_id}").credit_balance == 0
+    assert _account(f"commissions_payable:shop:{shop.public_id}").debit_balance == 0
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert report.checked["withdrawals"] == 1
+
+
+def test_a_commission_accrued_after_completion_is_settled_from_available_funds(
+    promoter, product_link, sku, buyer, bought_through, committed, shop
+):
+    """Nothing was kept back for a commission whose paid event came after the completion (here:
+    the order attributed again once the shop opted in): at release it is settled from the
+    shop's available funds, as before."""
+    from shoploop.ledger.models import Transfer
+
+    order = bought_through(product_link, buyer, sku)
+    assert not Commission.objects.exists()  # the shop had not opted in yet
+    _complete(order, committed)
+    assert not Transfer.objects.filter(reason="commission_reserved").exists()
+    services.set_shop_commission(actor=shop.owner, enabled=True, level1_bps=1000, level2_bps=500)
+    Attribution.objects.all().delete()
+    services.attribute_order(order_public_id=order.public_id)  # the late paid event
+    assert services.release_commissions(order_public_id=order.public_id) == 1
+    settled = Transfer.objects.get(reason="commission_settled")
+    assert settled.debit_account.code == f"merchant_available:shop:{shop.public_id}"
+    assert verify_ledger().ok, verify_ledger().problems
 
 
 def test_a_full_refund_reverses_the_commission_exactly_once(

@@ -192,3 +192,33 @@ def test_making_links_is_rate_limited_per_sharer(shop, make_sku, promoter, setti
     )
     assert again.pk == first.pk
     cache.clear()
+
+
+def test_a_signed_out_visit_is_remembered_in_a_signed_cookie_not_a_session(
+    client, product_link, make_user
+):
+    """A poster scanned by thousands must not write a session row per scan: the redirect sets a
+    signed cookie, which sign-in reads; a forged one claims nothing."""
+    from django.contrib.sessions.models import Session
+
+    response = client.get(f"/s/{product_link.code}/")
+    assert response.status_code == 302
+    assert not Session.objects.exists()
+    cookie = response.cookies[handlers.VISIT_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    visit = ShareVisit.objects.get()
+
+    forged = RequestFactory().get("/")
+    forged.session = SessionStore()
+    forged.COOKIES[handlers.VISIT_COOKIE] = f"{visit.pk}:forged"
+    handlers.claim_visit_at_sign_in(sender=None, request=forged, user=make_user())
+    visit.refresh_from_db()
+    assert visit.visitor is None
+
+    newcomer = make_user()
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    request.COOKIES[handlers.VISIT_COOKIE] = cookie.value
+    handlers.claim_visit_at_sign_in(sender=None, request=request, user=newcomer)
+    visit.refresh_from_db()
+    assert visit.visitor == newcomer and visit.signed_up

@@ -138,3 +138,59 @@ def test_two_bindings_at_once_cannot_close_a_circle(make_user, sku, monkeypatch)
     made = set(Binding.objects.values_list("user__display_name", "promoter__display_name"))
     assert {("B", "C"), ("D", "A")} <= made
     assert len(made & {("A", "B"), ("C", "D")}) == 1, made
+
+
+def test_withdrawals_racing_the_completion_never_take_the_commission(
+    paid_unhandled, shop, monkeypatch
+):
+    """The order completes while the shop fires withdrawals of everything it could have had
+    without the commissions: whichever commits first, the shop never reaches the commissions
+    (kept back in the completion's own transaction), and the release that follows pays them."""
+    from datetime import timedelta
+
+    from shoploop.core import clock
+    from shoploop.core.errors import DomainError
+    from shoploop.ledger.models import Account, Withdrawal
+    from shoploop.ledger.services import payouts
+
+    services.attribute_order(order_public_id=paid_unhandled.public_id)
+    order = orders.ship_order(
+        order=paid_unhandled,
+        actor=paid_unhandled.shop.owner,
+        carrier="sf",
+        tracking_number="SF123456789012",
+    )
+    order = orders.confirm_receipt(order=order, actor=order.buyer)
+    when = order.received_at + timedelta(days=8)
+    fee = order.net_fen * shop.fee_rate_bps // 10_000
+    owed = sum(Commission.objects.values_list("amount_fen", flat=True))
+    assert owed > 0
+
+    def work(index):
+        if index == 0:
+            return orders.complete_order(order=order, now=when)
+        try:
+            return payouts.request_withdrawal(
+                actor=shop.owner,
+                amount=order.net_fen - fee - (owed if index % 2 else 0),
+                account_holder="阿花",
+                account_number="6222020200112233445",
+                request_key=f"race-{index}",
+            )
+        except DomainError as refused:
+            return refused.code
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "release_commissions", lambda **kwargs: 0)
+        outcomes = race(work, 6)
+    assert outcomes[0] is True
+    assert all(o == "insufficient_funds" or isinstance(o, Withdrawal) for o in outcomes[1:])
+    taken = sum(w.amount for w in Withdrawal.objects.all())
+    assert taken <= order.net_fen - fee - owed
+    assert services.release_due(clock.now()) == Commission.objects.count()
+    assert set(Commission.objects.values_list("state", flat=True)) == {"available"}
+    available = Account.objects.get(code=f"merchant_available:shop:{shop.public_id}")
+    assert available.credits_posted == order.net_fen - fee - owed  # the shop's share only
+    assert available.debits_posted + available.debits_pending == taken
+    report = verify_ledger()
+    assert report.ok, report.problems

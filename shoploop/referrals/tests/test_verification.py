@@ -1,6 +1,7 @@
 """verify_ledger covers commissions: a clean world, then each corruption named."""
 
 import pytest
+from django.db.models import F
 
 from shoploop.ledger.models import Account, AccountKind, Transfer
 from shoploop.ledger.services import commissions as ledger_commissions
@@ -92,3 +93,56 @@ def test_a_hold_to_someone_else(frozen, make_user):
     other = open_account(kind=AccountKind.COMMISSIONS, owner_ref=f"user:{stranger.public_id}")
     Transfer.objects.filter(idempotency_key=f"{frozen.ref}:hold:1").update(credit_account=other)
     assert "was held" in _problems()
+
+
+@pytest.fixture
+def released(frozen, committed):
+    from datetime import timedelta
+
+    from shoploop.core.deadlines import settle_due
+    from shoploop.orders import services as orders
+
+    order = frozen.order
+    with committed():
+        order = orders.ship_order(
+            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+        )
+        order = orders.confirm_receipt(order=order, actor=order.buyer)
+    with committed():
+        settle_due(order.received_at + timedelta(days=7))
+    frozen.refresh_from_db()
+    assert frozen.state == "available"
+    assert verify_ledger().ok, verify_ledger().problems
+    return frozen
+
+
+def test_kept_back_for_another_amount(released):
+    Transfer.objects.filter(idempotency_key=f"{released.ref}:reserve").update(amount=1000)
+    problems = _problems()
+    assert "is 1180 fen but 1000 was kept back" in problems
+    assert "shop share, fee and commissions kept move" in problems
+
+
+def test_kept_back_for_no_commission(released, shop):
+    pending = open_account(kind=AccountKind.MERCHANT_PENDING, owner_ref=f"shop:{shop.public_id}")
+    Account.objects.filter(pk=pending.pk).update(credits_posted=F("credits_posted") + 500)
+    pending.refresh_from_db()
+    transfer(
+        key="commission:ghost:reserve",
+        debit=pending,
+        credit=ledger_commissions.reserved_account(shop.public_id),
+        amount=500,
+        reason="commission_reserved",
+        cause=f"order:{released.order.public_id}",
+    )
+    assert "keyed 'commission:ghost:reserve', which is no commission" in _problems()
+
+
+def test_settled_from_available_funds_though_kept_back(released, shop):
+    available = open_account(
+        kind=AccountKind.MERCHANT_AVAILABLE, owner_ref=f"shop:{shop.public_id}"
+    )
+    Transfer.objects.filter(idempotency_key=f"{released.ref}:settle").update(
+        debit_account=available
+    )
+    assert "was settled from merchant_available" in _problems()
