@@ -236,8 +236,13 @@ class CommunityDemand:
     by_band: dict[str, int]
 
     @property
-    def cells(self) -> list[int]:
-        return [self.by_band.get(band, 0) for band in PriceBand.values]
+    def bands(self) -> list[tuple[str, int]]:
+        """(label, wanters) of each band someone in this community chose, in band order."""
+        return [
+            (str(band.label), self.by_band[band.value])
+            for band in PriceBand
+            if self.by_band.get(band.value)
+        ]
 
 
 def demand_by_band(*, wanted_product: WantedProduct) -> list[BandDemand]:
