@@ -5,7 +5,7 @@ service or selector, answer."""
 from datetime import date, datetime
 
 from django.urls import reverse
-from ninja import File, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -18,6 +18,26 @@ from shoploop.ideas import selectors, services
 from shoploop.ideas.models import Idea, PriceBand, WantedProduct
 
 router = Router(tags=["ideas"])
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class IdeaPageIn(Schema):
+    """Offset pages (lists sorted by votes move under a cursor, so they are paged by offset)."""
+
+    limit: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    offset: int = Field(0, ge=0)
+
+
+class IdeaPagination(LimitOffsetPagination):
+    """ninja's limit/offset pages with an input schema of our own name (every schema name in the
+    document is unique; ninja's own is called ``Input`` like the cursor pagination's)."""
+
+    Input = IdeaPageIn
+
+    def __init__(self, **kwargs):
+        super().__init__(max_limit=MAX_PAGE_SIZE, **kwargs)
+
 
 RATE_LIMITED = {
     "responses": {
@@ -327,7 +347,7 @@ def _optional_product(product_id: str | None):
 
 
 @router.get("/communities/{community_id}/ideas", response=list[IdeaOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(IdeaPagination)
 def list_community_ideas(request, community_id: str, filters: Query[IdeaListQuery]):
     """A community's ideas: ``sort`` = ``votes`` (default) or ``new``; ``status`` = one status
     or ``open``."""
@@ -338,7 +358,7 @@ def list_community_ideas(request, community_id: str, filters: Query[IdeaListQuer
 
 
 @router.get("/shops/{shop_id}/ideas", response=list[IdeaOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(IdeaPagination)
 def list_shop_ideas(request, shop_id: str, filters: Query[IdeaListQuery]):
     shop = _shop(request, shop_id)
     return selectors.shop_ideas(
@@ -347,7 +367,7 @@ def list_shop_ideas(request, shop_id: str, filters: Query[IdeaListQuery]):
 
 
 @router.get("/shops/{shop_id}/changelog", response=list[IdeaOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(IdeaPagination)
 def shop_changelog(request, shop_id: str):
     """The shop's shipped ideas, latest first, each with the product that answers it."""
     return selectors.shop_changelog(shop=_shop(request, shop_id), viewer=request.user)
@@ -394,7 +414,7 @@ def vote(request, idea_id: str):
 
 
 @router.get("/ideas/{idea_id}/comments", response=list[IdeaCommentOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(IdeaPagination)
 def list_comments(request, idea_id: str):
     return selectors.idea_comments(idea=_idea(request, idea_id))
 
@@ -436,7 +456,7 @@ def price_bands(request):
 
 
 @router.get("/shops/{shop_id}/wanted", response=list[WantedProductOut], auth=optional_auth)
-@paginate(LimitOffsetPagination)
+@paginate(IdeaPagination)
 def list_wanted_products(request, shop_id: str):
     return selectors.shop_wanted_products(shop=_shop(request, shop_id), viewer=request.user)
 
