@@ -137,3 +137,12 @@ def test_shop_wanted_page_proposes(client, fan, shop):
     assert page.status_code == 302
     listed = client.get(reverse("ideas:shop_wanted", args=[shop.public_id])).content.decode()
     assert "冷泡茶" in listed
+
+
+def test_operators_see_ideas_and_wanted_products_in_the_admin(client, operator, idea, wanted):
+    client.force_login(operator)
+    for name in ("idea", "wantedproduct"):
+        listing = client.get(reverse(f"admin:ideas_{name}_changelist"))
+        assert listing.status_code == 200
+    page = client.get(reverse("admin:ideas_idea_change", args=[idea.pk]))
+    assert page.status_code == 200 and "小罐装" in page.content.decode()
