@@ -177,7 +177,7 @@ class WorldParameters:
     # of the shop's products). Wanted products (想要): each day a listed shop gets one with
     # wanted_rate; each sampled member adds a want with want_rate at a band drawn from
     # want_band_weights. The first wanted product with presale_min_wants wants (else, two days
-    # before the end, the most wanted one) is turned into a crowdfunding pre-sale, once
+    # before the end, the most wanted one with a want) is turned into a crowdfunding pre-sale, once
     # (presales_from_wants).
     idea_rate: float = 0.25
     idea_improvement_share: float = 0.4

@@ -244,7 +244,7 @@ class CoCreation(Activity):
         for plan in self.wanted:
             plan.wanted.refresh_from_db()
         ready = [p for p in self.wanted if p.wanted.want_count >= params.presale_min_wants]
-        if not ready and day == params.days - 2:
+        if not ready and day >= params.days - 2:
             ready = [max(self.wanted, key=lambda p: p.wanted.want_count)]
         ready = [p for p in ready if p.wanted.want_count > 0 and p.wanted.state == "open"]
         if not ready:
