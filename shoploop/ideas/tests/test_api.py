@@ -140,3 +140,23 @@ def test_a_bad_body_is_a_422(api, member, idea):
     bad = api.post(f"/ideas/ideas/{idea.public_id}/status", [], user=member)
     assert bad.status_code == 422
     assert services.TRANSITIONS  # the module imports
+
+
+def test_the_author_adds_a_photo(client, make_token, idea, member, outsider):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from shoploop.catalog.tests.conftest import image_bytes
+
+    def upload(user):
+        photo = SimpleUploadedFile("p.png", image_bytes("PNG", (2000, 1000)), "image/png")
+        return client.post(
+            f"/api/v1/ideas/ideas/{idea.public_id}/photos",
+            {"photo": photo},
+            headers={"Authorization": f"Bearer {make_token(user)}"},
+        )
+
+    added = upload(member)
+    assert added.status_code == 201 and added.json()["width"] == 1600
+    refused = upload(outsider)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_author"
+    assert idea.photos.count() == 1

@@ -54,3 +54,17 @@ def test_wanters_get_the_presale_link(
         (note,) = notes(wanter, "wanted_presale_started")
         assert kinds.link(note.kind, note.params) == link
         assert "冷泡茶" in kinds.render(note.kind, note.params)
+
+
+def test_a_repeated_delivery_makes_no_second_notification(
+    idea, member, merchant, product, django_capture_on_commit_callbacks
+):
+    from shoploop.core.events import recorded_events
+    from shoploop.notifications import handlers
+
+    with django_capture_on_commit_callbacks(execute=True), recorded_events() as events:
+        services.vote(actor=member, idea=idea)
+        services.change_status(actor=merchant, idea=idea, status="shipped", product=product)
+    (shipped,) = [event for event in events if event.name == "ideas.idea.shipped"]
+    handlers.idea_shipped(shipped)
+    assert len(notes(member, "idea_shipped")) == 1
