@@ -527,7 +527,7 @@ def start_presale(request, wanted_id: str, body: WantPresaleIn):
     out come from the suggested draft. Every wanter is notified."""
     wanted = _owned_wanted(request, wanted_id)
     draft = selectors.presale_draft(wanted_product=wanted)
-    given = body.dict(exclude_none=True)
+    given = body.model_dump(exclude_none=True)
     fields = {
         "title": draft.title,
         "story": draft.story,

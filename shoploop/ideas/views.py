@@ -126,18 +126,18 @@ def _optional_community(public_id: str):
 
 
 def _optional_product(shop, public_id: str):
-    public_id = (public_id or "").strip()
+    """One of the shop's products named in a form, or None when none is chosen."""
+    public_id = (public_id or "").strip()[:12]
     if not public_id:
         return None
-    return shop.products.filter(public_id=public_id[:12]).first() or _raise_unknown_product()
-
-
-def _raise_unknown_product():
-    raise ValidationFailed(
-        _("That product is not one of this shop's."),
-        code="product_not_in_shop",
-        fields={"product_id": "not_in_shop"},
-    )
+    product = shop.products.filter(public_id=public_id).first()
+    if product is None:
+        raise ValidationFailed(
+            _("That product is not one of this shop's."),
+            code="product_not_in_shop",
+            fields={"product_id": "not_in_shop"},
+        )
+    return product
 
 
 @login_required
