@@ -76,6 +76,24 @@ def may_take_part(*, user, idea: Idea) -> bool:
     return is_member(user=user, community=idea.community) or follows_shop(user=user, shop=idea.shop)
 
 
+def community_shops(*, community: Community) -> QuerySet[Shop]:
+    """The approved shops offered in the community (those its members may propose to)."""
+    return community.shops.filter(status=Shop.Status.APPROVED).order_by("name")
+
+
+def member_communities_of_shop(*, user, shop: Shop) -> list[Community]:
+    """The shop's active communities the person is an active member of: where they may propose."""
+    if not _signed_in(user):
+        return []
+    return list(
+        shop.communities.filter(
+            state=Community.State.ACTIVE,
+            memberships__user=user,
+            memberships__state=Membership.State.ACTIVE,
+        ).order_by("name")
+    )
+
+
 def is_shop_owner(*, user, shop: Shop) -> bool:
     return _signed_in(user) and shop.owner_id == user.pk
 

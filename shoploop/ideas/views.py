@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from shoploop.catalog import selectors as catalog_selectors
-from shoploop.communities.models import Community
 from shoploop.communities.selectors import get_community
 from shoploop.core.errors import DomainError, NotFound, ValidationFailed
 from shoploop.core.money import format_fen, parse_yuan
@@ -54,17 +53,6 @@ def _visible_shop(request, shop_id):
     return _or_404(lambda: catalog_selectors.visible_shop(public_id=shop_id, viewer=request.user))
 
 
-def _member_communities_of_shop(user, shop) -> list[Community]:
-    """The shop's communities the person is an active member of (where they may propose)."""
-    if not user.is_authenticated:
-        return []
-    return [
-        community
-        for community in catalog_selectors.shop_communities(shop=shop)
-        if selectors.is_member(user=user, community=community)
-    ]
-
-
 # ---------------------------------------------------------------------------------------------
 # Lists
 
@@ -72,16 +60,15 @@ def _member_communities_of_shop(user, shop) -> list[Community]:
 def community_ideas(request, community_id):
     community = _or_404(lambda: get_community(public_id=community_id))
     ideas = selectors.community_ideas(community=community, viewer=request.user, sort=_sort(request))
+    wanted = selectors.community_wanted_products(community=community, viewer=request.user)
     return render(
         request,
         "ideas/community_ideas.html",
         {
             "community": community,
             **_list_context(request, ideas),
-            "shops": community.shops.filter(status="approved").order_by("name"),
-            "wanted": selectors.community_wanted_products(community=community, viewer=request.user)[
-                :10
-            ],
+            "shops": selectors.community_shops(community=community),
+            "wanted": wanted[:10],
             "is_member": selectors.is_member(user=request.user, community=community),
             "nav_active": "communities",
         },
@@ -98,7 +85,7 @@ def shop_ideas(request, shop_id):
             "shop": shop,
             **_list_context(request, ideas),
             "may_propose": selectors.follows_shop(user=request.user, shop=shop)
-            or bool(_member_communities_of_shop(request.user, shop)),
+            or bool(selectors.member_communities_of_shop(user=request.user, shop=shop)),
             "is_owner": selectors.is_shop_owner(user=request.user, shop=shop),
         },
     )
@@ -167,7 +154,7 @@ def propose(request):
         "ideas/propose.html",
         {
             "shop": shop,
-            "communities": _member_communities_of_shop(request.user, shop),
+            "communities": selectors.member_communities_of_shop(user=request.user, shop=shop),
             "follows": selectors.follows_shop(user=request.user, shop=shop),
             "products": selectors.shop_products_for_answer(shop=shop),
             "chosen_community": source.get("community", ""),
@@ -296,7 +283,7 @@ def shop_wanted(request, shop_id):
         {
             "shop": shop,
             "wanted_products": selectors.shop_wanted_products(shop=shop, viewer=request.user)[:50],
-            "communities": _member_communities_of_shop(request.user, shop),
+            "communities": selectors.member_communities_of_shop(user=request.user, shop=shop),
             "error": error,
             "form": request.POST if error else {},
         },
@@ -333,7 +320,9 @@ def wanted_detail(request, wanted_id):
             "wanted": wanted,
             "my_want": selectors.want_of(user=request.user, wanted_product=wanted),
             "bands": PriceBand.choices,
-            "communities": _member_communities_of_shop(request.user, wanted.shop),
+            "communities": selectors.member_communities_of_shop(
+                user=request.user, shop=wanted.shop
+            ),
             "is_owner": selectors.is_shop_owner(user=request.user, shop=wanted.shop),
             "error": error,
         },
