@@ -294,6 +294,60 @@ def after_sale_escalated(event: DomainEvent) -> None:
     _after_sale_event(event, "after_sale_escalated", buyer=True, shop=True)
 
 
+# --- co-creation (ideas) ------------------------------------------------------------------------
+
+
+def idea_status_changed(event: DomainEvent) -> None:
+    """The idea's author hears every answer of the shop."""
+    from shoploop.ideas import selectors as ideas
+
+    idea = ideas.idea_by_public_id(event.payload.get("idea_public_id"))
+    if idea is None:
+        return
+    services.notify(
+        recipient=idea.author,
+        kind="idea_answered",
+        key=_key(event, idea.public_id, event.payload.get("to_status")),
+        params={
+            "idea": idea.public_id,
+            "title": idea.title,
+            "shop": idea.shop.name,
+            "status": str(event.payload.get("to_status") or ""),
+        },
+    )
+
+
+def idea_shipped(event: DomainEvent) -> None:
+    """Everyone who voted hears that the idea shipped, and as which product."""
+    from shoploop.ideas import selectors as ideas
+
+    idea = ideas.idea_by_public_id(event.payload.get("idea_public_id"))
+    if idea is None or idea.shipped_product is None:
+        return
+    params = {"idea": idea.public_id, "title": idea.title, "product": idea.shipped_product.title}
+    for voter in ideas.voters_of(idea=idea).iterator():
+        services.notify(
+            recipient=voter, kind="idea_shipped", key=_key(event, idea.public_id), params=params
+        )
+
+
+def wanted_presale_started(event: DomainEvent) -> None:
+    """Everyone who wanted it gets the link to the pre-sale."""
+    from shoploop.ideas import selectors as ideas
+
+    wanted = ideas.wanted_product_by_public_id(event.payload.get("wanted_product_public_id"))
+    if wanted is None or wanted.project is None:
+        return
+    params = {"project": wanted.project.public_id, "title": wanted.title}
+    for wanter in ideas.wanters_of(wanted_product=wanted).iterator():
+        services.notify(
+            recipient=wanter,
+            kind="wanted_presale_started",
+            key=_key(event, wanted.public_id),
+            params=params,
+        )
+
+
 # --- people and chat ---------------------------------------------------------------------------
 
 
@@ -353,6 +407,9 @@ SUBSCRIPTIONS = {
     "orders.after_sale.accepted": after_sale_accepted,
     "orders.after_sale.rejected": after_sale_rejected,
     "orders.after_sale.escalated": after_sale_escalated,
+    "ideas.idea.status_changed": idea_status_changed,
+    "ideas.idea.shipped": idea_shipped,
+    "ideas.wanted_product.presale_started": wanted_presale_started,
     "accounts.user.followed": user_followed,
     "chat.message.sent": chat_message_sent,
 }

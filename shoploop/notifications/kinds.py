@@ -194,6 +194,32 @@ def _chat_message_text(p) -> str:
     return _("%(name)s sent you a message.") % {"name": p["sender_name"]}
 
 
+def _idea_url(p):
+    return _url("ideas:idea", idea_id=p["idea"])
+
+
+def _idea_shipped_text(p) -> str:
+    return _("An idea you voted for has shipped: %(title)s is now %(product)s.") % {
+        "title": p["title"],
+        "product": p["product"],
+    }
+
+
+def _idea_answered_text(p) -> str:
+    from shoploop.ideas.models import Idea
+
+    status = Idea.Status(p["status"]).label
+    return _("%(shop)s answered your idea %(title)s: %(status)s.") % {
+        "shop": p["shop"],
+        "title": p["title"],
+        "status": status,
+    }
+
+
+def _wanted_presale_text(p) -> str:
+    return _("%(title)s, which you wanted, is now on pre-sale.") % {"title": p["title"]}
+
+
 def _profile_url(p):
     return _url("accounts:profile", public_id=p["user"])
 
@@ -320,6 +346,24 @@ _ALL = [
         gettext_lazy("An after-sale request went to the platform"),
         _after_sale_escalated_text,
         _after_sale_url,
+    ),
+    Kind(
+        "idea_shipped",
+        gettext_lazy("An idea you voted for has shipped"),
+        _idea_shipped_text,
+        _idea_url,
+    ),
+    Kind(
+        "idea_answered",
+        gettext_lazy("A shop answered your idea"),
+        _idea_answered_text,
+        _idea_url,
+    ),
+    Kind(
+        "wanted_presale_started",
+        gettext_lazy("Something you wanted is on pre-sale"),
+        _wanted_presale_text,
+        _project_url,
     ),
     Kind("new_follower", gettext_lazy("New follower"), _new_follower_text, _profile_url),
     Kind(

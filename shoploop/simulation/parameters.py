@@ -171,6 +171,39 @@ class WorldParameters:
     commission_level1_bps: int = 800
     commission_level2_bps: int = 200
 
+    # Co-creation (the ideas app; activities/ideas.py, its own random stream). Each day, each
+    # approved shop listed in a community gets a new idea from one of those communities' members
+    # with idea_rate (idea_improvement_share of them improve one of its products). Each day each
+    # open idea is seen by up to idea_voters_sampled members of its community; each votes with
+    # idea_vote_rate and comments with idea_comment_rate. The merchant answers an open idea on a
+    # day with idea_answer_rate: it declines it with idea_decline_share (with a reason), else
+    # moves it one step forward (under review → planned → in progress → shipped, linked to one
+    # of the shop's products). Wanted products (想要): each day a listed shop gets one with
+    # wanted_rate; each sampled member adds a want with want_rate at a band drawn from
+    # want_band_weights. The first wanted product with presale_min_wants wants (else, two days
+    # before the end, the most wanted one with a want) is turned into a crowdfunding pre-sale, once
+    # (presales_from_wants).
+    idea_rate: float = 0.25
+    idea_improvement_share: float = 0.4
+    idea_voters_sampled: int = 20
+    idea_vote_rate: float = 0.08
+    idea_comment_rate: float = 0.02
+    idea_answer_rate: float = 0.25
+    idea_decline_share: float = 0.2
+    wanted_rate: float = 0.08
+    want_rate: float = 0.06
+    want_band_weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "under_50": 0.2,
+            "50_100": 0.35,
+            "100_200": 0.25,
+            "200_500": 0.15,
+            "500_up": 0.05,
+        }
+    )
+    presale_min_wants: int = 5
+    presales_from_wants: int = 1
+
     @property
     def theme_keys(self) -> tuple[str, ...]:
         return tuple(theme.key for theme in THEMES)

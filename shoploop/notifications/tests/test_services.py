@@ -58,6 +58,14 @@ def test_every_kind_renders_in_both_languages_and_links(chinese_catalogue):
         "chat_message": {"conversation": "c", "sender_name": "店主"},
         "order_pickup_ready": {"order": "o", "title": "豆", "point": "东门自提点"},
         "pickup_order_sent": {"point_id": "p", "point": "东门自提点", "buyer_name": "小红"},
+        "idea_shipped": {"idea": "i", "title": "小罐装", "product": "小罐绿茶"},
+        "idea_answered": {
+            "idea": "i",
+            "title": "小罐装",
+            "shop": "阿花的小店",
+            "status": "planned",
+        },
+        "wanted_presale_started": {"project": "p", "title": "冷泡茶"},
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, params in samples.items():

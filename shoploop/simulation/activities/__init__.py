@@ -21,6 +21,7 @@ from shoploop.simulation.activities.crowdfunding import Crowdfunding
 from shoploop.simulation.activities.feed import FeedReading
 from shoploop.simulation.activities.flash import FlashSales
 from shoploop.simulation.activities.groups import GroupBuying
+from shoploop.simulation.activities.ideas import CoCreation
 from shoploop.simulation.activities.orders import (
     AfterSales,
     CancelOrders,
@@ -71,6 +72,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     Attention,
     # People follow the shops they meet in their communities (their own random stream too).
     ShopFollows,
+    # Members propose ideas and wants to the shops of their communities; merchants answer them.
+    CoCreation,
     # People open their home feed (what the fan-out of the day's posts and deals wrote).
     FeedReading,
     # Last: the day's deadlines fire after everything people did that day.
