@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "shoploop.chat",
     "shoploop.content",
     "shoploop.feed",
+    "shoploop.crowdtasks",
     "shoploop.web",
     "shoploop.simulation",
 ]

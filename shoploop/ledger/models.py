@@ -27,6 +27,9 @@ class AccountKind(models.TextChoices):
     # What a shop owes its promoters for frozen commissions: debited when a commission is held,
     # settled from the shop's available funds when it is released (docs/sharing.md).
     COMMISSIONS_PAYABLE = "commissions_payable", _("Commissions payable")
+    # A crowdsourcing task's money reward, reserved from the shop's available funds when the task
+    # is published, paid to winners and the rest returned to the shop (docs/crowdtasks.md).
+    TASK_REWARDS = "task_rewards", _("Task rewards reserved")
 
 
 class Limit(models.TextChoices):

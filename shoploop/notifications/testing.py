@@ -6,7 +6,7 @@ from pathlib import Path
 
 from shoploop.accounts.sms import SMSProvider, TemplateSMSProvider
 
-PENDING = Path(__file__).resolve().parents[2] / "i18n-pending" / "notify.json"
+PENDING_DIR = Path(__file__).resolve().parents[2] / "i18n-pending"
 
 _lock = threading.Lock()
 sent: list[dict] = []
@@ -31,7 +31,9 @@ class FailingSMSProvider(SMSProvider):
 
 
 def pending_chinese() -> dict[str, str]:
-    """The Chinese of this app's texts while they wait to be imported into the catalogue."""
-    if not PENDING.exists():
-        return {}
-    return json.loads(PENDING.read_text(encoding="utf-8"))
+    """The Chinese of texts waiting to be imported into the catalogue (every branch's file in
+    i18n-pending/, so kinds added by other apps render in Chinese too)."""
+    found: dict[str, str] = {}
+    for pending in sorted(PENDING_DIR.glob("*.json")):
+        found.update(json.loads(pending.read_text(encoding="utf-8")))
+    return found
