@@ -204,7 +204,11 @@ def pick_winner(*, actor, task: Task, entry_public_id: str) -> Winner:
     entry = selectors.entry_in_task(task=task, public_id=entry_public_id)
     now = clock.now()
     with transaction.atomic():
-        locked = Task.objects.select_for_update().select_related("shop", "coupon").get(pk=task.pk)
+        locked = (
+            Task.objects.select_for_update(of=("self",))
+            .select_related("shop", "coupon")
+            .get(pk=task.pk)
+        )
         earlier = Winner.objects.filter(entry=entry).first()
         if earlier is not None:
             return earlier
@@ -264,7 +268,7 @@ def cancel_task(*, actor, task: Task) -> Task:
     """Withdraw a task nobody has entered yet; a money reward goes back to the shop at once."""
     _require_shop_owner(shop=task.shop, actor=actor)
     with transaction.atomic():
-        locked = Task.objects.select_for_update().select_related("shop").get(pk=task.pk)
+        locked = Task.objects.select_for_update(of=("self",)).select_related("shop").get(pk=task.pk)
         if locked.state != Task.State.OPEN:
             raise Conflict(_("This task has already ended."), code="task_closed")
         if locked.entries_count:
@@ -284,7 +288,7 @@ def close_due(now: datetime) -> int:
     while True:
         with transaction.atomic():
             batch = list(
-                Task.objects.select_for_update(skip_locked=True)
+                Task.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(state=Task.State.OPEN, deadline__lte=now)
                 .select_related("shop")
                 .order_by("deadline", "pk")[:CLOSE_BATCH_SIZE]
