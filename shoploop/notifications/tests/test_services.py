@@ -58,6 +58,8 @@ def test_every_kind_renders_in_both_languages_and_links(chinese_catalogue):
         "chat_message": {"conversation": "c", "sender_name": "店主"},
         "order_pickup_ready": {"order": "o", "title": "豆", "point": "东门自提点"},
         "pickup_order_sent": {"point_id": "p", "point": "东门自提点", "buyer_name": "小红"},
+        "crowdtask_won": {"task": "t", "title": "起名", "shop": "茶铺", "amount_fen": 1000},
+        "crowdtask_ended": {"task": "t", "title": "起名"},
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, params in samples.items():
