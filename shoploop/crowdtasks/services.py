@@ -184,6 +184,7 @@ def submit_entry(*, task: Task, author, text: str, photo=None) -> Entry:
             ) from None
         publish(
             "crowdtasks.entry.submitted",
+            aggregate=f"crowdtasks.task:{task.public_id}",
             task_public_id=task.public_id,
             entry_public_id=entry.public_id,
             shop_public_id=task.shop.public_id,
