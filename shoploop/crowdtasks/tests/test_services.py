@@ -302,3 +302,34 @@ def test_a_task_with_entries_cannot_be_cancelled(money_task, entered, funded, en
     )
     money_task.refresh_from_db()
     assert money_task.state == "open" and money_task.refunded_fen == 0
+
+
+def test_a_coupon_sold_out_before_the_pick_refuses_it_and_changes_nothing(
+    funded, post_task, entrants
+):
+    coupon = _coupon(funded, total_quantity=2)
+    task = post_task(
+        funded,
+        reward_kind="coupon",
+        coupon_public_id=coupon.public_id,
+        reward_fen=None,
+        winners_count=1,
+    )
+    entry = services.submit_entry(task=task, author=entrants[0], text="名字")
+    for who in entrants[1:]:
+        coupons.claim_coupon(coupon=coupon, user=who)
+    code = _code(
+        lambda: services.pick_winner(actor=funded.owner, task=task, entry_public_id=entry.public_id)
+    )
+    assert code == "coupon_sold_out"
+    task.refresh_from_db()
+    assert task.winners_picked == 0 and not Winner.objects.exists()
+
+
+def test_the_celery_task_ends_due_tasks(money_task, entered, funded):
+    from shoploop.crowdtasks.tasks import close_due
+
+    with clock.frozen_at(money_task.deadline):
+        assert close_due() == 1
+    money_task.refresh_from_db()
+    assert money_task.state == "expired" and _available(funded) == FUNDED_FEN
