@@ -17,6 +17,7 @@ from shoploop.communities.api import router as communities_router
 from shoploop.content.api import router as content_router
 from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
+from shoploop.crowdtasks.api import router as crowdtasks_router
 from shoploop.deals.api import router as deals_router
 from shoploop.feed.api import router as feed_router
 from shoploop.ideas.api import router as ideas_router
@@ -191,3 +192,4 @@ api.add_router("/content", content_router)
 api.add_router("/referrals", referrals_router)
 api.add_router("/feed", feed_router)
 api.add_router("/ideas", ideas_router)
+api.add_router("/crowdtasks", crowdtasks_router)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "shoploop.content",
     "shoploop.feed",
     "shoploop.ideas",
+    "shoploop.crowdtasks",
     "shoploop.web",
     "shoploop.simulation",
 ]

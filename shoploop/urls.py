@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("shoploop.ledger.urls")),
     path("", include("shoploop.orders.urls")),
     path("", include("shoploop.coupons.urls")),
+    path("", include("shoploop.crowdtasks.urls")),
     path("", include("shoploop.referrals.urls")),
     path("", include("shoploop.deals.urls")),
     path("", include("shoploop.deals.groups.urls")),

@@ -220,6 +220,48 @@ def claim_coupon(*, coupon: Coupon, user) -> CouponClaim:
     return claim
 
 
+def issue_coupon(*, coupon: Coupon, user, reason_ref: str) -> CouponClaim:
+    """The shop gives ``user`` one copy of its coupon (a crowdsourcing task's prize): a copy is
+    taken from the quantity like a claim, but the per-user limit does not apply (the shop chose
+    this person). Call it inside the caller's transaction, which makes it happen once; the
+    ``reason_ref`` ("crowdtask_winner:<id>") goes into the event. Raises Conflict
+    ``coupon_sold_out`` / ``coupon_expired`` and changes nothing."""
+    _require_user(user)
+    now = clock.now()
+    with transaction.atomic():
+        taken = Coupon.objects.filter(
+            pk=coupon.pk, ends_at__gt=now, claimed_count__lt=F("total_quantity")
+        ).update(claimed_count=F("claimed_count") + 1)
+        if not taken:
+            raise _why_not_issuable(coupon_pk=coupon.pk, now=now)
+        fresh = Coupon.objects.select_related("shop").get(pk=coupon.pk)
+        number = CouponClaim.objects.filter(coupon=fresh, user=user).count() + 1
+        claim = CouponClaim.objects.create(
+            coupon=fresh,
+            user=user,
+            number=number,
+            user_limit=max(number, fresh.per_user_limit),
+            claimed_at=now,
+            created_at=now,
+        )
+        publish(
+            "coupons.coupon.issued",
+            claim_public_id=claim.public_id,
+            coupon_public_id=fresh.public_id,
+            shop_public_id=fresh.shop.public_id,
+            user_public_id=user.public_id,
+            reason_ref=reason_ref,
+        )
+    return claim
+
+
+def _why_not_issuable(*, coupon_pk: int, now: datetime) -> Conflict:
+    coupon = Coupon.objects.get(pk=coupon_pk)
+    if coupon.ends_at <= now:
+        return Conflict(_("This coupon has expired."), code="coupon_expired")
+    return Conflict(_("All copies of this coupon have been claimed."), code="coupon_sold_out")
+
+
 def _insert_claim(*, coupon: Coupon, user, now: datetime) -> CouponClaim:
     number = CouponClaim.objects.filter(coupon=coupon, user=user).count() + 1
     if number > coupon.per_user_limit:

@@ -30,6 +30,9 @@ class AccountKind(models.TextChoices):
     # What an order's completion kept back from the shop's share for its frozen commissions, so
     # the shop cannot withdraw it; it settles them when they are released (docs/sharing.md).
     COMMISSIONS_RESERVED = "commissions_reserved", _("Commissions reserved")
+    # A crowdsourcing task's money reward, reserved from the shop's available funds when the task
+    # is published, paid to winners and the rest returned to the shop (docs/crowdtasks.md).
+    TASK_REWARDS = "task_rewards", _("Task rewards reserved")
 
 
 class Limit(models.TextChoices):

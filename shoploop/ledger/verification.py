@@ -109,6 +109,24 @@ FLOWS = {
         (TransferKind.SINGLE,),
         "commission:",
     ),
+    # A crowdsourcing task's money reward: reserved from the shop's available funds when the task
+    # is published, paid to each winner's person balance, the rest returned to the shop when the
+    # task ends (crowdtasks/rewards.py; reconciled by crowdtasks/verification.py).
+    "task_reward_reserved": Flow(
+        AccountKind.MERCHANT_AVAILABLE,
+        AccountKind.TASK_REWARDS,
+        (TransferKind.SINGLE,),
+        "crowdtask:",
+    ),
+    "task_reward_paid": Flow(
+        AccountKind.TASK_REWARDS, AccountKind.COMMISSIONS, (TransferKind.SINGLE,), "crowdtask:"
+    ),
+    "task_reward_refunded": Flow(
+        AccountKind.TASK_REWARDS,
+        AccountKind.MERCHANT_AVAILABLE,
+        (TransferKind.SINGLE,),
+        "crowdtask:",
+    ),
 }
 
 
@@ -132,6 +150,15 @@ _commission_sources: dict[str, "Callable[[], Iterable[CommissionClaim]]"] = {}
 
 def register_commission_source(name: str, source) -> None:
     _commission_sources[name] = source
+
+
+# Apps whose rows own other money flows register a check of the world (crowdtasks' rewards):
+# ``check(world, report)`` reconciles their transfers with their rows and reports orphans.
+_world_checks: dict[str, "Callable[[World, LedgerReport], None]"] = {}
+
+
+def register_world_check(name: str, check) -> None:
+    _world_checks[name] = check
 
 
 @dataclass
@@ -354,6 +381,8 @@ class World:
         self.check_commissions(report)
         self.check_clearing(report, payments)
         self.check_orders(report)
+        for name in sorted(_world_checks):
+            _world_checks[name](self, report)
 
     # Money enters only through clearing accounts and leaves only through refunds and payouts.
     def check_flows(self, report: LedgerReport) -> None:
@@ -381,6 +410,10 @@ class World:
                     f"transfer {move.public_id}: {move.reason} names no {flow.cause_prefix[:-1]} "
                     f"(cause {move.cause!r})"
                 )
+
+    def orphans(self, report, reasons, known: set[str], what: str) -> None:
+        """Report every transfer of ``reasons`` whose cause is not in ``known``."""
+        self._orphans(report, reasons, known, what)
 
     def _orphans(self, report, reasons, known: set[str], what: str) -> None:
         for reason in reasons:

@@ -390,6 +390,43 @@ def chat_message_sent(event: DomainEvent) -> None:
         )
 
 
+# --- crowdsourcing tasks ------------------------------------------------------------------------
+
+
+def crowdtask_winner_picked(event: DomainEvent) -> None:
+    from shoploop.crowdtasks.selectors import winner_by_public_id
+
+    winner = winner_by_public_id(event.payload.get("winner_public_id"))
+    if winner is None:
+        return
+    services.notify(
+        recipient=winner.user,
+        kind="crowdtask_won",
+        key=_key(event, winner.public_id),
+        params={
+            "task": winner.task.public_id,
+            "title": winner.task.title,
+            "shop": winner.task.shop.name,
+            "amount_fen": winner.amount_fen,
+        },
+    )
+
+
+def crowdtask_ended(event: DomainEvent) -> None:
+    from shoploop.crowdtasks.selectors import entrants_without_prize, task_by_public_id
+
+    task = task_by_public_id(event.payload.get("task_public_id"))
+    if task is None:
+        return
+    for entry in entrants_without_prize(task=task):
+        services.notify(
+            recipient=entry.author,
+            kind="crowdtask_ended",
+            key=_key(event, task.public_id),
+            params={"task": task.public_id, "title": task.title},
+        )
+
+
 SUBSCRIPTIONS = {
     "deals.group.joined": group_joined,
     "deals.group.completed": group_completed,
@@ -412,6 +449,9 @@ SUBSCRIPTIONS = {
     "ideas.wanted_product.presale_started": wanted_presale_started,
     "accounts.user.followed": user_followed,
     "chat.message.sent": chat_message_sent,
+    "crowdtasks.task.winner_picked": crowdtask_winner_picked,
+    "crowdtasks.task.closed": crowdtask_ended,
+    "crowdtasks.task.expired": crowdtask_ended,
 }
 
 

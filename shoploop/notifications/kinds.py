@@ -240,6 +240,29 @@ def _order_refunded_sms(p):
     return [_money(p, "amount_fen"), _order_title(p)[:20]]
 
 
+def _crowdtask_url(p):
+    return _url("crowdtasks:detail", task_id=p["task"])
+
+
+def _crowdtask_won_text(p) -> str:
+    if int(p.get("amount_fen") or 0):
+        return _("Your entry won “%(title)s” at %(shop)s: %(amount)s is in your balance.") % {
+            "title": p["title"],
+            "shop": p["shop"],
+            "amount": _money(p, "amount_fen"),
+        }
+    return _("Your entry won “%(title)s” at %(shop)s: the coupon is in My coupons.") % {
+        "title": p["title"],
+        "shop": p["shop"],
+    }
+
+
+def _crowdtask_ended_text(p) -> str:
+    return _("“%(title)s” has ended; your entry was not picked this time. Thank you!") % {
+        "title": p["title"]
+    }
+
+
 _ALL = [
     Kind("group_joined", gettext_lazy("Someone joined your group"), _group_joined_text, _group_url),
     Kind(
@@ -371,6 +394,18 @@ _ALL = [
         gettext_lazy("New message while you were away"),
         _chat_message_text,
         _conversation_url,
+    ),
+    Kind(
+        "crowdtask_won",
+        gettext_lazy("Your task entry won"),
+        _crowdtask_won_text,
+        _crowdtask_url,
+    ),
+    Kind(
+        "crowdtask_ended",
+        gettext_lazy("A task you entered has ended"),
+        _crowdtask_ended_text,
+        _crowdtask_url,
     ),
 ]
 

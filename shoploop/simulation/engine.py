@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from shoploop.celery import app as celery_app
 from shoploop.simulation.activities import DEFAULT_ACTIVITIES, Activity
-from shoploop.simulation.outcomes import money_outcomes, sharing_outcomes
+from shoploop.simulation.outcomes import crowdtask_outcomes, money_outcomes, sharing_outcomes
 from shoploop.simulation.parameters import WorldParameters
 from shoploop.simulation.world import World
 
@@ -125,6 +125,7 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         "shop_follow_rates": list(getattr(world, "shop_follow_rates", {}).values()),
         "money": money_outcomes(),
         "sharing": sharing_outcomes(),
+        "crowdtasks": crowdtask_outcomes(),
         "events": event_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
         "seconds": round(seconds, 2) if seconds is not None else None,

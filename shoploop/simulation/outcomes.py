@@ -78,3 +78,28 @@ def sharing_outcomes() -> dict:
             .order_by("level")
         },
     }
+
+
+def crowdtask_outcomes() -> dict:
+    """Crowdsourcing tasks by state and reward, entries, winners, and the money a task reward
+    moved: reserved = paid + refunded + still reserved (open tasks)."""
+    from shoploop.crowdtasks.models import Entry, Task, Winner
+
+    money = Task.objects.filter(reward_kind=Task.RewardKind.MONEY).aggregate(
+        reserved=Sum("reserved_fen"), paid=Sum("paid_fen"), refunded=Sum("refunded_fen")
+    )
+    return {
+        "tasks_by_state": dict(
+            Task.objects.values_list("state").annotate(count=Count("pk")).order_by("state")
+        ),
+        "tasks_by_reward": dict(
+            Task.objects.values_list("reward_kind")
+            .annotate(count=Count("pk"))
+            .order_by("reward_kind")
+        ),
+        "entries": Entry.objects.count(),
+        "winners": Winner.objects.count(),
+        "reserved_fen": money["reserved"] or 0,
+        "paid_fen": money["paid"] or 0,
+        "refunded_fen": money["refunded"] or 0,
+    }

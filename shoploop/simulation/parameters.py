@@ -203,6 +203,21 @@ class WorldParameters:
     )
     presale_min_wants: int = 5
     presales_from_wants: int = 1
+    # Crowdsourcing tasks (众包, activities/crowdtasks.py, own random stream): the chance an
+    # approved shop without an open task posts one on a day; its winners, days to the deadline
+    # and money per winner (fen); a money reward only when the shop has this many times it
+    # available (else a coupon of the shop); entries per open task and day (geometric mean);
+    # the chance the merchant picks winners the day before the deadline (the rest expire and
+    # are refunded). The world's first min_unanswered_tasks are never answered, so an expired
+    # task always shows.
+    crowdtask_post_rate: float = 0.08
+    crowdtask_winners: tuple[int, int] = (1, 3)
+    crowdtask_days: tuple[int, int] = (2, 5)
+    crowdtask_reward_fen: tuple[int, int] = (500, 3000)
+    crowdtask_balance_margin: int = 3
+    crowdtask_entries_per_task_day: float = 1.5
+    crowdtask_answer_rate: float = 0.7
+    min_unanswered_tasks: int = 1
 
     @property
     def theme_keys(self) -> tuple[str, ...]:

@@ -148,6 +148,7 @@ def _me_menu(user) -> list[dict]:
         _link(_("My orders"), reverse("orders:list")),
         _link(_("My deals"), reverse("deals:mine")),
         _link(_("My coupons"), reverse("coupons:mine")),
+        _link(_("My task entries"), reverse("crowdtasks:mine")),
         _link(_("My favourites"), reverse("content:favourites")),
         _link(_("My reviews"), reverse("content:to_review")),
         *_leader_links(user),

@@ -42,6 +42,8 @@ DEFAULT_LIMITS = {
     AccountKind.COMMISSIONS_PAYABLE: Limit.CREDITS_MUST_NOT_EXCEED_DEBITS,
     # Kept back for commissions: never settles more than was kept.
     AccountKind.COMMISSIONS_RESERVED: Limit.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    # A task's reserved reward: never pays winners or refunds more than was reserved.
+    AccountKind.TASK_REWARDS: Limit.DEBITS_MUST_NOT_EXCEED_CREDITS,
 }
 # Ledger amounts can exceed one product's price (a merchant's turnover), but not absurdly.
 MAX_TRANSFER_FEN = MAX_PRICE_FEN * 100

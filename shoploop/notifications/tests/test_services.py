@@ -66,6 +66,8 @@ def test_every_kind_renders_in_both_languages_and_links(chinese_catalogue):
             "status": "planned",
         },
         "wanted_presale_started": {"project": "p", "title": "冷泡茶"},
+        "crowdtask_won": {"task": "t", "title": "起名", "shop": "茶铺", "amount_fen": 1000},
+        "crowdtask_ended": {"task": "t", "title": "起名"},
     }
     assert set(samples) == set(kinds.KINDS)
     for kind, params in samples.items():

@@ -18,6 +18,7 @@ from shoploop.simulation.activities.communities import (
 from shoploop.simulation.activities.content import Attention
 from shoploop.simulation.activities.coupons import ClaimCoupons, CreateCoupons
 from shoploop.simulation.activities.crowdfunding import Crowdfunding
+from shoploop.simulation.activities.crowdtasks import CrowdTasks
 from shoploop.simulation.activities.feed import FeedReading
 from shoploop.simulation.activities.flash import FlashSales
 from shoploop.simulation.activities.groups import GroupBuying
@@ -74,6 +75,8 @@ DEFAULT_ACTIVITIES: tuple[type[Activity], ...] = (
     ShopFollows,
     # Members propose ideas and wants to the shops of their communities; merchants answer them.
     CoCreation,
+    # Merchants post crowdsourcing tasks, members enter, merchants pick winners (own stream too).
+    CrowdTasks,
     # People open their home feed (what the fan-out of the day's posts and deals wrote).
     FeedReading,
     # Last: the day's deadlines fire after everything people did that day.
