@@ -111,6 +111,7 @@ class WorldParameters:
     unshipped_refund_rate: float = 0.03  # of paid orders, the buyer asks for a refund first
     after_sale_no_answer_rate: float = 0.2  # the merchant never answers (settle_due decides)
     return_ship_rate: float = 0.9  # of accepted returns, the buyer sends the goods back
+    min_returns_sent: int = 1  # the world's first accepted returns are sent back until this many
     return_confirm_rate: float = 0.5  # the merchant confirms the returned goods (refund now)
     return_dispute_rate: float = 0.1  # the merchant disputes them; else refunded at the deadline
 

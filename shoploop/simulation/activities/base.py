@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shoploop.simulation.world import World
+
+
+def own_stream(seed: int, name: str) -> random.Random:
+    """A random stream of one activity's own: the same for the same seed and name, independent
+    of the world's and every other activity's. The name is hashed into the seed, so two
+    activities cannot share a stream by choosing the same number (feed reading and shop follows
+    once did, and drew the same sequence)."""
+    return random.Random(f"{seed}:{name}")
 
 
 class Activity:

@@ -14,9 +14,8 @@ from datetime import timedelta
 
 from shoploop.content import services as content
 from shoploop.content.models import Post
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 
-SEED_OFFSET = 7_919  # a separate stream from the world's generator
 REVIEW_WITHIN_DAYS = 3
 POST_SNIPPETS = (
     "今天到的新货，**真不错**。",
@@ -36,7 +35,7 @@ class Attention(Activity):
 
     def plan(self) -> None:
         world, params = self.world, self.world.params
-        self.rng = random.Random(params.seed + SEED_OFFSET)
+        self.rng = own_stream(params.seed, "content")
         rates = {}
         for plan in world.communities:
             rates[plan.index] = {

@@ -13,7 +13,6 @@ The activity draws from its own random generator: the other activities' draws do
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,9 +20,8 @@ from typing import Any
 from shoploop.crowdtasks import services as crowdtasks
 from shoploop.crowdtasks.models import Task
 from shoploop.ledger import selectors as ledger_selectors
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 
-SEED_OFFSET = 130_363  # a stream apart from the world's and the other activities' generators
 _PICK_TRIES = 4
 _KINDS = [
     ("name", "给新品起个名字", "我们的新品还没有名字，请给它起一个好记又好听的名字。"),
@@ -48,7 +46,7 @@ class CrowdTasks(Activity):
     name = "crowdtasks"
 
     def plan(self) -> None:
-        self.rng = random.Random(self.world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(self.world.params.seed, "crowdtasks")
         self.tasks: list[TaskPlan] = []
         self.open_by_shop: dict[int, TaskPlan] = {}
 

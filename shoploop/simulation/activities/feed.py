@@ -8,12 +8,9 @@ nothing else the world does. Outcomes: ``feed.page`` (pages read), ``feed.items`
 
 from __future__ import annotations
 
-import random
-
 from shoploop.feed.selectors import LATEST, RANKED, feed_page
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 
-SEED_OFFSET = 104_729  # a separate stream from the world's generator
 MAX_PAGES = 5
 
 
@@ -21,7 +18,7 @@ class FeedReading(Activity):
     name = "feed"
 
     def plan(self) -> None:
-        self.rng = random.Random(self.world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(self.world.params.seed, "feed_reading")
 
     def play_day(self, day: int) -> None:
         world, params, rng = self.world, self.world.params, self.rng

@@ -10,15 +10,13 @@ from its own random generator, so adding it leaves the draws of every other acti
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from typing import Any
 
 from shoploop.ideas import selectors as ideas_selectors
 from shoploop.ideas import services as ideas
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 
-SEED_OFFSET = 130_363  # a separate stream from the world's and the other activities'
 NEXT_STEP = {
     "proposed": "under_review",
     "under_review": "planned",
@@ -50,7 +48,7 @@ class CoCreation(Activity):
     name = "ideas"
 
     def plan(self) -> None:
-        self.rng = random.Random(self.world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(self.world.params.seed, "ideas")
         self.open_ideas: list[tuple[Any, int, int]] = []  # (idea, shop plan, community plan)
         self.voted: set[tuple[int, int]] = set()  # (idea pk, person)
         self.wanted: list[WantedPlan] = []

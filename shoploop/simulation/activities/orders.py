@@ -366,6 +366,7 @@ class AfterSales(Activity):
 
     def plan(self) -> None:
         self.escalations = 0
+        self.returns_sent = 0
 
     def play_day(self, day: int) -> None:
         world = self.world
@@ -486,7 +487,9 @@ class AfterSales(Activity):
         """The buyer posts the goods back (or forgets: the request closes at its deadline)."""
         world, params, rng = self.world, self.world.params, self.world.rng
         public_id, shop = item
-        if rng.random() >= params.return_ship_rate:
+        forgets = rng.random() >= params.return_ship_rate
+        # The world's first accepted returns are always sent, so the demo shows a return.
+        if forgets and self.returns_sent >= params.min_returns_sent:
             world.outcomes["after_sale.return_never_sent"] += 1
             return
         after_sale = order_selectors.after_sale_for_viewer(
@@ -504,6 +507,7 @@ class AfterSales(Activity):
             tracking_number=_CARRIERS[carrier](rng),
         )
         if sent is not None:
+            self.returns_sent += 1
             world.schedule("after_sale_return_arrives", day + rng.randint(2, 3), (public_id, shop))
 
     def _return_arrives(self, item, *, day: int, at) -> None:

@@ -3,11 +3,10 @@ homophily, a few blocks)."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 
 from shoploop.accounts import services as accounts
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 from shoploop.simulation.themes import THEMES
 from shoploop.simulation.world import Person
 
@@ -15,13 +14,12 @@ OPERATOR_NAME = "运营小助手"
 # Tries to find someone new to follow before giving up for this slot (a full neighbourhood).
 _FOLLOW_TRIES = 4
 # Who shares their activity is drawn from its own stream, so the choice changes no other draw.
-SHARING_SEED_OFFSET = 15_485_863
 
 
 def draw_activity_sharers(params) -> set[int]:
     """The people (indices) who turn on sharing their purchases and deals with their followers:
     each with ``activity_sharing_share``, from a generator of its own."""
-    rng = random.Random(params.seed + SHARING_SEED_OFFSET)
+    rng = own_stream(params.seed, "activity_sharing")
     return {index for index in range(params.users) if rng.random() < params.activity_sharing_share}
 
 

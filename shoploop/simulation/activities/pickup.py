@@ -12,9 +12,8 @@ import random
 from shoploop.communities import leader_services
 from shoploop.orders import pickup_selectors
 from shoploop.orders import services as orders
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 
-SEED_OFFSET = 7_007
 # A community is considered for a pickup point once it has this many members.
 MIN_MEMBERS_FOR_POINT = 3
 _POINT_NAMES = ("菜鸟驿站旁", "小区南门便利店", "3 号楼大堂", "物业服务中心", "社区活动室")
@@ -35,7 +34,7 @@ class PickupPoints(Activity):
 
     def __init__(self, world):
         super().__init__(world)
-        self.rng = random.Random(world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(world.params.seed, "pickup")
         self.decided_communities: set[int] = set()
         self.decided_shops: set[int] = set()
 

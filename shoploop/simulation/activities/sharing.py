@@ -13,17 +13,15 @@ choices as without it; the orders it brings are then shipped and received like a
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from shoploop.catalog.models import SKU
 from shoploop.ledger.services import payments
 from shoploop.orders import services as orders
 from shoploop.referrals import services as referrals
-from shoploop.simulation.activities.base import Activity
+from shoploop.simulation.activities.base import Activity, own_stream
 from shoploop.simulation.activities.orders import PAID, buyer_address
 
-SEED_OFFSET = 7_919_011
 _FRIEND_TRIES = 4
 
 
@@ -32,7 +30,7 @@ class Sharing(Activity):
 
     def __init__(self, world):
         super().__init__(world)
-        self.rng = random.Random(world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(world.params.seed, "sharing")
         self.schemes_decided: set[int] = set()
         self.promoters: set[int] = set()
 

@@ -9,12 +9,8 @@ random generator, so adding it leaves the draws of every other activity unchange
 
 from __future__ import annotations
 
-import random
-
 from shoploop.catalog import services as catalog
-from shoploop.simulation.activities.base import Activity
-
-SEED_OFFSET = 104_729  # a separate stream from the world's generator and the content activity's
+from shoploop.simulation.activities.base import Activity, own_stream
 
 
 class ShopFollows(Activity):
@@ -23,7 +19,7 @@ class ShopFollows(Activity):
     name = "shop_follows"
 
     def plan(self) -> None:
-        self.rng = random.Random(self.world.params.seed + SEED_OFFSET)
+        self.rng = own_stream(self.world.params.seed, "shop_follows")
         self.world.shop_follow_rates = {}  # shop plan index → {"shop", "follow_rate"}
         self.following: set[tuple[int, int]] = set()  # (shop plan index, person index)
 
