@@ -13,7 +13,10 @@ project's URLs plus a trivial view (``bench/share_urls.py``: ``GET /bench/trivia
 reads the link by its code, one indexed read, and answers "ok", like ``bench.flash_sale``'s
 trivial GET), so the baseline runs through the same server, middleware and pool as the link.
 Once, for the reader, ``/bench/nothing/`` (no database at all) is measured too
-(``nothing_rps``).
+(``nothing_rps``). And after each round of links, a round of the fair baseline,
+``/bench/raw-visit/<code>/`` (another sharer's link): the same reads and rows written as a visit,
+in plain SQL, with the same redirect and cookie; ``write_ratio`` = links ÷ that baseline (the
+median of the per-round figures) says what the code costs beyond the rows it must write.
 
 1. **Redirects.** ``GET /s/<code>/`` as new visitors (no cookie: each one is a signed-out
    person who scanned the poster), which records the visit (``ShareVisit`` row, the link's
@@ -183,10 +186,19 @@ def main() -> None:
             def link_round(count):
                 return _run(client, count, concurrency, lambda i: client.request(i, "GET", follow))
 
+            raw_path = f"/bench/raw-visit/{links[1].code}/"
+
+            def raw_round(count):
+                return _run(
+                    client, count, concurrency, lambda i: client.request(i, "GET", raw_path)
+                )
+
             trivial_round(2 * concurrency)  # warm-up, not counted
             warm, _ = link_round(2 * concurrency)
+            raw_round(2 * concurrency)
             counted_links = []
             trivial_rates, link_rates, ratios = [], [], []
+            raw_rates, write_ratios = [], []
             # The trivial view is several times faster: its rounds are given more requests so
             # that every round lasts about as long (a short round measures the neighbours).
             trivial_requests = requests * args.baseline_scale
@@ -196,10 +208,14 @@ def main() -> None:
                 outcomes, elapsed = link_round(requests)
                 counted_links.extend(outcomes)
                 link_rates.append(_report("  link   ", outcomes, elapsed)[0])
+                outcomes, elapsed = raw_round(requests)
+                raw_rates.append(_report("  raw    ", outcomes, elapsed)[0])
+                write_ratios.append(link_rates[-1] / raw_rates[-1])
                 outcomes, elapsed = trivial_round(trivial_requests)
                 trivial_rates.append(_report("  trivial", outcomes, elapsed)[0])
                 ratios.append(link_rates[-1] / ((trivial_rates[-2] + trivial_rates[-1]) / 2))
             print(f"  per-round ratios: {' '.join(f'{r:.3f}' for r in ratios)}", flush=True)
+            print(f"  links ÷ raw writes: {' '.join(f'{r:.3f}' for r in write_ratios)}", flush=True)
             # For the reader: the same servers answering without any database work at all.
             outcomes, elapsed = _run(
                 client, requests, concurrency, lambda i: client.request(i, "GET", "/bench/nothing/")
@@ -227,6 +243,8 @@ def main() -> None:
         link_rps=statistics.median(link_rates),
         trivial_rps=statistics.median(trivial_rates),
         nothing_rps=nothing_rps,
+        raw_rps=statistics.median(raw_rates),
+        write_ratio=statistics.median(write_ratios),
         errors=errors,
         visits=visits,
         poster_cold_ms=statistics.median(cold),
