@@ -1,0 +1,283 @@
+"""A payment's outcome for the checkout's orders, pinned where mutation testing of
+``shoploop/orders/services/payment.py`` found the tests silent (docs/mutation.md): the hold's
+key, accounts, amount and reason, the paid time and events, the refunds' keys, amounts and
+reasons, the failure's events and count, and a new attempt's payment row."""
+
+from datetime import timedelta
+
+import pytest
+
+from shoploop.core import clock
+from shoploop.core.errors import Conflict
+from shoploop.core.ids import new_public_id
+from shoploop.core.models import OutboxEvent
+from shoploop.ledger.models import Account, Payment, Refund, Transfer
+from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
+from shoploop.ledger.services import payments
+from shoploop.ledger.verification import verify_ledger
+from shoploop.orders import services
+from shoploop.orders.models import Checkout, Order
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+
+def _report(payment_public_id, kind, *, amount=None):
+    """The provider's answer, recorded without delivering the "ledger.payment.*" event (no
+    commit in a test): the orders are settled by the direct call that follows."""
+    payment = payments.payment_by_public_id(public_id=payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=kind,
+            amount=payment.amount if amount is None else amount,
+        ),
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+def _events(name):
+    return list(OutboxEvent.objects.filter(name=name).order_by("pk"))
+
+
+def _succeed(checkout):
+    return services.record_payment_success(
+        reference=checkout.reference, payment_public_id=checkout.payment_public_id
+    )
+
+
+# --- success -------------------------------------------------------------------------------
+
+
+def test_success_pays_every_order_holds_its_total_toward_its_shop_and_says_so(
+    buyer, sku, other_sku, place
+):
+    checkout = place((sku, 1), (other_sku, 2))
+    payment = _report(checkout.payment_public_id, SUCCEEDED)
+    now = clock.now().replace(microsecond=0)
+    with clock.frozen_at(now):
+        assert _succeed(checkout) == 2
+    escrow = payments.escrow_account(payment)
+    for order in checkout.orders.order_by("pk").select_related("shop"):
+        assert order.state == Order.State.PAID
+        assert order.paid_at == now and order.has_hold
+        hold = Transfer.objects.get(idempotency_key=f"order:{order.public_id}:hold")
+        pending = Account.objects.get(code=f"merchant_pending:shop:{order.shop.public_id}")
+        assert (hold.kind, hold.amount, hold.reason, hold.cause) == (
+            "pending",
+            order.total_fen,
+            "order_hold",
+            order.ref,
+        )
+        assert (hold.debit_account_id, hold.credit_account_id) == (escrow.pk, pending.pk)
+        assert sorted(order.events.values_list("kind", flat=True)) == ["paid", "placed"]
+    paid = _events("orders.order.paid")
+    assert [e.payload["order_public_id"] for e in paid] == [
+        o.public_id for o in checkout.orders.order_by("pk")
+    ]
+    assert paid[0].aggregate == f"orders.order:{paid[0].payload['order_public_id']}"
+    assert not _events("orders.order.awaiting_deal")
+    assert not Refund.objects.exists()
+    assert verify_ledger().ok
+
+
+def test_success_is_refused_for_another_reference_payment_or_a_deals_checkout(buyer, sku, place):
+    checkout = place((sku, 1))
+    _report(checkout.payment_public_id, SUCCEEDED)
+    public_id = checkout.public_id
+    for reference, payment_id in (
+        (public_id, checkout.payment_public_id),  # no "checkout:" prefix
+        (f"order:{public_id}", checkout.payment_public_id),
+        (None, checkout.payment_public_id),
+        (f"checkout:{new_public_id()}", checkout.payment_public_id),
+        (checkout.reference, new_public_id()),  # not this checkout's payment
+        (checkout.reference, ""),
+    ):
+        assert (
+            services.record_payment_success(reference=reference, payment_public_id=payment_id) == 0
+        )
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="group:x")
+    assert _succeed(checkout) == 0
+    order = checkout.orders.get()
+    assert order.state == Order.State.PENDING_PAYMENT and not order.has_hold
+    assert not Transfer.objects.filter(reason="order_hold").exists()
+    assert not Refund.objects.exists()
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="")
+    assert _succeed(checkout) == 1
+
+
+def test_a_payment_that_is_not_the_checkouts_total_is_refunded_whole(buyer, sku, place):
+    checkout = place((sku, 1))
+    Checkout.objects.filter(pk=checkout.pk).update(total_fen=checkout.total_fen + 1)
+    payment = _report(checkout.payment_public_id, SUCCEEDED)
+    assert payment.captured_fen == checkout.total_fen
+    assert _succeed(checkout) == 0
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.key, refund.reason) == (
+        checkout.total_fen,
+        f"{checkout.reference}:mismatch",
+        "mismatch",
+    )
+    order = checkout.orders.get()
+    assert order.state == Order.State.PENDING_PAYMENT and order.paid_at is None
+    assert not Transfer.objects.filter(reason="order_hold").exists()
+    # Replayed: the same refund key, nothing more.
+    assert _succeed(checkout) == 0
+    assert Refund.objects.count() == 1
+
+
+def test_only_pending_orders_are_paid_and_only_cancelled_ones_refunded(
+    buyer, sku, other_sku, place
+):
+    checkout = place((sku, 1), (other_sku, 1))
+    first, second = checkout.orders.order_by("pk")
+    services.cancel_order(order=first, actor=buyer)
+    payment = _report(checkout.payment_public_id, SUCCEEDED)
+    assert _succeed(checkout) == 1
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, first.paid_at, first.has_hold) == (Order.State.CANCELLED, None, False)
+    assert second.state == Order.State.PAID
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.key, refund.reason) == (
+        first.total_fen,
+        f"{first.ref}:refund:late",
+        "cancelled",
+    )
+    assert first.refunded_fen == first.total_fen and second.refunded_fen == 0
+    refunded = first.events.get(kind="refunded")
+    assert refunded.note == "Paid after cancellation; refunded in full."
+    (event,) = _events("orders.order.refunded")
+    assert event.payload["order_public_id"] == first.public_id
+    assert event.payload["amount_fen"] == first.total_fen
+    assert not second.events.filter(kind="refunded").exists()
+    # A replay: the paid order stays paid, the refunded one is not refunded again.
+    assert _succeed(checkout) == 0
+    assert Refund.objects.count() == 1 and len(_events("orders.order.refunded")) == 1
+    assert first.events.filter(kind="refunded").count() == 1
+    payment.refresh_from_db()
+    assert payment.refunded_fen == first.total_fen
+    assert verify_ledger().ok
+
+
+def test_a_paid_order_cancelled_later_is_not_refunded_by_a_replayed_success(buyer, sku, place):
+    checkout = place((sku, 1))
+    _report(checkout.payment_public_id, SUCCEEDED)
+    assert _succeed(checkout) == 1
+    order = checkout.orders.get()
+    Order.objects.filter(pk=order.pk).update(state=Order.State.CANCELLED)
+    assert _succeed(checkout) == 0
+    assert not Refund.objects.filter(key__endswith=":refund:late").exists()
+
+
+# --- failure -------------------------------------------------------------------------------
+
+
+def test_a_failure_counts_the_orders_still_waiting_and_tells_each(buyer, sku, other_sku, place):
+    checkout = place((sku, 1), (other_sku, 1))
+    first, second = checkout.orders.order_by("pk")
+    services.cancel_order(order=first, actor=buyer)
+    # Still waiting for the buyer: not a failure.
+    assert (
+        services.record_payment_failure(
+            reference=checkout.reference, payment_public_id=checkout.payment_public_id
+        )
+        == 0
+    )
+    assert not _events("orders.order.payment_failed")
+    _report(checkout.payment_public_id, FAILED)
+    for reference in (checkout.public_id, None, f"checkout:{new_public_id()}"):
+        assert services.record_payment_failure(reference=reference) == 0
+    assert services.record_payment_failure(reference=checkout.reference) == 1
+    note = second.events.get(kind="payment_failed").note
+    assert note == "You can pay again until the deadline."
+    assert not first.events.filter(kind="payment_failed").exists()
+    (event,) = _events("orders.order.payment_failed")
+    assert event.payload["order_public_id"] == second.public_id
+    assert event.payload["payment_public_id"] == checkout.payment_public_id
+    second.refresh_from_db()
+    assert second.state == Order.State.PENDING_PAYMENT
+
+
+def test_a_failure_of_a_deals_checkout_is_the_deals_to_handle(buyer, sku, place):
+    checkout = place((sku, 1))
+    _report(checkout.payment_public_id, FAILED)
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="group:x")
+    assert services.record_payment_failure(reference=checkout.reference) == 0
+    assert not _events("orders.order.payment_failed")
+
+
+def test_a_cancelled_payment_is_a_failure_too(buyer, sku, other_sku, place):
+    checkout = place((sku, 1), (other_sku, 1))
+    Payment.objects.filter(public_id=checkout.payment_public_id).update(
+        state=Payment.State.CANCELED
+    )
+    assert (
+        services.record_payment_failure(
+            reference=checkout.reference, payment_public_id=checkout.payment_public_id
+        )
+        == 2
+    )
+
+
+# --- a new attempt ---------------------------------------------------------------------------
+
+
+def test_a_new_attempt_copies_the_payment_and_is_keyed_by_its_number(buyer, sku, place):
+    checkout = place((sku, 1))
+    first = payments.payment_by_public_id(public_id=checkout.payment_public_id)
+    _report(first.public_id, FAILED)
+    order = checkout.orders.get()
+    retried = services.retry_payment(order=order, actor=buyer)
+    second = Payment.objects.get(public_id=retried.payment_public_id)
+    assert second.idempotency_key == f"{checkout.reference}:attempt:2"
+    assert second.description == first.description != ""
+    assert (second.amount, second.reference) == (checkout.total_fen, checkout.reference)
+    assert second.payer_id == buyer.pk
+    stored = Checkout.objects.get(pk=checkout.pk)
+    assert (stored.payment_public_id, stored.payment_attempts) == (second.public_id, 2)
+    Payment.objects.filter(pk=second.pk).update(state=Payment.State.CANCELED)
+    third = services.retry_payment(order=order, actor=buyer)
+    assert third.payment_attempts == 3
+    assert Payment.objects.get(public_id=third.payment_public_id).idempotency_key == (
+        f"{checkout.reference}:attempt:3"
+    )
+
+
+def test_a_new_attempt_refusals_say_why(buyer, sku, place):
+    start = clock.now()
+    with clock.frozen_at(start):
+        checkout = place((sku, 1))
+    order = checkout.orders.get()
+    _report(checkout.payment_public_id, FAILED)
+    expires_at = Checkout.objects.get(pk=checkout.pk).expires_at
+    with clock.frozen_at(expires_at), pytest.raises(Conflict) as caught:
+        services.retry_payment(order=order, actor=buyer)
+    assert caught.value.code == "reservation_expired"
+    assert str(caught.value.message) == "The time to pay has run out; the order will be cancelled."
+    with clock.frozen_at(expires_at - timedelta(microseconds=1)):
+        assert services.retry_payment(order=order, actor=buyer).payment_attempts == 2
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="group:x")
+    Payment.objects.filter(public_id=Checkout.objects.get().payment_public_id).update(
+        state=Payment.State.FAILED
+    )
+    with pytest.raises(Conflict) as caught:
+        services.retry_payment(order=order, actor=buyer)
+    assert caught.value.code == "deal_order"
+    assert str(caught.value.message) == "This order belongs to a running deal; see the deal's page."
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="")
+    Payment.objects.filter(public_id=Checkout.objects.get().payment_public_id).update(
+        state=Payment.State.SUCCEEDED
+    )
+    with pytest.raises(Conflict) as caught:
+        services.retry_payment(order=order, actor=buyer)
+    assert caught.value.code == "payment_processing"
+    assert str(caught.value.message) == "Your payment is being processed; please wait a moment."
+    Order.objects.filter(pk=order.pk).update(state=Order.State.CANCELLED)
+    with pytest.raises(Conflict) as caught:
+        services.retry_payment(order=order, actor=buyer)
+    assert caught.value.code == "nothing_to_pay"
+    assert str(caught.value.message) == "There is nothing left to pay here."
+    assert Payment.objects.count() == 2
