@@ -3,9 +3,11 @@
 key, accounts, amount and reason, the paid time and events, the refunds' keys, amounts and
 reasons, the failure's events and count, and a new attempt's payment row."""
 
+import logging
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
 from shoploop.core import clock
 from shoploop.core.errors import Conflict
@@ -281,3 +283,70 @@ def test_a_new_attempt_refusals_say_why(buyer, sku, place):
     assert caught.value.code == "nothing_to_pay"
     assert str(caught.value.message) == "There is nothing left to pay here."
     assert Payment.objects.count() == 2
+
+
+def test_success_pays_this_checkouts_orders_only(buyer, sku, place):
+    checkout = place((sku, 1))
+    other = place((sku, 1))
+    _report(checkout.payment_public_id, SUCCEEDED)
+    assert _succeed(checkout) == 1
+    assert other.orders.get().state == Order.State.PENDING_PAYMENT
+    assert checkout.orders.get().state == Order.State.PAID
+
+
+def test_a_paid_order_keeps_its_hold_in_memory_and_a_deals_order_awaits_it(buyer, sku, place):
+    """``_mark_paid`` is shared with the deal orders, which go on with the same object."""
+    checkout = place((sku, 1))
+    payment = _report(checkout.payment_public_id, SUCCEEDED)
+    order = checkout.orders.select_related("shop").get()
+    assert services._hold_key(order, 0) == f"order:{order.public_id}:hold"
+    assert services._hold_key(order, 3) == f"order:{order.public_id}:hold:3"
+    with transaction.atomic():
+        services._mark_paid(order=order, payment=payment, state=Order.State.AWAITING_DEAL)
+    assert (order.state, order.has_hold) == (Order.State.AWAITING_DEAL, True)
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.state, stored.paid_at, stored.has_hold) == (
+        Order.State.AWAITING_DEAL,
+        order.paid_at,
+        True,
+    )
+    assert stored.paid_at is not None
+    assert [e.payload["order_public_id"] for e in _events("orders.order.awaiting_deal")] == [
+        order.public_id
+    ]
+    assert not _events("orders.order.paid")
+
+
+def test_one_fen_cancelled_and_paid_is_refunded(buyer, make_sku, shop, other_sku, place):
+    cheap = make_sku(shop=shop, price_fen=1)
+    checkout = place((cheap, 1), (other_sku, 1))
+    order = checkout.orders.get(shop=shop)
+    assert order.total_fen == 1
+    services.cancel_order(order=order, actor=buyer)
+    _report(checkout.payment_public_id, SUCCEEDED)
+    assert _succeed(checkout) == 1
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.key) == (1, f"{order.ref}:refund:late")
+
+
+def test_the_log_names_a_mismatch_and_an_unknown_checkout(buyer, sku, place, caplog):
+    checkout = place((sku, 1))
+    Checkout.objects.filter(pk=checkout.pk).update(total_fen=checkout.total_fen + 1)
+    payment = _report(checkout.payment_public_id, SUCCEEDED)
+    with caplog.at_level(logging.ERROR, logger="shoploop.orders.services"):
+        _succeed(checkout)
+        unknown = f"checkout:{new_public_id()}"
+        services.record_payment_success(reference=unknown, payment_public_id="pay_x")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"payment {payment.public_id} captured {checkout.total_fen} but checkout "
+        f"{checkout.public_id} totals {checkout.total_fen + 1}; refunding it whole",
+        f"payment pay_x for unknown checkout {unknown}",
+    ]
+
+
+def test_a_failure_tells_this_checkouts_orders_only(buyer, sku, place):
+    checkout = place((sku, 1))
+    other = place((sku, 1))
+    _report(checkout.payment_public_id, FAILED)
+    assert services.record_payment_failure(reference=checkout.reference) == 1
+    assert not other.orders.get().events.filter(kind="payment_failed").exists()
