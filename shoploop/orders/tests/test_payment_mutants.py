@@ -18,7 +18,7 @@ from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services
-from shoploop.orders.models import Checkout, Order
+from shoploop.orders.models import CartLine, Checkout, Order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -350,3 +350,60 @@ def test_a_failure_tells_this_checkouts_orders_only(buyer, sku, place):
     _report(checkout.payment_public_id, FAILED)
     assert services.record_payment_failure(reference=checkout.reference) == 1
     assert not other.orders.get().events.filter(kind="payment_failed").exists()
+
+
+# --- the unpaid cancellation ---------------------------------------------------------------
+
+
+def test_expiry_cancels_this_checkouts_unpaid_orders_and_says_why(
+    buyer, other_user, sku, other_sku, place
+):
+    start = clock.now().replace(microsecond=0)
+    with clock.frozen_at(start):
+        checkout = place((sku, 2), (other_sku, 1))
+    with clock.frozen_at(start + timedelta(minutes=10)):
+        later = place((sku, 1))
+    services.add_to_cart(user=other_user, sku_public_id=sku.public_id, quantity=4)
+    first, second = checkout.orders.order_by("pk")
+    services.cancel_order(order=second, actor=buyer)
+    due = start + timedelta(minutes=16)
+    assert services.expire_unpaid_checkouts(now=due) == 1
+    first.refresh_from_db()
+    assert (first.state, first.cancel_reason) == (Order.State.CANCELLED, "expired")
+    assert first.cancelled_at is not None
+    cancelled = first.events.get(kind="cancelled")
+    assert (cancelled.actor, cancelled.note) == (None, "Not paid in time")
+    by_buyer = second.events.get(kind="cancelled")
+    assert (by_buyer.actor, by_buyer.note) == (buyer, "Cancelled by the buyer")
+    reasons = {
+        e.payload["order_public_id"]: e.payload["reason"] for e in _events("orders.order.cancelled")
+    }
+    assert reasons == {first.public_id: "expired", second.public_id: "buyer"}
+    assert later.orders.get().state == Order.State.PENDING_PAYMENT
+    # The expired items came back to the buyer's cart only, not to another cart of that SKU.
+    assert CartLine.objects.get(cart__user=other_user).quantity == 4
+    assert CartLine.objects.get(cart__user=buyer, sku=sku).quantity == 2
+
+
+def test_a_cancelled_order_has_its_time(buyer, sku, place):
+    checkout = place((sku, 1))
+    now = clock.now().replace(microsecond=0)
+    with clock.frozen_at(now):
+        services.cancel_order(order=checkout.orders.get(), actor=buyer)
+    assert checkout.orders.get().cancelled_at == now
+
+
+def test_a_deals_cancelled_order_gives_its_units_back_to_its_owner(buyer, sku, place, monkeypatch):
+    from shoploop.orders.services import payment as payment_services
+
+    given = []
+    monkeypatch.setitem(payment_services._deal_stock_owners, "test", lambda **kw: None)
+    services.register_deal_stock_owner(
+        "test", lambda *, order, quantity: given.append((order, quantity))
+    )
+    checkout = place((sku, 1))
+    Checkout.objects.filter(pk=checkout.pk).update(deal_ref="test:campaign:1")
+    order = Order.objects.get(checkout=checkout)  # its checkout read again, with the deal
+    with transaction.atomic():
+        payment_services._cancel_unpaid(order=order, reason="deal_failed", actor=None)
+    assert [(o.pk, q) for o, q in given] == [(order.pk, 1)]
