@@ -407,3 +407,31 @@ def test_a_deals_cancelled_order_gives_its_units_back_to_its_owner(buyer, sku, p
     with transaction.atomic():
         payment_services._cancel_unpaid(order=order, reason="deal_failed", actor=None)
     assert [(o.pk, q) for o, q in given] == [(order.pk, 1)]
+
+
+def test_units_refunded_before_shipping_are_not_given_back_twice(
+    buyer, sku, make_sku, shop, place, monkeypatch
+):
+    from shoploop.orders.models import OrderLine
+    from shoploop.orders.services import payment as payment_services
+
+    second_sku = make_sku(shop=shop, title="滤挂")
+    checkout = place((sku, 2), (second_sku, 1))
+    OrderLine.objects.filter(order__checkout=checkout, sku=sku).update(refunded_quantity=2)
+    order = Order.objects.get(checkout=checkout)
+    with transaction.atomic():
+        payment_services._cancel_unpaid(order=order, reason="merchant", actor=None)
+    sku.refresh_from_db()
+    second_sku.refresh_from_db()
+    assert (sku.stock, second_sku.stock) == (8, 10)
+    # A deal's order whose units were all refunded gives nothing back to its deal.
+    given = []
+    monkeypatch.setitem(payment_services._deal_stock_owners, "test", lambda **kw: given.append(kw))
+    deal = place((sku, 1))
+    Checkout.objects.filter(pk=deal.pk).update(deal_ref="test:campaign:2")
+    OrderLine.objects.filter(order__checkout=deal).update(refunded_quantity=1)
+    with transaction.atomic():
+        payment_services._cancel_unpaid(
+            order=Order.objects.get(checkout=deal), reason="deal_failed", actor=None
+        )
+    assert given == []
