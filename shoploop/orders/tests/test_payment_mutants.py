@@ -435,3 +435,26 @@ def test_units_refunded_before_shipping_are_not_given_back_twice(
             order=Order.objects.get(checkout=deal), reason="deal_failed", actor=None
         )
     assert given == []
+
+
+def test_cancelling_an_unpaid_order_gives_its_coupon_back(buyer, sku, shop, place):
+    from shoploop.coupons import services as coupons
+    from shoploop.coupons.models import CouponClaim
+
+    now = clock.now()
+    coupon = coupons.create_coupon(
+        actor=shop.owner,
+        shop=shop,
+        name="满50减10",
+        kind="fixed",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3),
+        total_quantity=10,
+        amount_off_fen=1000,
+        min_spend_fen=5000,
+    )
+    claim = coupons.claim_coupon(coupon=coupon, user=buyer)
+    checkout = place((sku, 1), coupons={shop.public_id: claim.public_id})
+    assert CouponClaim.objects.get(pk=claim.pk).order_ref
+    services.cancel_order(order=checkout.orders.get(), actor=buyer)
+    assert CouponClaim.objects.get(pk=claim.pk).order_ref is None
