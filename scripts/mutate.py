@@ -137,24 +137,6 @@ ONLY: dict[str, list[str]] = {
             "x__accept_payment",
         )
     ],
-    # orders/services/payment.py: a payment's outcome for the checkout's orders (paid and held
-    # toward each shop, refunded when late or mismatched, failed and payable again, a new
-    # attempt). Not measured yet: the unpaid cancellation (``_cancel_unpaid*``,
-    # ``_restore_to_cart``, ``_release_stock``, the deal units' give-back,
-    # ``_cancel_payment_if_nothing_left``) and the small lookups (docs/mutation.md).
-    "payment": [
-        f"shoploop.orders.services.payment.{name}__mutmut_*"
-        for name in (
-            "x__hold_key",
-            "x__refund",
-            "x_record_payment_success",
-            "x__settle_captured_payment",
-            "x__mark_paid",
-            "x__refund_late_payment",
-            "x_record_payment_failure",
-            "x_retry_payment",
-        )
-    ],
     "verification": [
         f"shoploop.ledger.verification.{name}__mutmut_*"
         for name in (
