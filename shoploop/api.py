@@ -19,6 +19,7 @@ from shoploop.core.errors import DomainError
 from shoploop.coupons.api import router as coupons_router
 from shoploop.deals.api import router as deals_router
 from shoploop.feed.api import router as feed_router
+from shoploop.insights.api import router as insights_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.notifications.api import router as notifications_router
 from shoploop.orders.api import router as orders_router
@@ -189,3 +190,4 @@ api.add_router("/chat", chat_router)
 api.add_router("/content", content_router)
 api.add_router("/referrals", referrals_router)
 api.add_router("/feed", feed_router)
+api.add_router("/insights", insights_router)

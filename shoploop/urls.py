@@ -29,6 +29,7 @@ urlpatterns = [
     path("", include("shoploop.notifications.urls")),
     path("", include("shoploop.chat.urls")),
     path("", include("shoploop.content.urls")),
+    path("", include("shoploop.insights.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

@@ -125,6 +125,9 @@ def world_summary(world: World, *, seconds: float | None = None, ledger=None) ->
         "shop_follow_rates": list(getattr(world, "shop_follow_rates", {}).values()),
         "money": money_outcomes(),
         "sharing": sharing_outcomes(),
+        # What the sharing activity played, counted as it played (manage.py loop_truth compares
+        # what insights recovers from the events with it): see docs/insights.md.
+        "loop_played": getattr(world, "loop_played", None),
         "events": event_outcomes(),
         "ledger": None if ledger is None else {"ok": ledger.ok, "summary": ledger.summary()},
         "seconds": round(seconds, 2) if seconds is not None else None,
