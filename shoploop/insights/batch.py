@@ -56,7 +56,10 @@ def hour_start(moment: datetime) -> datetime:
 
 
 def attribution_window() -> timedelta:
-    return timedelta(days=getattr(settings, "REFERRALS_ATTRIBUTION_DAYS", 7))
+    """How long after opening a product link buying that product counts as a purchase the link
+    brought (``INSIGHTS_LINK_PURCHASE_HOURS``, 24): link conversion, narrower than the
+    referrals app's 7-day attribution of any order (counted apart, as ``share_purchases``)."""
+    return timedelta(hours=settings.INSIGHTS_LINK_PURCHASE_HOURS)
 
 
 class Batch:
@@ -197,7 +200,7 @@ class Batch:
         )
 
     def visited_link(self, visitor: str, product: str, at: datetime) -> KnownLink | None:
-        """The last link to ``product`` the visitor opened within the attribution window."""
+        """The last link to ``product`` the visitor opened within the window before ``at``."""
         earliest = at - attribution_window()
         for visited_at, code in reversed(self.visits.get((visitor, product), ())):
             if earliest <= visited_at <= at:

@@ -39,11 +39,19 @@ class RollupResult:
 
 
 def roll_up(
-    *, batch_size: int | None = None, max_batches: int | None = None, settle_seconds=None
+    *,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    settle_seconds: float | None = None,
+    wait_to_settle: bool = True,
 ) -> RollupResult:
-    """Roll up every settled event after the cursor (at most ``max_batches`` batches)."""
+    """Roll up every settled event after the cursor (at most ``max_batches`` batches).
+    ``wait_to_settle=False`` reads every committed event, whatever its time: for a finished
+    simulated world, whose clock ran ahead of the wall clock and where nothing is in flight."""
     size = batch_size or settings.INSIGHTS_BATCH_SIZE
     settle = settings.INSIGHTS_SETTLE_SECONDS if settle_seconds is None else settle_seconds
+    if not wait_to_settle:
+        settle = None
     result = RollupResult()
     Cursor.objects.get_or_create(name=CURSOR)
     while max_batches is None or result.batches < max_batches:
@@ -55,7 +63,7 @@ def roll_up(
     return result
 
 
-def roll_up_batch(*, size: int, settle_seconds: float) -> tuple[int, int]:
+def roll_up_batch(*, size: int, settle_seconds: float | None) -> tuple[int, int]:
     """One batch in one transaction; returns (events read, cursor after)."""
     with transaction.atomic():
         cursor = Cursor.objects.select_for_update().get(name=CURSOR)
@@ -86,8 +94,10 @@ def _next_events(after: int, size: int) -> list[Event]:
     return [Event(*row) for row in rows]
 
 
-def _settled(events: list[Event], settle_seconds: float) -> list[Event]:
+def _settled(events: list[Event], settle_seconds: float | None) -> list[Event]:
     """The events up to (not including) the first one younger than the settle delay."""
+    if settle_seconds is None:
+        return events
     horizon = clock.now() - timedelta(seconds=settle_seconds)
     for position, event in enumerate(events):
         if event.occurred_at > horizon:
@@ -105,8 +115,9 @@ def prune(*, now=None) -> dict[str, int]:
     return {"people": people, "visits": visits}
 
 
-def rebuild() -> RollupResult:
-    """Forget every rollup and roll up the whole outbox again (after an ingestor changed)."""
+def rebuild() -> None:
+    """Forget every rollup and move the cursor back to the start: the next roll-up reads the
+    whole outbox again (after an ingestor changed)."""
     from shoploop.insights import models
 
     with transaction.atomic():
@@ -122,4 +133,3 @@ def rebuild() -> RollupResult:
         ):
             model.objects.all().delete()
         Cursor.objects.update_or_create(name=CURSOR, defaults={"last_event_id": 0, "events": 0})
-    return roll_up()

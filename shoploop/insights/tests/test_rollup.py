@@ -165,7 +165,7 @@ def test_shares_visits_and_the_new_buyers_they_bring(emit, paid):
         )
     for _ in range(5):  # buyers nobody brought
         paid(pid("U"), "S1", WEEK_1 + timedelta(hours=3))
-    paid(buyers[0], "S1", WEEK_1 + timedelta(days=20))  # outside the window: not brought
+    paid(buyers[0], "S1", WEEK_1 + timedelta(days=2))  # outside the window: not brought
     roll()
 
     shop, community = week(SHOP), week(COMMUNITY)
@@ -206,3 +206,35 @@ def test_views_counted_in_batches_reach_the_shop(emit):
 def test_events_nobody_ingests_are_skipped(emit, unknown):
     emit(unknown, WEEK_1, order_public_id="O1")
     assert roll().events == 0
+
+
+def test_page_views_are_published_as_one_counted_event_per_flush(
+    client, settings, make_user, operator
+):
+    from shoploop.catalog import services as catalog
+    from shoploop.core.events import recorded_events
+    from shoploop.insights import pageviews
+
+    settings.INSIGHTS_COUNT_VIEWS = True
+    settings.INSIGHTS_VIEWS_FLUSH_AT = 3
+    owner = make_user()
+    shop = catalog.approve_shop(
+        shop=catalog.apply_for_shop(user=owner, name="小店", contact="微信 x"), actor=operator
+    )
+    product = catalog.create_product(
+        shop=shop, actor=owner, title="茶", description="好茶", category="food"
+    )
+    pageviews.flush()
+    viewer = make_user()
+    with recorded_events() as events:
+        for n in range(3):
+            pageviews.record_view(
+                kind="product",
+                target_public_id=product.public_id,
+                shop_public_id=shop.public_id,
+                viewer=viewer if n else None,
+            )
+    (event,) = [e for e in events if e.name == "insights.views.counted"]
+    (entry,) = event.payload["views"]
+    assert entry["count"] == 3
+    assert entry["viewer_public_ids"] == [viewer.public_id]

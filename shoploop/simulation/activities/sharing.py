@@ -51,7 +51,9 @@ class Sharing(Activity):
             return
         self._shop_schemes()
         present = [person for person in world.people if person.user_id is not None]
-        self.played["user_days"] += len(present)
+        # Signed-up person-days, as the events tell them (the operator has signed up too).
+        operator = world.operator is not None and world.operator.user_id is not None
+        self.played["user_days"] += len(present) + operator
         sharers = [person for person in present if rng.random() < world.params.share_rate]
         for person, moment in zip(sharers, world.moments(len(sharers), rng=rng), strict=True):
             self._share(person, day=day, at=moment)

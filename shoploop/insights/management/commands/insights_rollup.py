@@ -18,14 +18,22 @@ class Command(BaseCommand):
             help="Read only events at least this old (default INSIGHTS_SETTLE_SECONDS).",
         )
         parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="Read every committed event now (a finished simulated world).",
+        )
+        parser.add_argument(
             "--rebuild", action="store_true", help="Forget the rollups and start from event 1."
         )
 
-    def handle(self, *args, batch_size, max_batches, settle_seconds, rebuild, **options):
+    def handle(self, *args, batch_size, max_batches, settle_seconds, no_wait, rebuild, **options):
         if rebuild:
             services.rebuild()
         result = services.roll_up(
-            batch_size=batch_size, max_batches=max_batches, settle_seconds=settle_seconds
+            batch_size=batch_size,
+            max_batches=max_batches,
+            settle_seconds=settle_seconds,
+            wait_to_settle=not no_wait,
         )
         pruned = services.prune()
         self.stdout.write(

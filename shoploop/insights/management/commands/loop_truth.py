@@ -34,7 +34,7 @@ class Command(BaseCommand):
         if not world.get("loop_played"):
             raise CommandError(f"{path} has no loop_played: run simulate with this version.")
         if not no_rollup:
-            services.roll_up(settle_seconds=0)
+            services.roll_up(wait_to_settle=False)
         rows = truth.compare(world, min_purchases=min_purchases)
         self.stdout.write(f"{'figure':<72} {'played':>10} {'recovered':>10} {'error':>8}  knob")
         for row in rows:

@@ -1,0 +1,70 @@
+"""Loop truth on a small simulated world: insights, from the events alone, recovers what the
+simulation played (exactly for the counts), and the command prints and gates it."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from shoploop.insights import truth
+from shoploop.simulation.engine import plan_world, play_world, world_summary
+from shoploop.simulation.parameters import WorldParameters
+
+# Small, but with enough sharing that every figure has something to count.
+PARAMS = WorldParameters(seed=3, users=60, days=8, share_rate=0.3, purchase_propensity=0.05)
+
+
+@pytest.fixture
+def world_file(transactional_db, tmp_path):
+    world, activities = plan_world(PARAMS)
+    play_world(world, activities)
+    path = tmp_path / "world.json"
+    path.write_text(json.dumps(world_summary(world), default=str), encoding="utf-8")
+    return path
+
+
+def run(world_file, **options) -> str:
+    out = io.StringIO()
+    try:
+        call_command("loop_truth", world_file=world_file, stdout=out, **options)
+    finally:
+        print(out.getvalue())  # the table, when a test fails
+    return out.getvalue()
+
+
+def test_insights_recovers_the_played_counts_exactly(world_file):
+    output = run(world_file)
+
+    world = json.loads(world_file.read_text())
+    rows = {row.name: row for row in truth.compare(world)}
+    played = world["loop_played"]
+    assert played["user_days"] > 0
+    for name in (
+        "person-days that could share",
+        "links shared",
+        "visits through links",
+        "share rate (links per person-day)",
+        "visits per link",
+    ):
+        assert rows[name].recovered == rows[name].played, name
+    assert rows["links shared"].played > 20
+    assert rows["purchases links brought"].played > 0
+    assert abs(rows["purchases links brought"].error) <= truth.TOLERANCE
+    assert "loop_truth:" in output and ", 0 outside" in output
+
+
+def test_a_figure_off_by_more_than_five_percent_fails(world_file):
+    world = json.loads(world_file.read_text())
+    world["loop_played"]["user_days"] = int(world["loop_played"]["user_days"] * 1.2)
+    world_file.write_text(json.dumps(world), encoding="utf-8")
+
+    with pytest.raises(CommandError, match="more than 5 % off"):
+        run(world_file)
+
+
+def test_a_world_file_without_played_figures_is_an_error(tmp_path, db):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"parameters": {}}), encoding="utf-8")
+    with pytest.raises(CommandError, match="no loop_played"):
+        run(path)
