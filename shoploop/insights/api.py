@@ -25,7 +25,7 @@ class PlaceOut(Schema):
     community: str
     name: str
     category: str
-    units: int
+    buyer_weeks: int
     buyers_at_least: int
 
 

@@ -29,7 +29,7 @@ from shoploop.insights.models import (
     Member,
 )
 
-ROWS_PER_STATEMENT = 400
+ROWS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class Batch:
         self.new_firsts: list[FirstPurchase] = []
         self.visits: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
         self.new_visits: list[LinkVisit] = []
+        self._buckets: dict[datetime, tuple[datetime, datetime, date]] = {}
         self._prefetch(events)
 
     # ---- loading -------------------------------------------------------------------------------
@@ -113,14 +114,25 @@ class Batch:
 
     # ---- what ingestors call -------------------------------------------------------------------
 
-    @staticmethod
-    def week_of(event: Event) -> date:
-        return week_start(event.occurred_at)
+    def buckets(self, event: Event) -> tuple[datetime, datetime, date]:
+        """(hour, local day, week) of the event, computed once per moment."""
+        moment = event.occurred_at
+        found = self._buckets.get(moment)
+        if found is None:
+            found = self._buckets[moment] = (
+                hour_start(moment),
+                day_start(moment),
+                week_start(moment),
+            )
+        return found
+
+    def week_of(self, event: Event) -> date:
+        return self.buckets(event)[2]
 
     def count(self, event: Event, scopes, metric: str, amount: int = 1) -> None:
         if not amount:
             return
-        hour, day = hour_start(event.occurred_at), day_start(event.occurred_at)
+        hour, day, _week = self.buckets(event)
         for scope in scopes:
             self.tallies[("h", hour, scope, metric)] += amount
             self.tallies[("d", day, scope, metric)] += amount

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from shoploop.core import clock
@@ -275,8 +274,10 @@ def _sum_tallies(scope: str, weeks: list[date], prefixes: tuple[str, ...]) -> di
 
 
 def next_product_places(scope: Scope, *, weeks: list[date] | None = None, limit: int = 10):
-    """For a shop: the communities that buy the shop's categories most (units over the weeks,
-    at least k buyers in some week): where its next product should go."""
+    """For a shop: the communities whose members bought the shop's categories most (buyer-weeks
+    over the weeks shown; a community shows only with at least k buyers in some week): where
+    its next product should go. Reads the weekly distinct rows only (bounded by communities ×
+    categories × weeks, whatever the number of events)."""
     from shoploop.communities.models import Community
 
     if scope.kind != "shop":
@@ -288,44 +289,31 @@ def next_product_places(scope: Scope, *, weeks: list[date] | None = None, limit:
     keys = [f"cat:{category}" for category in sorted(categories)]
     if not keys:
         return []
-    best: dict[tuple[str, str], int] = defaultdict(int)
+    most: dict[tuple[str, str], int] = defaultdict(int)
+    total: dict[tuple[str, str], int] = defaultdict(int)
     for community, key, value in WeeklyDistinct.objects.filter(
         scope__startswith="community:", key__in=keys, week__gte=weeks[0], week__lte=weeks[-1]
     ).values_list("scope", "key", "value"):
-        best[(community, key)] = max(best[(community, key)], value)
-    units = (
-        Tally.objects.filter(
-            grain="d",
-            scope__startswith="community:",
-            metric__in=keys,
-            start__gte=day_start_of(weeks[0]),
-            start__lt=day_start_of(weeks[-1] + timedelta(weeks=1)),
-        )
-        .values_list("scope", "metric")
-        .annotate(units=Sum("value"))
-    )
+        most[(community, key)] = max(most[(community, key)], value)
+        total[(community, key)] += value
     ranked = sorted(
-        (
-            (scope_key, metric, total)
-            for scope_key, metric, total in units
-            if not hidden(best.get((scope_key, metric), 0))
-        ),
-        key=lambda row: (-row[2], row[0], row[1]),
+        (pair for pair in total if not hidden(most[pair])),
+        key=lambda pair: (-total[pair], pair),
     )[:limit]
     names = dict(
         Community.objects.filter(
-            public_id__in=[s.split(":", 1)[1] for s, _m, _u in ranked]
+            public_id__in=[community.split(":", 1)[1] for community, _key in ranked]
         ).values_list("public_id", "name")
     )
     return [
         {
-            "community": scope_key.split(":", 1)[1],
-            "name": names.get(scope_key.split(":", 1)[1], ""),
-            "category": metric.split(":", 1)[1],
-            "units": total,
-            "buyers_at_least": best[(scope_key, metric)],
+            "community": community.split(":", 1)[1],
+            "name": names.get(community.split(":", 1)[1], ""),
+            "category": key.split(":", 1)[1],
+            "buyer_weeks": total[(community, key)],
+            "buyers_at_least": most[(community, key)],
         }
-        for scope_key, metric, total in ranked
+        for community, key in ranked
     ]
 
 

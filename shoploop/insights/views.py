@@ -29,6 +29,11 @@ def index(request):
 @login_required
 def dashboard(request, kind: str, public_id: str):
     scope = selectors.scope_for(viewer=request.user, kind=kind, public_id=public_id)
+    return render(request, "insights/dashboard.html", dashboard_context(scope))
+
+
+def dashboard_context(scope: selectors.Scope) -> dict:
+    """Everything the dashboard draws (bench.insights times it too)."""
     weeks = selectors.weeks_ending()
     loop = selectors.weekly_loop(scope, weeks=weeks)
     latest = loop[-1]
@@ -50,22 +55,18 @@ def dashboard(request, kind: str, public_id: str):
         [(row["name"], row["units"], str(row["units"])) for row in segments["categories"]],
         k=k,
     )
-    return render(
-        request,
-        "insights/dashboard.html",
-        {
-            "scope": scope,
-            "k": k,
-            "funnel": funnel,
-            "viral_chart": viral,
-            "segment_chart": segment_chart,
-            "trend": selectors.viral_trend(loop),
-            "loop": loop_rows(loop),
-            "cohorts": cohort_rows(selectors.cohorts(scope, weeks=weeks)),
-            "segments": segment_rows(segments),
-            "places": selectors.next_product_places(scope, weeks=weeks),
-        },
-    )
+    return {
+        "scope": scope,
+        "k": k,
+        "funnel": funnel,
+        "viral_chart": viral,
+        "segment_chart": segment_chart,
+        "trend": selectors.viral_trend(loop),
+        "loop": loop_rows(loop),
+        "cohorts": cohort_rows(selectors.cohorts(scope, weeks=weeks)),
+        "segments": segment_rows(segments),
+        "places": selectors.next_product_places(scope, weeks=weeks),
+    }
 
 
 @login_required
@@ -82,7 +83,7 @@ def table_csv(request, kind: str, public_id: str, table: str):
         rows = segment_rows(selectors.segments(scope, weeks=weeks))
     else:
         places = selectors.next_product_places(scope, weeks=weeks)
-        header = ["community", "name", "category", "units", "buyers_at_least"]
+        header = ["community", "name", "category", "buyer_weeks", "buyers_at_least"]
         rows = {"header": header, "rows": [[p[h] for h in header] for p in places]}
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{public_id}-{table}.csv"'
