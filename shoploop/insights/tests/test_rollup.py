@@ -238,3 +238,33 @@ def test_page_views_are_published_as_one_counted_event_per_flush(
     (entry,) = event.payload["views"]
     assert entry["count"] == 3
     assert entry["viewer_public_ids"] == [viewer.public_id]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_count_every_event_once(paid):
+    import threading
+
+    from django.db import connection
+
+    for n in range(300):
+        paid(f"U{n % 40:04d}", "S1", WEEK_1 + timedelta(seconds=n))
+    barrier, done = threading.Barrier(2), []
+
+    def worker():
+        try:
+            barrier.wait()
+            done.append(services.roll_up(settle_seconds=0, batch_size=25).events)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(done) == 300
+    assert week(SHOP).counts["orders"] == 300
+    assert week(SHOP).people["purchase"] == 40
+    assert WeeklyDistinct.objects.get(scope="shop:S1", week=WEEKS[0], key="purchase").value == 40
