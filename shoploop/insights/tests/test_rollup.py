@@ -268,3 +268,60 @@ def test_two_workers_at_once_count_every_event_once(paid):
     assert week(SHOP).counts["orders"] == 300
     assert week(SHOP).people["purchase"] == 40
     assert WeeklyDistinct.objects.get(scope="shop:S1", week=WEEKS[0], key="purchase").value == 40
+
+
+def test_the_command_and_the_task_roll_up_and_prune_old_person_facts(paid, settings):
+    import io
+
+    from django.core.management import call_command
+
+    from shoploop.insights.models import WeeklyPerson
+    from shoploop.insights.tasks import roll_up_task
+
+    for _ in range(5):
+        paid(pid("U"), "S1", WEEK_1)
+    out = io.StringIO()
+    with clock.frozen_at(WEEK_1 + timedelta(days=1)):
+        call_command("insights_rollup", stdout=out)
+    assert out.getvalue().startswith("insights: 5 events in 1 batches")
+    assert WeeklyPerson.objects.exists()
+
+    settings.INSIGHTS_PERSON_WEEKS = 2
+    with clock.frozen_at(WEEK_1 + timedelta(weeks=3)):
+        result = roll_up_task()
+    assert result["events"] == 0 and result["people"] > 0
+    assert not WeeklyPerson.objects.exists()
+    assert week(SHOP).people["purchase"] == 5  # the weekly counts stay
+
+
+def test_rebuild_reads_the_outbox_again_and_counts_the_same(paid):
+    for _ in range(6):
+        paid(pid("U"), "S1", WEEK_1)
+    roll()
+    services.rebuild()
+    assert Cursor.objects.get().last_event_id == 0
+    assert roll().events == 6
+    assert week(SHOP).counts["orders"] == 6
+
+
+def test_a_product_page_view_is_counted(client, settings, make_user, operator):
+    from django.urls import reverse
+
+    from shoploop.catalog import services as catalog
+    from shoploop.insights import pageviews
+
+    settings.INSIGHTS_COUNT_VIEWS = True
+    owner = make_user()
+    shop = catalog.approve_shop(
+        shop=catalog.apply_for_shop(user=owner, name="小店", contact="微信 x"), actor=operator
+    )
+    product = catalog.create_product(
+        shop=shop, actor=owner, title="茶", description="好茶", category="food"
+    )
+    pageviews.flush()
+    client.force_login(owner)  # the owner sees their unpublished product
+    response = client.get(reverse("catalog:product", args=[product.public_id]))
+    assert response.status_code == 200
+    (entry,) = pageviews._pending.values()
+    assert entry[0] == 1 and entry[1] == {owner.public_id}
+    pageviews.flush()
