@@ -220,7 +220,10 @@ CELERY_BEAT_SCHEDULE = {
 # fewer than INSIGHTS_MIN_PEOPLE people is shown; page views are counted per process and
 # published every INSIGHTS_VIEWS_FLUSH_SECONDS (or INSIGHTS_VIEWS_FLUSH_AT pages).
 INSIGHTS_ROLLUP_INTERVAL_SECONDS = float(os.environ.get("SHOPLOOP_INSIGHTS_INTERVAL", "60"))
-INSIGHTS_BATCH_SIZE = int(os.environ.get("SHOPLOOP_INSIGHTS_BATCH", "2000"))
+# On SQLite a batch holds the one write lock: smaller batches keep buyers' writes waiting less.
+INSIGHTS_BATCH_SIZE = int(
+    os.environ.get("SHOPLOOP_INSIGHTS_BATCH", "2000" if DATABASE_URL else "200")
+)
 INSIGHTS_SETTLE_SECONDS = float(os.environ.get("SHOPLOOP_INSIGHTS_SETTLE", "30"))
 INSIGHTS_PERSON_WEEKS = int(os.environ.get("SHOPLOOP_INSIGHTS_PERSON_WEEKS", "26"))
 INSIGHTS_LINK_PURCHASE_HOURS = float(os.environ.get("SHOPLOOP_INSIGHTS_LINK_HOURS", "24"))
