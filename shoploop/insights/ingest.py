@@ -132,8 +132,9 @@ def order_paid(event: Event, batch: Batch) -> None:
         batch.person(event, scope, f"cohort:{first_week.isoformat()}", buyer)
         for line in lines:
             _segment(event, batch, scope, buyer, line)
-    for line in lines:
-        link = batch.visited_link(buyer, line.get("product_public_id", ""), event.occurred_at)
+    products = dict.fromkeys(line.get("product_public_id", "") for line in lines)
+    for product in products:
+        link = batch.visited_link(buyer, product, event.occurred_at)
         if link is not None:
             batch.stage(event, batch.link_scopes(link), None, "link_purchases", buyer)
 

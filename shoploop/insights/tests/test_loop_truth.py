@@ -11,8 +11,17 @@ from shoploop.insights import truth
 from shoploop.simulation.engine import plan_world, play_world, world_summary
 from shoploop.simulation.parameters import WorldParameters
 
-# Small, but with enough sharing that every figure has something to count.
-PARAMS = WorldParameters(seed=3, users=60, days=8, share_rate=0.3, purchase_propensity=0.05)
+# Small, but with enough sharing that every figure has something to count. Nobody shops on
+# their own: in so small a world a friend who opened a link often buys the same product by
+# themself within the day, which insights rightly counts as brought by the link.
+PARAMS = WorldParameters(
+    seed=3,
+    users=60,
+    days=8,
+    share_rate=0.3,
+    purchase_propensity=0.0,
+    purchase_propensity_per_community=0.0,
+)
 
 
 @pytest.fixture
@@ -33,25 +42,32 @@ def run(world_file, **options) -> str:
     return out.getvalue()
 
 
-def test_insights_recovers_the_played_counts_exactly(world_file):
+def test_insights_recovers_the_played_counts_exactly(world_file, settings):
+    # The simulated friend pays within 40 minutes of opening the link. Within the default
+    # 24 hours a flash sale or bargain of the same product, played by another activity that
+    # knows nothing of the link, also counts as brought by it (rightly, for a merchant);
+    # narrowing the window to an hour leaves the link's own purchases, which must be exact.
+    settings.INSIGHTS_LINK_PURCHASE_HOURS = 1
     output = run(world_file)
 
     world = json.loads(world_file.read_text())
     rows = {row.name: row for row in truth.compare(world)}
+    assert ", 0 outside" in output
     played = world["loop_played"]
     assert played["user_days"] > 0
     for name in (
         "person-days that could share",
         "links shared",
         "visits through links",
+        "purchases links brought",
         "share rate (links per person-day)",
         "visits per link",
+        "visit → purchase conversion",
+        "viral coefficient (purchases brought per person-day)",
     ):
         assert rows[name].recovered == rows[name].played, name
     assert rows["links shared"].played > 20
-    assert rows["purchases links brought"].played > 0
-    assert abs(rows["purchases links brought"].error) <= truth.TOLERANCE
-    assert "loop_truth:" in output and ", 0 outside" in output
+    assert rows["purchases links brought"].played > 10
 
 
 def test_a_figure_off_by_more_than_five_percent_fails(world_file):

@@ -137,8 +137,8 @@ class Sharing(Activity):
                 played["link_purchases"] += self._buy(friend, visitor, offer_index, day=day, at=at)
 
     def _buy(self, person_index: int, buyer, offer_index: int, *, day: int, at) -> int:
-        """The friend buys one of what was shared and pays (approves in the sandbox); how many
-        paid orders that made."""
+        """The friend buys one of what was shared and pays (approves in the sandbox); 1 when an
+        order with it was paid."""
         world = self.world
         offer = world.offers[offer_index]
         if world.shops[offer.shop].owner == person_index:
@@ -181,15 +181,16 @@ class Sharing(Activity):
             approve=True,
         )
         world.flush()  # the signed callback marks the orders paid (and attributes them)
-        paid = 0
         for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
             "public_id", "shop_id", "state"
         ):
             if state == PAID:
-                paid += 1
                 ship_day = day + self.rng.randint(*world.params.ship_delay_days)
                 world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
-        return paid
+        # The cart may have held other things too: the link brought the order with its product.
+        return int(
+            checkout.orders.filter(state=PAID, lines__sku__public_id=offer.sku_public_id).exists()
+        )
 
     def _friend(self, person, community) -> int | None:
         world = self.world
