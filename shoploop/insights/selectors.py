@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from shoploop.core import clock
 from shoploop.core.errors import NotFound, PermissionDenied
 from shoploop.insights.batch import day_start, week_start
-from shoploop.insights.ingest import CONVERSATION, PLATFORM, PURCHASE, REACH, SHARING, STAGES
+from shoploop.insights.ingest import PLATFORM, PURCHASE, STAGES
 from shoploop.insights.models import KnownProduct, Tally, WeeklyDistinct
 
 KINDS = ("shop", "community", "platform")
@@ -315,11 +315,3 @@ def next_product_places(scope: Scope, *, weeks: list[date] | None = None, limit:
         }
         for community, key in ranked
     ]
-
-
-STAGE_LABELS = {
-    REACH: "reach",
-    CONVERSATION: "conversation",
-    PURCHASE: "purchase",
-    SHARING: "sharing",
-}
