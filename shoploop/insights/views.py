@@ -36,11 +36,11 @@ def dashboard_context(scope: selectors.Scope) -> dict:
     """Everything the dashboard draws (bench.insights times it too)."""
     weeks = selectors.weeks_ending()
     loop = selectors.weekly_loop(scope, weeks=weeks)
-    latest = loop[-1]
+    latest = latest_with_people(loop)
     k = selectors.min_people()
     labels = stage_labels()
     funnel = charts.bar_chart(
-        _("People at each stage of the loop this week"),
+        _("People at each stage of the loop, week of %(week)s") % {"week": latest.week},
         [(labels[s], latest.people[s], str(latest.people[s])) for s in selectors.STAGES],
         k=k,
     )
@@ -67,6 +67,14 @@ def dashboard_context(scope: selectors.Scope) -> dict:
         "segments": segment_rows(segments),
         "places": selectors.next_product_places(scope, weeks=weeks),
     }
+
+
+def latest_with_people(loop: list) -> selectors.WeekFigures:
+    """The newest week in which anyone did anything (this week, early on Monday, is empty)."""
+    for row in reversed(loop):
+        if any(row.people[stage] != 0 for stage in selectors.STAGES):
+            return row
+    return loop[-1]
 
 
 @login_required
