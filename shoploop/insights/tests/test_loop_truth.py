@@ -84,3 +84,15 @@ def test_a_world_file_without_played_figures_is_an_error(tmp_path, db):
     path.write_text(json.dumps({"parameters": {}}), encoding="utf-8")
     with pytest.raises(CommandError, match="no loop_played"):
         run(path)
+
+
+def test_simulate_param_overrides_numeric_knobs_only():
+    from shoploop.simulation.management.commands.simulate import parse_params
+
+    assert parse_params(["feed_open_rate=0", "users_per_community=80"]) == {
+        "feed_open_rate": 0.0,
+        "users_per_community": 80,
+    }
+    for bad in ("nothing=1", "visibility_shares=1", "share_rate=lots"):
+        with pytest.raises(CommandError):
+            parse_params([bad])
