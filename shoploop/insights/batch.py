@@ -235,7 +235,7 @@ class Batch:
         _upsert_add(
             "insights_tally",
             ("grain", "start", "scope", "metric", "value"),
-            ("grain", "scope", "metric", "start"),
+            ("grain", "scope", "start", "metric"),
             rows,
         )
 

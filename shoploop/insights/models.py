@@ -39,8 +39,9 @@ class Tally(models.Model):
 
     class Meta:
         constraints = [
+            # start before metric: a page reads one scope's days in a range, every metric.
             models.UniqueConstraint(
-                fields=["grain", "scope", "metric", "start"], name="insights_tally_key"
+                fields=["grain", "scope", "start", "metric"], name="insights_tally_key"
             )
         ]
 
@@ -82,6 +83,8 @@ class WeeklyDistinct(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "week", "key"], name="insights_distinct_key")
         ]
+        # "Where next": one key (a category) in every community, over a range of weeks.
+        indexes = [models.Index(fields=["key", "week"], name="insights_distinct_by_key")]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.week} {self.key} = {self.value}"
