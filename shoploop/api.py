@@ -21,6 +21,7 @@ from shoploop.crowdtasks.api import router as crowdtasks_router
 from shoploop.deals.api import router as deals_router
 from shoploop.feed.api import router as feed_router
 from shoploop.ideas.api import router as ideas_router
+from shoploop.insights.api import router as insights_router
 from shoploop.ledger.api import router as ledger_router
 from shoploop.notifications.api import router as notifications_router
 from shoploop.orders.api import router as orders_router
@@ -193,3 +194,4 @@ api.add_router("/referrals", referrals_router)
 api.add_router("/feed", feed_router)
 api.add_router("/ideas", ideas_router)
 api.add_router("/crowdtasks", crowdtasks_router)
+api.add_router("/insights", insights_router)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "shoploop.feed",
     "shoploop.ideas",
     "shoploop.crowdtasks",
+    "shoploop.insights",
     "shoploop.web",
     "shoploop.simulation",
 ]
@@ -214,6 +215,27 @@ CELERY_BEAT_SCHEDULE = {
         "task": "shoploop.core.tasks.deliver_outbox_task",
         "schedule": OUTBOX_INTERVAL_SECONDS,
     },
+}
+# Insights (docs/insights.md): the rollup reads outbox events after its cursor every
+# INSIGHTS_ROLLUP_INTERVAL seconds, INSIGHTS_BATCH_SIZE at a time, once they are
+# INSIGHTS_SETTLE_SECONDS old; person facts are kept INSIGHTS_PERSON_WEEKS weeks; no figure about
+# fewer than INSIGHTS_MIN_PEOPLE people is shown; page views are counted per process and
+# published every INSIGHTS_VIEWS_FLUSH_SECONDS (or INSIGHTS_VIEWS_FLUSH_AT pages).
+INSIGHTS_ROLLUP_INTERVAL_SECONDS = float(os.environ.get("SHOPLOOP_INSIGHTS_INTERVAL", "60"))
+# On SQLite a batch holds the one write lock: smaller batches keep buyers' writes waiting less.
+INSIGHTS_BATCH_SIZE = int(
+    os.environ.get("SHOPLOOP_INSIGHTS_BATCH", "2000" if DATABASE_URL else "200")
+)
+INSIGHTS_SETTLE_SECONDS = float(os.environ.get("SHOPLOOP_INSIGHTS_SETTLE", "30"))
+INSIGHTS_PERSON_WEEKS = int(os.environ.get("SHOPLOOP_INSIGHTS_PERSON_WEEKS", "26"))
+INSIGHTS_LINK_PURCHASE_HOURS = float(os.environ.get("SHOPLOOP_INSIGHTS_LINK_HOURS", "24"))
+INSIGHTS_MIN_PEOPLE = int(os.environ.get("SHOPLOOP_INSIGHTS_MIN_PEOPLE", "5"))
+INSIGHTS_COUNT_VIEWS = env_bool("SHOPLOOP_INSIGHTS_COUNT_VIEWS", True)
+INSIGHTS_VIEWS_FLUSH_SECONDS = float(os.environ.get("SHOPLOOP_INSIGHTS_VIEWS_FLUSH", "60"))
+INSIGHTS_VIEWS_FLUSH_AT = int(os.environ.get("SHOPLOOP_INSIGHTS_VIEWS_FLUSH_AT", "500"))
+CELERY_BEAT_SCHEDULE["insights-rollup"] = {
+    "task": "shoploop.insights.tasks.roll_up_task",
+    "schedule": INSIGHTS_ROLLUP_INTERVAL_SECONDS,
 }
 
 # i18n: zh-Hans is the default for our users; English ships too.

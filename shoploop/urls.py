@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("shoploop.chat.urls")),
     path("", include("shoploop.content.urls")),
     path("", include("shoploop.ideas.urls")),
+    path("", include("shoploop.insights.urls")),
     path("", include("shoploop.web.urls")),
 ]
 

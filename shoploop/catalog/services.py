@@ -440,6 +440,7 @@ def publish_product(*, product: Product, actor) -> Product:
             "catalog.product.published",
             product_public_id=product.public_id,
             shop_public_id=product.shop.public_id,
+            category=product.category,
         )
     return product
 

@@ -84,6 +84,14 @@ def product_detail(request, product_id):
     }
     if request.htmx:
         return render(request, "catalog/_sku_panel.html", context)
+    from shoploop.insights.pageviews import record_view  # a higher app: imported here
+
+    record_view(
+        kind="product",
+        target_public_id=product.public_id,
+        shop_public_id=product.shop.public_id,
+        viewer=request.user,
+    )
     return render(request, "catalog/product_detail.html", context)
 
 

@@ -128,6 +128,14 @@ def community_edit(request, public_id):
 def community_detail(request, public_id):
     community = _community_or_404(public_id)
     membership = selectors.membership_of(user=request.user, community=community)
+    from shoploop.insights.pageviews import record_view  # a higher app: imported here
+
+    record_view(
+        kind="community",
+        target_public_id=community.public_id,
+        community_public_id=community.public_id,
+        viewer=request.user,
+    )
     return render(
         request,
         "communities/detail.html",

@@ -19,6 +19,12 @@ def _deliver_outbox() -> int:
     return deliver_pending(max_batches=50)
 
 
+def _roll_up_insights() -> dict[str, int]:
+    from shoploop.insights.tasks import roll_up_task
+
+    return roll_up_task()
+
+
 class _Timer:
     def __init__(
         self, name: str, interval: float, job: Callable[[], object], stop: threading.Event
@@ -50,6 +56,12 @@ class EmbeddedScheduler:
         self._timers = [
             _Timer("settle-due", self.interval, settle_due, self._stop),
             _Timer("deliver-outbox", self.outbox_interval, _deliver_outbox, self._stop),
+            _Timer(
+                "insights-rollup",
+                settings.INSIGHTS_ROLLUP_INTERVAL_SECONDS,
+                _roll_up_insights,
+                self._stop,
+            ),
         ]
 
     def start(self) -> None:

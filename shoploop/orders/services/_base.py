@@ -98,5 +98,24 @@ def _publish(name: str, order: Order, **extra) -> None:
         buyer_public_id=order.buyer.public_id,
         shop_public_id=order.shop.public_id,
         total_fen=order.total_fen,
+        **(_paid_lines(order) if name == "orders.order.paid" else {}),
         **extra,
     )
+
+
+def _paid_lines(order: Order) -> dict:
+    """What a paid order bought, for insights' segments (category and price band by line)."""
+    lines = order.lines.order_by("pk").values_list(
+        "product_public_id", "sku__product__category", "quantity", "paid_fen"
+    )
+    return {
+        "lines": [
+            {
+                "product_public_id": product,
+                "category": category or "other",
+                "quantity": quantity,
+                "paid_fen": paid_fen,
+            }
+            for product, category, quantity, paid_fen in lines
+        ]
+    }

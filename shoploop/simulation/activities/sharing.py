@@ -33,17 +33,26 @@ class Sharing(Activity):
         self.rng = own_stream(world.params.seed, "sharing")
         self.schemes_decided: set[int] = set()
         self.promoters: set[int] = set()
+        # What was played, for loop truth (world.json "loop_played"): person-days that could
+        # share, and per community public id ("" for none) new links, visits and the purchases
+        # they brought.
+        self.played = world.loop_played = {"user_days": 0, "communities": {}}
+
+    def _played(self, community_public_id: str) -> dict[str, int]:
+        return self.played["communities"].setdefault(
+            community_public_id, {"shares": 0, "visits": 0, "link_purchases": 0}
+        )
 
     def play_day(self, day: int) -> None:
         world, rng = self.world, self.rng
         if not world.offers:
             return
         self._shop_schemes()
-        sharers = [
-            person
-            for person in world.people
-            if person.user_id is not None and rng.random() < world.params.share_rate
-        ]
+        present = [person for person in world.people if person.user_id is not None]
+        # Signed-up person-days, as the events tell them (the operator has signed up too).
+        operator = world.operator is not None and world.operator.user_id is not None
+        self.played["user_days"] += len(present) + operator
+        sharers = [person for person in present if rng.random() < world.params.share_rate]
         for person, moment in zip(sharers, world.moments(len(sharers), rng=rng), strict=True):
             self._share(person, day=day, at=moment)
 
@@ -105,13 +114,15 @@ class Sharing(Activity):
         )
         if link is None:
             return
+        played = self._played(community.community.public_id if community else "")
+        played["shares"] += link.created_at == at  # a new link (not one found again)
         for _ in range(self._geometric(params.share_visits_per_link)):
             friend = self._friend(person, community)
             if friend is None or world.people[friend].user_id is None:
                 continue
             at += timedelta(minutes=rng.randint(1, 180))
             visitor = world.user(friend)
-            world.call(
+            visit = world.call(
                 referrals.record_visit,
                 at=at,
                 outcome="referrals.link.visited",
@@ -119,15 +130,17 @@ class Sharing(Activity):
                 visitor=visitor,
                 ip=f"10.{friend % 250}.{friend // 250 % 250}.{rng.randint(1, 250)}",
             )
+            played["visits"] += visit is not None
             if rng.random() < params.share_conversion:
-                self._buy(friend, visitor, offer_index, day=day, at=at)
+                played["link_purchases"] += self._buy(friend, visitor, offer_index, day=day, at=at)
 
-    def _buy(self, person_index: int, buyer, offer_index: int, *, day: int, at) -> None:
-        """The friend buys one of what was shared and pays (approves in the sandbox)."""
+    def _buy(self, person_index: int, buyer, offer_index: int, *, day: int, at) -> int:
+        """The friend buys one of what was shared and pays (approves in the sandbox); 1 when an
+        order with it was paid."""
         world = self.world
         offer = world.offers[offer_index]
         if world.shops[offer.shop].owner == person_index:
-            return
+            return 0
         at += timedelta(minutes=self.rng.randint(1, 30))
         line = world.call(
             orders.add_to_cart,
@@ -138,7 +151,7 @@ class Sharing(Activity):
             quantity=1,
         )
         if line is None:
-            return
+            return 0
         checkout = world.call(
             orders.checkout,
             at=at,
@@ -155,7 +168,7 @@ class Sharing(Activity):
                 user=buyer,
                 sku_public_id=offer.sku_public_id,
             )
-            return
+            return 0
         at += timedelta(minutes=self.rng.randint(1, 10))
         world.call(
             payments.respond_in_sandbox,
@@ -172,6 +185,10 @@ class Sharing(Activity):
             if state == PAID:
                 ship_day = day + self.rng.randint(*world.params.ship_delay_days)
                 world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
+        # The cart may have held other things too: the link brought the order with its product.
+        return int(
+            checkout.orders.filter(state=PAID, lines__sku__public_id=offer.sku_public_id).exists()
+        )
 
     def _friend(self, person, community) -> int | None:
         world = self.world

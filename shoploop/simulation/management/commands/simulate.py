@@ -1,5 +1,6 @@
 """``manage.py simulate``: build the seeded demo world through services (simulation.world)."""
 
+import dataclasses
 import json
 import sys
 import time
@@ -34,6 +35,23 @@ def default_world_file() -> Path:
     return Path(settings.BASE_DIR) / "var" / "world.json"
 
 
+def parse_params(pairs: list[str]) -> dict[str, float | int]:
+    """``["feed_open_rate=0"]`` → ``{"feed_open_rate": 0.0}``: numeric knobs only, by their
+    declared type."""
+    fields = {f.name: f.type for f in dataclasses.fields(WorldParameters)}
+    found: dict[str, float | int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        kind = fields.get(name.strip())
+        if kind not in ("int", "float", int, float):
+            raise CommandError(f"--param {pair}: not a numeric parameter of the world.")
+        try:
+            found[name.strip()] = int(value) if kind in ("int", int) else float(value)
+        except ValueError:
+            raise CommandError(f"--param {pair}: {value!r} is not a number.") from None
+    return found
+
+
 class Command(BaseCommand):
     help = "Build the seeded demo world by calling services only; print three demo logins."
 
@@ -48,11 +66,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--world-file", type=Path, default=None, help="Where to write world.json."
         )
+        parser.add_argument(
+            "--param",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="Override a number in WorldParameters (e.g. feed_open_rate=0); repeatable.",
+        )
 
-    def handle(self, *args, users, days, seed, if_empty, quiet, world_file, **options):
+    def handle(self, *args, users, days, seed, if_empty, quiet, world_file, param, **options):
         if users < 1 or days < 1:
             raise CommandError("--users and --days must be at least 1.")
-        params = WorldParameters(seed=seed, users=users, days=days)
+        params = WorldParameters(seed=seed, users=users, days=days, **parse_params(param))
         world_file = Path(world_file or default_world_file())
         if if_empty and get_user_model().objects.exists():
             if not quiet:

@@ -1,0 +1,59 @@
+"""``manage.py loop_truth``: does insights recover what ``simulate`` played? (docs/insights.md)"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from shoploop.insights import services, truth
+
+
+class Command(BaseCommand):
+    help = (
+        "Roll up the outbox, then compare what insights recovered with what simulate played "
+        "(world.json); fails if a figure is more than 5 % off."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--world-file", type=Path, default=None)
+        parser.add_argument(
+            "--min-purchases",
+            type=int,
+            default=20,
+            help="Gate a community's figure only from this many purchases brought.",
+        )
+        parser.add_argument("--no-rollup", action="store_true")
+
+    def handle(self, *args, world_file, min_purchases, no_rollup, **options):
+        path = Path(world_file or Path(settings.BASE_DIR) / "var" / "world.json")
+        try:
+            world = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as failure:
+            raise CommandError(f"Cannot read {path}: {failure}") from None
+        if not world.get("loop_played"):
+            raise CommandError(f"{path} has no loop_played: run simulate with this version.")
+        if not no_rollup:
+            services.roll_up(wait_to_settle=False)
+        rows = truth.compare(world, min_purchases=min_purchases)
+        self.stdout.write(f"{'figure':<72} {'played':>10} {'recovered':>10} {'error':>8}  knob")
+        for row in rows:
+            self.stdout.write(self._line(row))
+        failed = [row for row in rows if not row.ok]
+        gated = sum(row.gated for row in rows)
+        self.stdout.write(
+            f"loop_truth: {gated} figures gated at ±{truth.TOLERANCE:.0%}, {len(failed)} outside"
+        )
+        if failed:
+            raise CommandError(f"{len(failed)} figures are more than 5 % off.")
+
+    @staticmethod
+    def _line(row: truth.TruthRow) -> str:
+        knob = ""
+        if row.knob is not None:
+            knob = f"{row.knob:.4g} ({row.knob_error:+.1%})"
+        mark = "" if row.gated else "  (small, not gated)"
+        return (
+            f"{row.name:<72} {row.played:>10.4g} {row.recovered:>10.4g} {row.error:>+8.2%}  "
+            f"{knob}{mark}"
+        )
