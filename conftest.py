@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.utils import translation
 
 from shoploop.accounts.auth import hash_token
@@ -126,8 +127,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _no_page_view_counting(settings):
+def _no_page_view_counting():
     """Page views are counted per process and published now and then (insights.pageviews): a
     test must not see that event appear because some earlier test viewed pages. Tests of the
-    counting turn it on."""
-    settings.INSIGHTS_COUNT_VIEWS = False
+    counting turn it on (with the ``settings`` fixture). Not through ``settings`` here: a test
+    may name a parameter ``settings``, which would shadow that fixture."""
+    with override_settings(INSIGHTS_COUNT_VIEWS=False):
+        yield

@@ -26,6 +26,10 @@ MONEY_OPERATIONS = {
     "deals_flash_buy",
     "deals_crowdfunding_back",
     "deals_quote",
+    # A task's money reward is reserved at publishing, paid at a pick, returned at a cancel.
+    "crowdtasks_publish_task",
+    "crowdtasks_pick_winner",
+    "crowdtasks_cancel_task",
 }
 
 

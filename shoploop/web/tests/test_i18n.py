@@ -77,12 +77,16 @@ def test_every_chinese_message_is_translated():
 
 
 def test_chinese_translations_keep_every_placeholder():
+    """Chinese has one plural form, used for every count: it carries the placeholders of the
+    English plural (which names the count even where the singular does not: "… for the winner" /
+    "… for each of %(winners)s winners")."""
     po = polib.pofile(str(catalogue_path("zh_Hans")))
     for entry in po.translated_entries():
         translations = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
+        source = entry.msgid_plural or entry.msgid
         for translation in translations:
             assert sorted(PLACEHOLDER.findall(translation)) == sorted(
-                PLACEHOLDER.findall(entry.msgid)
+                PLACEHOLDER.findall(source)
             ), entry.msgid
 
 
