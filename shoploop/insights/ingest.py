@@ -74,6 +74,19 @@ def stage_fact(
     return ingest
 
 
+def want_added(event: Event, batch: Batch) -> None:
+    """A want (想要) at a price band: counted for the shop it was raised with and for every
+    community of the person who wants it (``community_public_ids``), so a shop sees which
+    communities want what, at which band."""
+    payload = event.payload
+    scopes = [PLATFORM]
+    if scope := shop_scope(payload.get("shop_public_id")):
+        scopes.append(scope)
+    scopes.extend(community_scope(c) for c in payload.get("community_public_ids") or () if c)
+    band = payload.get("price_band") or "unknown"
+    batch.stage(event, scopes, CONVERSATION, f"want:{band}", payload.get("user_public_id"))
+
+
 # ---- reach ------------------------------------------------------------------------------------
 
 
@@ -213,6 +226,35 @@ INGESTORS: dict[str, Ingestor] = {
         CONVERSATION, "reviews", "author_public_id", shop="shop_public_id"
     ),
     "chat.message.sent": stage_fact(CONVERSATION, "chats", "sender_public_id"),
+    # co-creation (众创, 众包): ideas, votes and comments, wants, task entries
+    "ideas.idea.proposed": stage_fact(
+        CONVERSATION,
+        "ideas",
+        "author_public_id",
+        shop="shop_public_id",
+        community="community_public_id",
+    ),
+    "ideas.idea.voted": stage_fact(
+        CONVERSATION,
+        "idea_votes",
+        "voter_public_id",
+        shop="shop_public_id",
+        community="community_public_id",
+    ),
+    "ideas.idea.commented": stage_fact(
+        CONVERSATION,
+        "idea_comments",
+        "commenter_public_id",
+        shop="shop_public_id",
+        community="community_public_id",
+    ),
+    "ideas.idea.shipped": stage_fact(
+        None, "ideas_shipped", None, shop="shop_public_id", community="community_public_id"
+    ),
+    "ideas.want.added": want_added,
+    "crowdtasks.entry.submitted": stage_fact(
+        CONVERSATION, "task_entries", "author_public_id", shop="shop_public_id"
+    ),
     # purchase
     "orders.order.paid": order_paid,
     "deals.group.completed": deal_completed,

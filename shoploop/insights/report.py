@@ -45,7 +45,7 @@ def cohort_rows(cohorts: list[dict]) -> dict:
 def segment_rows(segments: dict) -> dict:
     rows = [
         [kind, row["name"], row["units"], row["buyers_at_least"]]
-        for kind in ("categories", "price_bands")
+        for kind in ("categories", "price_bands", "wants")
         for row in segments[kind]
     ]
     return {"header": ["segment", "name", "units", "buyers_at_least"], "rows": rows}

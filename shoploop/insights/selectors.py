@@ -239,24 +239,29 @@ def cohorts(scope: Scope, *, weeks: list[date] | None = None) -> list[dict]:
 # ---- segments -----------------------------------------------------------------------------------
 
 
+SEGMENT_KINDS = {"cat": "categories", "band": "price_bands", "want": "wants"}
+_SEGMENT_REGEX = r"^(cat|band|want):"
+
+
 def segments(scope: Scope, *, weeks: list[date] | None = None) -> dict[str, list[dict]]:
-    """What the scope's buyers bought by category and price band: units and buyers (the most in
-    any one week: a lower bound on distinct buyers, so the k-anonymity rule holds)."""
+    """What the scope's buyers bought by category and price band, and what its people want
+    (想要) by price band: units (wants) and people (the most in any one week: a lower bound on
+    distinct people, so the k-anonymity rule holds)."""
     weeks = weeks or weeks_ending()
-    units = _sum_tallies(scope.key, weeks, ("cat:", "band:"))
+    units = _sum_tallies(scope.key, weeks, tuple(f"{prefix}:" for prefix in SEGMENT_KINDS))
     buyers: dict[str, int] = defaultdict(int)
     for key, value in (
         WeeklyDistinct.objects.filter(scope=scope.key, week__gte=weeks[0], week__lte=weeks[-1])
-        .filter(key__regex=r"^(cat|band):")
+        .filter(key__regex=_SEGMENT_REGEX)
         .values_list("key", "value")
     ):
         buyers[key] = max(buyers[key], value)
-    result: dict[str, list[dict]] = {"categories": [], "price_bands": []}
+    result: dict[str, list[dict]] = {kind: [] for kind in SEGMENT_KINDS.values()}
     for key in sorted(units, key=lambda k: -units[k]):
         kind, name = key.split(":", 1)
         if hidden(buyers.get(key, 0)):
             continue
-        result["categories" if kind == "cat" else "price_bands"].append(
+        result[SEGMENT_KINDS[kind]].append(
             {"name": name, "units": units[key], "buyers_at_least": buyers[key]}
         )
     return result
@@ -267,7 +272,7 @@ def _sum_tallies(scope: str, weeks: list[date], prefixes: tuple[str, ...]) -> di
     last = day_start_of(weeks[-1] + timedelta(weeks=1))
     totals: dict[str, int] = defaultdict(int)
     rows = Tally.objects.filter(grain="d", scope=scope, start__gte=first, start__lt=last)
-    for metric, value in rows.filter(metric__regex=r"^(cat|band):").values_list("metric", "value"):
+    for metric, value in rows.filter(metric__regex=_SEGMENT_REGEX).values_list("metric", "value"):
         if metric.startswith(prefixes):
             totals[metric] += value
     return totals

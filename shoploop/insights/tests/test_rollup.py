@@ -325,3 +325,54 @@ def test_a_product_page_view_is_counted(client, settings, make_user, operator):
     (entry,) = pageviews._pending.values()
     assert entry[0] == 1 and entry[1] == {owner.public_id}
     pageviews.flush()
+
+
+def test_ideas_and_wants_count_as_conversation_and_show_which_communities_want_what(emit):
+    """A want is counted for the shop and for every community of the person who wants it;
+    fewer than five people wanting at a band is hidden."""
+    wanters = [pid("U") for _ in range(5)]
+    for wanter in wanters:
+        emit(
+            "ideas.want.added",
+            WEEK_1,
+            want_public_id=pid("W"),
+            wanted_product_public_id="WP1",
+            shop_public_id="S1",
+            user_public_id=wanter,
+            price_band="50_100",
+            community_public_id=None,
+            community_public_ids=["C1", "C2"],
+        )
+    for voter in wanters[:4]:
+        emit(
+            "ideas.idea.voted",
+            WEEK_1,
+            idea_public_id="I1",
+            shop_public_id="S1",
+            community_public_id="C1",
+            author_public_id=wanters[0],
+            voter_public_id=voter,
+        )
+    emit(
+        "ideas.want.added",
+        WEEK_1,
+        want_public_id=pid("W"),
+        wanted_product_public_id="WP1",
+        shop_public_id="S1",
+        user_public_id=wanters[0],
+        price_band="500_up",
+        community_public_id=None,
+        community_public_ids=["C1"],
+    )
+    assert roll().events == 10
+
+    for scope in (COMMUNITY, SHOP, Scope("community", "C2", "花友会")):
+        wants = selectors.segments(scope, weeks=WEEKS)["wants"]
+        assert wants == [{"name": "50_100", "units": 5, "buyers_at_least": 5}]  # 500_up: 1 person
+    assert week(COMMUNITY).people["conversation"] == 5
+    assert (
+        Tally.objects.filter(scope="community:C1", metric="idea_votes").aggregate(
+            total=Sum("value")
+        )["total"]
+        == 8
+    )  # hourly and daily tallies of the four votes
