@@ -70,12 +70,29 @@ class IdeaProductOut(Schema):
     title: str
 
 
-class IdeaOut(Schema):
-    """Read from an Idea."""
+class _ShopThingOut(Schema):
+    """What an idea and a wanted product share: their id, their shop's and their community's."""
 
     id: str
     shop_id: str
     community_id: str | None = None
+
+    @staticmethod
+    def resolve_id(obj) -> str:
+        return obj.public_id
+
+    @staticmethod
+    def resolve_shop_id(obj) -> str:
+        return obj.shop.public_id
+
+    @staticmethod
+    def resolve_community_id(obj) -> str | None:
+        return obj.community.public_id if obj.community_id else None
+
+
+class IdeaOut(_ShopThingOut):
+    """Read from an Idea."""
+
     author: IdeaPersonOut
     kind: str
     product: IdeaProductOut | None = None
@@ -90,18 +107,6 @@ class IdeaOut(Schema):
     comment_count: int
     created_at: datetime
     url: str
-
-    @staticmethod
-    def resolve_id(obj) -> str:
-        return obj.public_id
-
-    @staticmethod
-    def resolve_shop_id(obj) -> str:
-        return obj.shop.public_id
-
-    @staticmethod
-    def resolve_community_id(obj) -> str | None:
-        return obj.community.public_id if obj.community_id else None
 
     @staticmethod
     def resolve_author(obj) -> dict:
@@ -185,12 +190,9 @@ class IdeaPriceBandOut(Schema):
     label: str
 
 
-class WantedProductOut(Schema):
+class WantedProductOut(_ShopThingOut):
     """Read from a WantedProduct."""
 
-    id: str
-    shop_id: str
-    community_id: str | None = None
     proposer: IdeaPersonOut
     title: str
     description: str
@@ -199,18 +201,6 @@ class WantedProductOut(Schema):
     project_id: str | None = None
     created_at: datetime
     url: str
-
-    @staticmethod
-    def resolve_id(obj) -> str:
-        return obj.public_id
-
-    @staticmethod
-    def resolve_shop_id(obj) -> str:
-        return obj.shop.public_id
-
-    @staticmethod
-    def resolve_community_id(obj) -> str | None:
-        return obj.community.public_id if obj.community_id else None
 
     @staticmethod
     def resolve_proposer(obj) -> dict:
