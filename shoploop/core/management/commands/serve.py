@@ -1,5 +1,7 @@
 """Serve Shoploop over ASGI (uvicorn). Without Redis, the embedded scheduler runs deadlines here."""
 
+import gc
+
 import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -24,6 +26,7 @@ class Command(BaseCommand):
             scheduler = EmbeddedScheduler()
             scheduler.start()
         self.stdout.write(f"Shoploop on http://{host}:{port}/  (Ctrl-C stops)")
+        freeze_start_up_objects()
         try:
             uvicorn.run(
                 "shoploop.asgi:application",
@@ -37,3 +40,15 @@ class Command(BaseCommand):
         finally:
             if scheduler:
                 scheduler.stop()
+
+
+def freeze_start_up_objects() -> None:
+    """Load the application, then take everything loaded so far (Django, the apps, their
+    modules: alive as long as the process) out of the collector's full passes. In a web process
+    holding hundreds of WebSocket connections those passes stalled the event loop for about
+    150 ms now and then, which was the whole tail of a room's delivery latency
+    (docs/benchmarks.md, bench.chat). Not at import of ``shoploop.asgi``: a process that imports
+    it for other reasons (the tests) would freeze its own live objects too."""
+    import shoploop.asgi  # noqa: F401  (uvicorn then finds it loaded)
+
+    gc.freeze()
