@@ -15,19 +15,14 @@ from shoploop.content import selectors, services
 from shoploop.content.markup import render_markdown
 from shoploop.content.models import Post, Review
 from shoploop.core.errors import NotFound, PermissionDenied, ValidationFailed
-from shoploop.core.schemas import InputSchema
+from shoploop.core.schemas import InputSchema, rate_limited_response
 
 router = Router(tags=["content"])
 
 # Posting, commenting, reporting and sharing are rate-limited per person (bursts, new accounts).
-RATE_LIMITED = {
-    "responses": {
-        429: {
-            "description": "Too many posts, comments or reports in a short time; ``rate_limited``.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
-    }
-}
+RATE_LIMITED = rate_limited_response(
+    "Too many posts, comments or reports in a short time; ``rate_limited``."
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,3 +31,17 @@ class InputSchema(Schema):
         if isinstance(given, Mapping | cls):
             return value
         raise ValueError("must be a JSON object")
+
+
+def rate_limited_response(description: str) -> dict:
+    """``openapi_extra`` for an operation that answers 429 ``rate_limited`` (an ``ErrorOut``)."""
+    return {
+        "responses": {
+            429: {
+                "description": description,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+                },
+            }
+        }
+    }

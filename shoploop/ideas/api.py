@@ -13,7 +13,7 @@ from shoploop.accounts.auth import optional_auth
 from shoploop.catalog.selectors import product_by_public_id, shop_by_public_id
 from shoploop.communities.selectors import get_community
 from shoploop.core.errors import PermissionDenied
-from shoploop.core.schemas import InputSchema
+from shoploop.core.schemas import InputSchema, rate_limited_response
 from shoploop.ideas import selectors, services
 from shoploop.ideas.models import Idea, PriceBand, WantedProduct
 
@@ -39,14 +39,9 @@ class IdeaPagination(LimitOffsetPagination):
         super().__init__(max_limit=MAX_PAGE_SIZE, **kwargs)
 
 
-RATE_LIMITED = {
-    "responses": {
-        429: {
-            "description": "Too many proposals or comments in a minute; ``rate_limited``.",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
-    }
-}
+RATE_LIMITED = rate_limited_response(
+    "Too many proposals or comments in a minute; ``rate_limited``."
+)
 
 
 # ---------------------------------------------------------------------------------------------
