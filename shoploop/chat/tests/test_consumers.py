@@ -174,6 +174,41 @@ def test_a_message_published_ahead_waits_for_the_older_one_without_reading_the_d
     assert reads == []
 
 
+def test_a_pushed_message_is_forwarded_without_a_hop_to_the_sync_thread(
+    client, buyer, merchant, shop, monkeypatch
+):
+    """channels closes stale database connections before every event through the one thread
+    that runs the process's synchronous views; a pushed chat event reads no database, so in a big
+    room that was one queued hop per connection per message ahead of the next send."""
+    import channels.consumer
+
+    chat = services.start_shop_conversation(buyer=buyer, shop=shop)
+    cookie = _cookie_of(client, merchant)
+    hops = []
+    original = channels.consumer.aclose_old_connections
+
+    async def counted():
+        hops.append(1)
+        await original()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+
+    async def scenario():
+        ws = _communicator(cookie=cookie)
+        await _connected(ws)
+        await ws.send_json_to({"type": "subscribe", "conversation": chat.public_id})
+        await _frame(ws)
+        hops_before_pushes = len(hops)
+        for n in range(3):
+            await send(actor=buyer, conversation=chat, text=f"m{n + 1}")
+        assert [(await _frame(ws))["message"]["text"] for _ in range(3)] == ["m1", "m2", "m3"]
+        assert len(hops) == hops_before_pushes
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert hops  # the client's own frames still go through channels' clean-up
+
+
 def test_without_a_session_or_token_the_socket_says_so_and_closes():
     async def scenario():
         ws = _communicator(token="not-a-real-token")
