@@ -18,16 +18,16 @@ Once, for the reader, ``/bench/nothing/`` (no database at all) is measured too
 in plain SQL, with the same redirect and cookie; ``write_ratio`` = links ÷ that baseline (the
 median of the per-round figures) says what the code costs beyond the rows it must write.
 
-1. **Redirects.** ``GET /s/<code>/`` as new visitors (no cookie: each one is a signed-out
-   person who scanned the poster), which records the visit (``ShareVisit`` row, the link's
-   count, the ``referrals.link.visited`` event in the outbox) and answers 302 to the product
-   page with a signed cookie remembering the visit for a sign-up. Rounds alternate with the
-   trivial GET (trivial, links, trivial, …, trivial) after a warm-up of each that is not
+1. **Redirects.** ``GET /s/<code>/`` as new visitors (no cookie: each one is a signed-out person who
+   scanned the poster), which records the visit (``ShareVisit`` row and the
+   ``referrals.link.visited`` event in the outbox; the link's row is not written) and answers 302 to
+   the product page with a signed cookie remembering the visit for a sign-up. Rounds alternate with
+   the trivial GET (trivial, links, trivial, …, trivial) after a warm-up of each that is not
    counted, the trivial rounds ``--baseline-scale`` (3) times as long in requests so that every
-   round lasts about as long; each round of links is compared with the mean of the trivial
-   rounds on either side of it, and ``ratio`` is the median of these (target ≥ 0.5), as in
+   round lasts about as long; each round of links is compared with the mean of the trivial rounds on
+   either side of it, and ``ratio`` is the median of these (target ≥ 0.5), as in
    ``bench.hot_group``. It checks that every link request was a 302 and that exactly that many
-   visits were stored and counted.
+   visits and events were stored.
 2. **Posters.** ``referrals.posters.poster_for`` (what ``/s/<code>/poster.png`` calls), in this
    process: ``cold`` draws the poster (picture card, title, price, sharer, QR code with Noto
    Sans CJK) and stores it in the media storage (a temporary directory); ``cached`` is the same
@@ -146,7 +146,8 @@ def main() -> None:
     with throwaway_database("share") as url:
         from django.db import connections
 
-        from shoploop.referrals.models import ShareLink, ShareVisit
+        from shoploop.core.models import OutboxEvent
+        from shoploop.referrals.models import ShareVisit
         from shoploop.tests.processes import child_env, free_port
 
         started = time.perf_counter()
@@ -224,12 +225,14 @@ def main() -> None:
         statuses = [status for status, _, _ in warm + counted_links]
         redirects = sum(1 for status in statuses if status == 302)
         visits = ShareVisit.objects.filter(link=link).count()
-        counted = ShareLink.objects.get(pk=link.pk).visits_count
+        events = OutboxEvent.objects.filter(
+            name="referrals.link.visited", payload__link_public_id=link.code
+        ).count()
         errors = len(statuses) - redirects
-        ok = errors == 0 and visits == counted == redirects
+        ok = errors == 0 and visits == events == redirects
         print(
             f"  check: {redirects} redirects of {len(statuses)}, {visits} visits stored, "
-            f"link count {counted}{'' if ok else '  FAILED'}",
+            f"{events} events{'' if ok else '  FAILED'}",
             flush=True,
         )
         if errors:

@@ -4,7 +4,7 @@ baseline runs on the same servers, middleware and connection pool as the share l
 a few bytes; ``/bench/nothing/`` answers without touching the database.
 
 ``/bench/raw-visit/<code>/`` is the fair baseline for the link: the same reads and the same rows
-written as ``referrals.services.record_visit`` (the visit, its outbox event, the link's count),
+written as ``referrals.services.record_visit`` (the visit and its outbox event),
 in plain SQL in one transaction, and the same redirect with the same signed cookie."""
 
 import json
@@ -44,7 +44,6 @@ _EVENT = """
 INSERT INTO core_outboxevent (name, aggregate, payload, occurred_at, next_attempt_at,
 delivered_at) VALUES ('referrals.link.visited', %s, %s::jsonb, now(), now(), now())
 """
-_COUNT = "UPDATE referrals_sharelink SET visits_count = visits_count + 1 WHERE id = %s"
 
 
 def raw_visit(request, code):
@@ -63,7 +62,6 @@ def raw_visit(request, code):
             "target_public_id": target,
         }
         cursor.execute(_EVENT, [f"referrals.link:{code}", json.dumps(payload)])
-        cursor.execute(_COUNT, [link_id])
     response = HttpResponseRedirect(f"/p/{target}/")
     response.set_signed_cookie(
         VISIT_COOKIE, str(visit_id), salt=VISIT_COOKIE_SALT, httponly=True, samesite="Lax"

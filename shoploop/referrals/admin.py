@@ -2,6 +2,8 @@
 (a commission's state must agree with its ledger hold, see docs/sharing.md)."""
 
 from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from shoploop.referrals.models import Binding, Commission, ShareLink, ShopCommission
 
@@ -19,9 +21,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(ReadOnlyAdmin):
-    list_display = ("code", "sharer", "kind", "title", "visits_count", "purchases_count")
+    list_display = ("code", "sharer", "kind", "title", "visits", "purchases_count")
     list_filter = ("kind",)
     search_fields = ("code", "target_public_id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(visit_total=Count("visits"))
+
+    @admin.display(description=_("visits"), ordering="visit_total")
+    def visits(self, link) -> int:
+        return link.visits_count
 
 
 @admin.register(Binding)

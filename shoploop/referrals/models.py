@@ -35,7 +35,6 @@ class ShareLink(models.Model):
         "communities.Community", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     title = models.CharField(_("title"), max_length=200, blank=True)
-    visits_count = models.PositiveIntegerField(default=0)
     signups_count = models.PositiveIntegerField(default=0)
     purchases_count = models.PositiveIntegerField(default=0)
     # The poster cache: the storage name of the last drawing and the state it drew.
@@ -62,6 +61,13 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def visits_count(self) -> int:
+        """Counted from the visits: following a link does not write the link's row (a viral
+        link's visitors would all queue on its lock). Lists annotate ``visit_total``."""
+        annotated = self.__dict__.get("visit_total")
+        return annotated if annotated is not None else self.visits.count()
 
 
 class ShareVisit(models.Model):

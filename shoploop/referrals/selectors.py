@@ -8,17 +8,21 @@ from django.db.models import Count, Q, Sum
 
 from shoploop.ledger import selectors as ledger_selectors
 from shoploop.referrals import conf
-from shoploop.referrals.models import Binding, Commission, ShareLink
+from shoploop.referrals.models import Binding, Commission, ShareLink, ShareVisit
 
 
 def links_of(*, user):
-    return ShareLink.objects.filter(sharer=user).select_related("community").order_by("-created_at")
+    return (
+        ShareLink.objects.filter(sharer=user)
+        .select_related("community")
+        .annotate(visit_total=Count("visits"))
+        .order_by("-created_at")
+    )
 
 
 def totals_of(*, user) -> dict:
     sums = ShareLink.objects.filter(sharer=user).aggregate(
         links=Count("pk"),
-        visits=Sum("visits_count"),
         signups=Sum("signups_count"),
         purchases=Sum("purchases_count"),
     )
@@ -27,6 +31,7 @@ def totals_of(*, user) -> dict:
         available=Sum("amount_fen", filter=Q(state=Commission.State.AVAILABLE)),
     )
     result = {key: value or 0 for key, value in sums.items()}
+    result["visits"] = ShareVisit.objects.filter(link__sharer=user).count()
     result.update({f"{key}_fen": value or 0 for key, value in earned.items()})
     result["withdrawable_fen"] = withdrawable_fen(user=user)
     return result

@@ -10,6 +10,7 @@
 import hashlib
 import ipaddress
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from shoploop.catalog.selectors import shop_of
 from shoploop.core import clock, ratelimit
 from shoploop.core.errors import NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from shoploop.core.events import publish
+from shoploop.core.prepared import PreparedQuery
 from shoploop.ledger.errors import InsufficientFunds
 from shoploop.ledger.services import commissions as ledger_commissions
 from shoploop.referrals import conf
@@ -43,7 +45,7 @@ from shoploop.referrals.models import (
     ShopPromoter,
     TargetKind,
 )
-from shoploop.referrals.targets import resolve
+from shoploop.referrals.targets import destination, resolve
 
 BPS = 10_000
 MAX_CHAIN = 100  # a binding chain is walked at most this far when refusing a cycle
@@ -139,31 +141,72 @@ def link_by_code(code: str) -> ShareLink:
     return link
 
 
+@dataclass(frozen=True)
+class FollowedLink:
+    """What a visit needs of its link (none of it ever changes)."""
+
+    pk: int
+    code: str
+    kind: str
+    target_public_id: str
+    sharer_id: int
+    sharer_public_id: str
+
+    @classmethod
+    def of(cls, link: ShareLink) -> "FollowedLink":
+        return cls(
+            link.pk,
+            link.code,
+            link.kind,
+            link.target_public_id,
+            link.sharer_id,
+            link.sharer.public_id,
+        )
+
+
+_FOLLOWED_LINK = PreparedQuery(
+    lambda code: ShareLink.objects.filter(code=code).values_list(
+        "pk", "code", "kind", "target_public_id", "sharer_id", "sharer__public_id"
+    )[:1]
+)
+
+
+def _followed_link(code: str) -> FollowedLink:
+    if not isinstance(code, str) or not code.isalnum() or len(code) > 12:
+        raise ShareLinkNotFound()
+    row = _FOLLOWED_LINK.first(code)
+    if row is None:
+        raise ShareLinkNotFound()
+    return FollowedLink(*row)
+
+
 def record_visit(*, code: str, visitor=None, ip: str | None = None):
-    """Record a visit through a link; returns (link, visit, target). A forged code or a link to
-    something deleted or private raises before anything is written."""
-    link = link_by_code(code)
-    target = resolve(link.kind, link.target_public_id)
-    if target is None:
+    """Record a visit through a link; returns (link, visit, the URL it leads to). A forged code
+    or a link to something deleted or private raises before anything is written.
+
+    Following a link is the hot path of sharing (bench/share.py): it reads only the link's own
+    columns and whether its target is visible, and writes the visit and its event. The link row
+    is not written: a viral link's visitors would all queue on its lock, and its visit count is
+    the count of its visits."""
+    link = _followed_link(code)
+    url = destination(link.kind, link.target_public_id)
+    if url is None:
         raise ShareTargetNotFound()
     user = visitor if visitor is not None and visitor.is_authenticated else None
     ip_hash = hash_ip(ip)
     with transaction.atomic():
-        visit = ShareVisit.objects.create(link=link, visitor=user, ip_hash=ip_hash)
+        visit = ShareVisit.objects.create(link_id=link.pk, visitor=user, ip_hash=ip_hash)
         publish(
             "referrals.link.visited",
             link_public_id=link.code,
-            sharer_public_id=link.sharer.public_id,
+            sharer_public_id=link.sharer_public_id,
             visitor_public_id=user.public_id if user else "",
             kind=link.kind,
             target_public_id=link.target_public_id,
         )
         if user is not None:
             _maybe_bind(user=user, link=link, ip_hash=ip_hash)
-        # The link's count is the row every visitor of a popular link contends for: changed
-        # last, so its lock is held only until the commit (bench/share.py).
-        ShareLink.objects.filter(pk=link.pk).update(visits_count=F("visits_count") + 1)
-    return link, visit, target
+    return link, visit, url
 
 
 def claim_visit(*, visit_id: int, user) -> ShareVisit | None:
@@ -188,7 +231,7 @@ def claim_visit(*, visit_id: int, user) -> ShareVisit | None:
                 sharer_public_id=visit.link.sharer.public_id,
                 user_public_id=user.public_id,
             )
-        _maybe_bind(user=user, link=visit.link, ip_hash=visit.ip_hash)
+        _maybe_bind(user=user, link=FollowedLink.of(visit.link), ip_hash=visit.ip_hash)
     visit.refresh_from_db()
     return visit
 
@@ -223,7 +266,7 @@ def _one_binding_at_a_time() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BINDING_LOCK_KEY])
 
 
-def _maybe_bind(*, user, link: ShareLink, ip_hash: str) -> Binding | None:
+def _maybe_bind(*, user, link: FollowedLink, ip_hash: str) -> Binding | None:
     """The binding rule: the first visit through a promoter's link binds the visitor to that
     promoter, once (until the binding expires, if ``REFERRALS_BINDING_DAYS`` is set). Never to
     oneself, never in a circle. Runs inside the caller's transaction."""
@@ -245,7 +288,7 @@ def _maybe_bind(*, user, link: ShareLink, ip_hash: str) -> Binding | None:
             binding = Binding.objects.create(
                 user=user,
                 promoter_id=promoter_id,
-                link=link,
+                link_id=link.pk,
                 ip_hash=ip_hash,
                 expires_at=now + timedelta(days=days) if days else None,
             )
@@ -254,7 +297,7 @@ def _maybe_bind(*, user, link: ShareLink, ip_hash: str) -> Binding | None:
     publish(
         "referrals.user.bound",
         user_public_id=user.public_id,
-        promoter_public_id=link.sharer.public_id,
+        promoter_public_id=link.sharer_public_id,
         link_public_id=link.code,
     )
     return binding

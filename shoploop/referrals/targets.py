@@ -1,14 +1,17 @@
 """What can be shared: each kind resolves a public id to what a share link, its card (Open Graph)
 and its poster show. A kind that is missing, deleted or private resolves to None."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from shoploop.core.prepared import PreparedQuery
 from shoploop.referrals.models import TargetKind
 
 
@@ -51,14 +54,67 @@ def _price(product) -> int | None:
     return sku.price_fen if sku else None
 
 
-def _product(public_id):
+# What each kind's followable rows are: the one rule of visibility, used by the card and poster
+# (``resolve``) and by a visit (``destination``), which needs no more than "is it there".
+
+
+def _visible_products():
     from shoploop.catalog.models import Product, Shop
 
-    product = (
-        Product.objects.select_related("shop")
-        .filter(public_id=public_id, is_published=True, shop__status=Shop.Status.APPROVED)
-        .first()
+    return Product.objects.filter(is_published=True, shop__status=Shop.Status.APPROVED)
+
+
+def _visible_groups():
+    from shoploop.deals.groups.models import Group
+
+    return Group.objects.all()
+
+
+def _visible_bargains():
+    from shoploop.deals.bargains.models import Bargain
+
+    return Bargain.objects.all()
+
+
+def _visible_projects():
+    from shoploop.deals.crowdfunding.models import Project
+
+    return Project.objects.all()
+
+
+def _visible_flash_sales():
+    from shoploop.deals.flash.models import FlashSale
+
+    return FlashSale.objects.all()
+
+
+def _visible_communities():
+    from shoploop.communities.models import Community
+
+    return Community.objects.filter(state=Community.State.ACTIVE).exclude(
+        visibility=Community.Visibility.INVITE
     )
+
+
+def _visible_posts():
+    from shoploop.communities.models import Community
+    from shoploop.content.models import Moderated, Post
+
+    return (
+        Post.objects.filter(state=Moderated.VISIBLE)
+        .filter(community__state=Community.State.ACTIVE)
+        .exclude(community__visibility=Community.Visibility.INVITE)
+    )
+
+
+def _visible_reviews():
+    from shoploop.content.models import Review
+
+    return Review.objects.filter(state=Review.State.VISIBLE)
+
+
+def _product(public_id):
+    product = _visible_products().select_related("shop").filter(public_id=public_id).first()
     if product is None:
         return None
     return Target(
@@ -67,7 +123,7 @@ def _product(public_id):
         product.title,
         # The sanitised rendering, as text: the raw source may hold markup.
         strip_tags(product.description_html or "")[:200],
-        reverse("catalog:product", args=[public_id]),
+        _url(TargetKind.PRODUCT, public_id),
         lambda: _first_image(product),
         lambda: _price(product),
         "",
@@ -78,8 +134,8 @@ def _product(public_id):
 def _group(public_id):
     from shoploop.deals.groups.models import Group
 
-    group = Group.objects.select_related("campaign__sku__product__shop").filter(public_id=public_id)
-    group = group.first()
+    group = _visible_groups().select_related("campaign__sku__product__shop")
+    group = group.filter(public_id=public_id).first()
     if group is None:
         return None
     product = group.campaign.sku.product
@@ -93,7 +149,7 @@ def _group(public_id):
         public_id,
         product.title,
         _("Group buy of %(size)d") % {"size": group.size},
-        reverse("deals_groups:group", args=[public_id]),
+        _url(TargetKind.GROUP, public_id),
         lambda: _first_image(product),
         group.campaign.group_price_fen,
         state,
@@ -102,12 +158,8 @@ def _group(public_id):
 
 
 def _bargain(public_id):
-    from shoploop.deals.bargains.models import Bargain
-
-    bargain = Bargain.objects.select_related("campaign__sku__product__shop").filter(
-        public_id=public_id
-    )
-    bargain = bargain.first()
+    bargain = _visible_bargains().select_related("campaign__sku__product__shop")
+    bargain = bargain.filter(public_id=public_id).first()
     if bargain is None:
         return None
     product = bargain.campaign.sku.product
@@ -116,7 +168,7 @@ def _bargain(public_id):
         public_id,
         bargain.campaign.title or product.title,
         _("Every friend who helps cuts the price"),
-        reverse("deals_bargains:detail", args=[public_id]),
+        _url(TargetKind.BARGAIN, public_id),
         lambda: _first_image(product),
         bargain.current_price_fen,
         bargain.get_state_display(),
@@ -125,9 +177,7 @@ def _bargain(public_id):
 
 
 def _crowdfunding(public_id):
-    from shoploop.deals.crowdfunding.models import Project
-
-    project = Project.objects.select_related("shop").filter(public_id=public_id).first()
+    project = _visible_projects().select_related("shop").filter(public_id=public_id).first()
     if project is None:
         return None
     first = project.images.first()
@@ -137,7 +187,7 @@ def _crowdfunding(public_id):
         public_id,
         project.title,
         (project.story or "")[:200],
-        reverse("deals_crowdfunding:project", args=[public_id]),
+        _url(TargetKind.CROWDFUNDING, public_id),
         first.image if first else None,
         tier.price_fen if tier else None,
         ngettext("%(n)d backer", "%(n)d backers", project.backers) % {"n": project.backers},
@@ -146,10 +196,8 @@ def _crowdfunding(public_id):
 
 
 def _flash(public_id):
-    from shoploop.deals.flash.models import FlashSale
-
-    sale = FlashSale.objects.select_related("sku__product__shop").filter(public_id=public_id)
-    sale = sale.first()
+    sale = _visible_flash_sales().select_related("sku__product__shop")
+    sale = sale.filter(public_id=public_id).first()
     if sale is None:
         return None
     product = sale.sku.product
@@ -158,7 +206,7 @@ def _flash(public_id):
         public_id,
         product.title,
         _("Flash sale"),
-        reverse("deals_flash:detail", args=[public_id]),
+        _url(TargetKind.FLASH, public_id),
         lambda: _first_image(product),
         sale.price_fen,
         str(sale.status_label()),
@@ -167,13 +215,7 @@ def _flash(public_id):
 
 
 def _community(public_id):
-    from shoploop.communities.models import Community
-
-    community = (
-        Community.objects.filter(public_id=public_id, state=Community.State.ACTIVE)
-        .exclude(visibility=Community.Visibility.INVITE)
-        .first()
-    )
+    community = _visible_communities().filter(public_id=public_id).first()
     if community is None:
         return None
     return Target(
@@ -181,7 +223,7 @@ def _community(public_id):
         public_id,
         community.name,
         (getattr(community, "description", "") or "")[:200],
-        reverse("communities:detail", args=[public_id]),
+        _url(TargetKind.COMMUNITY, public_id),
         community.cover or None,
         None,
         ngettext("%(n)d member", "%(n)d members", community.member_count)
@@ -190,16 +232,8 @@ def _community(public_id):
 
 
 def _post(public_id):
-    from shoploop.communities.models import Community
-    from shoploop.content.models import Moderated, Post
-
-    post = (
-        Post.objects.select_related("community", "author")
-        .filter(public_id=public_id, state=Moderated.VISIBLE)
-        .filter(community__state=Community.State.ACTIVE)
-        .exclude(community__visibility=Community.Visibility.INVITE)
-        .first()
-    )
+    post = _visible_posts().select_related("community", "author")
+    post = post.filter(public_id=public_id).first()
     if post is None:
         return None
     first = post.photos.first()
@@ -208,7 +242,7 @@ def _post(public_id):
         public_id,
         post.community.name,
         post.body[:200],
-        reverse("content:post", args=[public_id]),
+        _url(TargetKind.POST, public_id),
         first.image if first else None,
         None,
         "",
@@ -216,13 +250,8 @@ def _post(public_id):
 
 
 def _review(public_id):
-    from shoploop.content.models import Review
-
-    review = (
-        Review.objects.select_related("product", "shop")
-        .filter(public_id=public_id, state=Review.State.VISIBLE)
-        .first()
-    )
+    review = _visible_reviews().select_related("product", "shop")
+    review = review.filter(public_id=public_id).first()
     if review is None:
         return None
     return Target(
@@ -230,7 +259,7 @@ def _review(public_id):
         public_id,
         review.product.title,
         (review.body or "")[:200],
-        reverse("content:review", args=[public_id]),
+        _url(TargetKind.REVIEW, public_id),
         lambda: _first_image(review.product),
         None,
         "★" * review.stars,
@@ -238,20 +267,55 @@ def _review(public_id):
     )
 
 
-RESOLVERS = {
-    TargetKind.PRODUCT: _product,
-    TargetKind.GROUP: _group,
-    TargetKind.BARGAIN: _bargain,
-    TargetKind.CROWDFUNDING: _crowdfunding,
-    TargetKind.FLASH: _flash,
-    TargetKind.COMMUNITY: _community,
-    TargetKind.POST: _post,
-    TargetKind.REVIEW: _review,
+class Shareable:
+    def __init__(
+        self,
+        card: Callable[[str], Target | None],
+        visible: Callable[[], QuerySet],
+        url_name: str,
+    ):
+        self.card = card  # what a card and a poster show
+        self.visible = visible  # the rows a link to this kind can lead to
+        self.url_name = url_name
+        self.exists = PreparedQuery(
+            lambda public_id: visible().filter(public_id=public_id).values_list("pk")[:1]
+        )
+
+
+SHAREABLE = {
+    TargetKind.PRODUCT: Shareable(_product, _visible_products, "catalog:product"),
+    TargetKind.GROUP: Shareable(_group, _visible_groups, "deals_groups:group"),
+    TargetKind.BARGAIN: Shareable(_bargain, _visible_bargains, "deals_bargains:detail"),
+    TargetKind.CROWDFUNDING: Shareable(
+        _crowdfunding, _visible_projects, "deals_crowdfunding:project"
+    ),
+    TargetKind.FLASH: Shareable(_flash, _visible_flash_sales, "deals_flash:detail"),
+    TargetKind.COMMUNITY: Shareable(_community, _visible_communities, "communities:detail"),
+    TargetKind.POST: Shareable(_post, _visible_posts, "content:post"),
+    TargetKind.REVIEW: Shareable(_review, _visible_reviews, "content:review"),
 }
 
 
-def resolve(kind: str, public_id: str) -> Target | None:
-    resolver = RESOLVERS.get(kind)
-    if resolver is None or not isinstance(public_id, str) or not 1 <= len(public_id) <= 12:
+def _url(kind: str, public_id: str) -> str:
+    return reverse(SHAREABLE[kind].url_name, args=[public_id])
+
+
+def _shareable(kind: str, public_id: str) -> Shareable | None:
+    if not isinstance(public_id, str) or not 1 <= len(public_id) <= 12:
         return None
-    return resolver(public_id)
+    return SHAREABLE.get(kind)
+
+
+def resolve(kind: str, public_id: str) -> Target | None:
+    shareable = _shareable(kind, public_id)
+    return shareable.card(public_id) if shareable else None
+
+
+def destination(kind: str, public_id: str) -> str | None:
+    """Where following a link goes, or None when its target is gone or private: one indexed
+    read of the visible rows, compiled once (following a link is the hot path; the card is for
+    pages and posters)."""
+    shareable = _shareable(kind, public_id)
+    if shareable is None or shareable.exists.first(public_id) is None:
+        return None
+    return _url(kind, public_id)

@@ -55,12 +55,12 @@ def share(request):
 def follow_link(request, code):
     """``/s/<code>/``: record the visit and go to what was shared."""
     try:
-        _link, visit, target = services.record_visit(
+        _link, visit, url = services.record_visit(
             code=code, visitor=request.user, ip=client_ip(request)
         )
     except DomainError as failure:
         return _error_page(request, failure)
-    response = redirect(target.url)
+    response = redirect(url)
     if not request.user.is_authenticated:
         # Signing in or up later in this browser claims the visit (handlers.py); the sign-in
         # page brings the person back to the page they were on (accounts/returning.py).

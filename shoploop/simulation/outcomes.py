@@ -57,9 +57,7 @@ def sharing_outcomes() -> dict:
     from shoploop.orders.models import LeaderCommission
     from shoploop.referrals.models import Attribution, Commission, Promoter, ShareLink, ShareVisit
 
-    links = ShareLink.objects.aggregate(
-        links=Count("pk"), visits=Sum("visits_count"), purchases=Sum("purchases_count")
-    )
+    links = ShareLink.objects.aggregate(links=Count("pk"), purchases=Sum("purchases_count"))
     return {
         "links": links["links"] or 0,
         "visits": ShareVisit.objects.count(),

@@ -8,7 +8,7 @@ from django.test import RequestFactory
 
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.referrals import handlers, services
+from shoploop.referrals import handlers, selectors, services
 from shoploop.referrals.models import ShareLink, ShareVisit
 
 pytestmark = pytest.mark.django_db
@@ -222,3 +222,46 @@ def test_a_signed_out_visit_is_remembered_in_a_signed_cookie_not_a_session(
     handlers.claim_visit_at_sign_in(sender=None, request=request, user=newcomer)
     visit.refresh_from_db()
     assert visit.visitor == newcomer and visit.signed_up
+
+
+def test_following_a_link_reads_two_rows_and_writes_the_visit_and_its_event_only(
+    client, product_link, sku
+):
+    """The hot path of sharing (bench/share.py): the link's own columns, whether its target is
+    visible, then the visit and its event. The link's row is never written, so a viral link's
+    visitors do not queue on its lock; its count is the count of its visits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(f"/s/{product_link.code}/")  # the first follow compiles the prepared reads
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/s/{product_link.code}/")
+    assert response.status_code == 302
+    statements = [query["sql"].split()[0].upper() for query in queries]
+    written = [q["sql"] for q in queries if q["sql"].split()[0].upper() in {"INSERT", "UPDATE"}]
+    assert statements.count("SELECT") == 2
+    assert len(written) == 2 and not any("referrals_sharelink" in sql for sql in written)
+    assert product_link.visits_count == 2
+    assert selectors.totals_of(user=product_link.sharer)["visits"] == 2
+    assert [link.visits_count for link in selectors.links_of(user=product_link.sharer)] == [2]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["unpublished", "shop rejected"],
+)
+def test_a_link_leads_only_where_its_card_can_be_shown(product_link, sku, change):
+    from shoploop.catalog.models import Product, Shop
+    from shoploop.referrals.targets import destination, resolve
+
+    product_id = sku.product.public_id
+    assert destination("product", product_id) == f"/p/{product_id}/"
+    assert resolve("product", product_id).url == f"/p/{product_id}/"
+    if change == "unpublished":
+        Product.objects.filter(pk=sku.product.pk).update(is_published=False)
+    else:
+        Shop.objects.filter(pk=sku.product.shop_id).update(status=Shop.Status.REJECTED)
+    assert destination("product", product_id) is None and resolve("product", product_id) is None
+    with pytest.raises(DomainError):
+        services.record_visit(code=product_link.code)
+    assert not ShareVisit.objects.exists()
