@@ -1,5 +1,6 @@
 """Fixtures shared by every app's tests."""
 
+import asyncio
 import itertools
 
 import pytest
@@ -112,6 +113,24 @@ def english(client):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+def _event_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test outside the browser journeys starts in a thread without a running event loop. One
+    left running (Playwright's sync API counts as one while it is started) fails every later
+    ``async_to_sync`` in the worker, which made the result depend on which tests a worker ran
+    before: say so at once, in the test that inherits it."""
+    if "/tests/browser/" not in f"/{item.nodeid}" and _event_loop_running():
+        pytest.fail("an event loop is still running in this thread, left by an earlier test")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -28,8 +28,12 @@ AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: while Playwright's sync API is started, its event loop counts
+    # as running in this thread, and every later test in the same worker that calls
+    # ``async_to_sync`` (the chat and notification consumers' tests) fails with "You cannot use
+    # AsyncToSync in the same thread as an async event loop".
     playwright = sync_playwright().start()
     chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield chromium
