@@ -265,3 +265,13 @@ def test_a_link_leads_only_where_its_card_can_be_shown(product_link, sku, change
     with pytest.raises(DomainError):
         services.record_visit(code=product_link.code)
     assert not ShareVisit.objects.exists()
+
+
+def test_operators_see_each_links_visits_in_the_admin_list(client, operator, product_link):
+    services.record_visit(code=product_link.code)
+    services.record_visit(code=product_link.code)
+    client.force_login(operator)
+    response = client.get("/admin/referrals/sharelink/?o=5")
+    assert response.status_code == 200
+    row = next(r for r in response.context["cl"].result_list if r.pk == product_link.pk)
+    assert row.visits_count == 2
