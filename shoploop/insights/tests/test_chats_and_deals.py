@@ -5,6 +5,9 @@ from datetime import timedelta
 
 import pytest
 
+from shoploop.catalog import services as catalog
+from shoploop.communities import services as communities
+from shoploop.core import clock
 from shoploop.insights import selectors, services
 from shoploop.insights.selectors import Scope
 from shoploop.insights.tests.conftest import WEEK_1, WEEK_2, pid
@@ -160,3 +163,41 @@ def test_the_loop_table_and_its_csv_name_deal_completions():
 
     header = loop_rows([])["header"]
     assert "chats" in header and "deal_completions" in header
+
+
+def _dashboard(client, user, kind, public_id, suffix=""):
+    client.force_login(user)
+    with clock.frozen_at(WEEK_1 + timedelta(days=1)):
+        return client.get(f"/insights/{kind}/{public_id}/{suffix}")
+
+
+@pytest.mark.usefixtures("english")
+def test_the_merchant_and_the_community_owner_see_their_chats_and_completed_deals(
+    client, make_user, operator, emit
+):
+    merchant, owner = make_user(display_name="阿花"), make_user(display_name="老茶")
+    shop = catalog.approve_shop(
+        shop=catalog.apply_for_shop(user=merchant, name="阿花的小店", contact="微信 ahua"),
+        actor=operator,
+    )
+    community = communities.create_community(actor=owner, name="茶友会", tags=["茶"])
+    for n in range(6):
+        chat(emit, pid("U"), WEEK_1 + timedelta(minutes=n), shop_public_id=shop.public_id)
+    for n in range(7):
+        chat(emit, pid("U"), WEEK_1 + timedelta(minutes=n), community_public_id=community.public_id)
+    _deals(emit, WEEK_1, shop=shop.public_id, community=community.public_id)
+    with clock.frozen_at(WEEK_1 + timedelta(days=1)):
+        services.roll_up(settle_seconds=0)
+
+    body = _dashboard(client, merchant, "shop", shop.public_id).content.decode()
+    assert "Chat messages" in body and "Completed deals" in body
+    csv = _dashboard(client, merchant, "shop", shop.public_id, "loop.csv").content.decode()
+    header, *rows = csv.splitlines()
+    this_week = dict(zip(header.split(","), rows[-1].split(","), strict=True))
+    assert (this_week["chats"], this_week["deal_completions"]) == ("6", "4")
+
+    csv = _dashboard(client, owner, "community", community.public_id, "loop.csv")
+    header, *rows = csv.content.decode().splitlines()
+    this_week = dict(zip(header.split(","), rows[-1].split(","), strict=True))
+    assert this_week["chats"] == "7"
+    assert this_week["deal_completions"] == ""  # 3 people: hidden
