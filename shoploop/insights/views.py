@@ -48,7 +48,7 @@ def dashboard_context(scope: selectors.Scope) -> dict:
         _("Conversations and purchases, week of %(week)s") % {"week": latest.week},
         [
             (label, latest.counts[metric], str(latest.counts[metric]))
-            for metric, label in activity_labels().items()
+            for metric, label in activity_labels(scope.kind).items()
         ],
         k=k,
     )
@@ -78,12 +78,17 @@ def dashboard_context(scope: selectors.Scope) -> dict:
     }
 
 
-def activity_labels() -> dict[str, str]:
-    """What the activity chart draws: the conversation and purchase counts of the scope (a
-    shop's chats are its buyers' conversations with it, a community's its room's messages)."""
+def activity_labels(kind: str) -> dict[str, str]:
+    """What the activity chart draws: the conversation and purchase counts a scope of ``kind``
+    has (a shop's chats are its buyers' conversations with it, a community's its room's
+    messages; posts and comments are a community's, reviews a shop's)."""
+    said = {"posts": _("Posts"), "comments": _("Comments"), "reviews": _("Reviews")}
+    if kind == "shop":
+        said = {"reviews": said["reviews"]}
+    elif kind == "community":
+        said.pop("reviews")
     return {
-        "posts": _("Posts"),
-        "comments": _("Comments"),
+        **said,
         "chats": _("Chat messages"),
         "orders": _("Orders"),
         "deal_completions": _("Completed deals"),

@@ -196,6 +196,8 @@ def test_the_merchant_and_the_community_owner_see_their_chats_and_completed_deal
     this_week = dict(zip(header.split(","), rows[-1].split(","), strict=True))
     assert (this_week["chats"], this_week["deal_completions"]) == ("6", "4")
 
+    body = _dashboard(client, owner, "community", community.public_id).content.decode()
+    assert "Chat messages" in body and "Completed deals" in body
     csv = _dashboard(client, owner, "community", community.public_id, "loop.csv")
     header, *rows = csv.content.decode().splitlines()
     this_week = dict(zip(header.split(","), rows[-1].split(","), strict=True))
