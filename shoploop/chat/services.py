@@ -247,6 +247,16 @@ def _recipients(conversation: Conversation, sender) -> list[str]:
     )
 
 
+def _owner_public_ids(conversation: Conversation) -> dict[str, str]:
+    """Whose conversation it is, for insights: a shop conversation's shop, a room's community
+    (a private conversation belongs to neither). The callers load both with the conversation."""
+    if conversation.shop_id is not None:
+        return {"shop_public_id": conversation.shop.public_id}
+    if conversation.community_id is not None:
+        return {"community_public_id": conversation.community.public_id}
+    return {}
+
+
 def send_message(*, actor, conversation: Conversation, text="", image=None) -> Message:
     """Store a message (text, an image, or both) and push it to whoever is connected."""
     _require_signed_in(actor)
@@ -300,6 +310,7 @@ def send_message(*, actor, conversation: Conversation, text="", image=None) -> M
             sender_public_id=actor.public_id,
             recipient_public_ids=_recipients(conversation, actor),
             conversation_kind=conversation.kind,
+            **_owner_public_ids(conversation),
         )
         transaction.on_commit(lambda: realtime.push_message(message))
     return message

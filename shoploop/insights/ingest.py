@@ -161,8 +161,23 @@ def _segment(event: Event, batch: Batch, scope: str, buyer: str, line: dict) -> 
         batch.person(event, scope, key, buyer)
 
 
-def deal_completed(event: Event, batch: Batch) -> None:
-    batch.count(event, [PLATFORM], "deal_completions")
+def deal_completed(*, people: str) -> Ingestor:
+    """A completed deal (a full group, a paid bargain, pledge or flash purchase): counted in the
+    platform, the deal's shop and the community it names (a pickup order's community), with
+    the people behind it (``people``: the payload key of one public id or of a list) so the
+    k-anonymity rule can hide it. Old payloads name no shop: platform only."""
+
+    def ingest(event: Event, batch: Batch) -> None:
+        payload = event.payload
+        scopes = scopes_of(payload, shop="shop_public_id", community="community_public_id")
+        batch.count(event, scopes, "deal_completions")
+        who = payload.get(people)
+        for person in who if isinstance(who, list) else [who]:
+            for scope in scopes:
+                batch.person(event, scope, "deal_completions", person)
+
+    ingest.__name__ = "ingest_deal_completions"
+    return ingest
 
 
 # ---- sharing ----------------------------------------------------------------------------------
@@ -225,7 +240,15 @@ INGESTORS: dict[str, Ingestor] = {
     "content.review.created": stage_fact(
         CONVERSATION, "reviews", "author_public_id", shop="shop_public_id"
     ),
-    "chat.message.sent": stage_fact(CONVERSATION, "chats", "sender_public_id"),
+    # A shop conversation names its shop, a community room its community (since issue 13;
+    # older events and private conversations name neither: platform only).
+    "chat.message.sent": stage_fact(
+        CONVERSATION,
+        "chats",
+        "sender_public_id",
+        shop="shop_public_id",
+        community="community_public_id",
+    ),
     # co-creation (众创, 众包): ideas, votes and comments, wants, task entries
     "ideas.idea.proposed": stage_fact(
         CONVERSATION,
@@ -257,10 +280,10 @@ INGESTORS: dict[str, Ingestor] = {
     ),
     # purchase
     "orders.order.paid": order_paid,
-    "deals.group.completed": deal_completed,
-    "bargains.bargain.paid": deal_completed,
-    "crowdfunding.pledge.paid": deal_completed,
-    "flash.purchase.paid": deal_completed,
+    "deals.group.completed": deal_completed(people="member_public_ids"),
+    "bargains.bargain.paid": deal_completed(people="buyer_public_id"),
+    "crowdfunding.pledge.paid": deal_completed(people="backer_public_id"),
+    "flash.purchase.paid": deal_completed(people="buyer_public_id"),
     # sharing
     "referrals.link.created": link_created,
     "referrals.link.visited": link_visited,

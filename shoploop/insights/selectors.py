@@ -34,6 +34,7 @@ COUNTS = {
     "reviews": "reviews",
     "orders": "orders",
     "gmv_fen": "orders",
+    "deal_completions": "deal_completions",
     "shares": "shares",
     "visits": "visits",
     "share_signups": "share_signups",

@@ -44,6 +44,14 @@ def dashboard_context(scope: selectors.Scope) -> dict:
         [(labels[s], latest.people[s], str(latest.people[s])) for s in selectors.STAGES],
         k=k,
     )
+    activity = charts.bar_chart(
+        _("Conversations and purchases, week of %(week)s") % {"week": latest.week},
+        [
+            (label, latest.counts[metric], str(latest.counts[metric]))
+            for metric, label in activity_labels(scope.kind).items()
+        ],
+        k=k,
+    )
     viral = charts.line_chart(
         _("New buyers brought per buyer, by week"),
         [week.isoformat() for week in weeks],
@@ -59,6 +67,7 @@ def dashboard_context(scope: selectors.Scope) -> dict:
         "scope": scope,
         "k": k,
         "funnel": funnel,
+        "activity_chart": activity,
         "viral_chart": viral,
         "segment_chart": segment_chart,
         "trend": selectors.viral_trend(loop),
@@ -66,6 +75,23 @@ def dashboard_context(scope: selectors.Scope) -> dict:
         "cohorts": cohort_rows(selectors.cohorts(scope, weeks=weeks)),
         "segments": segment_rows(segments),
         "places": selectors.next_product_places(scope, weeks=weeks),
+    }
+
+
+def activity_labels(kind: str) -> dict[str, str]:
+    """What the activity chart draws: the conversation and purchase counts a scope of ``kind``
+    has (a shop's chats are its buyers' conversations with it, a community's its room's
+    messages; posts and comments are a community's, reviews a shop's)."""
+    said = {"posts": _("Posts"), "comments": _("Comments"), "reviews": _("Reviews")}
+    if kind == "shop":
+        said = {"reviews": said["reviews"]}
+    elif kind == "community":
+        said.pop("reviews")
+    return {
+        **said,
+        "chats": _("Chat messages"),
+        "orders": _("Orders"),
+        "deal_completions": _("Completed deals"),
     }
 
 

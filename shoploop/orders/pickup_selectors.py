@@ -66,6 +66,18 @@ def point_by_public_id(*, public_id) -> PickupPoint:
     return point
 
 
+def community_public_id_of(*, order: Order) -> str | None:
+    """The community of the pickup point a pickup order goes to (None for a delivered order,
+    without a query)."""
+    if order.pickup_point_id is None:
+        return None
+    return (
+        PickupPoint.objects.filter(pk=order.pickup_point_id)
+        .values_list("community__public_id", flat=True)
+        .first()
+    )
+
+
 def point_for_leader(*, user, public_id) -> PickupPoint:
     """One of the 团长's points (or any, for an operator); another's is "not found"."""
     point = point_by_public_id(public_id=public_id)

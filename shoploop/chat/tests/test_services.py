@@ -32,6 +32,7 @@ def test_a_buyer_asks_a_shop_about_a_product_and_the_shop_answers(buyer, merchan
         "sender_public_id": buyer.public_id,
         "recipient_public_ids": [merchant.public_id],
         "conversation_kind": "shop",
+        "shop_public_id": shop.public_id,
     }
     inbox = selectors.shop_inbox(user=merchant, shop=shop)
     assert [e.conversation for e in inbox] == [chat]
@@ -164,7 +165,11 @@ def test_a_room_is_for_members_and_hides_blocked_people(
 ):
     room = services.open_room(actor=member, community=community)
     assert services.open_room(actor=owner, community=community).pk == room.pk
-    services.send_message(actor=member, conversation=room, text="大家好")
+    with recorded_events() as events:
+        services.send_message(actor=member, conversation=room, text="大家好")
+    (sent,) = [e.payload for e in events if e.name == "chat.message.sent"]
+    assert sent["community_public_id"] == community.public_id  # insights count it there
+    assert "shop_public_id" not in sent
     outsider = seasoned("路人")
     with pytest.raises(PermissionDenied):
         services.send_message(actor=outsider, conversation=room, text="hi")

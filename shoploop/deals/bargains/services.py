@@ -55,6 +55,7 @@ from shoploop.deals.bargains.models import (
     Help,
     HelpQuota,
 )
+from shoploop.orders import pickup_selectors
 from shoploop.orders import selectors as order_selectors
 from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
@@ -555,7 +556,14 @@ def _settle_paid(row: Bargain, order: Order, now: datetime) -> str:
     outcome = order_services.settle_deal_payment(order=order, accept=accept, await_deal=False)
     if accept and outcome == "paid":
         Bargain.objects.filter(pk=row.pk).update(state=Bargain.State.BOUGHT, paid_at=now)
-        publish("bargains.bargain.paid", bargain_public_id=row.public_id)
+        publish(
+            "bargains.bargain.paid",
+            bargain_public_id=row.public_id,
+            order_public_id=order.public_id,
+            buyer_public_id=order.buyer.public_id,
+            shop_public_id=order.shop.public_id,
+            community_public_id=pickup_selectors.community_public_id_of(order=order),
+        )
     return outcome
 
 

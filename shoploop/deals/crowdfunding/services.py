@@ -64,6 +64,7 @@ from shoploop.deals.crowdfunding.models import (
     RewardTier,
     Update,
 )
+from shoploop.orders import pickup_selectors
 from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
 
@@ -516,6 +517,8 @@ def on_payment_succeeded(order: Order) -> str:
                     project_public_id=pledge.project.public_id,
                     order_public_id=order.public_id,
                     backer_public_id=order.buyer.public_id,
+                    shop_public_id=order.shop.public_id,
+                    community_public_id=pickup_selectors.community_public_id_of(order=order),
                 )
                 # A capture that arrived after the deadline is not counted (refunded below),
                 # even while the project still waits for the settle to decide it.

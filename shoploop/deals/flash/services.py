@@ -39,6 +39,7 @@ from shoploop.core.money import validate_fen
 from shoploop.deals.flash.models import MAX_PER_USER_LIMIT, FlashPurchase, FlashQuota, FlashSale
 from shoploop.deals.registry import deal_ref
 from shoploop.ledger.services import payments
+from shoploop.orders import pickup_selectors
 from shoploop.orders import services as order_services
 from shoploop.orders.models import Order
 
@@ -402,6 +403,9 @@ def _settle_captured(purchase: FlashPurchase) -> str:
             purchase_public_id=purchase.public_id,
             sale_public_id=purchase.sale.public_id,
             buyer_public_id=purchase.buyer.public_id,
+            order_public_id=purchase.order.public_id,
+            shop_public_id=purchase.order.shop.public_id,
+            community_public_id=pickup_selectors.community_public_id_of(order=purchase.order),
         )
     return outcome
 

@@ -772,6 +772,7 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
         "deals.group.completed",
         group_public_id=group.public_id,
         campaign_public_id=group.campaign.public_id,
+        shop_public_id=group.campaign.shop.public_id,
         member_public_ids=[seat.user.public_id for seat in paid],
     )
     return paid

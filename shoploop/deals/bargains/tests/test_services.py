@@ -7,6 +7,7 @@ import pytest
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
+from shoploop.core.events import recorded_events
 from shoploop.deals.bargains import cuts, services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help
 from shoploop.ledger.verification import verify_ledger
@@ -265,10 +266,19 @@ def test_buy_at_the_floor_and_pay(finished, buyer, pay, campaign):
     assert finished.state == "buying" and finished.order_id == order.pk
     campaign.refresh_from_db()
     assert campaign.stock_left == 4
-    pay(order.checkout)
+    with recorded_events() as events:
+        pay(order.checkout)
     order.refresh_from_db()
     finished.refresh_from_db()
     assert order.state == Order.State.PAID
+    (paid,) = [e.payload for e in events if e.name == "bargains.bargain.paid"]
+    assert paid == {  # who and which shop: insights count the completion there
+        "bargain_public_id": finished.public_id,
+        "order_public_id": order.public_id,
+        "buyer_public_id": buyer.public_id,
+        "shop_public_id": campaign.shop.public_id,
+        "community_public_id": None,  # delivered, not picked up in a community
+    }
     assert finished.state == "bought" and finished.paid_at is not None
     assert verify_ledger().ok
 

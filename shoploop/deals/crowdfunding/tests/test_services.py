@@ -7,6 +7,7 @@ import pytest
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
+from shoploop.core.events import recorded_events
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
@@ -116,9 +117,13 @@ def test_back_and_pay_holds_money_and_counts(project, buyer, back_and_pay):
     assert _reload(project).backers == 0  # counted once paid
     services.cancel_pledge(pledge=pledge, actor=buyer)
 
-    pledge = back_and_pay(tier, buyer)
+    with recorded_events() as events:
+        pledge = back_and_pay(tier, buyer)
     assert pledge.state == Pledge.State.ACTIVE
     assert _reload(pledge.order).state == Order.State.AWAITING_DEAL
+    (paid,) = [e.payload for e in events if e.name == "crowdfunding.pledge.paid"]
+    assert paid["shop_public_id"] == project.shop.public_id
+    assert paid["community_public_id"] is None
     project = _reload(project)
     assert (project.pledged_fen, project.pledged_units, project.backers) == (19900, 2, 1)
     assert verify_ledger().ok

@@ -6,6 +6,7 @@ import pytest
 from shoploop.communities import leader_services
 from shoploop.communities import services as community_services
 from shoploop.core.errors import NotFound
+from shoploop.core.events import recorded_events
 from shoploop.deals import quotes
 from shoploop.deals.flash import services
 from shoploop.orders import services as order_services
@@ -41,3 +42,14 @@ def test_a_point_outside_the_buyers_communities_is_refused(sale, make_user, pick
     with pytest.raises(NotFound) as refused:
         services.buy(sale=sale, user=stranger, address_id=f"pickup:{pickup_point.public_id}")
     assert refused.value.code == "pickup_point_not_found"
+
+
+def test_a_paid_pickup_purchase_names_the_points_community_for_insights(
+    sale, buyer, pickup_point, pay
+):
+    purchase = services.buy(sale=sale, user=buyer, address_id=f"pickup:{pickup_point.public_id}")
+    with recorded_events() as events:
+        pay(purchase.order.checkout)
+    (paid,) = [e.payload for e in events if e.name == "flash.purchase.paid"]
+    assert paid["community_public_id"] == pickup_point.community.public_id
+    assert paid["shop_public_id"] == sale.shop.public_id

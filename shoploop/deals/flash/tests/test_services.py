@@ -8,6 +8,7 @@ from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
+from shoploop.core.events import recorded_events
 from shoploop.deals.flash import selectors, services
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.models import Payment
@@ -215,7 +216,11 @@ def test_merchant_cannot_buy_own_sale_and_anonymous_cannot_buy(sale, merchant):
 
 def test_paying_makes_the_order_paid_for_fulfilment(sale, buyer, pay):
     purchase = services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer))
-    pay(purchase.order.checkout)
+    with recorded_events() as events:
+        pay(purchase.order.checkout)
+    (paid,) = [e.payload for e in events if e.name == "flash.purchase.paid"]
+    assert paid["shop_public_id"] == sale.shop.public_id
+    assert (paid["buyer_public_id"], paid["community_public_id"]) == (buyer.public_id, None)
     purchase.refresh_from_db()
     purchase.order.refresh_from_db()
     assert purchase.state == FlashPurchase.State.PAID

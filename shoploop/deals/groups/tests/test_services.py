@@ -171,6 +171,7 @@ def test_last_paid_seat_completes_the_group_and_every_order_goes_to_fulfilment(o
     succeeded = [event for event in events if event.name == "deals.group.completed"]
     assert len(succeeded) == 1
     assert len(succeeded[0].payload["member_public_ids"]) == 3
+    assert succeeded[0].payload["shop_public_id"] == opened.campaign.shop.public_id
     assert verify_ledger().ok
 
 
