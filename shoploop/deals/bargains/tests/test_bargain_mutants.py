@@ -680,3 +680,72 @@ def test_a_purchase_whose_order_is_gone_is_reopened(finished, buyer, campaign):
     row = Bargain.objects.get(pk=finished.pk)
     assert (row.state, row.pay_deadline, row.bought_at) == ("active", None, None)
     assert Order.objects.get(pk=order.pk).state == Order.State.PENDING_PAYMENT
+
+
+def test_an_object_that_is_not_a_user_cannot_end_a_campaign(campaign):
+    assert _said(lambda: services.end_campaign(campaign=campaign, actor=object()))[0] == (
+        "not_authenticated"
+    )
+    assert _campaign_row(campaign).state == "active"
+
+
+def test_units_come_back_to_the_campaign_of_the_orders_own_bargain(make_campaign, make_user):
+    first_campaign = make_campaign(buy_before_floor=True, stock=3)
+    second_campaign = make_campaign(buy_before_floor=True, stock=3)
+    first_user, second_user = make_user(), make_user()
+    _buy(services.start_bargain(campaign=first_campaign, user=first_user), first_user)
+    second = services.start_bargain(campaign=second_campaign, user=second_user)
+    order = _buy(second, second_user)
+    Bargain.objects.update(state="bought")
+    services.return_units_of_order(order=order, quantity=1)
+    assert _campaign_row(second_campaign).stock_left == 3
+    assert _campaign_row(first_campaign).stock_left == 2
+
+
+def test_every_unpaid_purchase_freed_in_one_run_is_counted(make_campaign, make_user):
+    campaign = make_campaign(buy_before_floor=True, stock=5)
+    users = [make_user() for _ in range(3)]
+    for user in users:
+        _buy(services.start_bargain(campaign=campaign, user=user), user)
+    assert services.expire_due(clock.now() + services.payment_window()) == 3
+    assert _campaign_row(campaign).stock_left == 5
+
+
+def test_a_capture_of_another_amount_leaves_the_purchase_waiting_and_expiry_moves_on(
+    finished, buyer
+):
+    """The sandbox refuses a wrong amount; a provider's partial capture recorded as succeeded
+    (written here directly) is "not captured" for the deal: the bargain stays waiting, and
+    expiry leaves the row instead of retrying it for ever."""
+    from shoploop.ledger.models import Payment
+
+    order = _buy(finished, buyer)
+    Payment.objects.filter(public_id=order.checkout.payment_public_id).update(
+        state="succeeded", amount=999, captured_fen=999
+    )
+    assert services.expire_due(clock.now() + services.payment_window()) == 0
+    row = Bargain.objects.get(pk=finished.pk)
+    assert (row.state, row.paid_at) == ("buying", None)
+    assert not _events("bargains.bargain.paid")
+
+
+def test_a_success_told_for_a_payment_not_captured_changes_nothing(finished, buyer):
+    order = _buy(finished, buyer)
+    services.on_payment_succeeded(order)
+    row = Bargain.objects.get(pk=finished.pk)
+    assert (row.state, row.paid_at) == ("buying", None)
+    assert not _events("bargains.bargain.paid")
+
+
+def test_a_helper_who_helped_hears_so_before_the_bargain_is_over_or_at_its_floor(finished, friends):
+    # ``finished`` is at its floor: each of its helpers is told they helped, the others why not.
+    assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[0]))[0] == (
+        "already_helped"
+    )
+    assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[4]))[0] == (
+        "floor_reached"
+    )
+    with clock.frozen_at(finished.deadline):
+        assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[1]))[0] == (
+            "already_helped"
+        )
