@@ -263,7 +263,8 @@ def test_the_daily_limit_edge_message_and_quota_rows(make_campaign, make_user):
     assert Bargain.objects.get(pk=second.pk).helps_count == 0
 
 
-def test_the_daily_quota_counts_the_local_day(campaign, buyer, friends):
+def test_the_daily_quota_counts_the_local_day(campaign, buyer, friends, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     # 17:00 UTC is 01:00 of the next day in Shanghai (the default time zone).
     moment = clock.now().astimezone(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
@@ -749,3 +750,9 @@ def test_a_helper_who_helped_hears_so_before_the_bargain_is_over_or_at_its_floor
         assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[1]))[0] == (
             "already_helped"
         )
+
+
+def test_a_bargain_records_the_cut_algorithm_current_at_its_start(campaign, buyer, monkeypatch):
+    monkeypatch.setattr(services.cuts, "CURRENT_VERSION", cuts.CURRENT_VERSION + 1)
+    bargain = services.start_bargain(campaign=campaign, user=buyer)
+    assert Bargain.objects.get(pk=bargain.pk).cuts_version == cuts.CURRENT_VERSION
