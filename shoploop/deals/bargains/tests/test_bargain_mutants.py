@@ -548,7 +548,15 @@ def test_a_paid_purchase_is_bought_at_the_payment_time_and_says_so(
         pay(order.checkout)
     row = Bargain.objects.get(pk=finished.pk)
     assert (row.state, row.paid_at) == ("bought", now)
-    assert _events("bargains.bargain.paid") == [{"bargain_public_id": finished.public_id}]
+    assert _events("bargains.bargain.paid") == [
+        {
+            "bargain_public_id": finished.public_id,
+            "order_public_id": order.public_id,
+            "buyer_public_id": buyer.public_id,
+            "shop_public_id": order.shop.public_id,
+            "community_public_id": None,
+        }
+    ]
     assert Bargain.objects.get(pk=other.pk).state == "buying"
 
 
