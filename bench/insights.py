@@ -46,7 +46,7 @@ CATEGORIES = ("food", "fashion", "beauty", "home", "digital", "books", "sports",
 EVENTS_SQL = """
 INSERT INTO core_outboxevent (name, aggregate, payload, occurred_at, next_attempt_at, delivered_at)
 SELECT e.name, '', e.payload, t.at, t.at, t.at
-FROM generate_series(%(first)s, %(last)s) AS g(i)
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g(i)  -- bigint: i × 7919 passes 2³¹
 CROSS JOIN LATERAL (
     SELECT g.i - g.i %% 20 AS base, g.i %% 20 AS slot,
            'U' || lpad((g.i * 7919 %% %(users)s)::text, 9, '0') AS person,
