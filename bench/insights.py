@@ -4,6 +4,7 @@ sizes, and the rollup with one and with two workers.
     python -m bench.insights            # 1,000,000 events, then 10,000,000 (not run on the
                                         # shared test machine: see docs/benchmarks.md)
     python -m bench.insights --quick    # 1,500 events, then 15,000 (under 30 s)
+    python -m bench.insights --budget 1800  # stop the 10× rollup after 30 minutes (partial)
 
 On a throwaway PostgreSQL database (``bench.support.throwaway_database``) it writes outbox events
 with one ``INSERT … SELECT generate_series`` per size: a realistic mix in every block of 20 (8
@@ -13,18 +14,21 @@ does not read), over a fixed population (users, shops, communities, products). E
 with the id, as in a live outbox: each size is 8 weeks of events at the same rate, so the 10×
 outbox is 80 weeks of history, and each page is measured with the clock at its newest event.
 
-1. ``rate_1m``: ``insights.services.roll_up`` reads and rolls up the first size (one worker), in
+1. ``rate_1x``: ``insights.services.roll_up`` reads and rolls up the first size (one worker), in
    events per second of wall time; ``cpu_us_per_event`` the CPU it and its PostgreSQL backend
    spent per event (``bench.support.cpu_seconds``: steadier than wall time on a busy machine).
-2. ``page_1m_ms``: one merchant dashboard (``insights.views.dashboard_context`` and its
+2. ``page_1x_ms``: one merchant dashboard (``insights.views.dashboard_context`` and its
    template), median of ``--rounds`` after one warm-up.
 3. Two workers: the rollups are forgotten (``services.rebuild``) and the same events are rolled up
    by two threads at once (``roll_up`` each, on its own connection): ``two_workers_rate`` and
    their CPU per event. The cursor row lock serialises their batches, so two workers are no
    faster than one; the point is that they are safe (the totals are checked equal) and cost
    about the same CPU per event.
-4. The outbox grows to 10× and the new events are rolled up: ``rate_10m``; then
-   ``page_10m_ms``; ``ratio`` = page_10m_ms / page_1m_ms (target ≤ 1.5).
+4. The outbox grows to ``--scale`` × (10×) and the new events are rolled up: ``rate_10x``;
+   then ``page_10x_ms``; ``ratio`` = page_10x_ms / page_1x_ms (target ≤ 1.5). With
+   ``--budget`` the rollup stops after that many seconds; if events are left, the line says
+   ``rolled_up_10x`` and ``pending_10x`` instead of a page time (a page over half-rolled-up
+   weeks would be too fast to mean anything).
 
 The last line is ``insights: key=value … ratio=…``.
 """
@@ -42,7 +46,7 @@ CATEGORIES = ("food", "fashion", "beauty", "home", "digital", "books", "sports",
 EVENTS_SQL = """
 INSERT INTO core_outboxevent (name, aggregate, payload, occurred_at, next_attempt_at, delivered_at)
 SELECT e.name, '', e.payload, t.at, t.at, t.at
-FROM generate_series(%(first)s, %(last)s) AS g(i)
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g(i)  -- bigint: i × 7919 passes 2³¹
 CROSS JOIN LATERAL (
     SELECT g.i - g.i %% 20 AS base, g.i %% 20 AS slot,
            'U' || lpad((g.i * 7919 %% %(users)s)::text, 9, '0') AS person,
@@ -121,13 +125,22 @@ def write_events(first: int, last: int, population: dict, timeline: dict) -> flo
     return time.perf_counter() - started
 
 
-def roll_up_all() -> tuple[int, float, float]:
-    """(events, wall seconds, CPU seconds) of one worker rolling up everything pending."""
+def roll_up_all(budget: float | None = None) -> tuple[int, float, float]:
+    """(events, wall seconds, CPU seconds) of one worker rolling up everything pending, or as
+    many batches as start within ``budget`` seconds."""
     from shoploop.insights import services
 
     cpu, started = cpu_seconds(), time.perf_counter()
-    result = services.roll_up(wait_to_settle=False)
-    return result.events, time.perf_counter() - started, cpu_seconds() - cpu
+    if budget is None:
+        events = services.roll_up(wait_to_settle=False).events
+    else:
+        events = 0
+        while time.perf_counter() - started < budget:
+            done = services.roll_up(wait_to_settle=False, max_batches=1).events
+            if not done:
+                break
+            events += done
+    return events, time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def roll_up_with_two_workers() -> tuple[int, float, float]:
@@ -195,6 +208,8 @@ def main() -> None:
         events=(int, None, "events at 1× (default 1,000,000; quick 1,500)"),
         users=(int, None, "people (default 200,000; quick 5,000)"),
         rounds=(int, 5, "dashboard renders measured per size"),
+        scale=(int, 10, "the second size, in multiples of the first"),
+        budget=(float, None, "seconds the second size's rollup may take (then it stops: partial)"),
     )
     size = args.events or (1_500 if args.quick else 1_000_000)
     users = args.users or (5_000 if args.quick else 200_000)
@@ -228,11 +243,25 @@ def main() -> None:
         assert platform_orders() == orders_1, "two workers counted differently"
         print(f"two workers: {events_2w} events in {wall_2w:.1f} s, same totals", flush=True)
 
-        written = write_events(size + 1, 10 * size, population, timeline)
-        print(f"wrote {9 * size} more events in {written:.1f} s", flush=True)
-        events_10, wall_10, cpu_10 = roll_up_all()
-        page_10 = page_ms(scope, args.rounds, base + step * 10 * size)
-        print(f"10x: {events_10} events rolled up in {wall_10:.1f} s; page {page_10:.1f} ms")
+        large = args.scale * size
+        written = write_events(size + 1, large, population, timeline)
+        print(f"wrote {large - size} more events in {written:.1f} s", flush=True)
+        pending = _pending_events()
+        events_10, wall_10, cpu_10 = roll_up_all(args.budget)
+        x = f"{args.scale}x"
+        large_figures = {
+            f"events_{x}": large,
+            f"rate_{x}": events_10 / wall_10,
+            f"cpu_us_per_event_{x}": 1e6 * cpu_10 / events_10,
+        }
+        if events_10 < pending:
+            # The newest weeks are not rolled up yet: a page now would read less than a real one.
+            print(f"{x}: stopped after {wall_10:.0f} s, {events_10} of {pending} events")
+            large_figures.update({f"rolled_up_{x}": events_10, f"pending_{x}": pending})
+        else:
+            page_10 = page_ms(scope, args.rounds, base + step * large)
+            print(f"{x}: {events_10} events rolled up in {wall_10:.1f} s; page {page_10:.1f} ms")
+            large_figures.update({f"page_{x}_ms": page_10, "ratio": page_10 / page_1})
 
     summary(
         "insights",
@@ -241,12 +270,19 @@ def main() -> None:
         cpu_us_per_event_1x=1e6 * cpu_1 / events_1,
         two_workers_rate=events_2w / wall_2w,
         two_workers_cpu_us_per_event=1e6 * cpu_2w / events_2w,
-        rate_10x=events_10 / wall_10,
-        cpu_us_per_event_10x=1e6 * cpu_10 / events_10,
         page_1x_ms=page_1,
-        page_10x_ms=page_10,
-        ratio=page_10 / page_1,
+        **large_figures,
     )
+
+
+def _pending_events() -> int:
+    """Events after the cursor that the rollup reads."""
+    from shoploop.core.models import OutboxEvent
+    from shoploop.insights.ingest import INGESTORS
+    from shoploop.insights.models import Cursor
+
+    after = Cursor.objects.get(name="events").last_event_id
+    return OutboxEvent.objects.filter(id__gt=after, name__in=list(INGESTORS)).count()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,16 @@ from shoploop.insights.models import (
 )
 
 ROWS_PER_STATEMENT = 1000
+# PostgreSQL takes a batch's rows as one array per column (``unnest``): no limit on placeholders.
+ROWS_PER_ARRAY_STATEMENT = 20_000
+# Joins a column's values into one text (``_columns``): the ASCII unit separator, in no id,
+# scope or key.
+SEPARATOR = chr(31)
+# The PostgreSQL types of the columns ``_upsert_add`` writes, in its column order.
+COLUMN_TYPES = {
+    "insights_tally": ("text", "timestamptz", "text", "text", "bigint"),
+    "insights_weeklydistinct": ("text", "date", "text", "bigint"),
+}
 
 
 @dataclass(frozen=True)
@@ -240,11 +250,16 @@ class Batch:
         )
 
     def _write_people(self) -> None:
+        """Insert the person facts; each one new in its week adds one to the week's distinct
+        count of its key (a fact already stored, from an earlier batch, adds nothing)."""
         ops = connection.ops
         rows = sorted(
             (scope, ops.adapt_datefield_value(week), key, person)
             for scope, week, key, person in self.people
         )
+        if connection.vendor == "postgresql":
+            _write_people_postgresql(rows)
+            return
         added: dict[tuple, int] = defaultdict(int)
         with connection.cursor() as cursor:
             for chunk in _chunks(rows):
@@ -290,23 +305,95 @@ def _as_date(value) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _chunks(rows: list) -> list[list]:
-    return [rows[i : i + ROWS_PER_STATEMENT] for i in range(0, len(rows), ROWS_PER_STATEMENT)]
+def _chunks(rows: list, size: int = ROWS_PER_STATEMENT) -> list[list]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def _columns(rows: list[tuple], width: int) -> list[str]:
+    """The rows as ``width`` texts, one per column, each value after a ``SEPARATOR``: what
+    ``_unnest`` splits back into rows. One text per column because psycopg turns a Python list
+    into an array parameter value by value in Python, as slowly as the placeholders it
+    replaced; a joined text is encoded at once. Dates, times and numbers are written once per
+    distinct value (a batch has few hours, days and weeks)."""
+    columns = zip(*rows, strict=True) if rows else [()] * width
+    texts = [SEPARATOR + SEPARATOR.join(_texts(column)) for column in columns]
+    if any(text.count(SEPARATOR) != len(rows) for text in texts):
+        raise ValueError("a value contains the column separator")
+    return texts
+
+
+def _texts(column: tuple) -> tuple | list:
+    if not column or isinstance(column[0], str):
+        return column
+    written = {value: _text(value) for value in set(column)}
+    return [written[value] for value in column]
+
+
+def _text(value) -> str:
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
+def _unnest(types: tuple[str, ...]) -> str:
+    """``unnest(…::text[], …)``: a batch of rows as one text per column (see ``_columns``).
+    Each value follows a separator and the empty first element is dropped (``[2:]``), so one
+    empty value is one row, not none."""
+    split = "(string_to_array(%s, chr(31)))[2:]"
+    return "unnest(" + ", ".join(f"{split}::{kind}[]" for kind in types) + ")"
+
+
+def _write_people_postgresql(rows: list[tuple]) -> None:
+    """One statement per chunk inserts the facts and adds the new ones to the distinct counts,
+    with the rows as column arrays: the query text stays the same whatever the batch size
+    (psycopg parses a query with thousands of placeholders anew each time: it was most of the
+    rollup's CPU) and the new facts never travel back to Python."""
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, ROWS_PER_ARRAY_STATEMENT):
+            cursor.execute(
+                "WITH added AS ("
+                ' INSERT INTO insights_weeklyperson (scope, week, "key", person)'
+                f" SELECT * FROM {_unnest(('text', 'date', 'text', 'text'))}"
+                ' ON CONFLICT (scope, week, "key", person) DO NOTHING'
+                ' RETURNING scope, week, "key")'
+                ' INSERT INTO insights_weeklydistinct (scope, week, "key", value)'
+                ' SELECT scope, week, "key", count(*) FROM added GROUP BY scope, week, "key"'
+                ' ORDER BY scope, week, "key"'
+                ' ON CONFLICT (scope, week, "key") DO UPDATE'
+                " SET value = insights_weeklydistinct.value + excluded.value",
+                _columns(chunk, 4),
+            )
 
 
 def _upsert_add(table: str, columns: tuple, key: tuple, rows: list[tuple]) -> None:
-    """Add each row's last column to the stored value (insert when new)."""
+    """Add each row's last column to the stored value (insert when new). Sorted, so two
+    writers take the rows' locks in the same order."""
     if not rows:
         return
+    rows = sorted(rows)
+    if connection.vendor == "postgresql":
+        _upsert_add_arrays(table, columns, key, rows)
+        return
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    quote = connection.ops.quote_name
-    value = quote(columns[-1])
     with connection.cursor() as cursor:
-        for chunk in _chunks(sorted(rows)):
+        for chunk in _chunks(rows):
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
-                f"VALUES {','.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE "
-                f"SET {value} = {table}.{value} + excluded.{value}",
+                _upsert_sql(table, columns, key, f"VALUES {','.join([placeholders] * len(chunk))}"),
                 [item for row in chunk for item in row],
             )
+
+
+def _upsert_add_arrays(table: str, columns: tuple, key: tuple, rows: list[tuple]) -> None:
+    """PostgreSQL: the rows as one array per column (see ``_write_people_postgresql``)."""
+    sql = _upsert_sql(table, columns, key, f"SELECT * FROM {_unnest(COLUMN_TYPES[table])}")
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, ROWS_PER_ARRAY_STATEMENT):
+            cursor.execute(sql, _columns(chunk, len(columns)))
+
+
+def _upsert_sql(table: str, columns: tuple, key: tuple, source: str) -> str:
+    quote = connection.ops.quote_name
+    value = quote(columns[-1])
+    return (
+        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) {source} "
+        f"ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE "
+        f"SET {value} = {table}.{value} + excluded.{value}"
+    )
