@@ -212,9 +212,10 @@ JOIN_SQL = {
     " subtotal_fen, discount_fen, total_fen, refunded_fen, coupon_claim_public_id, hold_version,"
     " has_hold, delivery_method, ship_recipient, ship_phone, ship_province, ship_city,"
     " ship_district, ship_district_code, ship_street, ship_postcode, carrier, tracking_number,"
-    " cancel_reason, reservation_expires_at, fee_fen, created_at) VALUES (%s, %s, %s, %s,"
-    " 'pending_payment', %s, 0, %s, 0, '', 0, false, 'delivery', '', '', '', '', '', '', '', '',"
-    " '', '', '', now() + interval '5 minutes', 0, now()) RETURNING id",
+    " cancel_reason, reservation_expires_at, fee_fen, leader_commission_fen, pickup_code,"
+    " created_at) VALUES (%s, %s, %s, %s, 'pending_payment', %s, 0, %s, 0, '', 0, false,"
+    " 'delivery', '', '', '', '', '', '', '', '', '', '', '', now() + interval '5 minutes', 0, 0,"
+    " '', now()) RETURNING id",
     "line": "INSERT INTO orders_orderline (public_id, order_id, sku_id, product_public_id, title,"
     " options, unit_price_fen, quantity, paid_fen, refunded_quantity, refunded_fen) VALUES"
     " (%s, %s, %s, %s, %s, '{}'::jsonb, %s, 1, %s, 0, 0)",
