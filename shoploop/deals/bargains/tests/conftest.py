@@ -44,3 +44,26 @@ def finished(campaign, buyer, friends):
         services.help_bargain(bargain=bargain, helper=friend)
     bargain.refresh_from_db()
     return bargain
+
+
+@pytest.fixture
+def pay_with_the_event_lost(pay):
+    """Pay a bargain's order while the bargain never hears of it (its payment handler is
+    swapped out for the call): the capture is recorded, the bargain still waits."""
+    from shoploop.deals import registry
+
+    def run(checkout):
+        kind = registry.kind_for("bargain:x")
+        registry.register_deal_kind(
+            registry.DealKind(
+                prefix="bargain",
+                on_payment_succeeded=lambda order: None,
+                on_payment_failed=kind.on_payment_failed,
+            )
+        )
+        try:
+            pay(checkout)
+        finally:
+            registry.register_deal_kind(kind)
+
+    return run

@@ -55,27 +55,21 @@ def test_a_campaign_not_running_refuses_a_start_with_its_reason(campaign, buyer)
         "campaign_ended",
         "This campaign has ended.",
     )
-    BargainCampaign.objects.filter(pk=campaign.pk).update(state="active", ends_at=now)
-    with clock.frozen_at(now):
-        assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer))[0] == (
-            "campaign_ended"
-        )
-    BargainCampaign.objects.filter(pk=campaign.pk).update(
-        state="paused", ends_at=now + timedelta(days=1)
-    )
-    with clock.frozen_at(now):
-        assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
-            "campaign_paused",
-            "This campaign is paused.",
-        )
-    BargainCampaign.objects.filter(pk=campaign.pk).update(
-        state="active", starts_at=now + timedelta(microseconds=1)
-    )
-    with clock.frozen_at(now):
-        assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
-            "campaign_not_started",
-            "This campaign has not started yet.",
-        )
+    refusals = [  # the campaign's row at ``now`` → the refusal
+        ({"state": "active", "ends_at": now}, ("campaign_ended", "This campaign has ended.")),
+        (
+            {"state": "paused", "ends_at": now + timedelta(days=1)},
+            ("campaign_paused", "This campaign is paused."),
+        ),
+        (
+            {"state": "active", "starts_at": now + timedelta(microseconds=1)},
+            ("campaign_not_started", "This campaign has not started yet."),
+        ),
+    ]
+    for changes, refusal in refusals:
+        BargainCampaign.objects.filter(pk=campaign.pk).update(**changes)
+        with clock.frozen_at(now):
+            assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == refusal
     BargainCampaign.objects.filter(pk=campaign.pk).update(starts_at=now)
     with clock.frozen_at(now):
         assert services.start_bargain(campaign=campaign, user=buyer).state == "active"
@@ -657,24 +651,11 @@ def test_unpaid_purchases_are_freed_at_their_pay_deadline_itself_and_counted(
 
 
 def test_a_captured_payment_found_at_expiry_is_settled_and_not_counted(
-    finished, buyer, pay, monkeypatch
+    finished, buyer, pay_with_the_event_lost, monkeypatch
 ):
     order = _buy(finished, buyer)
     monkeypatch.setattr(services, "on_payment_succeeded", lambda order: None)
-    from shoploop.deals import registry
-
-    kind = registry.kind_for("bargain:x")
-    registry.register_deal_kind(
-        registry.DealKind(
-            prefix="bargain",
-            on_payment_succeeded=lambda order: None,
-            on_payment_failed=kind.on_payment_failed,
-        )
-    )
-    try:
-        pay(order.checkout)
-    finally:
-        registry.register_deal_kind(kind)
+    pay_with_the_event_lost(order.checkout)
     now = clock.now() + services.payment_window()
     assert services.expire_due(now) == 0
     row = Bargain.objects.get(pk=finished.pk)

@@ -423,22 +423,11 @@ def test_unpaid_past_the_bargain_deadline_expires_the_bargain(finished, buyer):
     assert finished.state == "expired"
 
 
-def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(finished, buyer, pay):
+def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(
+    finished, buyer, pay_with_the_event_lost
+):
     order = services.buy(bargain=finished, user=buyer, address_id=address_id_for(buyer))
-    from shoploop.deals import registry
-
-    kind = registry.kind_for("bargain:x")
-    registry.register_deal_kind(
-        registry.DealKind(
-            prefix="bargain",
-            on_payment_succeeded=lambda order: None,
-            on_payment_failed=kind.on_payment_failed,
-        )
-    )
-    try:
-        pay(order.checkout)
-    finally:
-        registry.register_deal_kind(kind)
+    pay_with_the_event_lost(order.checkout)
     order.refresh_from_db()
     assert order.state == Order.State.PENDING_PAYMENT
     services.expire_due(clock.now() + services.payment_window())
