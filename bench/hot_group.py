@@ -283,6 +283,13 @@ HANDLERS = {
     "payment_deals": "shoploop.deals.handlers.on_payment_succeeded",
     "order_paid": "shoploop.notifications.handlers.order_paid",
     "completed": "shoploop.notifications.handlers.group_completed",
+    # Subscribers that write only their handled row in this world: nobody follows the joiners
+    # (the feed's fan-outs), no share link brought the orders (referrals), no 团长 picks them up
+    # (the pickup commission). The baseline skips the reads that tell them so.
+    "feed_joined": "feed.group_joined",
+    "feed_paid": "feed.order_paid",
+    "referrals_paid": "shoploop.referrals.handlers.on_order_paid",
+    "leader_commission": "orders.leader_commission.accrue",
 }
 CAPTURE_SQL = {
     "event": "INSERT INTO ledger_paymentevent (provider, event_id, payment_id, kind, amount,"
@@ -417,6 +424,7 @@ def _baseline_join(k: dict, group_pk: int, user_pk: int, names: dict) -> None:
     key = f"deals.group.joined:{group_id}:{member_id}"
     notes = [group_id, k["title"], key, group_pk, user_pk]
     _deliver(HANDLERS["joined"], [joined_event], (OUTBOX_SQL["joined_notes"], notes))
+    _deliver(HANDLERS["feed_joined"], [joined_event])
     _delivered([joined_event])
     escrow_pk, payment_event = _baseline_capture(k, payment_id, reference, price)
     _deliver(HANDLERS["payment_orders"], [payment_event])
@@ -508,6 +516,8 @@ def _deliver_completion(k, group_pk, group_id, confirmed, paid_events, completed
     the completed group. Set-based (the services deliver each event in its own transaction)."""
     paid_notes = (OUTBOX_SQL["paid_notes"], [k["merchant"], k["title"], confirmed])
     _deliver(HANDLERS["order_paid"], paid_events, paid_notes)
+    for subscriber in ("leader_commission", "referrals_paid", "feed_paid"):
+        _deliver(HANDLERS[subscriber], paid_events)
     key = f"deals.group.completed:{group_id}"
     notes = (OUTBOX_SQL["completed_notes"], [group_id, k["title"], key, group_pk])
     _deliver(HANDLERS["completed"], [completed_event], notes)
