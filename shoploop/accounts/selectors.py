@@ -27,6 +27,14 @@ def is_blocked(*, blocker: User, user: User) -> bool:
     return Block.objects.filter(blocker=blocker, blocked=user).exists()
 
 
+def blockers_among(user: User, candidate_ids) -> set[int]:
+    """Which of ``candidate_ids`` blocked ``user`` (one read for a whole audience)."""
+    if user is None:
+        return set()
+    rows = Block.objects.filter(blocked=user, blocker_id__in=list(candidate_ids))
+    return set(rows.values_list("blocker_id", flat=True))
+
+
 def blocked_either_way(a: User, b: User) -> bool:
     if a is None or b is None or not a.is_authenticated or not b.is_authenticated:
         return False

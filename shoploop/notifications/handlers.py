@@ -23,6 +23,22 @@ def _name(user) -> str:
     return str(user) if user is not None else ""
 
 
+# How many notifications one INSERT makes when an event reaches a whole audience (voters,
+# backers): the people are read and written in slices of this size.
+AUDIENCE_SLICE = 500
+
+
+def _notify_audience(people, *, kind: str, key: str, params: dict) -> None:
+    """The same notification for each of ``people`` (an iterable of users), in slices."""
+    batch = []
+    for person in people:
+        batch.append(services.Note(person, key, params))
+        if len(batch) == AUDIENCE_SLICE:
+            services.notify_all(kind=kind, notes=batch)
+            batch = []
+    services.notify_all(kind=kind, notes=batch)
+
+
 def _blocks(recipient, actor) -> bool:
     """The recipient blocked the person who acted: nothing about them reaches the recipient."""
     from shoploop.accounts.selectors import is_blocked
@@ -38,33 +54,34 @@ def group_joined(event: DomainEvent) -> None:
     group = selectors.group(payload.get("group_public_id"))
     if group is None:
         return
+    from shoploop.accounts.selectors import blockers_among
+
     joiner = selectors.user_by_public_id(payload.get("member_public_id"))
     product = selectors.product_title_of_group(group)
-    for seat in selectors.group_members_now(group):
-        if joiner is not None and seat.user_id == joiner.pk:
-            continue
-        if _blocks(seat.user, joiner):
-            continue
-        services.notify(
-            recipient=seat.user,
-            kind="group_joined",
-            key=_key(event, group.public_id, payload.get("member_public_id")),
-            params={"group": group.public_id, "product": product, "member_name": _name(joiner)},
-        )
+    others = [
+        seat.user
+        for seat in selectors.group_members_now(group)
+        if joiner is None or seat.user_id != joiner.pk
+    ]
+    blockers = blockers_among(joiner, [user.pk for user in others])
+    _notify_audience(
+        [user for user in others if user.pk not in blockers],
+        kind="group_joined",
+        key=_key(event, group.public_id, payload.get("member_public_id")),
+        params={"group": group.public_id, "product": product, "member_name": _name(joiner)},
+    )
 
 
 def group_completed(event: DomainEvent) -> None:
     group = selectors.group(event.payload.get("group_public_id"))
     if group is None:
         return
-    product = selectors.product_title_of_group(group)
-    for seat in selectors.group_paid_members(group):
-        services.notify(
-            recipient=seat.user,
-            kind="group_completed",
-            key=_key(event, group.public_id),
-            params={"group": group.public_id, "product": product},
-        )
+    _notify_audience(
+        [seat.user for seat in selectors.group_paid_members(group)],
+        kind="group_completed",
+        key=_key(event, group.public_id),
+        params={"group": group.public_id, "product": selectors.product_title_of_group(group)},
+    )
 
 
 def group_failed(event: DomainEvent) -> None:
@@ -74,14 +91,20 @@ def group_failed(event: DomainEvent) -> None:
     if group is None or group.closed_at is None:
         return
     product = selectors.product_title_of_group(group)
-    for seat in selectors.group_members_at_failure(group):
-        refund = seat.price_fen if seat.state == Seat.State.REFUNDED else 0
-        services.notify(
-            recipient=seat.user,
-            kind="group_failed",
-            key=_key(event, group.public_id),
-            params={"group": group.public_id, "product": product, "refund_fen": refund},
+    key = _key(event, group.public_id)
+    notes = [
+        services.Note(
+            seat.user,
+            key,
+            {
+                "group": group.public_id,
+                "product": product,
+                "refund_fen": seat.price_fen if seat.state == Seat.State.REFUNDED else 0,
+            },
         )
+        for seat in selectors.group_members_at_failure(group)
+    ]
+    services.notify_all(kind="group_failed", notes=notes)
 
 
 # --- bargains ----------------------------------------------------------------------------------
@@ -156,13 +179,12 @@ def _project_decided(event: DomainEvent, kind: str) -> None:
     project = selectors.project(event.payload.get("project_public_id"))
     if project is None:
         return
-    for backer in selectors.project_backers(project):
-        services.notify(
-            recipient=backer,
-            kind=kind,
-            key=_key(event, project.public_id),
-            params={"project": project.public_id, "title": project.title},
-        )
+    _notify_audience(
+        selectors.project_backers(project),
+        kind=kind,
+        key=_key(event, project.public_id),
+        params={"project": project.public_id, "title": project.title},
+    )
 
 
 def project_succeeded(event: DomainEvent) -> None:
@@ -325,10 +347,12 @@ def idea_shipped(event: DomainEvent) -> None:
     if idea is None or idea.shipped_product is None:
         return
     params = {"idea": idea.public_id, "title": idea.title, "product": idea.shipped_product.title}
-    for voter in ideas.voters_of(idea=idea).iterator():
-        services.notify(
-            recipient=voter, kind="idea_shipped", key=_key(event, idea.public_id), params=params
-        )
+    _notify_audience(
+        ideas.voters_of(idea=idea).iterator(),
+        kind="idea_shipped",
+        key=_key(event, idea.public_id),
+        params=params,
+    )
 
 
 def wanted_presale_started(event: DomainEvent) -> None:
@@ -339,13 +363,12 @@ def wanted_presale_started(event: DomainEvent) -> None:
     if wanted is None or wanted.project is None:
         return
     params = {"project": wanted.project.public_id, "title": wanted.title}
-    for wanter in ideas.wanters_of(wanted_product=wanted).iterator():
-        services.notify(
-            recipient=wanter,
-            kind="wanted_presale_started",
-            key=_key(event, wanted.public_id),
-            params=params,
-        )
+    _notify_audience(
+        ideas.wanters_of(wanted_product=wanted).iterator(),
+        kind="wanted_presale_started",
+        key=_key(event, wanted.public_id),
+        params=params,
+    )
 
 
 # --- people and chat ---------------------------------------------------------------------------
@@ -418,13 +441,12 @@ def crowdtask_ended(event: DomainEvent) -> None:
     task = task_by_public_id(event.payload.get("task_public_id"))
     if task is None:
         return
-    for entry in entrants_without_prize(task=task):
-        services.notify(
-            recipient=entry.author,
-            kind="crowdtask_ended",
-            key=_key(event, task.public_id),
-            params={"task": task.public_id, "title": task.title},
-        )
+    _notify_audience(
+        (entry.author for entry in entrants_without_prize(task=task)),
+        kind="crowdtask_ended",
+        key=_key(event, task.public_id),
+        params={"task": task.public_id, "title": task.title},
+    )
 
 
 SUBSCRIPTIONS = {

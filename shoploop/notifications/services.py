@@ -144,47 +144,113 @@ def is_away(user, *, now: datetime | None = None) -> bool:
 # --- creating notifications --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Note:
+    """One notification to make: for whom, the event's identity for them, what it says."""
+
+    recipient: object
+    key: str
+    params: dict
+
+
 def notify(*, recipient, kind: str, key: str, params: dict) -> Notification | None:
     """Make the notification ``kind`` for ``recipient`` once per ``key`` (the event's identity
     for this person). Returns it, or None when it already existed or the person turned both
     channels off. Pushed live and, for an important kind while the person is away, sent by SMS
     (within the daily cap), both after the commit."""
+    made = notify_all(kind=kind, notes=[Note(recipient, key, params)])
+    return made[0] if made else None
+
+
+def notify_all(*, kind: str, notes) -> list[Notification]:
+    """``notify`` for several people at once (every member of a group hears of the same event):
+    one preference read and one INSERT for all of them, whatever their number. Returns the
+    notifications made; a repeated delivery makes none."""
     if kind not in kind_registry.KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
-    if recipient is None or not recipient.is_active:
-        return None
-    choice = preference_for(recipient, kind)
-    if not (choice.in_app or choice.sms):
-        return None
+    notes = [note for note in notes if note.recipient is not None and note.recipient.is_active]
+    if not notes:
+        return []
+    choices = _choices_of([note.recipient for note in notes], kind)
     now = clock.now()
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    recipient=recipient,
-                    kind=kind,
-                    key=key[:200],
-                    params=params,
-                    in_app=choice.in_app,
-                    created_at=now,
-                )
-        except IntegrityError:
-            return None  # this event already made its notification
-        if choice.sms and recipient.phone and is_away(recipient, now=now):
-            state = (
-                Notification.Sms.QUEUED if _reserve_sms(recipient, now) else Notification.Sms.CAPPED
-            )
-            Notification.objects.filter(pk=notification.pk).update(sms=state)
-            notification.sms = state
-            if state == Notification.Sms.QUEUED:
-                transaction.on_commit(lambda: send_sms(notification_id=notification.pk))
-        if choice.in_app:
-            transaction.on_commit(
-                lambda: live.push_new(
-                    user_public_id=recipient.public_id, notification_id=notification.public_id
-                )
-            )
-    return notification
+    wanted = [
+        (note.recipient, choice, _unsaved(note, kind, choice, now))
+        for note in notes
+        if (choice := choices[note.recipient.pk]).in_app or choice.sms
+    ]
+    if not wanted:
+        return []
+    # No savepoint: nothing here is expected to fail; a conflict on (recipient, key), the
+    # repeated delivery, is skipped by the INSERT itself.
+    with transaction.atomic(savepoint=False):
+        saved = _insert_new([notification for *_, notification in wanted])
+        made = [(r, c, n) for r, c, n in wanted if n.public_id in saved]
+        away = _away_among([r for r, c, _n in made if c.sms and r.phone], now=now)
+        for recipient, choice, notification in made:
+            notification.pk = saved[notification.public_id]
+            notification._state.adding = False
+            if recipient.pk in away:
+                _queue_sms(recipient, notification, now)
+            if choice.in_app:
+                _push_on_commit(recipient, notification)
+    return [notification for *_, notification in made]
+
+
+def _choices_of(recipients, kind: str) -> dict[int, Choice]:
+    """Each recipient's choice for ``kind``, in one read."""
+    default = _default(kind)
+    choices = {recipient.pk: default for recipient in recipients}
+    stored = Preference.objects.filter(user_id__in=list(choices), kind=kind)
+    for row in stored:
+        sms = row.sms and default.sms_available
+        choices[row.user_id] = Choice(kind, row.in_app, sms, default.sms_available)
+    return choices
+
+
+def _unsaved(note: Note, kind: str, choice: Choice, now: datetime) -> Notification:
+    return Notification(
+        recipient=note.recipient,
+        kind=kind,
+        key=note.key[:200],
+        params=note.params,
+        in_app=choice.in_app,
+        created_at=now,
+    )
+
+
+def _insert_new(notifications: list[Notification]) -> dict[str, int]:
+    """Insert those not made before (the unique (recipient, key) skips a repeat); returns the
+    database ids of the new ones by public id (the public ids are fresh, so only the rows this
+    call inserted have them)."""
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    public_ids = [notification.public_id for notification in notifications]
+    rows = Notification.objects.filter(public_id__in=public_ids).values_list("public_id", "pk")
+    return dict(rows)
+
+
+def _away_among(recipients, *, now: datetime) -> set[int]:
+    """Which of ``recipients`` are away (``is_away``), in one read."""
+    if not recipients:
+        return set()
+    ids = {recipient.pk for recipient in recipients}
+    here = Activity.objects.filter(user_id__in=ids, last_seen_at__gt=now - away_after())
+    return ids - set(here.values_list("user_id", flat=True))
+
+
+def _queue_sms(recipient, notification: Notification, now: datetime) -> None:
+    state = Notification.Sms.QUEUED if _reserve_sms(recipient, now) else Notification.Sms.CAPPED
+    Notification.objects.filter(pk=notification.pk).update(sms=state)
+    notification.sms = state
+    if state == Notification.Sms.QUEUED:
+        transaction.on_commit(lambda: send_sms(notification_id=notification.pk))
+
+
+def _push_on_commit(recipient, notification: Notification) -> None:
+    transaction.on_commit(
+        lambda: live.push_new(
+            user_public_id=recipient.public_id, notification_id=notification.public_id
+        )
+    )
 
 
 def sms_day(now: datetime):

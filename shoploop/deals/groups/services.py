@@ -749,7 +749,8 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
     group.state, group.closed_at = Group.State.SUCCEEDED, now
     seats = list(
         Seat.objects.select_for_update(of=("self",))
-        .select_related("order", "user")
+        # The order's buyer and shop name each member's "orders.order.paid" event.
+        .select_related("order__buyer", "order__shop", "user")
         .filter(group=group, state__in=LIVE_SEAT_STATES)
         .order_by("pk")
     )

@@ -228,3 +228,54 @@ def test_a_template_provider_without_the_template_fails_cleanly(user, committed,
     note = shipped(user, committed=committed)
     note.refresh_from_db()
     assert note.sms == Notification.Sms.FAILED
+
+
+# --- one event, many people --------------------------------------------------------------------
+
+
+def _notes(people, key="event-1"):
+    return [services.Note(person, key, SHIPPED) for person in people]
+
+
+def test_notify_all_makes_one_each_and_a_repeat_makes_none(make_user):
+    people = [make_user() for _ in range(3)]
+    made = services.notify_all(kind="order_shipped", notes=_notes(people))
+    assert sorted(n.recipient_id for n in made) == sorted(p.pk for p in people)
+    assert all(n.pk and Notification.objects.get(pk=n.pk).public_id == n.public_id for n in made)
+    assert services.notify_all(kind="order_shipped", notes=_notes(people)) == []
+    assert Notification.objects.filter(key="event-1").count() == 3
+
+
+def test_notify_all_makes_only_the_missing_ones(make_user):
+    first, second = make_user(), make_user()
+    services.notify_all(kind="order_shipped", notes=_notes([first]))
+    made = services.notify_all(kind="order_shipped", notes=_notes([first, second]))
+    assert [n.recipient_id for n in made] == [second.pk]
+
+
+def test_notify_all_respects_each_persons_choice_and_skips_the_inactive(make_user):
+    quiet, banned, listening = make_user(), make_user(is_active=False), make_user()
+    services.set_preference(user=quiet, kind="order_shipped", in_app=False, sms=False)
+    made = services.notify_all(kind="order_shipped", notes=_notes([quiet, banned, listening]))
+    assert [n.recipient_id for n in made] == [listening.pk]
+
+
+def test_notify_all_texts_only_the_people_who_are_away(make_user, sms_sent, committed):
+    here, away = make_user(), make_user()
+    services.touch_activity(user=here)
+    with committed():
+        made = services.notify_all(kind="order_shipped", notes=_notes([here, away]))
+    states = {n.recipient_id: n.sms for n in made}
+    assert states == {here.pk: "", away.pk: Notification.Sms.QUEUED}
+    assert [sent["phone"] for sent in sms_sent] == [away.phone]
+
+
+def test_notify_all_costs_the_same_statements_for_one_person_or_many(
+    make_user, django_assert_num_queries
+):
+    alone, crowd = [make_user()], [make_user() for _ in range(6)]
+    # The preference read, the INSERT and the read of the new rows' ids.
+    with django_assert_num_queries(3):
+        services.notify_all(kind="group_completed", notes=_notes(alone))
+    with django_assert_num_queries(3):
+        services.notify_all(kind="group_completed", notes=_notes(crowd))

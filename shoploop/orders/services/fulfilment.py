@@ -51,11 +51,12 @@ from shoploop.orders.services.payment import (
 
 
 def _locked(order: Order) -> Order:
-    # Only the order row is locked (of=self): the joined shop and checkout are read, not locked, so
-    # this never fights the payment handler, which locks checkout first and then its orders.
+    # Only the order row is locked (of=self): the joined shop, checkout and buyer are read, not
+    # locked, so this never fights the payment handler, which locks checkout first and then its
+    # orders. (The buyer is joined for the events the caller publishes.)
     return (
         Order.objects.select_for_update(of=("self",))
-        .select_related("shop", "checkout")
+        .select_related("shop", "checkout", "buyer")
         .get(pk=order.pk)
     )
 
