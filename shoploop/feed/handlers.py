@@ -113,14 +113,17 @@ def friend_deal(event: DomainEvent) -> None:
     items = _deal_model(spec.kind).objects.filter(public_id=public_id)
     if spec.actor_field:
         items = items.select_related(spec.actor_field)
-    item = items.first()
+        item = items.first()
+        actor = getattr(item, spec.actor_field) if item is not None else None
+    else:
+        # The person first: most people do not share their activity, and then the deal is
+        # not worth reading.
+        actor = _user(event.payload.get(spec.actor_key))
+        if actor is None or not actor.share_activity_with_followers:
+            return
+        item = items.first()
     if item is None:
         return
-    actor = (
-        getattr(item, spec.actor_field)
-        if spec.actor_field
-        else _user(event.payload.get(spec.actor_key))
-    )
     services.fan_out_activity(
         actor=actor,
         kind=spec.kind,
