@@ -26,11 +26,11 @@ from shoploop.orders.tests.conftest import address_id_for
 # (the payment's and the join's), and the join notifies the group's other members. 76 since the
 # feed: its subscriber fans the join out to the joiner's followers when the joiner shares their
 # deals (its handled row and the reads that decide whether and to whom; 5 statements here).
-# 72 since notifications are made for a whole audience at once (a preference read, an INSERT that
+# 71 since notifications are made for a whole audience at once (a preference read, an INSERT that
 # skips repeats and a read of the new ids, not a preference read, two savepoints, an insert and
 # two releases per person; the blockers read once) and the feed reads a deal only for a person
 # who shares their activity.
-MAX_STATEMENTS = {"postgresql": 72, "sqlite": 72}
+MAX_STATEMENTS = {"postgresql": 71, "sqlite": 71}
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
