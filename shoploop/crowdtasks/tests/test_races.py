@@ -1,8 +1,10 @@
 """PostgreSQL races: one entry per person, and a winner paid once however many picks race."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
@@ -73,6 +75,8 @@ def test_a_pick_racing_the_deadline_sweep_pays_or_refunds_never_both(money_task,
             )
 
     race(work, 4)
+    # A sweep skips a task a pick holds (SKIP LOCKED); the scheduler's next sweep ends it.
+    services.close_due(money_task.deadline)
     task = Task.objects.get(pk=money_task.pk)
     assert task.state in ("closed", "expired")
     assert task.paid_fen + task.refunded_fen == 2000
@@ -91,4 +95,31 @@ def test_an_entry_racing_a_cancel_never_leaves_an_entry_on_a_cancelled_task(
     task = Task.objects.get(pk=money_task.pk)
     assert (task.state == "cancelled") == (task.entries_count == 0)
     assert Entry.objects.filter(task=task).count() == task.entries_count
+    assert verify_ledger().ok
+
+
+def test_a_sweep_skips_a_task_a_pick_holds_and_the_next_sweep_ends_it(money_task):
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_task_lock():
+        try:
+            with transaction.atomic():
+                Task.objects.select_for_update().get(pk=money_task.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_task_lock)
+    holder.start()
+    locked.wait(timeout=30)
+    try:
+        assert services.close_due(money_task.deadline) == 0
+        assert Task.objects.get(pk=money_task.pk).state == Task.State.OPEN
+    finally:
+        release.set()
+        holder.join()
+    assert services.close_due(money_task.deadline) == 1
+    task = Task.objects.get(pk=money_task.pk)
+    assert (task.state, task.refunded_fen) == ("expired", 2000)
     assert verify_ledger().ok
