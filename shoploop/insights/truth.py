@@ -1,8 +1,12 @@
 """Loop truth: what insights recovered from the events against what the simulation played.
 
 ``simulate`` writes ``loop_played`` to world.json (the sharing activity counts, as it plays,
-the person-days that could share and, per community, the new links, visits and purchases they
-brought) next to its knobs (``share_rate``, ``share_visits_per_link``, ``share_conversion``).
+the person-days that could share and, per community, the new links, the visits, the purchases
+they brought by insights' rule, counted from the visits it made and the orders every activity saw
+paid, and the purchases its own draws caused) next to its knobs (``share_rate``,
+``share_visits_per_link``, ``share_conversion``). The rule also counts a visitor who bought the
+product another way (a flash sale, a group) within the window; the caused row shows how far that
+is from the draws alone.
 ``compare`` reads the same figures from the rollups only and returns one row per figure with its
 relative error. Rows about communities with fewer than ``min_purchases`` purchases brought are
 shown but not gated (one coincidence in a handful is not a ±5 % question).
@@ -140,6 +144,15 @@ def compare(world: dict, *, min_purchases: int = 20) -> list[TruthRow]:
             )
         )
     return rows
+
+
+def caused_by_draws(world: dict) -> tuple[int, int] | None:
+    """(purchases the sharing activity's own draws caused, purchases links brought by the rule),
+    or None for a world file older than the count."""
+    communities = world["loop_played"]["communities"].values()
+    if not all("caused" in c for c in communities):
+        return None
+    return sum(c["caused"] for c in communities), sum(c["link_purchases"] for c in communities)
 
 
 def _ratio(numerator: float, denominator: float) -> float:

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -201,6 +201,8 @@ class World:
         self._batch = None
         self._calls_in_batch = 0
         self._last_moment: datetime | None = None
+        # Told of every order that became paid (the sharing activity, for loop truth).
+        self.on_orders_paid: Callable[[list[str], datetime | None], None] | None = None
 
     # -- identities -------------------------------------------------------------------------
     def phone_for(self, index: int) -> str:
@@ -375,6 +377,13 @@ class World:
             elif count:
                 self.outcomes[f"deadline.{name}"] += count
         return settled
+
+    # -- purchases --------------------------------------------------------------------------
+    def orders_paid(self, order_public_ids: Iterable[str], *, at: datetime | None = None) -> None:
+        """Orders that became paid, at ``at`` (else at their ``paid_at``): every activity that
+        buys says so, so loop truth can count the purchases links brought by insights' rule."""
+        if self.on_orders_paid is not None:
+            self.on_orders_paid(list(order_public_ids), at)
 
     # -- follow-ups --------------------------------------------------------------------------
     def schedule(self, kind: str, day: int, item: Any) -> None:

@@ -168,4 +168,5 @@ class Bargaining(Activity):
         order.refresh_from_db()
         if order.state == "paid":
             world.outcomes["bargain.paid"] += 1
+            world.orders_paid([order.public_id])
             world.schedule("ship", day + rng.randint(1, 2), (order.public_id, plan.shop))

@@ -132,4 +132,5 @@ class FlashSales(ShopCampaigns):
         order.refresh_from_db()
         if order.state == "paid":
             world.outcomes["flash.paid"] += 1
+            world.orders_paid([order.public_id])
             world.schedule("ship", day + rng.randint(1, 2), (order.public_id, plan.shop))

@@ -137,7 +137,10 @@ class GroupBuying(ShopCampaigns):
         group = group_selectors.group_by_public_id(public_id=group_id)
         if group.state == "succeeded":
             world.outcomes["groups.succeeded"] += 1
-            for seat in group.seats.filter(state="paid").select_related("order"):
+            seats = list(group.seats.filter(state="paid").select_related("order"))
+            # Each member's order becomes paid when the group fills, not when the seat paid.
+            world.orders_paid([seat.order.public_id for seat in seats], at=group.closed_at)
+            for seat in seats:
                 world.schedule("ship", day + rng.randint(1, 2), (seat.order.public_id, plan.shop))
         return at
 

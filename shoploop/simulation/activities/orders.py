@@ -228,11 +228,15 @@ class Shopping(Activity):
             answer = "approve" if answered is not None else answer
         if answered is None or answer != "approve":
             return
-        for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
-            "public_id", "shop_id", "state"
-        ):
-            if state != PAID:
-                continue
+        paid = [
+            (public_id, shop_pk)
+            for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
+                "public_id", "shop_id", "state"
+            )
+            if state == PAID
+        ]
+        world.orders_paid(public_id for public_id, _shop in paid)
+        for public_id, shop_pk in paid:
             if world.rng.random() < params.cancel_before_shipping_rate:
                 world.schedule("cancel", day, public_id)
             else:

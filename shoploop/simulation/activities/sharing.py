@@ -13,11 +13,14 @@ choices as without it; the orders it brings are then shipped and received like a
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import defaultdict
+from datetime import datetime, timedelta
 
 from shoploop.catalog.models import SKU
+from shoploop.insights.batch import attribution_window
 from shoploop.ledger.services import payments
 from shoploop.orders import services as orders
+from shoploop.orders.models import OrderLine
 from shoploop.referrals import services as referrals
 from shoploop.simulation.activities.base import Activity, own_stream
 from shoploop.simulation.activities.orders import PAID, buyer_address
@@ -34,14 +37,41 @@ class Sharing(Activity):
         self.schemes_decided: set[int] = set()
         self.promoters: set[int] = set()
         # What was played, for loop truth (world.json "loop_played"): person-days that could
-        # share, and per community public id ("" for none) new links, visits and the purchases
-        # they brought.
-        self.played = world.loop_played = {"user_days": 0, "communities": {}}
+        # share, and per community public id ("" for none) new links, visits, the purchases
+        # they brought by insights' rule ("link_purchases") and those this activity's own draws
+        # caused ("caused", a subset but for a purchase made before its visit's window).
+        self.played = world.loop_played = {
+            "user_days": 0,
+            "attribution_hours": attribution_window().total_seconds() / 3600,
+            "communities": {},
+        }
+        # (visitor pk, product public id) → [(moment, community public id)], in the order played.
+        self.visits: dict[tuple[int, str], list[tuple[datetime, str]]] = defaultdict(list)
+        world.on_orders_paid = self._orders_paid
 
     def _played(self, community_public_id: str) -> dict[str, int]:
         return self.played["communities"].setdefault(
-            community_public_id, {"shares": 0, "visits": 0, "link_purchases": 0}
+            community_public_id, {"shares": 0, "visits": 0, "link_purchases": 0, "caused": 0}
         )
+
+    def _orders_paid(self, order_public_ids: list[str], at: datetime | None) -> None:
+        """Insights' rule (docs/insights.md): each product of a paid order that its buyer opened
+        a link to within the attribution window before is a purchase that link brought (the last
+        such link). Counted here from what the world played: the visits this activity made and
+        the orders every activity saw paid, whichever activity bought them."""
+        window = attribution_window()
+        lines = (
+            OrderLine.objects.filter(order__public_id__in=order_public_ids)
+            .exclude(product_public_id="")
+            .values_list("order_id", "order__buyer_id", "order__paid_at", "product_public_id")
+            .order_by("order_id", "pk")
+        )
+        for _order, buyer, paid_at, product in dict.fromkeys(lines):
+            moment = at or paid_at
+            for visited_at, community in reversed(self.visits.get((buyer, product), ())):
+                if moment - window <= visited_at <= moment:
+                    self._played(community)["link_purchases"] += 1
+                    break
 
     def play_day(self, day: int) -> None:
         world, rng = self.world, self.rng
@@ -114,7 +144,8 @@ class Sharing(Activity):
         )
         if link is None:
             return
-        played = self._played(community.community.public_id if community else "")
+        link_community = community.community.public_id if community else ""
+        played = self._played(link_community)
         played["shares"] += link.created_at == at  # a new link (not one found again)
         for _ in range(self._geometric(params.share_visits_per_link)):
             friend = self._friend(person, community)
@@ -130,9 +161,11 @@ class Sharing(Activity):
                 visitor=visitor,
                 ip=f"10.{friend % 250}.{friend // 250 % 250}.{rng.randint(1, 250)}",
             )
-            played["visits"] += visit is not None
+            if visit is not None:
+                played["visits"] += 1
+                self.visits[(visitor.pk, link.target_public_id)].append((at, link_community))
             if rng.random() < params.share_conversion:
-                played["link_purchases"] += self._buy(friend, visitor, offer_index, day=day, at=at)
+                played["caused"] += self._buy(friend, visitor, offer_index, day=day, at=at)
 
     def _buy(self, person_index: int, buyer, offer_index: int, *, day: int, at) -> int:
         """The friend buys one of what was shared and pays (approves in the sandbox); 1 when an
@@ -179,12 +212,17 @@ class Sharing(Activity):
             approve=True,
         )
         world.flush()  # the signed callback marks the orders paid (and attributes them)
-        for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
-            "public_id", "shop_id", "state"
-        ):
-            if state == PAID:
-                ship_day = day + self.rng.randint(*world.params.ship_delay_days)
-                world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
+        paid = [
+            (public_id, shop_pk)
+            for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
+                "public_id", "shop_id", "state"
+            )
+            if state == PAID
+        ]
+        world.orders_paid(public_id for public_id, _shop in paid)
+        for public_id, shop_pk in paid:
+            ship_day = day + self.rng.randint(*world.params.ship_delay_days)
+            world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
         # The cart may have held other things too: the link brought the order with its product.
         return int(
             checkout.orders.filter(state=PAID, lines__sku__public_id=offer.sku_public_id).exists()

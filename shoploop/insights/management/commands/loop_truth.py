@@ -33,12 +33,19 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {failure}") from None
         if not world.get("loop_played"):
             raise CommandError(f"{path} has no loop_played: run simulate with this version.")
+        played_hours = world["loop_played"].get("attribution_hours")
+        if played_hours is not None and played_hours != settings.INSIGHTS_LINK_PURCHASE_HOURS:
+            raise CommandError(
+                f"{path} was played with a {played_hours} h link window; insights here uses "
+                f"{settings.INSIGHTS_LINK_PURCHASE_HOURS} h (SHOPLOOP_INSIGHTS_LINK_HOURS)."
+            )
         if not no_rollup:
             services.roll_up(wait_to_settle=False)
         rows = truth.compare(world, min_purchases=min_purchases)
         self.stdout.write(f"{'figure':<72} {'played':>10} {'recovered':>10} {'error':>8}  knob")
         for row in rows:
             self.stdout.write(self._line(row))
+        self._caused_line(world)
         failed = [row for row in rows if not row.ok]
         gated = sum(row.gated for row in rows)
         self.stdout.write(
@@ -46,6 +53,17 @@ class Command(BaseCommand):
         )
         if failed:
             raise CommandError(f"{len(failed)} figures are more than 5 % off.")
+
+    def _caused_line(self, world: dict) -> None:
+        counts = truth.caused_by_draws(world)
+        if counts is None:
+            return
+        caused, brought = counts
+        self.stdout.write(
+            f"of the {brought} purchases links brought, the sharing activity's own draws made "
+            f"{caused}; the other {brought - caused} bought the linked product another way "
+            f"(a flash sale, a group, the cart) within {settings.INSIGHTS_LINK_PURCHASE_HOURS:g} h"
+        )
 
     @staticmethod
     def _line(row: truth.TruthRow) -> str:
