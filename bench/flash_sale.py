@@ -1,26 +1,28 @@
 """A flash-sale rush over HTTP against two ASGI web processes, PostgreSQL, Redis and a Celery
 worker (the scale-out setup), compared with the same servers on a trivial endpoint.
 
-    python -m bench.flash_sale            # 2,000 buy requests from 500 users for 100 units
-    python -m bench.flash_sale --quick    # 400 requests from 100 users for 20 units, < 30 s
+    python -m bench.flash_sale            # 3 bursts of 2,000 requests (500 users, 100 units)
+    python -m bench.flash_sale --quick    # 3 bursts of 400 requests (100 users, 20 units)
 
 It creates and drops its own PostgreSQL database (``bench_flash_sale``), creates the merchant,
-the buyers, their API tokens and the sale through services, starts the processes, then:
+the buyers, their API tokens and ``--bursts`` sales (3) through services, starts the processes,
+then alternates:
 
-1. the trivial baseline: the same number of ``GET /api/v1/deals/flash-sales/<id>`` (the public
-   sale detail: one indexed read) at the same concurrency;
-2. the burst: ``POST /api/v1/deals/flash-sales/<id>/buy`` with each buyer's bearer token, the
-   requests spread over both web processes;
-3. sold out: the same taps again, now that every unit is gone (each must be a 409 ``sold_out``),
-   then the trivial GET again. ``sold_out_ratio`` = p50 of a sold-out answer ÷ p50 of the
-   trivial GET (the mean of the rounds before and after), target ≤ 2; the SQL statements of one
-   GET and one sold-out POST are counted (and printed) in this process.
+1. the trivial baseline: ``GET /api/v1/deals/flash-sales/<id>`` (the public sale detail: one
+   indexed read), as many requests as a burst at the same concurrency;
+2. for each sale in turn, its burst: ``POST /api/v1/deals/flash-sales/<id>/buy`` with each
+   buyer's bearer token, the requests spread over both web processes; then the same taps again,
+   now that every unit is gone (each must be a 409 ``sold_out``); then the trivial GET again.
 
-It prints requests/s, p50/p99 latency, errors (5xx and timeouts), units sold (must equal the
-stock: every unit reserved, none oversold), and ``ratio`` = burst requests/s ÷ trivial
-requests/s (the mean of the GET rounds before and after). The client is the standard library
-(``http.client`` with keep-alive, one connection per client thread and server): no extra
-dependency.
+A burst can happen only once per sale, so one sale per burst: each burst is compared with the
+GET rounds just before and after it (their mean), and the printed figures are the medians over
+the bursts (one burst per run spread its ratio by 14 % over three runs). ``ratio`` = burst
+requests/s ÷ trivial requests/s; ``sold_out_ratio`` = p50 of a sold-out answer ÷ p50 of the
+trivial GET, target ≤ 2; the SQL statements of one GET and one sold-out POST are counted (and
+printed) in this process. It also prints p50/p99 latency, errors (5xx and timeouts) and units
+sold (each sale must sell exactly its stock: every unit reserved, none oversold, nobody over the
+limit). The client is the standard library (``http.client`` with keep-alive, one connection per
+client thread and server): no extra dependency.
 """
 
 import http.client
@@ -46,8 +48,9 @@ REQUEST_TIMEOUT = 30.0
 REDIS_URL = os.environ.get("SHOPLOOP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
-def _setup(*, buyers: int, stock: int):
-    """Merchant, shop, SKU, sale and buyers with API tokens, all through services."""
+def _setup(*, buyers: int, stock: int, sales: int):
+    """Merchant, shop, SKU, ``sales`` sales of it and buyers with API tokens, all through
+    services."""
     from shoploop.accounts import services as accounts
     from shoploop.accounts.models import User
     from shoploop.catalog import services as catalog
@@ -73,24 +76,27 @@ def _setup(*, buyers: int, stock: int):
         shop=shop, actor=merchant, title="压测商品", description="", category="food"
     )
     sku = catalog.add_sku(
-        product=product, actor=merchant, options={}, price_fen=9900, stock=stock * 2
+        product=product, actor=merchant, options={}, price_fen=9900, stock=stock * 2 * sales
     )
     catalog.publish_product(product=product, actor=merchant)
-    sale = flash.create_sale(
-        shop=shop,
-        actor=merchant,
-        sku=sku,
-        price_fen=990,
-        stock=stock,
-        ends_at=now + timedelta(hours=2),
-        per_user_limit=1,
-    )
+    made = [
+        flash.create_sale(
+            shop=shop,
+            actor=merchant,
+            sku=sku,
+            price_fen=990,
+            stock=stock,
+            ends_at=now + timedelta(hours=2),
+            per_user_limit=1,
+        )
+        for _ in range(sales)
+    ]
     tokens = []
     for _ in range(buyers):
         buyer = user()
         # (token, the buyer's address id): every buy ships somewhere.
         tokens.append((accounts.issue_api_token(user=buyer, name="bench").raw, address_for(buyer)))
-    return sale, tokens
+    return made, tokens
 
 
 @contextmanager
@@ -229,23 +235,38 @@ def _log_problems(log_dir, limit=20):
     return sum(seen.values())
 
 
-def _statements(detail: str, token: str) -> dict:
-    """The SQL statements of one trivial GET and one sold-out POST, answered in this process by
-    the same views (Django's test client; the servers' pool and Redis play no part in the
-    count). Each statement is printed, shortened, as the evidence of what a "sold out" costs."""
+def _statements(detail: str, buyer: tuple[str, str]) -> dict:
+    """The SQL statements of one trivial GET and one sold-out POST (``buyer``: a token and the
+    buyer's address id), answered in this process by the same views (Django's test client; the
+    servers' pool and Redis play no part in the count). Each statement is printed, shortened, as
+    the evidence of what a "sold out" costs; an answer other than 200 and 409 ``sold_out`` is
+    an error, not a count."""
     from django.db import connection
     from django.test import Client as DjangoClient
     from django.test.utils import CaptureQueriesContext, override_settings
 
+    token, address_id = buyer
     client = DjangoClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {"address_id": address_id}
     counts = {}
     with override_settings(ALLOWED_HOSTS=["*"]):
-        for label, call in (
-            ("get", lambda: client.get(detail, secure=True)),
-            ("sold_out", lambda: client.post(detail + "/buy", {}, "application/json", secure=True)),
+        # The buyer's presence is written at most once a minute (notifications.touch_activity):
+        # that write belongs to the buyer's first request, not to every sold-out answer.
+        client.post(detail + "/buy", body, "application/json", secure=True)
+        for label, expected, call in (
+            # Anonymous, as in the GET rounds.
+            ("get", (200, None), lambda: DjangoClient().get(detail, secure=True)),
+            (
+                "sold_out",
+                (409, "sold_out"),
+                lambda: client.post(detail + "/buy", body, "application/json", secure=True),
+            ),
         ):
             with CaptureQueriesContext(connection) as queries:
                 response = call()
+            code = response.json().get("error", {}).get("code") if response.status_code else None
+            if (response.status_code, code) != expected:
+                raise SystemExit(f"{label}: expected {expected}, got {response.status_code} {code}")
             counts[label] = len(queries.captured_queries)
             print(f"{label}: HTTP {response.status_code}, {counts[label]} SQL statements:")
             for query in queries.captured_queries:
@@ -258,6 +279,102 @@ def _shortened(sql: str) -> str:
     if sql.startswith("SELECT") and " FROM " in sql:
         sql = "SELECT … FROM " + sql.split(" FROM ", 1)[1]
     return sql[:160]
+
+
+def _alternate(client, sales, tokens, *, requests: int, concurrency: int) -> dict:
+    """GET, then for each sale: its burst, its sold-out taps, GET again. Returns the figures of
+    every GET round and of every burst (with the outcomes the checks need)."""
+    users = len(tokens)
+    gets, bursts = [], []
+
+    def get_round(sale):
+        detail = f"/api/v1/deals/flash-sales/{sale.public_id}"
+        outcomes, elapsed = _run(
+            client, requests, concurrency, lambda i: client.request(i, "GET", detail)
+        )
+        rps, p50, _, _ = _report("trivial GET sale detail", outcomes, elapsed)
+        gets.append({"rps": rps, "p50": p50, "errors": _server_errors(outcomes)})
+
+    get_round(sales[0])
+    for sale in sales:
+        detail = f"/api/v1/deals/flash-sales/{sale.public_id}"
+
+        def buy(index, detail=detail):
+            # Each buyer's taps are spread over the burst, like people hammering the button.
+            token, address_id = tokens[index % users]
+            return client.request(
+                index, "POST", f"{detail}/buy", token=token, body={"address_id": address_id}
+            )
+
+        burst, elapsed = _run(client, requests, concurrency, buy)
+        rps, p50, p99, statuses = _report("burst POST buy", burst, elapsed)
+        # Every unit is gone: the same taps now only learn "sold out".
+        sold_out, sold_out_elapsed = _run(client, requests, concurrency, buy)
+        _, sold_out_p50, _, sold_out_statuses = _report(
+            "sold-out POST buy", sold_out, sold_out_elapsed
+        )
+        bursts.append(
+            {
+                "sale": sale,
+                "rps": rps,
+                "p50": p50,
+                "p99": p99,
+                "statuses": statuses,
+                "burst": burst,
+                "sold_out": sold_out,
+                "sold_out_p50": sold_out_p50,
+                "sold_out_statuses": sold_out_statuses,
+            }
+        )
+        get_round(sale)
+    return {"gets": gets, "bursts": bursts}
+
+
+def _server_errors(outcomes) -> int:
+    return sum(1 for status, _, _ in outcomes if not isinstance(status, int) or status >= 500)
+
+
+def _check(rounds, sales, *, stock: int, requests: int, log_dir) -> tuple[bool, int]:
+    """Each sale sold exactly its stock (every 201 a purchase, nothing oversold, nobody over
+    the limit) and every tap after the last unit was a 409 ``sold_out``. Returns (ok, 5xx)."""
+    from django.db.models import Max, Sum
+
+    from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
+
+    ok = True
+    errors = sum(g["errors"] for g in rounds["gets"])
+    for burst in rounds["bursts"]:
+        sale, statuses = burst["sale"], burst["statuses"]
+        errors += _server_errors(burst["burst"]) + _server_errors(burst["sold_out"])
+        codes = Counter(
+            json.loads(data)["error"]["code"]
+            for status, _, data in burst["burst"]
+            if status == 409 and data
+        )
+        sold_out_codes = Counter(
+            json.loads(data)["error"]["code"]
+            for status, _, data in burst["sold_out"]
+            if status == 409
+        )
+        sold = FlashPurchase.objects.filter(sale=sale).aggregate(n=Sum("quantity"))["n"] or 0
+        fresh = FlashSale.objects.get(pk=sale.pk)
+        most = FlashQuota.objects.filter(sale=sale).aggregate(m=Max("bought"))["m"] or 0
+        burst["sold"] = sold
+        print(
+            f"check {sale.public_id}: 201s={statuses.get(201, 0)} purchases={sold} "
+            f"available={fresh.available} most_per_buyer={most} (limit {fresh.per_user_limit}); "
+            f"refusals {dict(codes)}; sold-out answers {dict(sold_out_codes)}"
+        )
+        if not (sold == stock == statuses.get(201, 0) and fresh.available == 0 and most <= 1):
+            print("FAILED: units sold do not match the stock (or a buyer exceeded the limit)")
+            ok = False
+        if set(sold_out_codes) != {"sold_out"} or burst["sold_out_statuses"].get(409) != requests:
+            print("FAILED: after the last unit, not every tap was answered 409 sold_out")
+            ok = False
+    if errors:
+        print(f"server errors; from the logs in {log_dir}:")
+        _log_problems(log_dir)
+    return ok and not errors, errors
 
 
 def main():
@@ -277,22 +394,25 @@ def main():
             None,
             "serve without the pool, with persistent connections of this age (the old setting)",
         ),
+        bursts=(int, None, "sales, each with its burst and sold-out round (default 3)"),
     )
     requests = args.requests or (400 if args.quick else 2000)
     users = args.users or (100 if args.quick else 500)
     stock = args.stock or (20 if args.quick else 100)
     concurrency = args.concurrency or (32 if args.quick else 64)
+    count = args.bursts or 3
 
     with throwaway_database("flash_sale") as url:
         from django.db import connections
-        from django.db.models import Max, Sum
 
-        from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
         from shoploop.tests.processes import child_env, free_port
 
         started = time.perf_counter()
-        sale, tokens = _setup(buyers=users, stock=stock)
-        print(f"setup: {users} buyers with tokens in {time.perf_counter() - started:.1f} s")
+        sales, tokens = _setup(buyers=users, stock=stock, sales=count)
+        print(
+            f"setup: {users} buyers with tokens, {count} sales in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         connections.close_all()
         env = child_env(
             SHOPLOOP_DATABASE_URL=url,
@@ -319,80 +439,35 @@ def main():
             stack.enter_context(_worker(queue, env, log_dir))
             print(f"two web processes and a worker ready (logs in {log_dir})", flush=True)
             client = Client(ports)
-            detail = f"/api/v1/deals/flash-sales/{sale.public_id}"
-            _run(client, 2 * concurrency, concurrency, lambda i: client.request(i, "GET", detail))
-
-            trivial, trivial_elapsed = _run(
-                client, requests, concurrency, lambda i: client.request(i, "GET", detail)
-            )
-            trivial_rps, trivial_p50, *_ = _report(
-                "trivial GET sale detail", trivial, trivial_elapsed
-            )
-
-            def buy(index):
-                # Each buyer's taps are spread over the burst, like people hammering the button.
-                token, address_id = tokens[index % users]
-                return client.request(
-                    index, "POST", f"{detail}/buy", token=token, body={"address_id": address_id}
-                )
-
-            burst, burst_elapsed = _run(client, requests, concurrency, buy)
-            rps, p50, p99, statuses = _report("burst POST buy", burst, burst_elapsed)
-
-            # Every unit is gone: the same taps now only learn "sold out". Compared with the
-            # trivial GET measured just before the burst and again just after this round.
-            sold_out, sold_out_elapsed = _run(client, requests, concurrency, buy)
-            _, sold_out_p50, _, sold_out_statuses = _report(
-                "sold-out POST buy", sold_out, sold_out_elapsed
-            )
-            again, again_elapsed = _run(
-                client, requests, concurrency, lambda i: client.request(i, "GET", detail)
-            )
-            again_rps, again_p50, _, _ = _report("trivial GET again", again, again_elapsed)
-        get_p50 = (trivial_p50 + again_p50) / 2
-        # The burst against the trivial GET measured before it and after the sold-out round
-        # (their mean), like the sold-out p50: load that drifts during the run cancels out.
-        get_rps = (trivial_rps + again_rps) / 2
-        sold_out_codes = Counter(
-            json.loads(data)["error"]["code"] for status, _, data in sold_out if status == 409
-        )
-        print(f"sold-out answers: {dict(sold_out_codes)}; statuses {dict(sold_out_statuses)}")
-        statements = _statements(detail, tokens[0])
-
-        codes = Counter(
-            json.loads(data)["error"]["code"] for status, _, data in burst if status == 409 and data
-        )
-        print(f"refusals: {dict(codes)}")
-        sold = FlashPurchase.objects.filter(sale=sale).aggregate(n=Sum("quantity"))["n"] or 0
-        fresh = FlashSale.objects.get(pk=sale.pk)
-        most = FlashQuota.objects.filter(sale=sale).aggregate(m=Max("bought"))["m"] or 0
-        errors = sum(1 for status, _, _ in burst if not isinstance(status, int) or status >= 500)
-        if errors or any(s >= 500 for s, _, _ in trivial if isinstance(s, int)):
-            print(f"server errors; from the logs in {log_dir}:")
-            _log_problems(log_dir)
-        print(
-            f"check: 201s={statuses.get(201, 0)} purchases={sold} available={fresh.available} "
-            f"most_per_buyer={most} (limit {fresh.per_user_limit})"
-        )
-        ok = sold == stock == statuses.get(201, 0) and fresh.available == 0 and most <= 1
-        if set(sold_out_codes) != {"sold_out"} or sold_out_statuses.get(409) != requests:
-            print("FAILED: after the last unit, not every tap was answered 409 sold_out")
-            ok = False
-        if not ok:
-            print("FAILED: units sold do not match the stock (or a buyer exceeded the limit)")
+            warm = f"/api/v1/deals/flash-sales/{sales[0].public_id}"
+            _run(client, 2 * concurrency, concurrency, lambda i: client.request(i, "GET", warm))
+            rounds = _alternate(client, sales, tokens, requests=requests, concurrency=concurrency)
+        statements = _statements(f"/api/v1/deals/flash-sales/{sales[0].public_id}", tokens[0])
+        ok, errors = _check(rounds, sales, stock=stock, requests=requests, log_dir=log_dir)
         connections.close_all()
+    gets, bursts = rounds["gets"], rounds["bursts"]
+    # Each burst against the trivial GET rounds before and after it (their mean), so load that
+    # drifts during the run cancels out; the printed figures are the medians over the bursts.
+    ratios = [b["rps"] / ((gets[k]["rps"] + gets[k + 1]["rps"]) / 2) for k, b in enumerate(bursts)]
+    sold_out_ratios = [
+        b["sold_out_p50"] / ((gets[k]["p50"] + gets[k + 1]["p50"]) / 2)
+        for k, b in enumerate(bursts)
+    ]
+    print("burst ratios " + ", ".join(f"{r:.3f}" for r in ratios))
+    print("sold-out ratios " + ", ".join(f"{r:.3f}" for r in sold_out_ratios))
     summary(
         "flash_sale",
-        rps=float(rps),
-        p50_ms=float(p50),
-        p99_ms=float(p99),
+        bursts=len(bursts),
+        rps=statistics.median(b["rps"] for b in bursts),
+        p50_ms=statistics.median(b["p50"] for b in bursts),
+        p99_ms=statistics.median(b["p99"] for b in bursts),
         errors=errors,
-        sold=sold,
-        stock=stock,
-        ratio=float(rps / get_rps),
-        get_p50_ms=float(get_p50),
-        sold_out_p50_ms=float(sold_out_p50),
-        sold_out_ratio=float(sold_out_p50 / get_p50),
+        sold=sum(b["sold"] for b in bursts),
+        stock=stock * len(bursts),
+        ratio=statistics.median(ratios),
+        get_p50_ms=statistics.median(g["p50"] for g in gets),
+        sold_out_p50_ms=statistics.median(b["sold_out_p50"] for b in bursts),
+        sold_out_ratio=statistics.median(sold_out_ratios),
         get_statements=statements["get"],
         sold_out_statements=statements["sold_out"],
     )

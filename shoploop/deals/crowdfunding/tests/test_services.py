@@ -69,6 +69,7 @@ def test_create_rejects_bad_input(shop, change, field):
         "deadline": clock.now() + timedelta(days=7),
         "tiers": [tier_spec()],
     }
+    change = dict(change)  # the parameter is shared by every run of this test in the process
     if "deadline" in change:
         args["deadline"] = clock.now() + change.pop("deadline")
     args.update(change)
