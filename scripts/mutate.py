@@ -115,6 +115,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         [
             "shoploop/deals/crowdfunding/tests/test_services.py",
             "shoploop/deals/crowdfunding/tests/test_confirm.py",
+            "shoploop/deals/crowdfunding/tests/test_crowdfunding_mutants.py",
         ],
     ),
 }

@@ -1,0 +1,266 @@
+"""Tests written for mutation testing of ``shoploop/deals/crowdfunding/services.py``
+(``scripts/mutate.py crowdfunding``, docs/mutation.md): the refusals' codes and messages and the
+deadline's edge, the rows a pledge, a payment, a cancellation, an expiry and a decision write
+(timestamps included), their events' payloads, counters and places that move for their own
+project and tier only, and the outcome by the target's kind."""
+
+from datetime import timedelta
+
+import pytest
+
+from shoploop.core import clock
+from shoploop.core.errors import DomainError
+from shoploop.core.models import OutboxEvent
+from shoploop.deals import registry
+from shoploop.deals.crowdfunding import services
+from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
+from shoploop.deals.crowdfunding.tests.conftest import tier_spec
+from shoploop.orders.models import Order
+from shoploop.orders.tests.conftest import address_id_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+
+def _refusal(call) -> DomainError:
+    with pytest.raises(DomainError) as caught:
+        call()
+    return caught.value
+
+
+def _said(call) -> tuple[str, str]:
+    error = _refusal(call)
+    return error.code, str(error.message)
+
+
+def _events(name: str) -> list[dict]:
+    return [e.payload for e in OutboxEvent.objects.filter(name=name).order_by("pk")]
+
+
+def _back(tier, user):
+    return services.back(tier=tier, user=user, address_id=address_id_for(user))
+
+
+def _tiers(project) -> list[RewardTier]:
+    return list(project.tiers.order_by("pk"))
+
+
+def _fresh(project) -> Project:
+    return Project.objects.get(pk=project.pk)
+
+
+CLOSED = "This project is closed: it no longer takes pledges."
+TOO_LATE = "The deadline has passed: pledges can no longer be cancelled."
+SOLD_OUT = ("tier_sold_out", "This reward tier is sold out.")
+
+
+# --- backing ------------------------------------------------------------------------------------
+
+
+def test_backing_refusals_say_why(project, buyer, make_user, shop):
+    first, limited = _tiers(project)
+    assert _said(lambda: _back(first, shop.owner)) == (
+        "own_project",
+        "You cannot back your own project.",
+    )
+    _back(first, buyer)
+    assert _said(lambda: _back(limited, buyer)) == (
+        "already_backed",
+        "You already back this project; cancel that pledge first to change tiers.",
+    )
+    services.pause_project(project=project, actor=shop.owner)
+    assert _said(lambda: _back(first, make_user())) == (
+        "paused",
+        "The creator paused this project: it takes no new pledges for now.",
+    )
+    services.resume_project(project=project, actor=shop.owner)
+    with clock.frozen_at(project.deadline):
+        assert _said(lambda: _back(first, make_user())) == ("closed", CLOSED)
+
+
+def test_a_full_tier_says_so_as_read_and_at_the_update(project, make_user):
+    _, limited = _tiers(project)  # limit 2
+    _back(limited, make_user())
+    stale = RewardTier.objects.get(pk=limited.pk)  # read with one place left
+    _back(limited, make_user())
+    assert _said(lambda: _back(stale, make_user())) == SOLD_OUT
+    assert _said(lambda: _back(RewardTier.objects.get(pk=limited.pk), make_user())) == SOLD_OUT
+    assert RewardTier.objects.get(pk=limited.pk).claimed == 2
+    assert Pledge.objects.filter(tier=limited).count() == 2
+
+
+def test_a_pledge_writes_its_moment_and_its_order_names_the_project_and_tier(project, buyer):
+    first, _ = _tiers(project)
+    moment = clock.now() + timedelta(minutes=5)
+    with clock.frozen_at(moment):
+        pledge = _back(first, buyer)
+    pledge = Pledge.objects.get(pk=pledge.pk)
+    assert pledge.created_at == moment
+    order = Order.objects.get(pk=pledge.order_id)
+    assert order.checkout.deal_ref == registry.deal_ref(services.DEAL_PREFIX, pledge.public_id)
+    line = order.lines.get()
+    assert (line.product_public_id, line.options) == (project.public_id, {"tier": first.title})
+
+
+# --- paying -------------------------------------------------------------------------------------
+
+
+def test_a_payment_says_who_paid_for_what(project, buyer, back_and_pay, shop):
+    pledge = back_and_pay(_tiers(project)[0], buyer)
+    assert _events("crowdfunding.pledge.paid") == [
+        {
+            "pledge_public_id": pledge.public_id,
+            "project_public_id": project.public_id,
+            "order_public_id": pledge.order.public_id,
+            "backer_public_id": buyer.public_id,
+            "shop_public_id": shop.public_id,
+            "community_public_id": None,
+        }
+    ]
+
+
+def test_a_payment_counted_in_its_own_project_only(make_project, buyer, back_and_pay):
+    mine, other = make_project(), make_project()
+    back_and_pay(_tiers(mine)[0], buyer)
+    assert (_fresh(mine).backers, _fresh(other).backers) == (1, 0)
+    assert (_fresh(other).pledged_fen, _fresh(other).pledged_units) == (0, 0)
+
+
+# --- cancelling ---------------------------------------------------------------------------------
+
+
+def test_cancel_refusals_say_why(project, buyer, make_user, back_and_pay):
+    pledge = back_and_pay(_tiers(project)[0], buyer)
+    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=make_user())) == (
+        "not_your_pledge",
+        "This is not your pledge.",
+    )
+    with clock.frozen_at(project.deadline):
+        assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
+            "closed",
+            TOO_LATE,
+        )
+    services.cancel_pledge(pledge=pledge, actor=buyer)
+    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
+        "pledge_closed",
+        "This pledge is already closed.",
+    )
+
+
+def test_a_cancellation_the_counters_refuse_says_the_deadline_passed(
+    project, buyer, back_and_pay, monkeypatch
+):
+    pledge = back_and_pay(_tiers(project)[0], buyer)
+    # The project was decided between the cancellation's read and its counters' UPDATE.
+    monkeypatch.setattr(services, "_count", lambda *args: 0)
+    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == ("closed", TOO_LATE)
+    assert Pledge.objects.get(pk=pledge.pk).state == Pledge.State.ACTIVE
+
+
+def test_a_cancellation_stamps_its_moment_and_frees_its_own_place(
+    make_project, buyer, make_user, back_and_pay
+):
+    mine, other = make_project(), make_project()
+    pledge = back_and_pay(_tiers(mine)[0], buyer)
+    back_and_pay(_tiers(other)[0], make_user())
+    moment = clock.now() + timedelta(minutes=3)
+    with clock.frozen_at(moment):
+        services.cancel_pledge(pledge=pledge, actor=buyer)
+    pledge = Pledge.objects.get(pk=pledge.pk)
+    assert (pledge.state, pledge.closed_at) == (Pledge.State.CANCELLED, moment)
+    assert RewardTier.objects.get(pk=_tiers(other)[0].pk).claimed == 1
+    assert _fresh(other).backers == 1
+    assert (_fresh(mine).backers, RewardTier.objects.get(pk=_tiers(mine)[0].pk).claimed) == (0, 0)
+
+
+def test_the_creator_cancelling_stamps_the_moment_says_so_and_leaves_other_projects(
+    make_project, shop
+):
+    mine, other = make_project(), make_project()
+    moment = clock.now() + timedelta(minutes=1)
+    with clock.frozen_at(moment):
+        services.cancel_project(project=mine, actor=shop.owner)
+    cancelled = _fresh(mine)
+    assert (cancelled.state, cancelled.decided_at, cancelled.settled_at) == (
+        Project.State.CANCELLED,
+        moment,
+        moment,
+    )
+    assert _fresh(other).state == Project.State.LIVE
+    assert _events("crowdfunding.project.cancelled") == [{"project_public_id": mine.public_id}]
+    assert _said(lambda: services.cancel_project(project=mine, actor=shop.owner)) == (
+        "project_closed",
+        "This project is already closed.",
+    )
+
+
+# --- the payment window -------------------------------------------------------------------------
+
+
+def test_expiry_counts_each_pledge_stamps_it_and_cancels_its_order_as_expired(
+    monkeypatch, project, make_user, back_and_pay
+):
+    monkeypatch.setattr(services, "SETTLE_BATCH_SIZE", 1)
+    first, limited = _tiers(project)
+    unpaid = [_back(first, make_user()), _back(limited, make_user())]
+    paid = back_and_pay(first, make_user())
+    later = max(p.expires_at for p in unpaid) + timedelta(minutes=1)
+    Pledge.objects.filter(pk=paid.pk).update(expires_at=later - timedelta(seconds=30))
+    assert services.expire_unpaid_pledges(later) == 2
+    for pledge in unpaid:
+        pledge = Pledge.objects.get(pk=pledge.pk)
+        assert (pledge.state, pledge.closed_at) == (Pledge.State.CANCELLED, later)
+        assert Order.objects.get(pk=pledge.order_id).cancel_reason == Order.CancelReason.EXPIRED
+    assert Pledge.objects.get(pk=paid.pk).state == Pledge.State.ACTIVE
+    assert (RewardTier.objects.get(pk=first.pk).claimed, _fresh(project).backers) == (1, 1)
+
+
+# --- the outcome --------------------------------------------------------------------------------
+
+
+def test_the_outcome_is_decided_once_at_the_deadline_and_said(make_project, buyer, back_and_pay):
+    project = make_project(target_value=9900)
+    back_and_pay(_tiers(project)[0], buyer)
+    early = project.deadline - timedelta(seconds=1)
+    assert services.decide_outcome(project=project, now=early) is False
+    assert _fresh(project).state == Project.State.LIVE
+    assert services.decide_outcome(project=project, now=project.deadline) is True
+    decided = _fresh(project)
+    assert (decided.state, decided.decided_at) == (Project.State.SUCCEEDED, project.deadline)
+    assert services.decide_outcome(project=decided, now=project.deadline) is False
+    assert _events("crowdfunding.project.succeeded") == [{"project_public_id": project.public_id}]
+    assert _events("crowdfunding.project.failed") == []
+
+
+def test_deciding_one_project_leaves_another_due_one(make_project):
+    first = make_project(days=1)
+    second = make_project(days=7)
+    assert services.decide_outcome(project=second, now=first.deadline) is False
+    assert _fresh(first).state == Project.State.LIVE
+    assert services.decide_outcome(project=first, now=first.deadline) is True
+    assert _fresh(second).state == Project.State.LIVE
+    assert _events("crowdfunding.project.failed") == [{"project_public_id": first.public_id}]
+
+
+def test_a_units_target_counts_units_not_fen(make_project, buyer, back_and_pay):
+    # 9,900 fen pledged is far above a target of 3, but it is one unit: the target is missed.
+    project = make_project(target_kind="units", target_value=3, tiers=[tier_spec(units=1)])
+    back_and_pay(_tiers(project)[0], buyer)
+    assert services.decide_outcome(project=project, now=project.deadline) is True
+    assert _fresh(project).state == Project.State.FAILED
+
+
+def test_settling_stamps_each_pledge_and_cancels_a_failed_projects_orders_as_failed(
+    make_project, buyer, make_user, back_and_pay
+):
+    project = make_project(target_value=10**7)
+    paid = back_and_pay(_tiers(project)[0], buyer)
+    unpaid = _back(_tiers(project)[1], make_user())
+    services.settle(project.deadline)
+    paid, unpaid = Pledge.objects.get(pk=paid.pk), Pledge.objects.get(pk=unpaid.pk)
+    assert (paid.state, paid.closed_at) == (Pledge.State.REFUNDED, project.deadline)
+    assert (unpaid.state, unpaid.closed_at) == (Pledge.State.CANCELLED, project.deadline)
+    for pledge in (paid, unpaid):
+        order = Order.objects.get(pk=pledge.order_id)
+        assert order.cancel_reason == Order.CancelReason.DEAL_FAILED
+    # The unpaid pledge's place is freed; a refunded backer's stays counted (the project is over).
+    assert [t.claimed for t in _tiers(project)] == [1, 0]
