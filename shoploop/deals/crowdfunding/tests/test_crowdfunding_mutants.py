@@ -264,3 +264,42 @@ def test_settling_stamps_each_pledge_and_cancels_a_failed_projects_orders_as_fai
         assert order.cancel_reason == Order.CancelReason.DEAL_FAILED
     # The unpaid pledge's place is freed; a refunded backer's stays counted (the project is over).
     assert [t.claimed for t in _tiers(project)] == [1, 0]
+
+
+def test_settling_moves_only_the_due_projects_and_counts_them_all(
+    make_project, make_user, back_and_pay
+):
+    due = [make_project(days=1, target_value=10**7) for _ in range(2)]
+    later = make_project(days=7)
+    for project in (*due, later):
+        back_and_pay(_tiers(project)[0], make_user())
+    moment = due[0].deadline + timedelta(minutes=1)
+    assert services.settle(moment) == 2
+    for project in due:
+        settled = _fresh(project)
+        assert (settled.state, settled.settled_at) == (Project.State.FAILED, moment)
+    waiting = _fresh(later)
+    assert (waiting.state, waiting.settled_at) == (Project.State.LIVE, None)
+    assert Pledge.objects.get(project=later).state == Pledge.State.ACTIVE
+
+
+def test_a_cancelled_pledges_order_names_the_buyer_and_why(project, buyer, back_and_pay):
+    pledge = back_and_pay(_tiers(project)[0], buyer)
+    services.cancel_pledge(pledge=pledge, actor=buyer)
+    order = Order.objects.get(pk=pledge.order_id)
+    assert order.cancel_reason == Order.CancelReason.BUYER
+    assert order.events.get(kind="cancelled").actor == buyer
+
+
+def test_a_tier_read_exactly_at_its_limit_is_sold_out_at_once(project, make_user, monkeypatch):
+    _, limited = _tiers(project)  # limit 2
+    for _ in range(2):
+        _back(limited, make_user())
+    full = RewardTier.objects.get(pk=limited.pk)
+    orders_before = Order.objects.count()
+    # Answered from the row as read, before any order is placed.
+    monkeypatch.setattr(
+        services.order_services, "place_deal_order", lambda **kwargs: pytest.fail("placed")
+    )
+    assert _said(lambda: _back(full, make_user())) == SOLD_OUT
+    assert Order.objects.count() == orders_before
