@@ -1,10 +1,14 @@
-"""Test helpers shared by every app's race tests (PostgreSQL, real threads)."""
+"""Test helpers shared by the apps' tests: races and held row locks (PostgreSQL, real threads),
+refusals and the events written."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
+
+from shoploop.core.errors import DomainError
 
 
 def race(work: Callable[[int], Any], count: int) -> list[Any]:
@@ -31,3 +35,50 @@ def race(work: Callable[[int], Any], count: int) -> list[Any]:
     for thread in threads:
         thread.join()
     return outcomes
+
+
+@contextmanager
+def holding_row_lock(model, pk) -> Iterator[None]:
+    """Another worker (a thread with its own connection) holds row ``pk`` of ``model`` locked
+    (``SELECT … FOR UPDATE``) for the duration of the block: PostgreSQL only."""
+    locked, finished = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                model.objects.select_for_update().get(pk=pk)
+                locked.set()
+                finished.wait(timeout=120)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(timeout=60), "the other worker never took the lock"
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+
+
+def refusal(call: Callable[[], Any]) -> DomainError:
+    """The DomainError ``call()`` raises (the test fails if it raises none)."""
+    import pytest
+
+    with pytest.raises(DomainError) as caught:
+        call()
+    return caught.value
+
+
+def said(call: Callable[[], Any]) -> tuple[str, str]:
+    """(code, message) of the refusal ``call()`` raises."""
+    error = refusal(call)
+    return error.code, str(error.message)
+
+
+def outbox_payloads(name: str) -> list[dict]:
+    """The payloads of the outbox events called ``name``, in the order they were written."""
+    from shoploop.core.models import OutboxEvent
+
+    return [e.payload for e in OutboxEvent.objects.filter(name=name).order_by("pk")]

@@ -1,14 +1,12 @@
 """PostgreSQL races: one entry per person, and a winner paid once however many picks race."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
 
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.core.testing import race
+from shoploop.core.testing import holding_row_lock, race
 from shoploop.crowdtasks import services
 from shoploop.crowdtasks.models import Entry, Task, Winner
 from shoploop.ledger.models import Transfer
@@ -99,26 +97,9 @@ def test_an_entry_racing_a_cancel_never_leaves_an_entry_on_a_cancelled_task(
 
 
 def test_a_sweep_skips_a_task_a_pick_holds_and_the_next_sweep_ends_it(money_task):
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_task_lock():
-        try:
-            with transaction.atomic():
-                Task.objects.select_for_update().get(pk=money_task.pk)
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_task_lock)
-    holder.start()
-    locked.wait(timeout=30)
-    try:
+    with holding_row_lock(Task, money_task.pk):
         assert services.close_due(money_task.deadline) == 0
         assert Task.objects.get(pk=money_task.pk).state == Task.State.OPEN
-    finally:
-        release.set()
-        holder.join()
     assert services.close_due(money_task.deadline) == 1
     task = Task.objects.get(pk=money_task.pk)
     assert (task.state, task.refunded_fen) == ("expired", 2000)

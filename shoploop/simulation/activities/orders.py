@@ -228,15 +228,7 @@ class Shopping(Activity):
             answer = "approve" if answered is not None else answer
         if answered is None or answer != "approve":
             return
-        paid = [
-            (public_id, shop_pk)
-            for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
-                "public_id", "shop_id", "state"
-            )
-            if state == PAID
-        ]
-        world.orders_paid(public_id for public_id, _shop in paid)
-        for public_id, shop_pk in paid:
+        for public_id, shop_pk in paid_orders(world, checkout):
             if world.rng.random() < params.cancel_before_shipping_rate:
                 world.schedule("cancel", day, public_id)
             else:
@@ -574,6 +566,20 @@ class AfterSales(Activity):
                 refund=refund,
                 note=_OPERATOR_NOTES[0 if refund else 1],
             )
+
+
+def paid_orders(world, checkout) -> list[tuple[str, int]]:
+    """(public id, shop pk) of the checkout's orders that are paid now, told to the world
+    (``World.orders_paid``: loop truth counts the purchases links brought from them)."""
+    paid = [
+        (public_id, shop_pk)
+        for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
+            "public_id", "shop_id", "state"
+        )
+        if state == PAID
+    ]
+    world.orders_paid(public_id for public_id, _shop in paid)
+    return paid
 
 
 def buyer_address(world, buyer, *, at) -> str | None:

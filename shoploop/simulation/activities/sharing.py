@@ -23,7 +23,7 @@ from shoploop.orders import services as orders
 from shoploop.orders.models import OrderLine
 from shoploop.referrals import services as referrals
 from shoploop.simulation.activities.base import Activity, own_stream
-from shoploop.simulation.activities.orders import PAID, buyer_address
+from shoploop.simulation.activities.orders import PAID, buyer_address, paid_orders
 
 _FRIEND_TRIES = 4
 
@@ -212,15 +212,7 @@ class Sharing(Activity):
             approve=True,
         )
         world.flush()  # the signed callback marks the orders paid (and attributes them)
-        paid = [
-            (public_id, shop_pk)
-            for public_id, shop_pk, state in checkout.orders.order_by("pk").values_list(
-                "public_id", "shop_id", "state"
-            )
-            if state == PAID
-        ]
-        world.orders_paid(public_id for public_id, _shop in paid)
-        for public_id, shop_pk in paid:
+        for public_id, shop_pk in paid_orders(world, checkout):
             ship_day = day + self.rng.randint(*world.params.ship_delay_days)
             world.schedule("ship", ship_day, (public_id, world.shop_index_by_pk[shop_pk]))
         # The cart may have held other things too: the link brought the order with its product.

@@ -12,29 +12,13 @@ from django.contrib.auth.models import AnonymousUser
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
-from shoploop.core.errors import DomainError
-from shoploop.core.models import OutboxEvent
+from shoploop.core.testing import outbox_payloads, refusal, said
 from shoploop.deals.bargains import cuts, services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help, HelpQuota
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
-
-
-def _refusal(call) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call()
-    return caught.value
-
-
-def _said(call) -> tuple[str, str]:
-    error = _refusal(call)
-    return error.code, str(error.message)
-
-
-def _events(name: str) -> list[dict]:
-    return [e.payload for e in OutboxEvent.objects.filter(name=name).order_by("pk")]
 
 
 def _buy(bargain, user):
@@ -51,7 +35,7 @@ def _campaign_row(campaign) -> BargainCampaign:
 def test_a_campaign_not_running_refuses_a_start_with_its_reason(campaign, buyer):
     now = clock.now()
     BargainCampaign.objects.filter(pk=campaign.pk).update(state="ended")
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
         "campaign_ended",
         "This campaign has ended.",
     )
@@ -66,10 +50,10 @@ def test_a_campaign_not_running_refuses_a_start_with_its_reason(campaign, buyer)
             ("campaign_not_started", "This campaign has not started yet."),
         ),
     ]
-    for changes, refusal in refusals:
+    for changes, expected in refusals:
         BargainCampaign.objects.filter(pk=campaign.pk).update(**changes)
         with clock.frozen_at(now):
-            assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == refusal
+            assert said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == expected
     BargainCampaign.objects.filter(pk=campaign.pk).update(starts_at=now)
     with clock.frozen_at(now):
         assert services.start_bargain(campaign=campaign, user=buyer).state == "active"
@@ -79,11 +63,11 @@ def test_a_campaign_not_running_refuses_a_start_with_its_reason(campaign, buyer)
 def test_an_ended_or_paused_campaign_refuses_a_help(campaign, buyer, friends):
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     BargainCampaign.objects.filter(pk=campaign.pk).update(state="ended")
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
         "campaign_ended"
     )
     BargainCampaign.objects.filter(pk=campaign.pk).update(state="paused")
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
         "campaign_paused"
     )
     assert not HelpQuota.objects.exists() and not Help.objects.exists()
@@ -104,35 +88,35 @@ def test_a_start_writes_its_row_and_says_so(campaign, buyer):
     assert row.created_at == now
     assert row.deadline == now + timedelta(hours=campaign.hours_per_bargain)
     assert row.order_id is None
-    assert _events("bargains.bargain.started") == [{"bargain_public_id": row.public_id}]
+    assert outbox_payloads("bargains.bargain.started") == [{"bargain_public_id": row.public_id}]
 
 
 def test_a_start_refused_for_the_owner_a_stranger_or_a_sold_out_campaign(
     campaign, buyer, merchant, make_user
 ):
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=merchant)) == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=merchant)) == (
         "own_shop",
         "You cannot bargain in your own shop.",
     )
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=None))[0] == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=None))[0] == (
         "not_authenticated"
     )
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=AnonymousUser()))[0] == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=AnonymousUser()))[0] == (
         "not_authenticated"
     )
     BargainCampaign.objects.filter(pk=campaign.pk).update(stock_left=0)
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
         "sold_out",
         "Sorry, this campaign is sold out.",
     )
     assert not Bargain.objects.exists()
     BargainCampaign.objects.filter(pk=campaign.pk).update(stock_left=1)
     services.start_bargain(campaign=campaign, user=buyer)
-    assert _said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
+    assert said(lambda: services.start_bargain(campaign=campaign, user=buyer)) == (
         "already_bargaining",
         "You already have a bargain running in this campaign.",
     )
-    assert len(_events("bargains.bargain.started")) == 1
+    assert len(outbox_payloads("bargains.bargain.started")) == 1
 
 
 # --- helping ------------------------------------------------------------------------------------
@@ -151,7 +135,7 @@ def test_a_help_writes_its_row_moves_the_price_and_says_so(campaign, buyer, frie
     row = Bargain.objects.get(pk=bargain.pk)
     assert (row.helps_count, row.current_price_fen) == (1, 5000 - expected[0])
     assert bargain.current_price_fen == 5000 - expected[0]
-    assert _events("bargains.bargain.helped") == [
+    assert outbox_payloads("bargains.bargain.helped") == [
         {
             "bargain_public_id": bargain.public_id,
             "helper_public_id": friends[0].public_id,
@@ -159,12 +143,14 @@ def test_a_help_writes_its_row_moves_the_price_and_says_so(campaign, buyer, frie
             "position": 1,
         }
     ]
-    assert not _events("bargains.bargain.floor_reached")
+    assert not outbox_payloads("bargains.bargain.floor_reached")
     services.help_bargain(bargain=bargain, helper=friends[1])
-    assert not _events("bargains.bargain.floor_reached")
+    assert not outbox_payloads("bargains.bargain.floor_reached")
     services.help_bargain(bargain=bargain, helper=friends[2])
-    assert _events("bargains.bargain.floor_reached") == [{"bargain_public_id": bargain.public_id}]
-    assert [e["position"] for e in _events("bargains.bargain.helped")] == [1, 2, 3]
+    assert outbox_payloads("bargains.bargain.floor_reached") == [
+        {"bargain_public_id": bargain.public_id}
+    ]
+    assert [e["position"] for e in outbox_payloads("bargains.bargain.helped")] == [1, 2, 3]
 
 
 def test_a_help_moves_its_own_bargain_only(campaign, make_user, friends):
@@ -177,7 +163,7 @@ def test_a_help_moves_its_own_bargain_only(campaign, make_user, friends):
 
 def test_help_refusals_say_why(campaign, buyer, friends, merchant, make_user):
     bargain = services.start_bargain(campaign=campaign, user=buyer)
-    error = _refusal(
+    error = refusal(
         lambda: services.help_bargain(bargain=bargain, helper=make_user(verified=False))
     )
     assert (error.code, str(error.message), error.status) == (
@@ -185,28 +171,28 @@ def test_help_refusals_say_why(campaign, buyer, friends, merchant, make_user):
         "Verify your phone number before helping.",
         403,
     )
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=buyer)) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=buyer)) == (
         "own_bargain",
         "You cannot help your own bargain.",
     )
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=merchant)) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=merchant)) == (
         "own_shop",
         "You cannot help in your own shop.",
     )
     services.help_bargain(bargain=bargain, helper=friends[0])
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
         "already_helped",
         "You already helped this bargain.",
     )
     with clock.frozen_at(bargain.deadline):
-        assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[1])) == (
+        assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[1])) == (
             "bargain_closed",
             "This bargain is over.",
         )
     with clock.frozen_at(bargain.deadline - timedelta(microseconds=1)):
         services.help_bargain(bargain=bargain, helper=friends[1])
     services.help_bargain(bargain=bargain, helper=friends[2])
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[3])) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[3])) == (
         "floor_reached",
         "This bargain already reached its lowest price.",
     )
@@ -216,7 +202,7 @@ def test_a_bargain_being_bought_takes_no_help(make_campaign, buyer, friends):
     campaign = make_campaign(buy_before_floor=True)
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     _buy(bargain, buyer)
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
         "bargain_closed"
     )
 
@@ -229,7 +215,7 @@ def test_new_users_only_says_so_and_other_campaigns_take_anyone(
     _buy(services.start_bargain(campaign=other, user=old), old)
     strict = make_campaign(new_users_only=True)
     bargain = services.start_bargain(campaign=strict, user=buyer)
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=old)) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=old)) == (
         "new_users_only",
         "Only new users (who have never ordered) can help in this campaign.",
     )
@@ -249,7 +235,7 @@ def test_the_daily_limit_edge_message_and_quota_rows(make_campaign, make_user):
     assert HelpQuota.objects.get(helper=helper, day=today).used == 1
     assert HelpQuota.objects.get(helper=helper, day=today - timedelta(days=1)).used == 1
     assert HelpQuota.objects.get(helper=bystander).used == 0
-    assert _said(lambda: services.help_bargain(bargain=second, helper=helper)) == (
+    assert said(lambda: services.help_bargain(bargain=second, helper=helper)) == (
         "daily_help_limit",
         "You have used your 1 helps for today. Come back tomorrow!",
     )
@@ -279,11 +265,11 @@ def test_a_help_past_what_the_price_can_take_is_refused_and_the_floor_itself_is_
     campaign = make_campaign(start=5000, floor=1000, helpers=2)
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     monkeypatch.setattr(services.cuts, "cut_at", lambda **kw: 4001)
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
         "bargain_changed",
         "This bargain changed; please try again.",
     )
-    assert not Help.objects.exists() and not _events("bargains.bargain.helped")
+    assert not Help.objects.exists() and not outbox_payloads("bargains.bargain.helped")
     assert Bargain.objects.get(pk=bargain.pk).current_price_fen == 5000
     monkeypatch.setattr(services.cuts, "cut_at", lambda **kw: 4000)
     services.help_bargain(bargain=bargain, helper=friends[0])
@@ -302,7 +288,7 @@ def test_a_bargain_changed_after_it_was_read_refuses_the_help(
         Bargain.objects.filter(pk=bargain.pk).update(**change)
 
     monkeypatch.setattr(services, "_take_daily_help", meanwhile)
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0]))[0] == (
         "bargain_changed"
     )
     assert not Help.objects.exists()
@@ -319,7 +305,7 @@ def test_a_help_racing_into_the_same_position_is_refused_as_already_helped(
         Help.objects.create(bargain=bargain, helper=friends[1], position=1, cut_fen=1)
 
     monkeypatch.setattr(services, "_take_daily_help", rival)
-    assert _said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
+    assert said(lambda: services.help_bargain(bargain=bargain, helper=friends[0])) == (
         "already_helped",
         "You already helped this bargain.",
     )
@@ -358,7 +344,7 @@ def test_a_purchase_places_its_order_writes_its_row_and_takes_one_unit(
         None,
     )
     assert finished.state == "buying"
-    assert _events("bargains.bargain.bought") == [
+    assert outbox_payloads("bargains.bargain.bought") == [
         {
             "bargain_public_id": finished.public_id,
             "order_public_id": order.public_id,
@@ -385,26 +371,26 @@ def test_purchase_refusals_say_why(make_campaign, buyer, friends, make_user):
     campaign = make_campaign(helpers=3)
     bargain = services.start_bargain(campaign=campaign, user=buyer)
     stranger = make_user()
-    error = _refusal(lambda: _buy(bargain, stranger))
+    error = refusal(lambda: _buy(bargain, stranger))
     assert (str(error.message), error.status) == (
         "Only the person who started this bargain can buy.",
         403,
     )
-    assert _said(lambda: services.buy(bargain=bargain, user=None, address_id="x"))[0] == (
+    assert said(lambda: services.buy(bargain=bargain, user=None, address_id="x"))[0] == (
         "not_authenticated"
     )
     services.help_bargain(bargain=bargain, helper=friends[0])
-    assert _said(lambda: _buy(bargain, buyer)) == (
+    assert said(lambda: _buy(bargain, buyer)) == (
         "floor_not_reached",
         "2 more helps are needed before you can buy.",
     )
     services.help_bargain(bargain=bargain, helper=friends[1])
     services.help_bargain(bargain=bargain, helper=friends[2])
     BargainCampaign.objects.filter(pk=campaign.pk).update(stock_left=0)
-    assert _said(lambda: _buy(bargain, buyer)) == ("sold_out", "Sorry, this campaign is sold out.")
+    assert said(lambda: _buy(bargain, buyer)) == ("sold_out", "Sorry, this campaign is sold out.")
     BargainCampaign.objects.filter(pk=campaign.pk).update(stock_left=1)
     _buy(bargain, buyer)
-    assert _said(lambda: _buy(bargain, buyer)) == (
+    assert said(lambda: _buy(bargain, buyer)) == (
         "already_buying",
         "You already bought this; please pay.",
     )
@@ -414,21 +400,21 @@ def test_purchase_refusals_say_why(make_campaign, buyer, friends, make_user):
 
 def test_a_purchase_is_refused_when_over_or_ended(finished, buyer, campaign):
     with clock.frozen_at(finished.deadline):
-        assert _said(lambda: _buy(finished, buyer)) == ("bargain_closed", "This bargain is over.")
+        assert said(lambda: _buy(finished, buyer)) == ("bargain_closed", "This bargain is over.")
     now = clock.now()
     BargainCampaign.objects.filter(pk=campaign.pk).update(ends_at=now)
     with clock.frozen_at(now):
-        assert _said(lambda: _buy(finished, buyer)) == (
+        assert said(lambda: _buy(finished, buyer)) == (
             "campaign_ended",
             "This campaign has ended.",
         )
     BargainCampaign.objects.filter(pk=campaign.pk).update(
         ends_at=now + timedelta(days=1), state="ended"
     )
-    assert _said(lambda: _buy(finished, buyer))[0] == "campaign_ended"
+    assert said(lambda: _buy(finished, buyer))[0] == "campaign_ended"
     Bargain.objects.filter(pk=finished.pk).update(state="expired")
     BargainCampaign.objects.filter(pk=campaign.pk).update(state="active")
-    assert _said(lambda: _buy(finished, buyer))[0] == "bargain_closed"
+    assert said(lambda: _buy(finished, buyer))[0] == "bargain_closed"
     assert not Order.objects.filter(buyer=buyer).exists()
 
 
@@ -443,7 +429,7 @@ def test_a_campaign_ended_while_the_order_is_placed_refuses_the_purchase(
         return order
 
     monkeypatch.setattr(services.order_services, "place_deal_order", ended_meanwhile)
-    assert _said(lambda: _buy(finished, buyer)) == ("sold_out", "Sorry, this campaign is sold out.")
+    assert said(lambda: _buy(finished, buyer)) == ("sold_out", "Sorry, this campaign is sold out.")
     assert not Order.objects.filter(buyer=buyer).exists()
     assert _campaign_row(campaign).stock_left == 5
 
@@ -464,32 +450,32 @@ def test_ending_writes_the_campaign_gives_its_stock_back_once_and_says_so(
     row = _campaign_row(campaign)
     assert (row.state, row.stock_left, row.stock_returned, row.ended_at) == ("ended", 0, 4, now)
     assert SKU.objects.get(pk=campaign.sku_id).stock == sku_stock + 4
-    assert _events("bargains.campaign.ended") == [
+    assert outbox_payloads("bargains.campaign.ended") == [
         {"campaign_public_id": campaign.public_id, "returned": 4, "ended_by": merchant.public_id}
     ]
     assert services.end_campaign(campaign=campaign, actor=merchant) == 0
     assert SKU.objects.get(pk=campaign.sku_id).stock == sku_stock + 4
-    assert len(_events("bargains.campaign.ended")) == 1
+    assert len(outbox_payloads("bargains.campaign.ended")) == 1
     untouched = _campaign_row(other)
     assert (untouched.state, untouched.stock_left) == ("active", 2)
     staff = make_user(is_staff=True)
     assert services.end_campaign(campaign=other, actor=staff) == 2
-    assert _events("bargains.campaign.ended")[-1]["ended_by"] == staff.public_id
+    assert outbox_payloads("bargains.campaign.ended")[-1]["ended_by"] == staff.public_id
 
 
 def test_ending_by_the_deadline_handler_and_who_may_end(make_campaign, other_merchant, make_user):
     campaign = make_campaign(stock=3)
-    error = _refusal(lambda: services.end_campaign(campaign=campaign, actor=other_merchant))
+    error = refusal(lambda: services.end_campaign(campaign=campaign, actor=other_merchant))
     assert (error.code, str(error.message)) == (
         "not_your_shop",
         "This campaign belongs to another shop.",
     )
-    assert _said(lambda: services.end_campaign(campaign=campaign, actor=AnonymousUser()))[0] == (
+    assert said(lambda: services.end_campaign(campaign=campaign, actor=AnonymousUser()))[0] == (
         "not_authenticated"
     )
     assert _campaign_row(campaign).state == "active"
     assert services.end_campaign(campaign=campaign) == 3
-    assert _events("bargains.campaign.ended")[0]["ended_by"] == ""
+    assert outbox_payloads("bargains.campaign.ended")[0]["ended_by"] == ""
 
 
 def test_ending_a_sold_out_campaign_gives_nothing_back(make_campaign, merchant):
@@ -542,7 +528,7 @@ def test_a_paid_purchase_is_bought_at_the_payment_time_and_says_so(
         pay(order.checkout)
     row = Bargain.objects.get(pk=finished.pk)
     assert (row.state, row.paid_at) == ("bought", now)
-    assert _events("bargains.bargain.paid") == [
+    assert outbox_payloads("bargains.bargain.paid") == [
         {
             "bargain_public_id": finished.public_id,
             "order_public_id": order.public_id,
@@ -603,7 +589,7 @@ def test_expiry_at_the_deadline_itself_with_events_and_counts(campaign, make_use
     assert services.expire_due(a.deadline) == 1
     assert Bargain.objects.get(pk=a.pk).state == "expired"
     assert Bargain.objects.get(pk=b.pk).state == "active"
-    assert _events("bargains.bargain.expired") == [{"bargain_public_id": a.public_id}]
+    assert outbox_payloads("bargains.bargain.expired") == [{"bargain_public_id": a.public_id}]
     assert services.expire_due(a.deadline) == 0
     assert services.expire_due(b.deadline) == 1
 
@@ -613,7 +599,7 @@ def test_expiry_runs_batch_after_batch(campaign, make_user, monkeypatch):
     bargains = [services.start_bargain(campaign=campaign, user=make_user()) for _ in range(4)]
     assert services.expire_due(bargains[-1].deadline) == 4
     assert not Bargain.objects.filter(state="active").exists()
-    assert len(_events("bargains.bargain.expired")) == 4
+    assert len(outbox_payloads("bargains.bargain.expired")) == 4
 
 
 def test_bargains_of_an_ended_campaign_expire_batch_after_batch(
@@ -673,7 +659,7 @@ def test_a_purchase_whose_order_is_gone_is_reopened(finished, buyer, campaign):
 
 
 def test_an_object_that_is_not_a_user_cannot_end_a_campaign(campaign):
-    assert _said(lambda: services.end_campaign(campaign=campaign, actor=object()))[0] == (
+    assert said(lambda: services.end_campaign(campaign=campaign, actor=object()))[0] == (
         "not_authenticated"
     )
     assert _campaign_row(campaign).state == "active"
@@ -716,7 +702,7 @@ def test_a_capture_of_another_amount_leaves_the_purchase_waiting_and_expiry_move
     assert services.expire_due(clock.now() + services.payment_window()) == 0
     row = Bargain.objects.get(pk=finished.pk)
     assert (row.state, row.paid_at) == ("buying", None)
-    assert not _events("bargains.bargain.paid")
+    assert not outbox_payloads("bargains.bargain.paid")
 
 
 def test_a_success_told_for_a_payment_not_captured_changes_nothing(finished, buyer):
@@ -724,19 +710,19 @@ def test_a_success_told_for_a_payment_not_captured_changes_nothing(finished, buy
     services.on_payment_succeeded(order)
     row = Bargain.objects.get(pk=finished.pk)
     assert (row.state, row.paid_at) == ("buying", None)
-    assert not _events("bargains.bargain.paid")
+    assert not outbox_payloads("bargains.bargain.paid")
 
 
 def test_a_helper_who_helped_hears_so_before_the_bargain_is_over_or_at_its_floor(finished, friends):
     # ``finished`` is at its floor: each of its helpers is told they helped, the others why not.
-    assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[0]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=finished, helper=friends[0]))[0] == (
         "already_helped"
     )
-    assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[4]))[0] == (
+    assert said(lambda: services.help_bargain(bargain=finished, helper=friends[4]))[0] == (
         "floor_reached"
     )
     with clock.frozen_at(finished.deadline):
-        assert _said(lambda: services.help_bargain(bargain=finished, helper=friends[1]))[0] == (
+        assert said(lambda: services.help_bargain(bargain=finished, helper=friends[1]))[0] == (
             "already_helped"
         )
 

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from shoploop.core import clock
-from shoploop.core.errors import DomainError
-from shoploop.core.models import OutboxEvent
+from shoploop.core.testing import outbox_payloads, said
 from shoploop.deals import registry
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
@@ -19,21 +18,6 @@ from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
-
-
-def _refusal(call) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call()
-    return caught.value
-
-
-def _said(call) -> tuple[str, str]:
-    error = _refusal(call)
-    return error.code, str(error.message)
-
-
-def _events(name: str) -> list[dict]:
-    return [e.payload for e in OutboxEvent.objects.filter(name=name).order_by("pk")]
 
 
 def _back(tier, user):
@@ -58,23 +42,23 @@ SOLD_OUT = ("tier_sold_out", "This reward tier is sold out.")
 
 def test_backing_refusals_say_why(project, buyer, make_user, shop):
     first, limited = _tiers(project)
-    assert _said(lambda: _back(first, shop.owner)) == (
+    assert said(lambda: _back(first, shop.owner)) == (
         "own_project",
         "You cannot back your own project.",
     )
     _back(first, buyer)
-    assert _said(lambda: _back(limited, buyer)) == (
+    assert said(lambda: _back(limited, buyer)) == (
         "already_backed",
         "You already back this project; cancel that pledge first to change tiers.",
     )
     services.pause_project(project=project, actor=shop.owner)
-    assert _said(lambda: _back(first, make_user())) == (
+    assert said(lambda: _back(first, make_user())) == (
         "paused",
         "The creator paused this project: it takes no new pledges for now.",
     )
     services.resume_project(project=project, actor=shop.owner)
     with clock.frozen_at(project.deadline):
-        assert _said(lambda: _back(first, make_user())) == ("closed", CLOSED)
+        assert said(lambda: _back(first, make_user())) == ("closed", CLOSED)
 
 
 def test_a_full_tier_says_so_as_read_and_at_the_update(project, make_user):
@@ -82,8 +66,8 @@ def test_a_full_tier_says_so_as_read_and_at_the_update(project, make_user):
     _back(limited, make_user())
     stale = RewardTier.objects.get(pk=limited.pk)  # read with one place left
     _back(limited, make_user())
-    assert _said(lambda: _back(stale, make_user())) == SOLD_OUT
-    assert _said(lambda: _back(RewardTier.objects.get(pk=limited.pk), make_user())) == SOLD_OUT
+    assert said(lambda: _back(stale, make_user())) == SOLD_OUT
+    assert said(lambda: _back(RewardTier.objects.get(pk=limited.pk), make_user())) == SOLD_OUT
     assert RewardTier.objects.get(pk=limited.pk).claimed == 2
     assert Pledge.objects.filter(tier=limited).count() == 2
 
@@ -106,7 +90,7 @@ def test_a_pledge_writes_its_moment_and_its_order_names_the_project_and_tier(pro
 
 def test_a_payment_says_who_paid_for_what(project, buyer, back_and_pay, shop):
     pledge = back_and_pay(_tiers(project)[0], buyer)
-    assert _events("crowdfunding.pledge.paid") == [
+    assert outbox_payloads("crowdfunding.pledge.paid") == [
         {
             "pledge_public_id": pledge.public_id,
             "project_public_id": project.public_id,
@@ -130,17 +114,17 @@ def test_a_payment_counted_in_its_own_project_only(make_project, buyer, back_and
 
 def test_cancel_refusals_say_why(project, buyer, make_user, back_and_pay):
     pledge = back_and_pay(_tiers(project)[0], buyer)
-    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=make_user())) == (
+    assert said(lambda: services.cancel_pledge(pledge=pledge, actor=make_user())) == (
         "not_your_pledge",
         "This is not your pledge.",
     )
     with clock.frozen_at(project.deadline):
-        assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
+        assert said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
             "closed",
             TOO_LATE,
         )
     services.cancel_pledge(pledge=pledge, actor=buyer)
-    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
+    assert said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == (
         "pledge_closed",
         "This pledge is already closed.",
     )
@@ -152,7 +136,7 @@ def test_a_cancellation_the_counters_refuse_says_the_deadline_passed(
     pledge = back_and_pay(_tiers(project)[0], buyer)
     # The project was decided between the cancellation's read and its counters' UPDATE.
     monkeypatch.setattr(services, "_count", lambda *args: 0)
-    assert _said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == ("closed", TOO_LATE)
+    assert said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == ("closed", TOO_LATE)
     assert Pledge.objects.get(pk=pledge.pk).state == Pledge.State.ACTIVE
 
 
@@ -186,8 +170,10 @@ def test_the_creator_cancelling_stamps_the_moment_says_so_and_leaves_other_proje
         moment,
     )
     assert _fresh(other).state == Project.State.LIVE
-    assert _events("crowdfunding.project.cancelled") == [{"project_public_id": mine.public_id}]
-    assert _said(lambda: services.cancel_project(project=mine, actor=shop.owner)) == (
+    assert outbox_payloads("crowdfunding.project.cancelled") == [
+        {"project_public_id": mine.public_id}
+    ]
+    assert said(lambda: services.cancel_project(project=mine, actor=shop.owner)) == (
         "project_closed",
         "This project is already closed.",
     )
@@ -227,8 +213,10 @@ def test_the_outcome_is_decided_once_at_the_deadline_and_said(make_project, buye
     decided = _fresh(project)
     assert (decided.state, decided.decided_at) == (Project.State.SUCCEEDED, project.deadline)
     assert services.decide_outcome(project=decided, now=project.deadline) is False
-    assert _events("crowdfunding.project.succeeded") == [{"project_public_id": project.public_id}]
-    assert _events("crowdfunding.project.failed") == []
+    assert outbox_payloads("crowdfunding.project.succeeded") == [
+        {"project_public_id": project.public_id}
+    ]
+    assert outbox_payloads("crowdfunding.project.failed") == []
 
 
 def test_deciding_one_project_leaves_another_due_one(make_project):
@@ -238,7 +226,9 @@ def test_deciding_one_project_leaves_another_due_one(make_project):
     assert _fresh(first).state == Project.State.LIVE
     assert services.decide_outcome(project=first, now=first.deadline) is True
     assert _fresh(second).state == Project.State.LIVE
-    assert _events("crowdfunding.project.failed") == [{"project_public_id": first.public_id}]
+    assert outbox_payloads("crowdfunding.project.failed") == [
+        {"project_public_id": first.public_id}
+    ]
 
 
 def test_a_units_target_counts_units_not_fen(make_project, buyer, back_and_pay):
@@ -301,5 +291,5 @@ def test_a_tier_read_exactly_at_its_limit_is_sold_out_at_once(project, make_user
     monkeypatch.setattr(
         services.order_services, "place_deal_order", lambda **kwargs: pytest.fail("placed")
     )
-    assert _said(lambda: _back(full, make_user())) == SOLD_OUT
+    assert said(lambda: _back(full, make_user())) == SOLD_OUT
     assert Order.objects.count() == orders_before

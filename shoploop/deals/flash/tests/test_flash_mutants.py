@@ -11,29 +11,13 @@ import pytest
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
-from shoploop.core.errors import DomainError
-from shoploop.core.models import OutboxEvent
+from shoploop.core.testing import outbox_payloads, refusal, said
 from shoploop.deals.flash import services
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
-
-
-def _refusal(call) -> DomainError:
-    with pytest.raises(DomainError) as caught:
-        call()
-    return caught.value
-
-
-def _said(call) -> tuple[str, str]:
-    error = _refusal(call)
-    return error.code, str(error.message)
-
-
-def _events(name: str) -> list[dict]:
-    return [e.payload for e in OutboxEvent.objects.filter(name=name).order_by("pk")]
 
 
 def _buy(sale, user):
@@ -57,23 +41,23 @@ def _sku_stock(sku) -> int:
 
 def test_refusals_say_why_in_words(make_sale, buyer, merchant):
     upcoming = make_sale(starts_in=timedelta(minutes=30))
-    assert _said(lambda: _buy(upcoming, buyer)) == (
+    assert said(lambda: _buy(upcoming, buyer)) == (
         "not_started",
         "This flash sale has not started yet.",
     )
     sale = make_sale()
     with clock.frozen_at(sale.ends_at):
-        assert _said(lambda: _buy(sale, buyer)) == ("ended", "This flash sale has ended.")
-    assert _said(lambda: _buy(sale, merchant)) == (
+        assert said(lambda: _buy(sale, buyer)) == ("ended", "This flash sale has ended.")
+    assert said(lambda: _buy(sale, merchant)) == (
         "own_shop",
         "You cannot buy from your own shop.",
     )
     services.pause_sale(sale=sale, actor=merchant)
-    assert _said(lambda: _buy(sale, buyer)) == ("paused", "This flash sale is paused.")
+    assert said(lambda: _buy(sale, buyer)) == ("paused", "This flash sale is paused.")
 
 
 def test_a_bad_quantity_names_its_field(sale, buyer):
-    error = _refusal(
+    error = refusal(
         lambda: services.buy(sale=sale, user=buyer, address_id=address_id_for(buyer), quantity=0)
     )
     assert (error.code, error.fields) == ("invalid", {"quantity": "range"})
@@ -93,7 +77,7 @@ def test_the_units_update_refuses_a_moment_outside_the_sale(make_sale):
         (sale.starts_at - timedelta(seconds=1), "not_started"),
         (sale.ends_at, "ended"),
     ):
-        error = _refusal(lambda m=moment: services._take_units(sale=sale, quantity=1, now=m))
+        error = refusal(lambda m=moment: services._take_units(sale=sale, quantity=1, now=m))
         assert error.code == code
     assert _fresh(sale).available == 5
     services._take_units(sale=sale, quantity=1, now=sale.starts_at)
@@ -108,7 +92,7 @@ def test_a_purchase_orders_the_sales_sku_and_says_so(sale, buyer):
     line = Order.objects.get(pk=purchase.order_id).lines.get()
     assert line.sku_id == sale.sku_id
     assert line.product_public_id == sale.sku.product.public_id
-    assert _events("flash.purchase.reserved") == [
+    assert outbox_payloads("flash.purchase.reserved") == [
         {
             "purchase_public_id": purchase.public_id,
             "sale_public_id": sale.public_id,
@@ -141,7 +125,7 @@ def test_a_payment_marks_the_purchase_paid_at_that_moment_and_says_so(sale, buye
         pay(purchase.order.checkout)
     purchase.refresh_from_db()
     assert (purchase.state, purchase.settled_at) == (FlashPurchase.State.PAID, moment)
-    (paid,) = _events("flash.purchase.paid")
+    (paid,) = outbox_payloads("flash.purchase.paid")
     assert (paid["purchase_public_id"], paid["sale_public_id"], paid["order_public_id"]) == (
         purchase.public_id,
         sale.public_id,
@@ -172,7 +156,7 @@ def test_a_failed_payment_releases_its_own_purchase_once_and_says_so(
     assert _quota(sale, theirs.buyer) == 1
     assert (_quota(sale, buyer), _quota(elsewhere, buyer)) == (0, 1)
     assert services.on_payment_failed(Order.objects.get(pk=mine.order_id)) is False
-    assert _events("flash.purchase.released") == [
+    assert outbox_payloads("flash.purchase.released") == [
         {
             "purchase_public_id": mine.public_id,
             "sale_public_id": sale.public_id,
@@ -229,7 +213,9 @@ def test_an_end_stamps_its_moment_says_so_and_is_not_repeated(make_sale):
         assert services.end_due_sales(clock.now()) == 1
     ended = _fresh(sale)
     assert (ended.state, ended.ended_at) == (FlashSale.State.ENDED, sale.ends_at)
-    assert _events("flash.sale.ended") == [{"sale_public_id": sale.public_id, "returned": 5}]
+    assert outbox_payloads("flash.sale.ended") == [
+        {"sale_public_id": sale.public_id, "returned": 5}
+    ]
     assert services._end_locked(ended, to_sku=Counter()) is False
 
 

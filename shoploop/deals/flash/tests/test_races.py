@@ -1,6 +1,5 @@
 """Flash-sale races on PostgreSQL: real threads released together, then the invariants."""
 
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -11,7 +10,7 @@ from django.db.models import Sum
 from shoploop.catalog.models import SKU
 from shoploop.core.errors import DomainError
 from shoploop.core.ids import new_public_id
-from shoploop.core.testing import race
+from shoploop.core.testing import holding_row_lock, race
 from shoploop.deals.flash import selectors, services
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.models import Payment
@@ -151,30 +150,6 @@ def test_end_racing_expiry_returns_every_unit_exactly_once(make_sku, shop, make_
 
 
 @contextmanager
-def _held(model, pk):
-    """Another worker holds ``model`` row ``pk`` locked (its own connection) inside the block."""
-    locked, finished = threading.Event(), threading.Event()
-
-    def hold():
-        try:
-            with transaction.atomic():
-                model.objects.select_for_update().get(pk=pk)
-                locked.set()
-                finished.wait(timeout=120)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert locked.wait(timeout=60)
-    try:
-        yield
-    finally:
-        finished.set()
-        thread.join()
-
-
-@contextmanager
 def _no_waiting_for_locks():
     """Any wait for a row lock fails (instead of blocking) inside the block."""
     with transaction.atomic():
@@ -188,7 +163,7 @@ def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, 
     purchases = [services.buy(sale=sale, **as_buyer(make_user())) for _ in range(3)]
     moment = max(p.reserved_until for p in purchases)
     # Without SKIP LOCKED the second worker would wait for the held row, then fail.
-    with _held(FlashPurchase, purchases[0].pk), _no_waiting_for_locks():
+    with holding_row_lock(FlashPurchase, purchases[0].pk), _no_waiting_for_locks():
         assert services.release_unpaid(moment) == 2
     assert FlashPurchase.objects.get(pk=purchases[0].pk).state == FlashPurchase.State.RESERVED
     assert services.release_unpaid(moment) == 1  # the first worker let go: done now, once
@@ -197,7 +172,7 @@ def test_sweepers_skip_the_rows_another_worker_holds(make_sku, shop, make_sale, 
 
     other = make_sale(stock=2, sku=make_sku(shop=shop, price_fen=5900, stock=10))
     end = max(sale.ends_at, other.ends_at)
-    with _held(FlashSale, sale.pk), _no_waiting_for_locks():
+    with holding_row_lock(FlashSale, sale.pk), _no_waiting_for_locks():
         assert services.end_due_sales(end) == 1  # the other sale; the held one is skipped
     assert FlashSale.objects.get(pk=sale.pk).state == FlashSale.State.SCHEDULED
     assert services.end_due_sales(end) == 1
