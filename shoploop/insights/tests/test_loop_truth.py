@@ -58,6 +58,9 @@ def test_insights_recovers_the_played_counts_exactly(world_file):
         if name.startswith("community "):
             assert row.recovered == row.played, name
     assert rows["links shared"].played > 20
+    small = sum(not row.gated for row in rows.values())
+    assert small > 0
+    assert f": {small}, {small} exact, {small} within ±5%, 0 outside" in output
     assert rows["purchases links brought"].played > 10
 
 

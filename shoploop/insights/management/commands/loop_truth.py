@@ -48,6 +48,7 @@ class Command(BaseCommand):
         self._caused_line(world)
         failed = [row for row in rows if not row.ok]
         gated = sum(row.gated for row in rows)
+        self._small_line(rows)
         self.stdout.write(
             f"loop_truth: {gated} figures gated at ±{truth.TOLERANCE:.0%}, {len(failed)} outside"
         )
@@ -63,6 +64,17 @@ class Command(BaseCommand):
             f"of the {brought} purchases links brought, the sharing activity's own draws made "
             f"{caused}; the other {brought - caused} bought the linked product another way "
             f"(a flash sale, a group, the cart) within {settings.INSIGHTS_LINK_PURCHASE_HOURS:g} h"
+        )
+
+    def _small_line(self, rows: list[truth.TruthRow]) -> None:
+        small = [row for row in rows if not row.gated]
+        if not small:
+            return
+        exact = sum(row.error == 0 for row in small)
+        within = sum(abs(row.error) <= truth.TOLERANCE for row in small)
+        self.stdout.write(
+            f"not gated (under the purchases a ±{truth.TOLERANCE:.0%} figure needs): {len(small)}, "
+            f"{exact} exact, {within} within ±{truth.TOLERANCE:.0%}, {len(small) - within} outside"
         )
 
     @staticmethod
