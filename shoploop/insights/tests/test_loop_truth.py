@@ -17,12 +17,27 @@ from shoploop.simulation.parameters import WorldParameters
 PARAMS = WorldParameters(seed=3, users=60, days=8, share_rate=0.3)
 
 
+@pytest.fixture(scope="module")
+def played(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The world, played once for the module (it commits; flushed when the module is done), and
+    its file."""
+    with django_db_blocker.unblock():
+        try:
+            world, activities = plan_world(PARAMS)
+            play_world(world, activities)
+            path = tmp_path_factory.mktemp("loop_truth") / "world.json"
+            path.write_text(json.dumps(world_summary(world), default=str), encoding="utf-8")
+            yield path
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def world_file(transactional_db, tmp_path):
-    world, activities = plan_world(PARAMS)
-    play_world(world, activities)
+def world_file(played, db, tmp_path):
+    """A copy of the played world's file for one test (which may edit it); the rollups a test
+    writes are rolled back with it."""
     path = tmp_path / "world.json"
-    path.write_text(json.dumps(world_summary(world), default=str), encoding="utf-8")
+    path.write_bytes(played.read_bytes())
     return path
 
 
