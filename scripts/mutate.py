@@ -133,6 +133,7 @@ MEASURED = [
     "payment",
     "bargains",
     "flash",
+    "crowdfunding",
 ]
 
 # Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
