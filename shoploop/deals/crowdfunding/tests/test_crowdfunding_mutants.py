@@ -293,3 +293,77 @@ def test_a_tier_read_exactly_at_its_limit_is_sold_out_at_once(project, make_user
     )
     assert said(lambda: _back(full, make_user())) == SOLD_OUT
     assert Order.objects.count() == orders_before
+
+
+def test_a_fen_target_is_not_reached_by_units(make_project, buyer, back_and_pay):
+    # A tier may give 1,000 units for 1 fen: the units pass a target of 100, the fen do not.
+    project = make_project(target_value=100, tiers=[tier_spec(price_fen=1, units=1000)])
+    back_and_pay(_tiers(project)[0], buyer)
+    assert services.decide_outcome(project=project, now=project.deadline) is True
+    assert _fresh(project).state == Project.State.FAILED
+
+
+# --- a capture whose event was lost or came late -----------------------------------------------
+
+
+def _capture_without_its_event(pledge) -> None:
+    """The provider captured the pledge's payment, but its success event never reached the deal
+    (inside the test's transaction the on-commit delivery never runs)."""
+    from shoploop.core.ids import new_public_id
+    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
+    from shoploop.ledger.services import payments
+
+    payment = payments.payment_by_public_id(public_id=pledge.order.checkout.payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount,
+        ),
+    )
+
+
+def _refunded_in_full(order_pk: int) -> bool:
+    order = Order.objects.get(pk=order_pk)
+    return order.state == Order.State.CANCELLED and order.refunded_fen == order.total_fen > 0
+
+
+def test_the_settle_refunds_a_pending_pledge_whose_capture_was_never_counted(project, buyer):
+    pledge = _back(_tiers(project)[0], buyer)
+    _capture_without_its_event(pledge)
+    services.settle(project.deadline)
+    pledge = Pledge.objects.get(pk=pledge.pk)
+    assert (pledge.state, pledge.closed_at) == (Pledge.State.CANCELLED, project.deadline)
+    assert _refunded_in_full(pledge.order_id)
+    assert _tiers(project)[0].claimed == 0
+    assert _fresh(project).backers == 0
+
+
+def test_the_unpaid_sweep_counts_a_lost_capture_and_goes_on_to_the_next_pledge(
+    project, buyer, make_user
+):
+    first, second_tier = _tiers(project)
+    start = clock.now()
+    with clock.frozen_at(start):
+        captured = _back(first, buyer)
+    with clock.frozen_at(start + timedelta(minutes=1)):
+        unpaid = _back(second_tier, make_user())
+    _capture_without_its_event(captured)
+    after_both_windows = unpaid.expires_at + timedelta(seconds=1)
+    assert services.expire_unpaid_pledges(after_both_windows) == 1
+    assert Pledge.objects.get(pk=captured.pk).state == Pledge.State.ACTIVE
+    assert Pledge.objects.get(pk=unpaid.pk).state == Pledge.State.CANCELLED
+    assert _fresh(project).backers == 1
+
+
+def test_a_capture_after_the_deadline_closes_the_pledge_at_that_moment(project, buyer, pay):
+    pledge = _back(_tiers(project)[0], buyer)
+    late = project.deadline + timedelta(seconds=30)
+    with clock.frozen_at(late):
+        pay(pledge.order.checkout)
+    pledge = Pledge.objects.get(pk=pledge.pk)
+    assert (pledge.state, pledge.closed_at) == (Pledge.State.CANCELLED, late)
+    assert _refunded_in_full(pledge.order_id)
+    assert _fresh(project).backers == 0
