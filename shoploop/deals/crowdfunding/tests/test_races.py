@@ -261,3 +261,21 @@ def test_one_backer_racing_for_both_tiers_gets_one_pledge_and_a_cancelled_one_fr
     assert open_pledges.count() == 1
     assert sum(tier.claimed for tier in project.tiers.all()) == 1
     assert verify_ledger().ok
+
+
+def test_two_unpaid_sweeps_at_once_free_each_pledge_once(make_project, make_user, monkeypatch):
+    project = make_project(tiers=[tier_spec(limit=20)])
+    tier = project.tiers.get()
+    pledges = [services.back(tier=tier, **as_buyer(make_user())) for _ in range(9)]
+    monkeypatch.setattr(services, "SETTLE_BATCH_SIZE", 2)
+    after_the_window = max(pledge.expires_at for pledge in pledges) + timedelta(seconds=1)
+    outcomes = race(lambda i: services.expire_unpaid_pledges(after_the_window), 2)
+    assert sum(outcomes) == 9, outcomes
+    assert services.expire_unpaid_pledges(after_the_window) == 0
+    for pledge in pledges:
+        pledge.refresh_from_db()
+        assert pledge.state == Pledge.State.CANCELLED
+        assert Order.objects.get(pk=pledge.order_id).state == Order.State.CANCELLED
+    tier.refresh_from_db()
+    assert tier.claimed == 0
+    assert verify_ledger().ok
