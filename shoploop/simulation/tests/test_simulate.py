@@ -225,3 +225,19 @@ def test_planning_is_pure_and_follows_the_seed():
     assert len({p.phone for p in first.people} | {first.operator.phone}) == 201
     english = sum(person.locale == "en" for person in first.people)
     assert 0 < english < 60  # about 10 %
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize(("from_users", "analyzed"), [(5, 2), (6, 0)])
+def test_a_big_world_refreshes_the_planners_statistics_after_each_day(
+    monkeypatch, from_users, analyzed
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(engine, "ANALYZE_FROM_USERS", from_users)
+    world, activities = plan_world(WorldParameters(seed=7, users=5, days=2))
+    with CaptureQueriesContext(connection) as queries:
+        play_world(world, activities)
+    assert sum(query["sql"] == "ANALYZE" for query in queries.captured_queries) == analyzed
