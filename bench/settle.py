@@ -9,22 +9,20 @@ median of those comparisons: on a shared machine the load changes from second to
 single pair of short rounds gave 2.24 in one run and 0.88 in the next. Checks that every group
 was settled exactly once and that the ledger is clean.
 
-    python -m bench.settle            # 7 rounds, 10,000 groups per worker (40 with money)
-    python -m bench.settle --quick    # 7 rounds, 1,000 groups per worker (8 with money)
+    python -m bench.settle            # 7 rounds of 20,000 groups (80 of them with money)
+    python -m bench.settle --quick    # 7 rounds of 2,000 groups (16 with money), under 30 s
 
-Each worker gets the same work in every round: a one-worker round has half the groups of a
-two-worker round (the same mix, so the same cost per group), and the two kinds of round take
-about as long. Settling twice the groups in the same time is a ratio of 2. A first, small round,
-not counted, warms both workers up. Each round's groups are built (not timed)
+A first round, not counted, warms both workers up. Each round's groups are built (not timed)
 just before it, while the workers wait, so every round starts from the same state. The two
 worker processes are spawned once (a fork of this threaded, connected parent can hang) and kept.
 
 ``settle_groups`` closes the empty groups in batches (one conditional UPDATE per 1,000 groups,
 rows taken with SKIP LOCKED, so two workers close different batches), then settles each group
-with members in its own transaction. The empty groups are cheap (about 10,000 groups/s); a
-group with money costs 200–470 ms and 116 statements: the settle itself (52: seats, the order
-cancelled, its hold voided, the refund), the refund task run in-process (16), and its three
-events delivered on commit to their subscribers (about 50). The money groups dominate.
+with members in its own transaction. Measured on 1 Dec 2026 (docs/benchmarks.md): an empty
+group costs about 7 ms and 7 statements, nearly all of it its ``deals.group.failed`` event
+delivered on commit to its subscribers (a handled row and a transaction each); a group with
+money costs 200–470 ms and 116 statements (the settle 52, the refund task run in-process 16,
+three events delivered about 50).
 """
 
 import gc
@@ -36,8 +34,7 @@ from datetime import timedelta
 from bench.support import address_for, arguments, summary, throwaway_database
 
 CAMPAIGNS = 20
-QUICK_WITH_MONEY = 8
-WARM_UP = (100, 2)  # per worker: groups, of which with money
+QUICK_WITH_MONEY = 16
 
 
 def _world(*, label: str):
@@ -228,55 +225,52 @@ def _listed(values) -> str:
 def main() -> None:
     args = arguments(
         __doc__.splitlines()[0],
-        groups=(int, None, "expired groups per worker per round (default 10,000; quick 1,000)"),
-        with_money=(int, None, "of which with a paid leader (default groups ÷ 250; quick 8)"),
+        groups=(int, None, "expired groups per round (default 20,000; quick 2,000)"),
+        with_money=(int, None, "of which with a paid leader (default groups ÷ 250)"),
         pairs=(int, None, "two-worker rounds (default 3, quick 3); one-worker rounds: one more"),
     )
-    per_worker = args.groups or (1_000 if args.quick else 10_000)
-    # Groups with money are settled one per transaction (about 100–400 ms each) and dominate a
+    groups_total = args.groups or (2_000 if args.quick else 20_000)
+    # Groups with money are settled one per transaction (about 100 ms each) and dominate a
     # round; two workers share them one at a time, so with few of them the split decides the
-    # round (4 split 3 + 1 takes half as long again as 2 + 2). A quick run has 8 per worker.
-    default_money = QUICK_WITH_MONEY if args.quick and not args.groups else per_worker // 250
-    money_per_worker = args.with_money if args.with_money is not None else default_money
+    # round (8 split 5 + 3 takes 25 % longer than 4 + 4). A quick run has 16 per round.
+    default_money = QUICK_WITH_MONEY if args.quick and not args.groups else groups_total // 250
+    with_money = args.with_money if args.with_money is not None else default_money
     pairs = args.pairs or 3
     # 1, 2, 1, 2, …, 1: each two-worker round is compared with the one-worker rounds either side
     # of it, so load from elsewhere that drifts during the run cancels out.
     plan = [1] + [2, 1] * pairs
+    # Round 0 warms both workers up (first queries, lazily imported code): not counted.
+    warm_up = 2
     with throwaway_database("settle"):
         print(
-            f"settle: {len(plan)} rounds of {per_worker:,} expired groups per worker, "
-            f"{money_per_worker} with money",
+            f"settle: {len(plan)} rounds of {groups_total:,} expired groups, {with_money} with "
+            "money each",
             flush=True,
         )
         campaigns = _world(label="1")
         workers = _Workers(2)
         rates = {1: [], 2: []}
-        built = {"groups": 0, "money": 0}
-        # Round 0, small, warms both workers up (first queries, lazily imported code): not counted.
-        rounds = [(2, *WARM_UP), *((count, per_worker, money_per_worker) for count in plan)]
         try:
-            for index, (count, groups_each, money_each) in enumerate(rounds):
-                groups_total, with_money = count * groups_each, count * money_each
+            for index, count in enumerate([warm_up, *plan]):
                 now = _build_round(
                     campaigns, index=index, groups_total=groups_total, with_money=with_money
                 )
-                built["groups"] += groups_total
-                built["money"] += with_money
                 settled, seconds = workers.settle(count, now)
                 assert settled == groups_total, (settled, groups_total)
                 if index:
                     rates[count].append(groups_total / seconds)
         finally:
             workers.close()
-        _check(expected=built["groups"], refunds_expected=built["money"])
+        rounds = len(plan) + 1
+        _check(expected=rounds * groups_total, refunds_expected=rounds * with_money)
     one, two = rates[1], rates[2]
     ratios = [rate / ((one[i] + one[i + 1]) / 2) for i, rate in enumerate(two)]
     print(f"  one worker groups/s {_listed(one)}; two workers groups/s {_listed(two)}")
     print("  ratios " + ", ".join(f"{ratio:.3f}" for ratio in ratios) + "; settled, ledger clean")
     summary(
         "settle",
-        groups_per_worker=per_worker,
-        with_money_per_worker=money_per_worker,
+        groups=groups_total,
+        with_money=with_money,
         rounds=len(plan),
         one_worker_per_s=round(statistics.median(one), 1),
         two_workers_per_s=round(statistics.median(two), 1),
