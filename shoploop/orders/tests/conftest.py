@@ -84,28 +84,36 @@ def other_sku(make_sku, other_shop):
     return make_sku(shop=other_shop, price_fen=1999, stock=5, title="手工皂", options={})
 
 
-@pytest.fixture
-def pay(django_capture_on_commit_callbacks):
-    """``pay(checkout)`` → the sandbox provider reports success (signed callback already
-    verified); the "ledger.payment.succeeded" event is delivered as after a real commit."""
+def record_capture(checkout, *, amount=None):
+    """The provider reports the checkout's payment captured (signed callback already verified).
+    Its success event is delivered only if the caller runs the on-commit callbacks: without
+    them, the capture whose event was lost."""
     from shoploop.core.ids import new_public_id
     from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
 
+    payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
+    payments.record_payment_event(
+        provider=payment.provider,
+        event=CallbackEvent(
+            event_id=f"evt_{new_public_id()}",
+            payment_public_id=payment.public_id,
+            kind=SUCCEEDED,
+            amount=payment.amount if amount is None else amount,
+        ),
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+@pytest.fixture
+def pay(django_capture_on_commit_callbacks):
+    """``pay(checkout)`` → the sandbox provider reports success (signed callback already
+    verified); the "ledger.payment.succeeded" event is delivered as after a real commit."""
+
     def run(checkout, *, amount=None):
-        payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
         with django_capture_on_commit_callbacks(execute=True):
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=SUCCEEDED,
-                    amount=payment.amount if amount is None else amount,
-                ),
-            )
-        payment.refresh_from_db()
-        return payment
+            return record_capture(checkout, amount=amount)
 
     return run
 

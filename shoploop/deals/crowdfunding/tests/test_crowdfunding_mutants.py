@@ -15,7 +15,7 @@ from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
 from shoploop.orders.models import Order
-from shoploop.orders.tests.conftest import address_id_for
+from shoploop.orders.tests.conftest import address_id_for, record_capture
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -306,25 +306,6 @@ def test_a_fen_target_is_not_reached_by_units(make_project, buyer, back_and_pay)
 # --- a capture whose event was lost or came late -----------------------------------------------
 
 
-def _capture_without_its_event(pledge) -> None:
-    """The provider captured the pledge's payment, but its success event never reached the deal
-    (inside the test's transaction the on-commit delivery never runs)."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
-    from shoploop.ledger.services import payments
-
-    payment = payments.payment_by_public_id(public_id=pledge.order.checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
-
-
 def _refunded_in_full(order_pk: int) -> bool:
     order = Order.objects.get(pk=order_pk)
     return order.state == Order.State.CANCELLED and order.refunded_fen == order.total_fen > 0
@@ -332,7 +313,7 @@ def _refunded_in_full(order_pk: int) -> bool:
 
 def test_the_settle_refunds_a_pending_pledge_whose_capture_was_never_counted(project, buyer):
     pledge = _back(_tiers(project)[0], buyer)
-    _capture_without_its_event(pledge)
+    record_capture(pledge.order.checkout)  # its event never delivered
     services.settle(project.deadline)
     pledge = Pledge.objects.get(pk=pledge.pk)
     assert (pledge.state, pledge.closed_at) == (Pledge.State.CANCELLED, project.deadline)
@@ -350,7 +331,7 @@ def test_the_unpaid_sweep_counts_a_lost_capture_and_goes_on_to_the_next_pledge(
         captured = _back(first, buyer)
     with clock.frozen_at(start + timedelta(minutes=1)):
         unpaid = _back(second_tier, make_user())
-    _capture_without_its_event(captured)
+    record_capture(captured.order.checkout)  # its event never delivered
     after_both_windows = unpaid.expires_at + timedelta(seconds=1)
     assert services.expire_unpaid_pledges(after_both_windows) == 1
     assert Pledge.objects.get(pk=captured.pk).state == Pledge.State.ACTIVE
