@@ -102,7 +102,6 @@ def record_capture(checkout, *, amount=None):
             amount=payment.amount if amount is None else amount,
         ),
     )
-    payment.refresh_from_db()
     return payment
 
 
@@ -113,7 +112,10 @@ def pay(django_capture_on_commit_callbacks):
 
     def run(checkout, *, amount=None):
         with django_capture_on_commit_callbacks(execute=True):
-            return record_capture(checkout, amount=amount)
+            payment = record_capture(checkout, amount=amount)
+        # read after the delivered event: it may have refunded or cancelled
+        payment.refresh_from_db()
+        return payment
 
     return run
 
