@@ -108,12 +108,22 @@ def publish(name: str, *, aggregate: str | None = None, **payload: Any) -> Domai
 
     The payload must be JSON (it is stored, and a worker may deliver it in another process);
     subscribers get the stored form in both paths."""
-    from shoploop.core.models import OutboxEvent
-
     payload = json.loads(json.dumps(payload))
     now = clock.now()
-    subscribed = bool(_subscribers.get(name))
-    row = OutboxEvent.objects.create(
+    row = _outbox_row(name, payload, now, aggregate=aggregate)
+    row.save(force_insert=True)
+    event = DomainEvent(name=name, payload=payload, occurred_at=now, id=row.pk)
+    for recorder in _recorders:
+        recorder.append(event)
+    if row.delivered_at is None:
+        transaction.on_commit(lambda: deliver(event))
+    return event
+
+
+def _outbox_row(name: str, payload: dict[str, Any], now: datetime, *, aggregate: str | None = None):
+    from shoploop.core.models import OutboxEvent
+
+    return OutboxEvent(
         name=name,
         aggregate=default_aggregate(name, payload) if aggregate is None else aggregate,
         payload=payload,
@@ -121,14 +131,33 @@ def publish(name: str, *, aggregate: str | None = None, **payload: Any) -> Domai
         # The fast path delivers on commit; the worker only steps in after a grace period.
         next_attempt_at=now + timedelta(seconds=settings.OUTBOX_GRACE_SECONDS),
         # Nobody listens: nothing to deliver (the row stays for replay "since id N").
-        delivered_at=None if subscribed else now,
+        delivered_at=None if _subscribers.get(name) else now,
     )
-    event = DomainEvent(name=name, payload=payload, occurred_at=now, id=row.pk)
+
+
+def publish_many(name: str, payloads: list[dict[str, Any]]) -> list[DomainEvent]:
+    """``publish`` for many events of one kind at once (a batch of groups closed by one UPDATE):
+    one INSERT for their outbox rows, and after the commit one delivery in chunks."""
+    from shoploop.core.models import OutboxEvent
+
+    payloads = json.loads(json.dumps(payloads))
+    now = clock.now()
+    rows = OutboxEvent.objects.bulk_create(_outbox_row(name, payload, now) for payload in payloads)
+    events = [DomainEvent(name, row.payload, now, row.pk) for row in rows]
     for recorder in _recorders:
-        recorder.append(event)
-    if subscribed:
-        transaction.on_commit(lambda: deliver(event))
-    return event
+        recorder.extend(events)
+    if events and rows[0].delivered_at is None:
+        transaction.on_commit(lambda: _deliver_many(events))
+    return events
+
+
+def _deliver_many(events: list[DomainEvent]) -> None:
+    from shoploop.core import outbox
+
+    try:
+        outbox.deliver_events(events)
+    except Exception:
+        logger.exception("on-commit delivery of %s %s events failed", len(events), events[0].name)
 
 
 def deliver(event: DomainEvent) -> None:

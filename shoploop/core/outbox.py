@@ -4,7 +4,8 @@
   the (subscriber, event) "handled" row (``ON CONFLICT DO NOTHING``): if the row was already there
   the subscriber is skipped, otherwise its changes and the row commit together, or neither does.
   A second deliverer of the same pair waits on the unique index and then skips.
-- ``deliver_event`` is the on-commit fast path in the publishing process.
+- ``deliver_event`` is the on-commit fast path in the publishing process; ``deliver_events``
+  the same for many events published at once, in chunks as the worker delivers them.
 - ``deliver_pending`` is the worker: it claims a batch of due events with
   ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, delivers each to every subscriber that has not
   handled it (in id order; an event whose aggregate has an earlier event claimed by another worker
@@ -155,6 +156,26 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
     rows = _claim(now, batch_size or settings.OUTBOX_BATCH_SIZE)
     if not rows:
         return 0, 0
+    return len(rows), _deliver_rows(rows, now)
+
+
+def deliver_events(events: Iterable[DomainEvent]) -> None:
+    """The fast path for events published together (``publish_many``): delivered in chunks,
+    one handled-row INSERT and one transaction per chunk, as the worker does, instead of a
+    transaction per event and subscriber. Events a worker delivered meanwhile are left alone."""
+    ids = [event.id for event in events]
+    rows = list(
+        OutboxEvent.objects.filter(pk__in=ids, delivered_at__isnull=True)
+        .order_by("id")
+        .only("id", "name", "payload", "occurred_at")
+    )
+    if rows:
+        _deliver_rows(rows, clock.now())
+
+
+def _deliver_rows(rows: list[OutboxEvent], now: datetime) -> int:
+    """Deliver ``rows`` to every subscriber that has not handled them; returns how many events
+    completed."""
     ids = [r.pk for r in rows]
     handled = set(
         OutboxHandled.objects.filter(event_id__in=ids).values_list("subscriber", "event_id")
@@ -178,7 +199,7 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
             failed = slow.failed
         with transaction.atomic():
             done += _deliver_chunk(chunk, handled, failures, now, failed=failed)
-    return len(rows), done
+    return done
 
 
 class _SlowPath(Exception):

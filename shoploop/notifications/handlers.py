@@ -87,6 +87,8 @@ def group_completed(event: DomainEvent) -> None:
 def group_failed(event: DomainEvent) -> None:
     from shoploop.deals.groups.models import Seat
 
+    if event.payload.get("member_public_ids") == []:
+        return  # an empty group closed in bulk: nobody held a seat, nobody to tell
     group = selectors.group(event.payload.get("group_public_id"))
     if group is None or group.closed_at is None:
         return

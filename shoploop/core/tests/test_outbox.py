@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from shoploop.core import clock, outbox
-from shoploop.core.events import DomainEvent, publish, subscribe, unsubscribe
+from shoploop.core.events import DomainEvent, publish, publish_many, subscribe, unsubscribe
 from shoploop.core.models import IdempotencyRecord, OutboxEvent, OutboxFailure, OutboxHandled
 from shoploop.core.tests import outbox_subscribers as subs
 from shoploop.tests.processes import child_env, current_database_url, running
@@ -77,6 +77,63 @@ def test_on_commit_fast_path_delivers_once_and_the_worker_then_does_nothing(
     assert subs.runs_per_event(subs.SCOPES[0]) == {event.id: 1}
     assert subs.runs_per_event(subs.SCOPES[1]) == {event.id: 1}
     assert OutboxHandled.objects.filter(event_id=event.id).count() == 2
+
+
+@pytest.mark.django_db
+def test_events_published_together_are_written_at_once_and_delivered_once_each(
+    django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(1):
+        events = publish_many(subs.EVENT, [{"n": i, "outbox_public_id": f"O{i}"} for i in range(5)])
+    assert [e.payload["n"] for e in events] == list(range(5))
+    assert [e.id for e in events] == sorted(e.id for e in events)
+    assert list(OutboxEvent.objects.order_by("id").values_list("aggregate", flat=True)) == [
+        f"test.outbox:O{i}" for i in range(5)
+    ]
+    assert len(callbacks) == 1  # one delivery for all of them
+    # Read the pending rows, the handled and failure rows, one chunk: a handled-row INSERT, the
+    # two subscribers' writes, the "done" UPDATE; not a transaction per event and subscriber.
+    with django_assert_max_num_queries(5 + 2 * len(events) + 2):
+        callbacks[0]()
+    ids = {e.id: 1 for e in events}
+    assert subs.runs_per_event(subs.SCOPES[0]) == ids
+    assert subs.runs_per_event(subs.SCOPES[1]) == ids
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+    callbacks[0]()  # delivered again (a replay): nobody acts twice
+    assert subs.runs_per_event(subs.SCOPES[0]) == ids
+
+
+@pytest.mark.django_db
+def test_a_subscriber_failing_on_one_of_events_published_together_delays_only_that_one(
+    django_capture_on_commit_callbacks,
+):
+    def fails_on_the_second(event: DomainEvent) -> None:
+        if event.payload["n"] == 1:
+            raise RuntimeError("boom")
+
+    subscribe(subs.EVENT)(fails_on_the_second)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            first, second, third = publish_many(subs.EVENT, [{"n": i} for i in range(3)])
+        assert subs.runs_per_event(subs.SCOPES[0]) == {first.id: 1, second.id: 1, third.id: 1}
+        failure = OutboxFailure.objects.get()
+        assert failure.event_id == second.id and failure.next_attempt_at is not None
+        assert list(
+            OutboxEvent.objects.filter(delivered_at__isnull=True).values_list("pk", flat=True)
+        ) == [second.id]
+    finally:
+        unsubscribe(subs.EVENT, fails_on_the_second)
+
+
+@pytest.mark.django_db
+def test_events_published_together_that_nobody_listens_to_are_done_at_once(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        events = publish_many("test.outbox.nobody_listens", [{"n": 1}, {"n": 2}])
+    assert callbacks == [] and len(events) == 2
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+    assert publish_many(subs.EVENT, []) == []
 
 
 @pytest.mark.django_db

@@ -42,7 +42,7 @@ from shoploop.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from shoploop.core.events import publish
+from shoploop.core.events import publish, publish_many
 from shoploop.core.ids import new_public_id
 from shoploop.core.money import validate_fen
 from shoploop.deals import registry
@@ -972,13 +972,17 @@ def _close_empty_groups(now: datetime) -> int:
         closed = Group.objects.filter(
             pk__in=[row[0] for row in batch], state=Group.State.OPEN, seats_taken=0
         ).update(state=Group.State.FAILED, closed_at=now)
-        for _pk, group_id, campaign_id in batch:
-            publish(
-                "deals.group.failed",
-                group_public_id=group_id,
-                campaign_public_id=campaign_id,
-                member_public_ids=[],
-            )
+        publish_many(
+            "deals.group.failed",
+            [
+                {
+                    "group_public_id": group_id,
+                    "campaign_public_id": campaign_id,
+                    "member_public_ids": [],
+                }
+                for _pk, group_id, campaign_id in batch
+            ],
+        )
     return closed
 
 

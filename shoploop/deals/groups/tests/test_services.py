@@ -10,6 +10,7 @@ from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import Conflict, DomainError, PermissionDenied, ValidationFailed
 from shoploop.core.events import recorded_events
+from shoploop.core.models import OutboxEvent
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
 from shoploop.ledger.models import Payment
@@ -581,3 +582,31 @@ def test_expired_empty_groups_close_in_bulk_and_groups_with_money_one_by_one(
         assert _state(seat) == Seat.State.REFUNDED
         assert _payment(seat.order).refunded_fen == 3900
     assert verify_ledger().ok
+
+
+def test_closing_empty_groups_costs_the_same_statements_for_two_as_for_twenty(
+    campaign, buyers, committed
+):
+    """Each closed group still has its ``deals.group.failed`` event, but the batch's events are
+    written by one INSERT and delivered in one chunk, and nobody is told of a group nobody held a
+    seat in: the cost of a batch does not grow with its groups."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shoploop.notifications.models import Notification
+
+    def close(count: int, deadline) -> int:
+        Group.objects.bulk_create(
+            Group(campaign=campaign, leader=buyers[1], size=3, deadline=deadline)
+            for _ in range(count)
+        )
+        with CaptureQueriesContext(connection) as q, recorded_events() as events, committed():
+            assert services.settle_groups(deadline) == count
+        assert [e.name for e in events] == ["deals.group.failed"] * count
+        return len(q.captured_queries)
+
+    deadline = clock.now() + timedelta(days=2)
+    assert close(2, deadline) == close(20, deadline + timedelta(hours=1))
+    failed = OutboxEvent.objects.filter(name="deals.group.failed")
+    assert failed.count() == 22 and not failed.filter(delivered_at__isnull=True).exists()
+    assert not Notification.objects.exists()
