@@ -10,7 +10,7 @@ single pair of short rounds gave 2.24 in one run and 0.88 in the next. Checks th
 was settled exactly once and that the ledger is clean.
 
     python -m bench.settle            # 7 rounds of 20,000 groups (80 of them with money)
-    python -m bench.settle --quick    # 7 rounds of 2,000 groups (16 with money), under 30 s
+    python -m bench.settle --quick    # 11 rounds of 2,000 groups (16 with money), about 25 s
 
 A first round, not counted, warms both workers up. Each round's groups are built (not timed)
 just before it, while the workers wait, so every round starts from the same state. The two
@@ -18,11 +18,11 @@ worker processes are spawned once (a fork of this threaded, connected parent can
 
 ``settle_groups`` closes the empty groups in batches (one conditional UPDATE per 1,000 groups,
 rows taken with SKIP LOCKED, so two workers close different batches), then settles each group
-with members in its own transaction. Measured on 1 Dec 2026 (docs/benchmarks.md): an empty
-group costs about 7 ms and 7 statements, nearly all of it its ``deals.group.failed`` event
-delivered on commit to its subscribers (a handled row and a transaction each); a group with
-money costs 200–470 ms and 116 statements (the settle 52, the refund task run in-process 16,
-three events delivered about 50).
+with members in its own transaction. A batch's ``deals.group.failed`` events are written by one
+INSERT and delivered in chunks (``publish_many``), so an empty group costs about 0.2 ms (7 ms
+and 7 statements when each event had its own delivery); a group with money costs about 65 ms
+and 116 statements (the settle 52, the refund task run in-process 16, three events delivered
+about 50), so the 16 groups with money are three quarters of a quick round.
 """
 
 import gc
@@ -227,7 +227,7 @@ def main() -> None:
         __doc__.splitlines()[0],
         groups=(int, None, "expired groups per round (default 20,000; quick 2,000)"),
         with_money=(int, None, "of which with a paid leader (default groups ÷ 250)"),
-        pairs=(int, None, "two-worker rounds (default 3, quick 3); one-worker rounds: one more"),
+        pairs=(int, None, "two-worker rounds (default 3, quick 5); one-worker rounds: one more"),
     )
     groups_total = args.groups or (2_000 if args.quick else 20_000)
     # Groups with money are settled one per transaction (about 100 ms each) and dominate a
@@ -235,7 +235,9 @@ def main() -> None:
     # round (8 split 5 + 3 takes 25 % longer than 4 + 4). A quick run has 16 per round.
     default_money = QUICK_WITH_MONEY if args.quick and not args.groups else groups_total // 250
     with_money = args.with_money if args.with_money is not None else default_money
-    pairs = args.pairs or 3
+    # A quick round lasts 0.7–1.4 s, so one hiccup moves its ratio by a tenth: five pairs make
+    # the median repeat (1.863, 1.856, 1.832 in three runs; three pairs gave 1.664 to 1.917).
+    pairs = args.pairs or (5 if args.quick else 3)
     # 1, 2, 1, 2, …, 1: each two-worker round is compared with the one-worker rounds either side
     # of it, so load from elsewhere that drifts during the run cancels out.
     plan = [1] + [2, 1] * pairs
