@@ -70,6 +70,8 @@ from shoploop.orders.models import Order
 
 DEAL_PREFIX = "pledge"
 SETTLE_BATCH_SIZE = 20
+DECIDE_BATCH_SIZE = 50  # due projects read per query by ``settle``
+SETTLE_PROJECTS_PER_RUN = 200  # closed projects whose pledges one ``settle`` run processes
 MAX_TIERS = 10
 MAX_DURATION = timedelta(days=90)
 MIN_DURATION = timedelta(minutes=5)
@@ -719,17 +721,17 @@ def settle(now) -> int:
         due = list(
             Project.objects.filter(
                 state=Project.State.LIVE, deadline__lte=now, pk__gt=after
-            ).order_by("pk")[:50]
+            ).order_by("pk")[:DECIDE_BATCH_SIZE]
         )
         for project in due:
             decide_outcome(project=project, now=now)
             after = project.pk
-        if len(due) < 50:
+        if len(due) < DECIDE_BATCH_SIZE:
             break
     unsettled = Project.objects.filter(
         state__in=Project.CLOSED_STATES, settled_at__isnull=True
     ).order_by("decided_at", "pk")
     # A snapshot: a project left unsettled (pledges locked by another worker) waits for next run.
-    for project in list(unsettled[:200]):
+    for project in list(unsettled[:SETTLE_PROJECTS_PER_RUN]):
         processed += settle_pledges_of(project=project, now=now)
     return processed

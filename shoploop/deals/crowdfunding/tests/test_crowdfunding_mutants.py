@@ -273,6 +273,71 @@ def test_settling_moves_only_the_due_projects_and_counts_them_all(
     assert Pledge.objects.get(project=later).state == Pledge.State.ACTIVE
 
 
+def test_settle_reads_due_projects_in_batches_and_passes_over_one_it_could_not_lock(
+    make_project, monkeypatch
+):
+    monkeypatch.setattr(services, "DECIDE_BATCH_SIZE", 2)
+    due = [make_project(days=1) for _ in range(5)]
+    later = make_project(days=7)
+    locked_elsewhere = due[1]
+    decided = []
+    decide = services.decide_outcome
+
+    def decide_once(*, project, now):
+        assert project.pk not in decided, "a project was picked twice in one run"
+        decided.append(project.pk)
+        if project.pk == locked_elsewhere.pk:
+            return False  # another worker holds its row (SKIP LOCKED)
+        return decide(project=project, now=now)
+
+    monkeypatch.setattr(services, "decide_outcome", decide_once)
+    services.settle(due[0].deadline + timedelta(minutes=1))
+    # Three batches (2 + 2 + 1), each after the last project seen, the skipped one included.
+    assert decided == [project.pk for project in due]
+    assert [_fresh(p).state for p in due] == [
+        Project.State.FAILED,
+        Project.State.LIVE,
+        *[Project.State.FAILED] * 3,
+    ]
+    assert _fresh(later).state == Project.State.LIVE
+
+
+def test_one_settle_run_processes_a_bounded_number_of_projects_earliest_decided_first(
+    make_project, monkeypatch
+):
+    monkeypatch.setattr(services, "SETTLE_PROJECTS_PER_RUN", 2)
+    projects = [make_project(days=1) for _ in range(3)]
+    deadline = max(p.deadline for p in projects)
+    # Decided in the reverse order of their creation: the settle goes by decision time.
+    for minutes, project in enumerate(reversed(projects)):
+        assert services.decide_outcome(project=project, now=deadline + timedelta(minutes=minutes))
+    moment = deadline + timedelta(hours=1)
+    services.settle(moment)
+    assert [_fresh(p).settled_at for p in projects] == [None, moment, moment]
+    services.settle(moment + timedelta(minutes=1))
+    assert _fresh(projects[0]).settled_at == moment + timedelta(minutes=1)
+
+
+def test_a_cancel_that_meets_a_decision_taken_meanwhile_changes_nothing(
+    project, buyer, back_and_pay, monkeypatch
+):
+    pledge = back_and_pay(_tiers(project)[0], buyer)
+    cancel_order = services.order_services.cancel_deal_order
+
+    def decided_meanwhile(**kwargs):
+        cancel_order(**kwargs)
+        # Another worker's decision lands between the cancel's checks and its counters.
+        Project.objects.filter(pk=project.pk).update(state=Project.State.SUCCEEDED)
+
+    monkeypatch.setattr(services.order_services, "cancel_deal_order", decided_meanwhile)
+    order_state = Order.objects.get(pk=pledge.order_id).state
+    assert said(lambda: services.cancel_pledge(pledge=pledge, actor=buyer)) == ("closed", TOO_LATE)
+    assert Pledge.objects.get(pk=pledge.pk).state == Pledge.State.ACTIVE
+    assert Order.objects.get(pk=pledge.order_id).state == order_state != Order.State.CANCELLED
+    fresh = _fresh(project)
+    assert (fresh.backers, fresh.pledged_fen) == (1, pledge.amount_fen)
+
+
 def test_a_cancelled_pledges_order_names_the_buyer_and_why(project, buyer, back_and_pay):
     pledge = back_and_pay(_tiers(project)[0], buyer)
     services.cancel_pledge(pledge=pledge, actor=buyer)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from shoploop.core.errors import Conflict
-from shoploop.core.testing import race
+from shoploop.core.testing import holding_row_lock, race
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project
 from shoploop.deals.crowdfunding.tests.conftest import tier_spec
@@ -279,3 +279,19 @@ def test_two_unpaid_sweeps_at_once_free_each_pledge_once(make_project, make_user
     tier.refresh_from_db()
     assert tier.claimed == 0
     assert verify_ledger().ok
+
+
+def test_a_pledge_held_by_another_worker_keeps_its_project_unsettled_until_a_later_run(
+    make_project, make_user, pay
+):
+    project, pledges = _funded(make_project, make_user, pay, 3, 9900 * 100)
+    now = project.deadline + timedelta(seconds=1)
+    with holding_row_lock(Pledge, pledges[1].pk):
+        assert services.settle(now) == 2  # the held one is skipped, not waited for
+        project.refresh_from_db()
+        assert project.state == Project.State.FAILED and project.settled_at is None
+    later = now + timedelta(minutes=1)
+    assert services.settle(later) == 1
+    project.refresh_from_db()
+    assert project.settled_at == later
+    _assert_each_moved_once(pledges, succeeded=False)
