@@ -116,7 +116,7 @@ def publish(name: str, *, aggregate: str | None = None, **payload: Any) -> Domai
     for recorder in _recorders:
         recorder.append(event)
     if row.delivered_at is None:
-        transaction.on_commit(lambda: deliver(event))
+        _deliver_after_commit([event])
     return event
 
 
@@ -147,21 +147,54 @@ def publish_many(name: str, payloads: list[dict[str, Any]]) -> list[DomainEvent]
     for recorder in _recorders:
         recorder.extend(events)
     if events and rows[0].delivered_at is None:
-        transaction.on_commit(lambda: _deliver_many(events))
+        _deliver_after_commit(events)
     return events
 
 
-def _deliver_many(events: list[DomainEvent]) -> None:
+def _deliver_after_commit(events: list[DomainEvent]) -> None:
+    """The events of one commit are delivered together, in chunks, instead of in a transaction
+    per event and subscriber.
+
+    They join a list kept on the connection, and each publish registers an on-commit callback
+    that remembers where its events start in it. Callbacks run in the order they were
+    registered, so the first one that runs takes its events and every later one of the list;
+    the callbacks of those find nothing left. An event whose callback Django discarded (published
+    in a savepoint or transaction that was rolled back) is earlier in the list than any surviving
+    callback's start, or has no outbox row (the delivery reads the rows), so it is never
+    delivered."""
+    from django.db import connection
+
+    batch = getattr(connection, "shoploop_outbox_batch", None)
+    if batch is None:
+        batch = connection.shoploop_outbox_batch = []
+    start = len(batch)
+    batch.extend(events)
+    transaction.on_commit(lambda: _deliver_from(batch, start))
+
+
+def _deliver_from(batch: list[DomainEvent], start: int) -> None:
+    from django.db import connection
+
     from shoploop.core import outbox
 
+    events = batch[start:]
+    del batch[start:]
+    if not connection.in_atomic_block and connection.shoploop_outbox_batch is batch:
+        # Committed: whatever else is in the list was rolled back. Events the subscribers
+        # publish belong to their own transactions' lists.
+        connection.shoploop_outbox_batch = None
+    if not events:
+        return
     try:
         outbox.deliver_events(events)
     except Exception:
-        logger.exception("on-commit delivery of %s %s events failed", len(events), events[0].name)
+        # The events are in the outbox: the worker delivers them.
+        logger.exception("on-commit delivery of %s events failed", len(events))
 
 
 def deliver(event: DomainEvent) -> None:
-    """The fast path: deliver a committed event to its subscribers in this process.
+    """Deliver one committed event to its subscribers in this process, each in its own
+    transaction (``publish`` delivers a commit's events together instead).
 
     A failing subscriber is logged, recorded for a retry by the worker, and never stops the
     others."""

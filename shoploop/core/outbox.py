@@ -4,8 +4,9 @@
   the (subscriber, event) "handled" row (``ON CONFLICT DO NOTHING``): if the row was already there
   the subscriber is skipped, otherwise its changes and the row commit together, or neither does.
   A second deliverer of the same pair waits on the unique index and then skips.
-- ``deliver_event`` is the on-commit fast path in the publishing process; ``deliver_events``
-  the same for many events published at once, in chunks as the worker delivers them.
+- ``deliver_events`` is the on-commit fast path in the publishing process: the events one
+  transaction published, in chunks as the worker delivers them. ``deliver_event`` delivers one
+  event, each subscriber in its own transaction.
 - ``deliver_pending`` is the worker: it claims a batch of due events with
   ``SELECT … FOR UPDATE SKIP LOCKED`` and a lease, delivers each to every subscriber that has not
   handled it (in id order; an event whose aggregate has an earlier event claimed by another worker
@@ -160,29 +161,45 @@ def deliver_batch(*, now: datetime | None = None, batch_size: int | None = None)
 
 
 def deliver_events(events: Iterable[DomainEvent]) -> None:
-    """The fast path for events published together (``publish_many``): delivered in chunks,
-    one handled-row INSERT and one transaction per chunk, as the worker does, instead of a
-    transaction per event and subscriber. Events a worker delivered meanwhile are left alone."""
-    ids = [event.id for event in events]
+    """The fast path: the events one transaction published, delivered after its commit in
+    chunks, one handled-row INSERT and one transaction per chunk, as the worker does, instead of
+    a transaction per event and subscriber. Only events whose rows exist (not rolled back) and
+    are not delivered yet (a worker may have been quicker) go."""
+    ids = {event.id for event in events}
     rows = list(
         OutboxEvent.objects.filter(pk__in=ids, delivered_at__isnull=True)
+        .annotate(failed_before=Exists(OutboxFailure.objects.filter(event_id=OuterRef("pk"))))
         .order_by("id")
         .only("id", "name", "payload", "occurred_at")
     )
-    if rows:
+    if not rows:
+        return
+    if any(row.failed_before for row in rows):
         _deliver_rows(rows, clock.now())
+    else:
+        # Fresh events: the handled-row INSERT alone tells which deliveries are still to do (a
+        # worker that took one meanwhile holds or has its row), so nothing else is read first.
+        _deliver_rows(rows, clock.now(), handled=set(), failures={})
 
 
-def _deliver_rows(rows: list[OutboxEvent], now: datetime) -> int:
-    """Deliver ``rows`` to every subscriber that has not handled them; returns how many events
-    completed."""
+def _deliver_rows(
+    rows: list[OutboxEvent],
+    now: datetime,
+    *,
+    handled: set[tuple[str, int]] | None = None,
+    failures: dict | None = None,
+) -> int:
+    """Deliver ``rows`` to every subscriber that has not handled them (``handled`` and
+    ``failures`` are read unless given); returns how many events completed."""
     ids = [r.pk for r in rows]
-    handled = set(
-        OutboxHandled.objects.filter(event_id__in=ids).values_list("subscriber", "event_id")
-    )
-    failures = {
-        (f.subscriber, f.event_id): f for f in OutboxFailure.objects.filter(event_id__in=ids)
-    }
+    if handled is None:
+        handled = set(
+            OutboxHandled.objects.filter(event_id__in=ids).values_list("subscriber", "event_id")
+        )
+    if failures is None:
+        failures = {
+            (f.subscriber, f.event_id): f for f in OutboxFailure.objects.filter(event_id__in=ids)
+        }
     done = 0
     chunk_size = settings.OUTBOX_CHUNK_SIZE
     for start in range(0, len(rows), chunk_size):

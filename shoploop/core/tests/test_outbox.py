@@ -104,6 +104,55 @@ def test_events_published_together_are_written_at_once_and_delivered_once_each(
 
 
 @pytest.mark.django_db
+def test_a_commits_events_reach_their_subscribers_in_one_go(
+    django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        events = [publish(subs.EVENT, n=i) for i in range(4)]
+    assert len(callbacks) == 4
+    # The first callback takes the commit's four events: one read of their rows, one
+    # handled-row INSERT, the 8 subscribers' writes, one "done" UPDATE (and the savepoint of
+    # the chunk's transaction inside the test's); the other callbacks find nothing left.
+    with django_assert_max_num_queries(1 + 1 + 8 + 1 + 2):
+        callbacks[0]()
+    with django_assert_max_num_queries(0):
+        for callback in callbacks[1:]:
+            callback()
+    ids = {event.id: 1 for event in events}
+    assert subs.runs_per_event(subs.SCOPES[0]) == ids
+    assert subs.runs_per_event(subs.SCOPES[1]) == ids
+    assert not OutboxEvent.objects.filter(delivered_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_an_event_of_a_rolled_back_savepoint_is_never_delivered_the_others_are(
+    django_capture_on_commit_callbacks,
+):
+    before = publish(subs.EVENT, n=0)  # its callback is not among those run below
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        kept = publish(subs.EVENT, n=1)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish(subs.EVENT, n=2)
+            raise RuntimeError("rolled back")
+        last = publish(subs.EVENT, n=3)
+    assert subs.runs_per_event(subs.SCOPES[0]) == {kept.id: 1, last.id: 1}
+    assert OutboxEvent.objects.filter(delivered_at__isnull=True).get().pk == before.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_real_commit_the_list_is_reset_and_a_rolled_back_transactions_events_stay_out():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        publish(subs.EVENT, n=1)
+        raise RuntimeError("rolled back")
+    with transaction.atomic():
+        kept = publish(subs.EVENT, n=2)
+        also = publish(subs.EVENT, n=3)
+    assert subs.runs_per_event(subs.SCOPES[0]) == {kept.id: 1, also.id: 1}
+    assert connection.shoploop_outbox_batch is None
+    assert OutboxEvent.objects.get(pk=kept.id).delivered_at is not None
+
+
+@pytest.mark.django_db
 def test_a_subscriber_failing_on_one_of_events_published_together_delays_only_that_one(
     django_capture_on_commit_callbacks,
 ):
