@@ -165,7 +165,9 @@ def _deliver_after_commit(events: list[DomainEvent]) -> None:
     from django.db import connection
 
     batch = getattr(connection, "shoploop_outbox_batch", None)
-    if batch is None:
+    if batch is None or not connection.run_on_commit:
+        # No callback waits for the old list (its transaction was rolled back, or nothing
+        # pending): start afresh so a rolled-back transaction's events are not kept.
         batch = connection.shoploop_outbox_batch = []
     start = len(batch)
     batch.extend(events)
