@@ -338,6 +338,36 @@ def test_a_cancel_that_meets_a_decision_taken_meanwhile_changes_nothing(
     assert (fresh.backers, fresh.pledged_fen) == (1, pledge.amount_fen)
 
 
+def test_a_pledge_that_could_not_be_moved_keeps_its_project_unsettled(
+    make_project, make_user, back_and_pay, monkeypatch
+):
+    project = make_project(days=1, target_value=10**7)
+    other = make_project(days=1, target_value=10**7)  # settled meanwhile: not what is asked
+    stuck, moved = (back_and_pay(_tiers(project)[0], make_user()) for _ in range(2))
+    back_and_pay(_tiers(other)[0], make_user())
+    moment = max(project.deadline, other.deadline) + timedelta(minutes=1)
+    settle_pledge = services._settle_pledge
+
+    def skip_the_stuck_one(pledge, **kwargs):
+        # As when another worker holds it (SKIP LOCKED passes it over on PostgreSQL).
+        return False if pledge.pk == stuck.pk else settle_pledge(pledge, **kwargs)
+
+    monkeypatch.setattr(services, "_settle_pledge", skip_the_stuck_one)
+    services.settle(moment)
+    assert Pledge.objects.get(pk=moved.pk).state == Pledge.State.REFUNDED
+    assert _fresh(project).settled_at is None
+    assert _fresh(other).settled_at == moment
+
+
+def test_settling_a_settled_project_again_keeps_its_moment(make_project, buyer, back_and_pay):
+    project = make_project(days=1, target_value=10**7)
+    back_and_pay(_tiers(project)[0], buyer)
+    moment = project.deadline + timedelta(minutes=1)
+    services.settle(moment)
+    assert services.settle_pledges_of(project=_fresh(project), now=moment + timedelta(days=1)) == 0
+    assert _fresh(project).settled_at == moment
+
+
 def test_a_cancelled_pledges_order_names_the_buyer_and_why(project, buyer, back_and_pay):
     pledge = back_and_pay(_tiers(project)[0], buyer)
     services.cancel_pledge(pledge=pledge, actor=buyer)
