@@ -134,6 +134,7 @@ MEASURED = [
     "bargains",
     "flash",
     "crowdfunding",
+    "cuts",
 ]
 
 # Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
