@@ -142,20 +142,11 @@ def _setup(*, groups: int, size: int):
 def _capture(order) -> None:
     """The sandbox provider reports the payment captured (the signed callback, verified); with
     no transaction open, the "ledger.payment.succeeded" event is delivered at once."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
+    from shoploop.ledger.testing import report_payment
 
     payment = payments.payment_by_public_id(public_id=order.checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def _constants(campaign) -> dict:

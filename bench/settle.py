@@ -76,10 +76,9 @@ def _paid_groups(campaigns, count: int, *, label: str) -> None:
     """Groups whose leader paid (through the services and a sandbox payment callback)."""
     from shoploop.accounts.models import User
     from shoploop.core import clock
-    from shoploop.core.ids import new_public_id
     from shoploop.deals.groups import services as groups
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
+    from shoploop.ledger.testing import report_payment
 
     for index in range(count):
         leader = User.objects.create_user(
@@ -91,15 +90,7 @@ def _paid_groups(campaigns, count: int, *, label: str) -> None:
             address_id=address_for(leader),
         )
         payment = payments.payment_by_public_id(public_id=seat.order.checkout.payment_public_id)
-        payments.record_payment_event(
-            provider=payment.provider,
-            event=CallbackEvent(
-                event_id=f"evt_{new_public_id()}",
-                payment_public_id=payment.public_id,
-                kind=SUCCEEDED,
-                amount=payment.amount,
-            ),
-        )
+        report_payment(payment)
 
 
 def _empty_groups(campaigns, count: int) -> None:

@@ -3,6 +3,7 @@
 import pytest
 
 from shoploop.catalog import services as catalog
+from shoploop.ledger.testing import report_payment
 from shoploop.orders.testing import (  # noqa: F401  (tests import them from here)
     SHENZHEN_NANSHAN,
     address_id_for,
@@ -88,20 +89,10 @@ def record_capture(checkout, *, amount=None):
     """The provider reports the checkout's payment captured (signed callback already verified).
     Its success event is delivered only if the caller runs the on-commit callbacks: without
     them, the capture whose event was lost."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
 
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount if amount is None else amount,
-        ),
-    )
+    report_payment(payment, amount=amount)
     return payment
 
 

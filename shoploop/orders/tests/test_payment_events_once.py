@@ -7,6 +7,7 @@ import pytest
 
 from shoploop.core import clock, outbox
 from shoploop.core.models import OutboxEvent, OutboxHandled
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 
@@ -45,23 +46,13 @@ def test_payment_succeeded_delivered_again_by_the_worker_changes_nothing(buyer, 
 def test_a_payment_event_whose_delivery_was_lost_is_delivered_by_the_worker(
     buyer, sku, place, django_capture_on_commit_callbacks
 ):
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
 
     checkout = place((sku, 1))
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
     # The process dies after the commit, before its on-commit delivery: the callbacks never run.
     with django_capture_on_commit_callbacks(execute=False):
-        payments.record_payment_event(
-            provider=payment.provider,
-            event=CallbackEvent(
-                event_id=f"evt_{new_public_id()}",
-                payment_public_id=payment.public_id,
-                kind=SUCCEEDED,
-                amount=payment.amount,
-            ),
-        )
+        report_payment(payment)
     order = Order.objects.get(checkout=checkout)
     assert order.state != Order.State.PAID
     assert _payment_event().delivered_at is None

@@ -14,8 +14,9 @@ from shoploop.core.errors import Conflict
 from shoploop.core.ids import new_public_id
 from shoploop.core.models import OutboxEvent
 from shoploop.ledger.models import Account, Payment, Refund, Transfer
-from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
+from shoploop.ledger.providers.base import FAILED, SUCCEEDED
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services
 from shoploop.orders.models import CartLine, Checkout, Order
@@ -27,15 +28,7 @@ def _report(payment_public_id, kind, *, amount=None):
     """The provider's answer, recorded without delivering the "ledger.payment.*" event (no
     commit in a test): the orders are settled by the direct call that follows."""
     payment = payments.payment_by_public_id(public_id=payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=kind,
-            amount=payment.amount if amount is None else amount,
-        ),
-    )
+    report_payment(payment, kind=kind, amount=amount)
     payment.refresh_from_db()
     return payment
 

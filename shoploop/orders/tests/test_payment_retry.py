@@ -8,10 +8,10 @@ import pytest
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import Conflict, PermissionDenied
-from shoploop.core.ids import new_public_id
 from shoploop.ledger.models import Payment
-from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
+from shoploop.ledger.providers.base import FAILED, SUCCEEDED
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import selectors, services
 from shoploop.orders.models import CartLine, Checkout, Order
@@ -26,15 +26,7 @@ def answer(django_capture_on_commit_callbacks):
     def run(payment_public_id, kind):
         payment = payments.payment_by_public_id(public_id=payment_public_id)
         with django_capture_on_commit_callbacks(execute=True):
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=kind,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment, kind=kind)
 
     return run
 

@@ -4,11 +4,10 @@ import pytest
 
 from shoploop.catalog.models import SKU
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.core.testing import race
 from shoploop.ledger.models import Payment
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import address_services, services
 from shoploop.orders.models import AfterSale, Order
@@ -18,15 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _succeed(checkout_or_payment_id: str) -> None:
     payment = payments.payment_by_public_id(public_id=checkout_or_payment_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def test_fifty_buyers_for_the_last_five_units(make_user, make_sku, shop, ship_to):
@@ -216,15 +207,7 @@ def _fail(payment_public_id: str) -> None:
     from shoploop.ledger.providers.base import FAILED
 
     payment = payments.payment_by_public_id(public_id=payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=FAILED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment, kind=FAILED)
 
 
 def test_pay_again_pressed_many_times_at_once_makes_one_new_attempt(buyer, make_sku, shop, ship_to):

@@ -7,12 +7,11 @@ import pytest
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.core.testing import race
 from shoploop.deals.bargains import services
 from shoploop.deals.bargains.models import Bargain, BargainCampaign, Help, HelpQuota
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
@@ -23,15 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _succeed(payment_public_id: str) -> None:
     """The sandbox provider reports success; the event is delivered after the commit."""
     payment = payments.payment_by_public_id(public_id=payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def _codes(outcomes) -> set[str]:

@@ -19,11 +19,10 @@ from shoploop.accounts.models import User
 from shoploop.catalog import services as catalog
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.deals.crowdfunding import services
 from shoploop.deals.crowdfunding.models import Pledge, Project, RewardTier
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
@@ -101,15 +100,7 @@ class CrowdfundingMachine(RuleBasedStateMachine):
         if payment.state not in ("requires_payment", "processing"):
             return
         with clock.frozen_at(self._now()), TestCase.captureOnCommitCallbacks(execute=True):
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=SUCCEEDED,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment)
 
     @rule(who=st.integers(0, 3))
     def cancel(self, who):

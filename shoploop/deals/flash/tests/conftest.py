@@ -6,6 +6,7 @@ import pytest
 
 from shoploop.core import clock
 from shoploop.deals.flash import services
+from shoploop.ledger.testing import report_payment
 
 
 @pytest.fixture
@@ -41,22 +42,12 @@ def sale(make_sale):
 def lost_payment(django_capture_on_commit_callbacks):
     """``lost_payment(checkout)`` → the provider captured the money but its
     "ledger.payment.succeeded" event never reached the deal (a crashed subscriber)."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
 
     def run(checkout):
         payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
         with django_capture_on_commit_callbacks(execute=False):
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=SUCCEEDED,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment)
         return payment
 
     return run
@@ -65,22 +56,13 @@ def lost_payment(django_capture_on_commit_callbacks):
 @pytest.fixture
 def fail_payment(django_capture_on_commit_callbacks):
     """``fail_payment(checkout)`` → the provider reports a failed payment (event delivered)."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import FAILED, CallbackEvent
+    from shoploop.ledger.providers.base import FAILED
     from shoploop.ledger.services import payments
 
     def run(checkout):
         payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
         with django_capture_on_commit_callbacks(execute=True):
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=FAILED,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment, kind=FAILED)
         return payment
 
     return run

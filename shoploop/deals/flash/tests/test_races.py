@@ -9,13 +9,12 @@ from django.db.models import Sum
 
 from shoploop.catalog.models import SKU
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.core.testing import holding_row_lock, race
 from shoploop.deals.flash import selectors, services
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.models import Payment
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for, as_buyer
@@ -29,15 +28,7 @@ WAVE = 40
 def _succeed(payment_public_id: str) -> None:
     """The provider's success callback, delivered on commit to the deal like in production."""
     payment = payments.payment_by_public_id(public_id=payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def _buy_fresh(sale_public_id: str, user, quantity: int = 1):

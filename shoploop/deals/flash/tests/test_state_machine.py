@@ -16,11 +16,11 @@ from shoploop.catalog import services as catalog
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.deals.flash import services
 from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
-from shoploop.ledger.providers.base import FAILED, SUCCEEDED, CallbackEvent
+from shoploop.ledger.providers.base import FAILED, SUCCEEDED
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
@@ -80,15 +80,7 @@ class FlashMachine(RuleBasedStateMachine):
     def _callback(self, purchase: FlashPurchase, kind: str) -> None:
         payment = payments.payment_by_public_id(public_id=purchase.order.checkout.payment_public_id)
         try:
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=kind,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment, kind=kind)
         except DomainError:
             return
         # The event as delivered after commit.

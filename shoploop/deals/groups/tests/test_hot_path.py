@@ -15,6 +15,7 @@ from shoploop.deals.groups.models import Group, Seat
 from shoploop.ledger.models import Payment
 from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Address, Order
 from shoploop.orders.tests.conftest import address_id_for
@@ -70,12 +71,4 @@ def test_one_join_and_its_payment_stay_within_the_statement_budget(campaign, buy
 
 def _join_and_pay_leader(seat: Seat) -> None:
     payment = Payment.objects.get(public_id=seat.order.checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)

@@ -6,13 +6,12 @@ import pytest
 from django.db.models import Sum
 
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.core.testing import race
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
 from shoploop.ledger.models import Payment, Refund
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for, as_buyer
@@ -24,15 +23,7 @@ def _succeed(order: Order) -> None:
     """The provider reports the payment captured; the deal hears it at once (no outer
     transaction here, so the event is delivered on the spot)."""
     payment = payments.payment_by_public_id(public_id=order.checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def _payment(order: Order) -> Payment:

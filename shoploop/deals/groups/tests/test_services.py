@@ -14,6 +14,7 @@ from shoploop.core.models import OutboxEvent
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
 from shoploop.ledger.models import Payment
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for, as_buyer
@@ -392,22 +393,11 @@ def test_unpaid_leader_takes_the_group_down(campaign, buyer):
 
 
 def test_a_captured_payment_whose_event_was_lost_is_settled_not_cancelled(opened, buyers):
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
-    from shoploop.ledger.services import payments
 
     seat = services.join_group(group=opened, user=buyers[0], address_id=address_id_for(buyers[0]))
     payment = _payment(seat.order)
     # Captured, but the subscriber never ran (no on-commit callbacks executed).
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
     assert services.free_unpaid_seats(seat.reserved_until) == 1
     assert _state(seat) == Seat.State.PAID
     opened.refresh_from_db()

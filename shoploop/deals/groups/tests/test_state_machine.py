@@ -16,12 +16,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from shoploop.catalog import services as catalog
 from shoploop.core import clock
 from shoploop.core.errors import DomainError
-from shoploop.core.ids import new_public_id
 from shoploop.deals.groups import services
 from shoploop.deals.groups.models import Group, GroupCampaign, Seat
 from shoploop.ledger.models import Payment, Refund
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.tests.conftest import address_id_for
 
@@ -130,15 +129,7 @@ class GroupMachine(RuleBasedStateMachine):
             return
 
         def work():
-            payments.record_payment_event(
-                provider=payment.provider,
-                event=CallbackEvent(
-                    event_id=f"evt_{new_public_id()}",
-                    payment_public_id=payment.public_id,
-                    kind=SUCCEEDED,
-                    amount=payment.amount,
-                ),
-            )
+            report_payment(payment)
 
         self._run(work)
 

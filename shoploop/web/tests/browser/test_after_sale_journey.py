@@ -16,10 +16,9 @@ from shoploop.catalog import services as catalog
 from shoploop.catalog.tests.conftest import image_bytes
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
-from shoploop.core.ids import new_public_id
 from shoploop.ledger.models import Payment
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services as orders
 from shoploop.orders.models import AfterSale
@@ -42,15 +41,7 @@ def _paid_order(make_user, operator, ship_to):
     orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
     checkout = orders.checkout(buyer=buyer, address_public_id=ship_to(buyer))
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
     return checkout.orders.get()
 
 

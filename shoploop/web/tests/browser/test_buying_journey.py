@@ -18,6 +18,7 @@ from shoploop.core import clock
 from shoploop.core.money import format_fen
 from shoploop.coupons import services as coupons
 from shoploop.coupons.models import Coupon
+from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.web.tests.browser.conftest import (
@@ -339,23 +340,13 @@ def test_buyer_pays_with_a_coupon_merchant_ships_buyer_confirms_receipt(
 
 def _paid_cart_order(buyer, sku, quantity: int, address_id: str) -> Order:
     """A buyer's checkout of ``quantity`` of ``sku``, paid (the provider's signed callback)."""
-    from shoploop.core.ids import new_public_id
-    from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
     from shoploop.ledger.services import payments
     from shoploop.orders import services as orders
 
     orders.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=quantity)
     checkout = orders.checkout(buyer=buyer, address_public_id=address_id)
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
     return checkout.orders.get()
 
 

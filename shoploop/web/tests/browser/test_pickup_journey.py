@@ -11,9 +11,8 @@ from playwright.sync_api import expect
 from shoploop.catalog import services as catalog
 from shoploop.communities import leader_services
 from shoploop.communities import services as communities
-from shoploop.core.ids import new_public_id
-from shoploop.ledger.providers.base import SUCCEEDED, CallbackEvent
 from shoploop.ledger.services import payments
+from shoploop.ledger.testing import report_payment
 from shoploop.orders import services as orders
 from shoploop.orders.models import Order
 from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
@@ -55,15 +54,7 @@ def _pay(checkout_public_id: str) -> None:
 
     checkout = Checkout.objects.get(public_id=checkout_public_id)
     payment = payments.payment_by_public_id(public_id=checkout.payment_public_id)
-    payments.record_payment_event(
-        provider=payment.provider,
-        event=CallbackEvent(
-            event_id=f"evt_{new_public_id()}",
-            payment_public_id=payment.public_id,
-            kind=SUCCEEDED,
-            amount=payment.amount,
-        ),
-    )
+    report_payment(payment)
 
 
 def test_pick_up_at_the_community_point(page, live_server, neighbourhood, screenshot):
