@@ -56,13 +56,14 @@ def group_joined(event: DomainEvent) -> None:
         return
     from shoploop.accounts.selectors import blockers_among
 
-    joiner = selectors.user_by_public_id(payload.get("member_public_id"))
+    member_public_id = payload.get("member_public_id")
+    members = [seat.user for seat in selectors.group_members_now(group)]
+    # The joiner is usually still a member: found there, without a read of their own.
+    joiner = next((user for user in members if user.public_id == member_public_id), None)
+    if joiner is None:
+        joiner = selectors.user_by_public_id(member_public_id)
     product = selectors.product_title_of_group(group)
-    others = [
-        seat.user
-        for seat in selectors.group_members_now(group)
-        if joiner is None or seat.user_id != joiner.pk
-    ]
+    others = [user for user in members if joiner is None or user.pk != joiner.pk]
     blockers = blockers_among(joiner, [user.pk for user in others])
     _notify_audience(
         [user for user in others if user.pk not in blockers],

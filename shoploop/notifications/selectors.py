@@ -140,7 +140,8 @@ def order_title(order) -> str:
     titles = list(order.lines.order_by("pk").values_list("title", flat=True)[:2])
     if not titles:
         return ""
-    count = order.lines.count()
+    # Counted only when there is more than one line (most orders have one: no second read).
+    count = order.lines.count() if len(titles) > 1 else 1
     return titles[0] if count == 1 else f"{titles[0]} +{count - 1}"
 
 

@@ -450,24 +450,26 @@ def attribute_order(*, order_public_id: str, now=None) -> Attribution | None:
     from shoploop.orders.models import Order
 
     now = now or clock.now()
-    order = Order.objects.select_related("buyer", "shop").filter(public_id=order_public_id).first()
-    if order is None:
+    paid = Order.objects.filter(public_id=order_public_id).values("pk", "buyer_id", "paid_at")
+    paid = paid.first()
+    if paid is None:
         return None
-    existing = Attribution.objects.filter(order=order).first()
-    if existing is not None:
-        return existing
     # The window is measured back from the payment, however late the event is delivered.
-    now = order.paid_at or now
+    now = paid["paid_at"] or now
     since = now - timedelta(days=conf.attribution_days())
+    # Most orders come from no shared link: the visit is looked for first, so they cost no more.
     visit = (
         ShareVisit.objects.select_related("link__sharer")
-        .filter(visitor=order.buyer, created_at__gte=since, created_at__lte=now)
-        .exclude(link__sharer=order.buyer)
+        .filter(visitor_id=paid["buyer_id"], created_at__gte=since, created_at__lte=now)
+        .exclude(link__sharer_id=paid["buyer_id"])
         .order_by("-created_at", "-pk")
         .first()
     )
     if visit is None:
         return None
+    existing = Attribution.objects.filter(order_id=paid["pk"]).first()
+    if existing is not None:
+        return existing
     with transaction.atomic():
         # Lock the order and read its refunds afresh: a cancellation or refund committed before
         # this (late) delivery must shrink the base, and one racing it waits for this commit so
@@ -475,7 +477,7 @@ def attribute_order(*, order_public_id: str, now=None) -> Attribution | None:
         order = (
             Order.objects.select_for_update(of=("self",))
             .select_related("buyer", "shop")
-            .get(pk=order.pk)
+            .get(pk=paid["pk"])
         )
         try:
             with transaction.atomic():

@@ -755,11 +755,10 @@ def _succeed(group: Group, now: datetime) -> list[Seat]:
         .order_by("pk")
     )
     paid = [seat for seat in seats if seat.state == Seat.State.PAID]
+    order_services.confirm_deal_orders(orders=[seat.order for seat in paid])
     freed = []
     for seat in seats:
-        if seat.state == Seat.State.PAID:
-            order_services.confirm_deal_order(order=seat.order)
-        else:
+        if seat.state != Seat.State.PAID:
             _close_seat(seat, state=Seat.State.FREED, now=now)
             order_services.cancel_deal_order(
                 order=seat.order, reason=Order.CancelReason.DEAL_FAILED
@@ -808,7 +807,8 @@ def _accept_payment(group: Group, seat: Seat, now: datetime) -> str:
 def on_payment_succeeded(order: Order) -> str:
     """A seat's payment was captured (replays are harmless)."""
     now = clock.now()
-    with transaction.atomic():
+    # No savepoint of its own: its caller (the outbox's delivery) rolls back whole on an error.
+    with transaction.atomic(savepoint=False):
         group, seat = _lock_group_and_seat_of_order(order)
         if seat is None:  # the seat's transaction never committed: nothing to hold the money for
             return order_services.settle_deal_payment(order=order, accept=False)

@@ -63,6 +63,23 @@ def test_a_member_joining_tells_the_others_not_the_joiner(emit, open_group, buye
     assert kinds.link(note.kind, note.params) == f"/groups/g/{group.public_id}/"
 
 
+def test_a_joiner_whose_seat_is_gone_by_the_delivery_is_still_named(
+    emit, open_group, buyer, make_user
+):
+    # Their seat ran out between the join and the (late) delivery: not a member any more.
+    gone = make_user(display_name="离开的团员")
+    group = open_group(buyer)
+    emit(
+        "deals.group.joined",
+        group_public_id=group.public_id,
+        campaign_public_id=group.campaign.public_id,
+        member_public_id=gone.public_id,
+    )
+    [note] = got(buyer, "group_joined")
+    assert "离开的团员" in text_of(note)
+    assert got(gone) == []
+
+
 def test_a_completed_group_tells_every_paid_member(emit, open_group, buyer, make_user):
     members = [make_user(), make_user()]
     group = open_group(buyer, *members)
@@ -241,6 +258,19 @@ def test_a_paid_order_tells_the_shop(emit, paid_order, buyer, merchant):
     assert note.kind == "order_paid" and "手冲咖啡豆" in text_of(note)
     assert got(buyer) == []
     assert kinds.link(note.kind, note.params) == f"/orders/{order.public_id}/"
+
+
+def test_a_paid_order_of_several_lines_is_named_by_its_first_and_how_many_more(
+    emit, place, pay, make_sku, sku, shop, merchant
+):
+    tea = make_sku(shop=shop, title="白茶")
+    cups = make_sku(shop=shop, title="茶杯")
+    checkout = place((sku, 1), (tea, 1), (cups, 2))
+    pay(checkout)
+    order = checkout.orders.get()
+    _order_event(emit, "orders.order.paid", order)
+    [note] = got(merchant)
+    assert note.params["title"] == "手冲咖啡豆 +2"
 
 
 def test_a_shipped_order_tells_the_buyer(emit, paid_order, buyer, merchant):

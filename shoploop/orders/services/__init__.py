@@ -153,6 +153,7 @@ from shoploop.orders.services.deadlines import (
 from shoploop.orders.services.deal_orders import (
     cancel_deal_order,
     confirm_deal_order,
+    confirm_deal_orders,
     place_deal_order,
     settle_deal_payment,
 )

@@ -11,12 +11,13 @@ from shoploop.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from shoploop.core.events import publish
+from shoploop.core.events import publish, publish_many
 from shoploop.orders.models import (
     MAX_QUANTITY,
     MIN_QUANTITY,
     Order,
     OrderEvent,
+    OrderLine,
 )
 
 logger = logging.getLogger("shoploop.orders.services")
@@ -88,34 +89,64 @@ def _record(order: Order, kind: str, *, actor=None, note: str = "") -> None:
     )
 
 
+def _record_many(orders: list[Order], kind: str) -> None:
+    """``_record`` for several orders at once (a group's members), in one INSERT."""
+    OrderEvent.objects.bulk_create(OrderEvent(order=order, kind=kind) for order in orders)
+
+
 def _publish(name: str, order: Order, **extra) -> None:
     """An ``orders.order.*`` or ``orders.after_sale.*`` event: every event of an order belongs to
     the order's aggregate, so it is delivered in order."""
     publish(
         name,
         aggregate=f"orders.order:{order.public_id}",
-        order_public_id=order.public_id,
-        buyer_public_id=order.buyer.public_id,
-        shop_public_id=order.shop.public_id,
-        total_fen=order.total_fen,
+        **_order_payload(order),
         **(_paid_lines(order) if name == "orders.order.paid" else {}),
         **extra,
     )
 
 
+def _publish_paid_many(orders: list[Order]) -> None:
+    """``orders.order.paid`` for several orders at once: their lines in one read, their events
+    in one INSERT (each still the order's own aggregate, as ``_publish`` names it)."""
+    lines = _paid_lines_of([order.pk for order in orders])
+    publish_many(
+        "orders.order.paid",
+        [{**_order_payload(order), "lines": lines.get(order.pk, [])} for order in orders],
+    )
+
+
+def _order_payload(order: Order) -> dict:
+    return {
+        "order_public_id": order.public_id,
+        "buyer_public_id": order.buyer.public_id,
+        "shop_public_id": order.shop.public_id,
+        "total_fen": order.total_fen,
+    }
+
+
 def _paid_lines(order: Order) -> dict:
     """What a paid order bought, for insights' segments (category and price band by line)."""
-    lines = order.lines.order_by("pk").values_list(
-        "product_public_id", "sku__product__category", "quantity", "paid_fen"
+    return {"lines": _paid_lines_of([order.pk]).get(order.pk, [])}
+
+
+def _paid_lines_of(order_ids: list[int]) -> dict[int, list[dict]]:
+    """``_paid_lines`` of several orders, in one read: their lines by order id."""
+    lines = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by("order_id", "pk")
+        .values_list(
+            "order_id", "product_public_id", "sku__product__category", "quantity", "paid_fen"
+        )
     )
-    return {
-        "lines": [
+    by_order: dict[int, list[dict]] = {}
+    for order_id, product, category, quantity, paid_fen in lines:
+        by_order.setdefault(order_id, []).append(
             {
                 "product_public_id": product,
                 "category": category or "other",
                 "quantity": quantity,
                 "paid_fen": paid_fen,
             }
-            for product, category, quantity, paid_fen in lines
-        ]
-    }
+        )
+    return by_order

@@ -23,8 +23,10 @@ from shoploop.orders.models import (
 )
 from shoploop.orders.services._base import (
     _publish,
+    _publish_paid_many,
     _quantity,
     _record,
+    _record_many,
     _require_user,
 )
 from shoploop.orders.services.fulfilment import (
@@ -204,6 +206,28 @@ def confirm_deal_order(*, order: Order) -> bool:
         _record(order, "deal_succeeded")
         _publish("orders.order.paid", order)
     return bool(changed)
+
+
+def confirm_deal_orders(*, orders: list[Order]) -> list[Order]:
+    """``confirm_deal_order`` for every member of a deal that succeeded at once (a group): their
+    held orders locked and moved by one UPDATE, their history and events written set-based.
+    Idempotent: only the orders still awaiting the deal change; returns those."""
+    by_pk = {order.pk: order for order in orders}
+    awaiting = list(
+        Order.objects.select_for_update()
+        .filter(pk__in=list(by_pk), state=Order.State.AWAITING_DEAL)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not awaiting:
+        return []
+    Order.objects.filter(pk__in=awaiting).update(state=Order.State.PAID)
+    changed = [by_pk[pk] for pk in awaiting]
+    for order in changed:
+        order.state = Order.State.PAID
+    _record_many(changed, "deal_succeeded")
+    _publish_paid_many(changed)
+    return changed
 
 
 def cancel_deal_order(*, order: Order, reason: str = Order.CancelReason.DEAL_FAILED, actor=None):
