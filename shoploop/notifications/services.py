@@ -186,13 +186,16 @@ def notify_all(*, kind: str, notes) -> list[Notification]:
         saved = _insert_new([notification for *_, notification in wanted])
         made = [(r, c, n) for r, c, n in wanted if n.public_id in saved]
         away = _away_among([r for r, c, _n in made if c.sms and r.phone], now=now)
+        pushes = []
         for recipient, choice, notification in made:
             notification.pk = saved[notification.public_id]
             notification._state.adding = False
             if recipient.pk in away:
                 _queue_sms(recipient, notification, now)
             if choice.in_app:
-                _push_on_commit(recipient, notification)
+                pushes.append((recipient.public_id, notification.public_id))
+        if pushes:
+            transaction.on_commit(lambda: live.push_new_many(pushes))
     return [notification for *_, notification in made]
 
 
@@ -243,14 +246,6 @@ def _queue_sms(recipient, notification: Notification, now: datetime) -> None:
     notification.sms = state
     if state == Notification.Sms.QUEUED:
         transaction.on_commit(lambda: send_sms(notification_id=notification.pk))
-
-
-def _push_on_commit(recipient, notification: Notification) -> None:
-    transaction.on_commit(
-        lambda: live.push_new(
-            user_public_id=recipient.public_id, notification_id=notification.public_id
-        )
-    )
 
 
 def sms_day(now: datetime):

@@ -270,6 +270,42 @@ def test_notify_all_texts_only_the_people_who_are_away(make_user, sms_sent, comm
     assert [sent["phone"] for sent in sms_sent] == [away.phone]
 
 
+def test_notify_all_pushes_everyone_live_in_one_trip_after_the_commit(
+    make_user, committed, monkeypatch
+):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from shoploop.notifications import live
+
+    people = [make_user() for _ in range(3)]
+    quiet = make_user()
+    services.set_preference(user=quiet, kind="order_shipped", in_app=False, sms=True)
+    layer = get_channel_layer()
+    channels = {}
+    for person in [*people, quiet]:
+        channels[person.pk] = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(live.group_name(person.public_id), channels[person.pk])
+    trips = []
+    send_all = live._group_send_all
+
+    async def counted(*args):
+        trips.append(args)
+        await send_all(*args)
+
+    monkeypatch.setattr(live, "_group_send_all", counted)
+
+    with committed():
+        made = services.notify_all(kind="order_shipped", notes=_notes([*people, quiet]))
+        assert trips == []  # nothing before the commit
+    assert len(trips) == 1
+    ids = {note.recipient_id: note.public_id for note in made}
+    for person in people:
+        message = async_to_sync(layer.receive)(channels[person.pk])
+        assert message == {"type": "notification.created", "id": ids[person.pk]}
+    assert len(made) == 4 and len(trips[0][1]) == 3  # the one who turned in-app off: no push
+
+
 def test_notify_all_costs_the_same_statements_for_one_person_or_many(
     make_user, django_assert_num_queries
 ):
