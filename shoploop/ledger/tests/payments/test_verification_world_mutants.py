@@ -1,0 +1,250 @@
+"""Cases mutation testing of ledger/verification.py's world reconciliation showed untested
+(docs/mutation.md): a platform fee, orders refunded in full or down to one fen before they
+complete, cancelled and late-paid orders, transfers of every order reason that name no order,
+each problem's exact text, and the ``orphans`` hook other apps' checks use."""
+
+from datetime import timedelta
+
+import pytest
+from django.db.models import F
+
+from shoploop.ledger.models import Account, AccountKind, Transfer, TransferKind
+from shoploop.ledger.services import open_account
+from shoploop.ledger.testing import report_payment
+from shoploop.ledger.verification import LedgerReport, World, verify_ledger
+from shoploop.orders import services as orders
+from shoploop.orders.models import Order
+
+
+def _clean():
+    report = verify_ledger()
+    assert report.ok, report.problems
+    return report
+
+
+def _problems() -> list[str]:
+    report = verify_ledger()
+    assert not report.ok
+    return report.problems
+
+
+def _received(order):
+    orders.ship_order(
+        order=order, actor=order.shop.owner, carrier="other", tracking_number=f"T{order.public_id}"
+    )
+    return orders.confirm_receipt(order=order, actor=order.buyer)
+
+
+def _complete(order):
+    assert orders.complete_order(order=order, now=order.received_at + timedelta(days=30))
+    order.refresh_from_db()
+    return order
+
+
+def _refund_units(order, quantity, committed):
+    line = order.lines.get()
+    after_sale = orders.request_after_sale(
+        order=order,
+        actor=order.buyer,
+        kind="refund_only",
+        reason="damaged",
+        lines=[{"line_id": line.public_id, "quantity": quantity}],
+    )
+    with committed():
+        orders.accept_after_sale(after_sale=after_sale, actor=order.shop.owner)
+    order.refresh_from_db()
+    return order
+
+
+def _raw(reason: str, cause: str, debit: Account, credit: Account, **extra) -> Transfer:
+    """A transfer written past the services (no balances moved), as a bug or a hand edit would."""
+    (row,) = Transfer.objects.bulk_create(
+        [
+            Transfer(
+                idempotency_key=f"raw:{reason}:{cause}:{extra}",
+                kind=extra.pop("kind", TransferKind.SINGLE),
+                debit_account=debit,
+                credit_account=credit,
+                amount=extra.pop("amount", 100),
+                reason=reason,
+                cause=cause,
+            )
+        ]
+    )
+    return row
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def no_fee(shop):
+    type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=0)
+
+
+# --- completed orders --------------------------------------------------------------------------
+
+
+def test_the_platform_fee_is_reconciled_and_a_fee_that_disagrees_is_named(shop, sell):
+    type(shop).objects.filter(pk=shop.pk).update(fee_rate_bps=500)
+    order = _complete(_received(sell(shop, 2000)))
+    assert order.fee_fen == 100
+    _clean()
+    Order.objects.filter(pk=order.pk).update(fee_fen=99)
+    assert _problems() == [
+        f"order {order.public_id} (completed): shop share, fee and commissions kept move "
+        "2000 fen (fee 100), expected 2000 (fee 99)"
+    ]
+
+
+def test_an_order_refunded_in_full_before_it_completes_posts_nothing(shop, sell, no_fee, committed):
+    order = _received(sell(shop, 3, quantity=3))
+    order = _refund_units(order, 3, committed)
+    assert order.refunded_fen == 3
+    order = _complete(order)
+    _clean()
+
+
+def test_an_order_refunded_down_to_one_fen_posts_that_fen(shop, sell, no_fee, committed):
+    order = _received(sell(shop, 3, quantity=3))
+    order = _refund_units(order, 2, committed)
+    order = _complete(order)
+    assert order.total_fen - order.refunded_fen == 1
+    _clean()
+
+
+# --- cancelled and late-paid orders ------------------------------------------------------------
+
+
+def test_a_cancelled_paid_order_reconciles_and_one_not_refunded_in_full_is_named(
+    shop, sell, committed
+):
+    order = sell(shop, 1500)
+    with committed():
+        orders.cancel_order(order=order, actor=order.buyer)
+    order.refresh_from_db()
+    assert (order.state, order.refunded_fen) == (Order.State.CANCELLED, 1500)
+    _clean()
+    Order.objects.filter(pk=order.pk).update(refunded_fen=1000)
+    name = f"order {order.public_id} (cancelled)"
+    assert _problems() == [
+        f"{name} says 1000 fen refunded; its refunds total 1500",
+        f"{name} was paid and cancelled but not refunded in full",
+    ]
+
+
+def test_a_deal_payment_refused_after_capture_is_refunded_to_its_order(
+    shop, sell, make_user, ship_to, committed
+):
+    from shoploop.core import clock
+    from shoploop.ledger.services import payments as payment_services
+    from shoploop.orders.models import Address
+
+    buyer = make_user(display_name="迟到的买家")
+    order = orders.place_deal_order(
+        buyer=buyer,
+        shop=shop,
+        title="拼团茶饼",
+        unit_price_fen=800,
+        quantity=1,
+        deal_ref="test:late",  # no deal kind: nobody settles it but this test
+        expires_at=clock.now() + timedelta(minutes=5),
+        address=Address.objects.get(public_id=ship_to(buyer)),
+    )
+    payment = payment_services.payment_by_public_id(public_id=order.checkout.payment_public_id)
+    with committed():
+        report_payment(payment)
+    # The deal closed meanwhile: it refuses the captured payment (its key ends ":refund:late").
+    with committed():
+        assert orders.settle_deal_payment(order=order, accept=False) == "refunded"
+    order.refresh_from_db()
+    assert (order.state, order.refunded_fen) == (Order.State.CANCELLED, 800)
+    _clean()
+
+
+# --- each problem named ------------------------------------------------------------------------
+
+
+def test_a_hold_moving_other_accounts_is_named(shop, sell):
+    order = sell(shop, 1200)
+    hold = Transfer.objects.get(reason="order_hold", cause=order.ref)
+    elsewhere = open_account(kind=AccountKind.MERCHANT_PENDING, owner_ref="shop:elsewhere")
+    # The hold moved to another shop's pending account, both accounts' sums along with it.
+    Account.objects.filter(pk=hold.credit_account_id).update(
+        credits_pending=F("credits_pending") - 1200
+    )
+    Account.objects.filter(pk=elsewhere.pk).update(credits_pending=F("credits_pending") + 1200)
+    Transfer.objects.filter(pk=hold.pk).update(credit_account=elsewhere)
+    assert _problems() == [
+        f"order {order.public_id} (paid): hold {hold.public_id} moves other accounts"
+    ]
+
+
+def test_an_open_hold_that_is_not_the_current_version_is_named(shop, sell):
+    order = sell(shop, 1200)
+    Order.objects.filter(pk=order.pk).update(hold_version=1)
+    assert _problems() == [
+        f"order {order.public_id} (paid) should hold only order:{order.public_id}:hold:1; open: 1"
+    ]
+
+
+def test_transfers_of_every_order_reason_naming_no_order_are_named(db):
+    escrow = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:x")
+    pending = open_account(kind=AccountKind.MERCHANT_PENDING, owner_ref="shop:x")
+    available = open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:x")
+    fees = open_account(kind=AccountKind.PLATFORM_FEES)
+    reserved = open_account(kind=AccountKind.COMMISSIONS_RESERVED, owner_ref="shop:x")
+    moves = [
+        _raw("order_hold", "order:nobody", escrow, pending, kind=TransferKind.PENDING),
+        _raw("order_completed", "order:nobody", pending, available),
+        _raw("platform_fee", "order:nobody", pending, fees),
+        _raw("commission_reserved", "order:nobody", pending, reserved),
+    ]
+    problems = _problems()
+    for move in moves:
+        assert (
+            f"transfer {move.public_id}: {move.reason} for 'order:nobody', which is no order"
+            in problems
+        )
+
+
+def test_every_transfer_is_judged_after_one_of_an_unknown_flow(db):
+    clearing = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="sandbox")
+    escrow = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:x")
+    refunds = open_account(kind=AccountKind.REFUNDS)
+    bonus = _raw("bonus", "", refunds, escrow)
+    # The right accounts and cause, the wrong kind: a capture is never a hold.
+    held = _raw("payment_captured", "payment:x", clearing, escrow, kind=TransferKind.PENDING)
+    report = verify_ledger()
+    assert report.checked["transfers"] == report.transfers == 2
+    assert (
+        f"transfer {bonus.public_id}: unknown money flow 'bonus' "
+        f"(refunds → buyer_escrow:payment:x, 100 fen)"
+    ) in report.problems
+    assert (
+        f"transfer {held.public_id}: payment_captured may not move pending "
+        "provider_clearing:sandbox → buyer_escrow:payment:x"
+    ) in report.problems
+
+
+def test_a_transfer_whose_cause_names_no_kind_of_thing_is_named(db):
+    escrow = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:x")
+    pending = open_account(kind=AccountKind.MERCHANT_PENDING, owner_ref="shop:x")
+    move = _raw("order_hold", "elsewhere", escrow, pending, kind=TransferKind.PENDING)
+    assert (
+        f"transfer {move.public_id}: order_hold names no order (cause 'elsewhere')" in _problems()
+    )
+
+
+def test_orphans_names_each_transfer_whose_cause_is_not_known(db):
+    available = open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:x")
+    transit = open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT)
+    known = _raw("withdrawal", "withdrawal:known", available, transit)
+    stray = _raw("withdrawal", "withdrawal:stray", available, transit)
+    report = LedgerReport()
+    World.load().orphans(report, ["withdrawal"], {known.cause}, "thing")
+    assert report.problems == [
+        f"transfer {stray.public_id}: withdrawal for 'withdrawal:stray', which is no thing"
+    ]
