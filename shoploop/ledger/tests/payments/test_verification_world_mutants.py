@@ -248,3 +248,21 @@ def test_orphans_names_each_transfer_whose_cause_is_not_known(db):
     assert report.problems == [
         f"transfer {stray.public_id}: withdrawal for 'withdrawal:stray', which is no thing"
     ]
+
+
+def test_the_registries_keep_what_other_apps_register(monkeypatch):
+    from shoploop.ledger import verification
+
+    monkeypatch.setattr(verification, "_commission_sources", {})
+    monkeypatch.setattr(verification, "_world_checks", {})
+
+    def source():
+        return []
+
+    def check(world, report):
+        return None
+
+    verification.register_commission_source("test", source)
+    verification.register_world_check("test", check)
+    assert verification._commission_sources == {"test": source}
+    assert verification._world_checks == {"test": check}
