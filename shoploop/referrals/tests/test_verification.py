@@ -249,3 +249,53 @@ def test_a_commission_accrued_after_its_order_completed_is_settled_from_availabl
     assert settle.debit_account.kind == AccountKind.MERCHANT_AVAILABLE
     report = verify_ledger()
     assert report.ok, report.problems
+
+
+def test_every_commission_is_counted(frozen, product_link, sku, make_user, bought_through):
+    bought_through(product_link, make_user(display_name="第二位买家"), sku)
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert report.checked["commissions"] == 2
+
+
+def test_a_settlement_of_no_commission_is_named(frozen, shop):
+    available = open_account(
+        kind=AccountKind.MERCHANT_AVAILABLE, owner_ref=f"shop:{shop.public_id}"
+    )
+    (move,) = Transfer.objects.bulk_create(
+        [
+            Transfer(
+                idempotency_key="commission:ghost:settle",
+                kind="single",
+                debit_account=available,
+                credit_account=ledger_commissions.payable_account(shop.public_id),
+                amount=100,
+                reason="commission_settled",
+                cause="commission:ghost",
+            )
+        ]
+    )
+    assert (
+        f"transfer {move.public_id}: commission_settled for 'commission:ghost', "
+        "which is no commission"
+    ) in _problems()
+
+
+def test_a_promoters_withdrawal_of_commissions_reconciles(released, promoter):
+    from shoploop.core import clock
+    from shoploop.ledger.services import payouts
+
+    withdrawal = payouts.request_beneficiary_withdrawal(
+        actor=promoter,
+        amount=1000,
+        account_holder="阿明",
+        account_number="6222021234567890",
+        request_key="promoter-1",
+    )
+    assert withdrawal.beneficiary_ref == f"user:{promoter.public_id}"
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert payouts.settle_due_withdrawals(clock.now()) == 1
+    report = verify_ledger()
+    assert report.ok, report.problems
+    assert report.checked["payouts"] == 1

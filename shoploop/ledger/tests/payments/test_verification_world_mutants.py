@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.db.models import F
 
-from shoploop.ledger.models import Account, AccountKind, Transfer, TransferKind
-from shoploop.ledger.services import open_account
+from shoploop.ledger.models import Account, AccountKind, Payment, Refund, Transfer, TransferKind
+from shoploop.ledger.services import open_account, payments
 from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import LedgerReport, World, verify_ledger
 from shoploop.orders import services as orders
@@ -266,3 +266,119 @@ def test_the_registries_keep_what_other_apps_register(monkeypatch):
     verification.register_world_check("test", check)
     assert verification._commission_sources == {"test": source}
     assert verification._world_checks == {"test": check}
+
+
+# --- payments, refunds, withdrawals: every row judged, each problem named ----------------------
+
+
+def test_every_payment_is_judged_after_one_that_captured_nothing_or_has_no_capture(
+    make_payment, deliver
+):
+    def marked_paid_without_capture():
+        payment = make_payment(amount=500)
+        Payment.objects.filter(pk=payment.pk).update(captured_fen=500, state="succeeded")
+        return payment
+
+    # Whichever end the check starts from, it meets an unpaid payment and one with no capture
+    # before the inflated one, and must go on past them.
+    marked_paid_without_capture()
+    make_payment(amount=700)
+    inflated = make_payment(amount=1000)
+    deliver(inflated)
+    make_payment(amount=700)
+    marked_paid_without_capture()
+    capture = Transfer.objects.get(reason="payment_captured", cause=f"payment:{inflated.public_id}")
+    Transfer.objects.filter(pk=capture.pk).update(amount=1001)
+    assert (
+        f"payment {inflated.public_id} captured 1000 fen; its capture {capture.public_id} "
+        "moved 1001"
+    ) in _problems()
+
+
+def test_a_capture_into_another_escrow_is_named_with_both_routes(paid_payment):
+    capture = Transfer.objects.get(reason="payment_captured")
+    own = capture.credit_account
+    other = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:other")
+    Account.objects.filter(pk=own.pk).update(credits_posted=F("credits_posted") - 1000)
+    Account.objects.filter(pk=other.pk).update(credits_posted=F("credits_posted") + 1000)
+    Transfer.objects.filter(pk=capture.pk).update(credit_account=other)
+    name = f"payment {paid_payment.public_id}"
+    assert (
+        f"{name}: capture {capture.public_id} moved provider_clearing:sandbox → "
+        f"buyer_escrow:payment:other, not provider_clearing:sandbox → {own.code}"
+    ) in _problems()
+
+
+@pytest.fixture
+def refunded(paid_payment):
+    """Two refunds of the paid payment, both paid out by the provider."""
+    made = []
+    for key, amount in (("r1", 100), ("r2", 200)):
+        refund = payments.refund(payment=paid_payment, amount=amount, key=key, reason="test")
+        made.append(payments.process_refund(refund=refund))
+    assert [refund.state for refund in made] == [Refund.State.SUCCEEDED] * 2
+    return made
+
+
+def test_every_refund_is_counted(refunded):
+    assert _clean().checked["refunds"] == 2
+
+
+def test_a_refund_taken_from_another_account_is_named(refunded):
+    first = refunded[0]
+    request = Transfer.objects.get(reason="refund_requested", cause=f"refund:{first.public_id}")
+    other = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:other")
+    Transfer.objects.filter(pk=request.pk).update(debit_account=other)
+    assert (
+        f"refund {first.public_id} was taken from buyer_escrow:payment:other, "
+        "not its payment's escrow"
+    ) in _problems()
+
+
+def test_a_refund_paid_out_to_another_account_is_named(refunded):
+    first = refunded[0]
+    paid = Transfer.objects.get(reason="refund_paid_out", cause=f"refund:{first.public_id}")
+    other = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="elsewhere")
+    Transfer.objects.filter(pk=paid.pk).update(credit_account=other)
+    assert (
+        f"refund {first.public_id} was paid out to provider_clearing:elsewhere, not its provider"
+    ) in _problems()
+
+
+def test_payouts_of_no_refund_and_no_withdrawal_are_named(db):
+    clearing = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="sandbox")
+    refunds = open_account(kind=AccountKind.REFUNDS)
+    transit = open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT)
+    refund = _raw("refund_paid_out", "refund:nobody", refunds, clearing)
+    payout = _raw("withdrawal_paid", "withdrawal:nobody", transit, clearing)
+    problems = _problems()
+    assert (
+        f"transfer {refund.public_id}: refund_paid_out for 'refund:nobody', which is no refund"
+    ) in problems
+    assert (
+        f"transfer {payout.public_id}: withdrawal_paid for 'withdrawal:nobody', "
+        "which is no withdrawal"
+    ) in problems
+
+
+def test_an_order_refund_key_of_another_kind_is_not_counted_for_the_order(shop, sell):
+    """Only the orders app's own refund keys (":refund:cancel", ":refund:late") and after-sales
+    count toward an order; a refund row keyed otherwise is judged as a refund, not added."""
+    order = sell(shop, 1200)
+    payment = payments.payment_by_public_id(public_id=order.checkout.payment_public_id)
+    Refund.objects.create(
+        payment=payment, key=f"{order.ref}:refund:forged", amount=300, reason="forged"
+    )
+    problems = _problems()
+    assert not any(problem.startswith(f"order {order.public_id}") for problem in problems)
+
+
+def test_each_registered_world_check_is_given_the_report(shop, sell, monkeypatch):
+    from shoploop.ledger import verification
+
+    def check(world, report):
+        report.problems.append(f"seen {len(world.moves)} transfers")
+
+    monkeypatch.setitem(verification._world_checks, "test", check)
+    sell(shop, 1200)
+    assert "seen 2 transfers" in _problems()
