@@ -382,3 +382,63 @@ def test_each_registered_world_check_is_given_the_report(shop, sell, monkeypatch
     monkeypatch.setitem(verification._world_checks, "test", check)
     sell(shop, 1200)
     assert "seen 2 transfers" in _problems()
+
+
+def test_a_capture_of_a_payment_that_captured_nothing_is_named(paid_payment):
+    Payment.objects.filter(pk=paid_payment.pk).update(captured_fen=0, state="requires_payment")
+    assert (
+        f"payment {paid_payment.public_id} captured nothing but the ledger has a capture"
+    ) in _problems()
+
+
+@pytest.fixture
+def withdrawn(merchant, shop, fund_shop):
+    """A paid withdrawal of 2000 fen from the shop's available funds."""
+    from shoploop.core import clock
+    from shoploop.ledger.services import payouts
+
+    fund_shop(shop, 5000)
+    withdrawal = payouts.request_withdrawal(
+        actor=merchant,
+        amount=2000,
+        account_holder="张三",
+        account_number="6222021234567890",
+        request_key="w-1",
+    )
+    assert payouts.settle_due_withdrawals(clock.now()) == 1
+    _clean()
+    return withdrawal
+
+
+def test_a_withdrawal_held_on_another_account_is_named(withdrawn, shop):
+    hold = Transfer.objects.get(reason="withdrawal", kind=TransferKind.PENDING)
+    other = open_account(kind=AccountKind.MERCHANT_AVAILABLE, owner_ref="shop:elsewhere")
+    Transfer.objects.filter(pk=hold.pk).update(debit_account=other)
+    assert (
+        f"withdrawal {withdrawn.public_id} was held on merchant_available:shop:elsewhere, "
+        f"not merchant_available:shop:{shop.public_id}"
+    ) in _problems()
+
+
+def test_a_withdrawal_hold_posted_for_another_amount_is_named(withdrawn):
+    hold = Transfer.objects.get(reason="withdrawal", kind=TransferKind.PENDING)
+    Transfer.objects.filter(pending_id=hold.pk).update(amount=1999)
+    assert (
+        f"withdrawal {withdrawn.public_id}: its hold was resolved for another amount"
+    ) in _problems()
+
+
+def test_a_commission_withdrawal_of_no_withdrawal_is_named(db):
+    commissions = open_account(kind=AccountKind.COMMISSIONS, owner_ref="user:x")
+    transit = open_account(kind=AccountKind.PAYOUTS_IN_TRANSIT, owner_ref="user:x")
+    move = _raw(
+        "commission_withdrawal",
+        "withdrawal:nobody",
+        commissions,
+        transit,
+        kind=TransferKind.PENDING,
+    )
+    assert (
+        f"transfer {move.public_id}: commission_withdrawal for 'withdrawal:nobody', "
+        "which is no withdrawal"
+    ) in _problems()
