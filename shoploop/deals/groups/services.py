@@ -672,7 +672,7 @@ def join_group(*, group: Group, user, address_id: str, sku_id: str = "") -> Seat
     # campaign and in this group) are counted once, under the buyer's row lock
     # (``_lock_buyer``): a count before the lock would only be repeated after it.
     group = (
-        Group.objects.select_related("campaign__shop", "campaign__sku__product")
+        Group.objects.select_related("campaign__shop")
         .annotate(
             campaign_restricted=Exists(
                 GroupCampaign.communities.through.objects.filter(
