@@ -1,6 +1,8 @@
 # ruff: noqa: F811  (pytest fixtures are parameters named like the imported fixtures)
 """Sharing fixtures: the orders fixtures (shop, products, paying) plus promoters and links."""
 
+from datetime import timedelta
+
 import pytest
 
 from shoploop.orders.tests.conftest import (  # noqa: F401  (fixtures used by these tests)
@@ -14,6 +16,25 @@ from shoploop.orders.tests.conftest import (  # noqa: F401  (fixtures used by th
     sku,
 )
 from shoploop.referrals import services
+
+
+def complete_order(order, committed):
+    """Ship, receive and let the after-sale window pass (``settle_due``): the order completes,
+    which releases its commissions. Returns the order, completed."""
+    from shoploop.core.deadlines import settle_due
+    from shoploop.orders import services as orders
+    from shoploop.orders.models import Order
+
+    with committed():
+        order = orders.ship_order(
+            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
+        )
+        order = orders.confirm_receipt(order=order, actor=order.buyer)
+    with committed():
+        settle_due(order.received_at + timedelta(days=7))
+    order.refresh_from_db()
+    assert order.state == Order.State.COMPLETED
+    return order
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 
 from shoploop.core import clock
-from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import DomainError
 from shoploop.ledger.models import Account
 from shoploop.ledger.verification import verify_ledger
@@ -20,6 +19,7 @@ from shoploop.referrals.models import (
     ShopCommission,
     ShopPromoter,
 )
+from shoploop.referrals.tests.conftest import complete_order
 
 pytestmark = pytest.mark.django_db
 
@@ -41,19 +41,6 @@ def _bind(upline, promoter, sku):
     )
     services.record_visit(code=link.code, visitor=promoter)
     assert promoter.referral_binding.promoter == upline
-
-
-def _complete(order, committed):
-    with committed():
-        order = orders.ship_order(
-            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
-        )
-        order = orders.confirm_receipt(order=order, actor=order.buyer)
-    with committed():
-        settle_due(order.received_at + timedelta(days=7))
-    order.refresh_from_db()
-    assert order.state == Order.State.COMPLETED
-    return order
 
 
 def test_a_purchase_is_attributed_and_both_levels_are_frozen(
@@ -81,7 +68,7 @@ def test_completion_makes_commissions_available_paid_by_the_shop(
 ):
     _bind(upline, promoter, sku)
     order = bought_through(product_link, buyer, sku)
-    _complete(order, committed)
+    complete_order(order, committed)
     assert set(Commission.objects.values_list("state", flat=True)) == {"available"}
     assert _commission_account(promoter).credit_balance == 1180
     assert _commission_account(upline).credit_balance == 590
@@ -176,7 +163,7 @@ def test_a_commission_accrued_after_completion_is_settled_from_available_funds(
 
     order = bought_through(product_link, buyer, sku)
     assert not Commission.objects.exists()  # the shop had not opted in yet
-    _complete(order, committed)
+    complete_order(order, committed)
     assert not Transfer.objects.filter(reason="commission_reserved").exists()
     services.set_shop_commission(actor=shop.owner, enabled=True, level1_bps=1000, level2_bps=500)
     Attribution.objects.all().delete()
@@ -220,7 +207,7 @@ def test_a_partial_refund_reverses_in_proportion(
     assert services.sync_refunds(order_public_id=order.public_id) == 0
     assert _commission_account(promoter).credits_pending == 590
     assert verify_ledger().ok, verify_ledger().problems
-    _complete(Order.objects.get(pk=order.pk), committed)
+    complete_order(Order.objects.get(pk=order.pk), committed)
     assert _commission_account(promoter).credit_balance == 590
     assert verify_ledger().ok, verify_ledger().problems
 
@@ -421,7 +408,7 @@ def test_frozen_commissions_cannot_be_withdrawn_available_ones_are_paid_out(
         payouts.request_beneficiary_withdrawal(actor=promoter, **request)
     assert failure.value.code == "insufficient_funds"
     assert not Withdrawal.objects.exists()
-    _complete(order, committed)
+    complete_order(order, committed)
     client.force_login(promoter)
     response = client.post(
         "/api/v1/referrals/withdrawals", request, content_type="application/json"

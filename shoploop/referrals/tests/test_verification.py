@@ -8,6 +8,7 @@ from shoploop.ledger.services import commissions as ledger_commissions
 from shoploop.ledger.services.transfers import open_account, transfer
 from shoploop.ledger.verification import verify_ledger
 from shoploop.referrals.models import Commission
+from shoploop.referrals.tests.conftest import complete_order
 
 pytestmark = pytest.mark.django_db
 
@@ -97,19 +98,7 @@ def test_a_hold_to_someone_else(frozen, make_user):
 
 @pytest.fixture
 def released(frozen, committed):
-    from datetime import timedelta
-
-    from shoploop.core.deadlines import settle_due
-    from shoploop.orders import services as orders
-
-    order = frozen.order
-    with committed():
-        order = orders.ship_order(
-            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
-        )
-        order = orders.confirm_receipt(order=order, actor=order.buyer)
-    with committed():
-        settle_due(order.received_at + timedelta(days=7))
+    complete_order(frozen.order, committed)
     frozen.refresh_from_db()
     assert frozen.state == "available"
     assert verify_ledger().ok, verify_ledger().problems
@@ -222,23 +211,11 @@ def test_a_commission_accrued_after_its_order_completed_is_settled_from_availabl
 ):
     """Its order completed before the attribution (a late delivery): nothing was kept back at
     the completion, so the shop pays the commission from its available funds."""
-    from datetime import timedelta
-
-    from shoploop.core.deadlines import settle_due
-    from shoploop.orders import services as orders
     from shoploop.referrals import services
 
     monkeypatch.setattr(services, "attribute_order", lambda **kwargs: None)
-    order = bought_through(product_link, buyer, sku)
-    with committed():
-        order = orders.ship_order(
-            order=order, actor=order.shop.owner, carrier="sf", tracking_number="SF123456789012"
-        )
-        order = orders.confirm_receipt(order=order, actor=order.buyer)
-    with committed():
-        settle_due(order.received_at + timedelta(days=7))
-    order.refresh_from_db()
-    assert order.state == "completed" and not Commission.objects.exists()
+    order = complete_order(bought_through(product_link, buyer, sku), committed)
+    assert not Commission.objects.exists()
     monkeypatch.undo()
     with committed():
         services.attribute_order(order_public_id=order.public_id)

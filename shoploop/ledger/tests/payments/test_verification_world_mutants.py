@@ -324,24 +324,27 @@ def test_every_refund_is_counted(refunded):
     assert _clean().checked["refunds"] == 2
 
 
+def _reroute(refund, reason: str, **side) -> None:
+    """Point one of the refund's transfers (``reason``) at another account, past the services."""
+    move = Transfer.objects.get(reason=reason, cause=f"refund:{refund.public_id}")
+    Transfer.objects.filter(pk=move.pk).update(**side)
+
+
 def test_a_refund_taken_from_another_account_is_named(refunded):
-    first = refunded[0]
-    request = Transfer.objects.get(reason="refund_requested", cause=f"refund:{first.public_id}")
     other = open_account(kind=AccountKind.BUYER_ESCROW, owner_ref="payment:other")
-    Transfer.objects.filter(pk=request.pk).update(debit_account=other)
+    _reroute(refunded[0], "refund_requested", debit_account=other)
     assert (
-        f"refund {first.public_id} was taken from buyer_escrow:payment:other, "
+        f"refund {refunded[0].public_id} was taken from buyer_escrow:payment:other, "
         "not its payment's escrow"
     ) in _problems()
 
 
 def test_a_refund_paid_out_to_another_account_is_named(refunded):
-    first = refunded[0]
-    paid = Transfer.objects.get(reason="refund_paid_out", cause=f"refund:{first.public_id}")
     other = open_account(kind=AccountKind.PROVIDER_CLEARING, owner_ref="elsewhere")
-    Transfer.objects.filter(pk=paid.pk).update(credit_account=other)
+    _reroute(refunded[0], "refund_paid_out", credit_account=other)
     assert (
-        f"refund {first.public_id} was paid out to provider_clearing:elsewhere, not its provider"
+        f"refund {refunded[0].public_id} was paid out to provider_clearing:elsewhere, "
+        "not its provider"
     ) in _problems()
 
 
