@@ -4,6 +4,7 @@ import asyncio
 import itertools
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.db import connection
 from django.test import override_settings
 from django.utils import translation
@@ -153,3 +154,14 @@ def _no_page_view_counting():
     may name a parameter ``settings``, which would shadow that fixture."""
     with override_settings(INSIGHTS_COUNT_VIEWS=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_flag_as_in_a_fresh_process():
+    """Celery's "inside a task" flag is one process-wide global that each eager task sets and
+    restores around itself. Two eager tasks overlapping in two threads (a race test's buyers, the
+    live server's requests) restore it out of order and leave it set for good, and every later
+    ``result.get()`` in the worker process raises "Never call result.get() within a task!". So a
+    test failed whenever xdist happened to run it after such a test; each test starts clean."""
+    _set_task_join_will_block(False)
+    yield

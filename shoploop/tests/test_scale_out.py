@@ -49,9 +49,7 @@ def test_two_web_processes_and_a_worker_share_one_state(client, make_user):
         client_app = Celery(
             "shoploop-test-client", broker=REDIS_URL, backend=REDIS_URL, set_as_current=False
         )
-        # The test process is no worker, but an eager task run earlier in it leaves Celery's
-        # "inside a task" flag set; waiting here is safe.
         settled = client_app.send_task("shoploop.core.tasks.settle_due_task", queue=queue).get(
-            timeout=60, disable_sync_subtasks=False
+            timeout=60
         )
     assert set(settled) == set(registered_handlers())

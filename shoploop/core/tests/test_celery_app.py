@@ -8,9 +8,11 @@ different, smaller game (the flash-sale simulation test failed whenever xdist sc
 a Celery test in the same worker).
 """
 
+import threading
+
 import pytest
 from celery import Celery
-from celery._state import _set_current_app, get_current_app
+from celery._state import _set_current_app, get_current_app, task_join_will_block
 from celery.result import EagerResult
 
 from shoploop.celery import app as project_app
@@ -50,3 +52,38 @@ def test_embedded_mode_still_runs_tasks_in_process_when_another_app_is_current(
     result = settle_due_task.delay()
     assert isinstance(result, EagerResult)
     assert isinstance(result.get(), dict)
+
+
+def test_overlapping_eager_tasks_leave_celerys_join_flag_set_so_each_test_starts_clean():
+    """Why conftest resets Celery's "inside a task" flag before every test: two eager tasks
+    overlapping in two threads restore the process-wide flag out of order and leave it set, and a
+    later ``get()`` in the process then refuses. The embedded test above failed this way when it
+    ran after a race test in the same xdist worker."""
+    app = Celery("overlapping-eager-tasks", set_as_current=False)
+    app.conf.task_always_eager = True
+    first_started, second_started, first_done = (threading.Event() for _ in range(3))
+
+    @app.task
+    def first():
+        first_started.set()
+        second_started.wait(5)
+
+    @app.task
+    def second():
+        second_started.set()
+        first_done.wait(5)
+
+    def run_first():
+        first.delay()
+        first_done.set()
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=second.delay)]
+    threads[0].start()
+    first_started.wait(5)
+    threads[1].start()
+    for thread in threads:
+        thread.join(5)
+
+    assert task_join_will_block()  # Celery's flag, leaked
+    with pytest.raises(RuntimeError, match=r"Never call result\.get"):
+        EagerResult("a-finished-task", {}, "SUCCESS").get()
