@@ -67,6 +67,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "shoploop/orders/tests/test_coupons_at_checkout.py",
             "shoploop/orders/tests/test_order_address.py",
             "shoploop/orders/tests/test_placement_mutants.py",
+            # A checkout to a pickup point: its own shipping fields and order extras.
+            "shoploop/orders/tests/test_pickup.py",
         ],
     ),
     "cart": (
@@ -142,24 +144,6 @@ MEASURED = [
 
 # Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
 ONLY: dict[str, list[str]] = {
-    # orders/services/placement.py: the money and stock of a checkout (discounts split and
-    # capped, the cart's lines claimed, the order rows, stock reserved, the idempotent entry,
-    # lines grouped by shop). Not measured yet: ``checkout`` itself and the input checks every
-    # checkout calls (``clean_coupons``, ``clean_delivery_method``, ``buyer_address``,
-    # ``shipping_fields``, ``_claimable_lines``): each of their mutants runs all 80 checkout
-    # tests, about 30 s a mutant here (docs/mutation.md).
-    "placement": [
-        f"shoploop.orders.services.placement.{name}__mutmut_*"
-        for name in (
-            "x__allocate_discount",
-            "x__claim_lines",
-            "x__create_order",
-            "x__reserve",
-            "x_capped_discount",
-            "x_checkout_idempotently",
-            "x_group_by_shop",
-        )
-    ],
     # deals/groups/services.py: the hot join's limit, seat and units, and the payment accepted.
     # The rest of the join and payment path (`_check_buyer`, `_place_seat`, `open_group`,
     # `choose_variant`, `on_payment_succeeded`, `on_payment_failed`, `_succeed`), campaign

@@ -6,6 +6,8 @@ checkout leaves behind."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from shoploop.catalog.models import SKU
 from shoploop.core import clock
@@ -416,3 +418,117 @@ def test_claiming_leaves_other_carts_lines_of_the_same_quantity(buyer, other_use
     mine = list(CartLine.objects.filter(cart__user=buyer))
     placement._claim_lines(mine)
     assert list(CartLine.objects.values_list("cart__user", "quantity")) == [(other_user.pk, 2)]
+
+
+# --- the checkout's own defaults and reads -------------------------------------------------------
+
+
+def test_a_checkout_that_names_no_address_needs_one(buyer, sku):
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    error = _refusal(services.checkout, buyer=buyer)
+    assert (error.code, error.fields) == ("address_required", {"address_id": "required"})
+
+
+def test_a_pickup_that_names_no_point_needs_one(member_buyer, point):
+    error = _refusal(
+        placement.shipping_fields,
+        buyer=member_buyer,
+        address_public_id="",
+        delivery_method="pickup",
+    )
+    assert (error.code, error.fields) == ("pickup_point_required", {"pickup_point_id": "required"})
+
+
+def test_a_deal_confirm_may_name_a_pickup_point_in_place_of_an_address(member_buyer, point):
+    chosen = placement.buyer_address(
+        buyer=member_buyer, address_public_id=f"pickup:{point.public_id}"
+    )
+    assert chosen == point
+
+
+def test_a_pickup_point_of_a_community_one_is_not_in_is_not_found(point, make_user):
+    outsider = make_user()
+    error = _refusal(
+        placement.buyer_address, buyer=outsider, address_public_id=f"pickup:{point.public_id}"
+    )
+    assert error.code == "pickup_point_not_found"
+
+
+def test_the_reservation_lasts_exactly_its_minutes_from_the_checkout(buyer, sku, ship_to, settings):
+    settings.ORDER_RESERVATION_MINUTES = 20
+    services.add_to_cart(user=buyer, sku_public_id=sku.public_id, quantity=1)
+    checkout = services.checkout(buyer=buyer, address_public_id=ship_to(buyer))
+    checkout.refresh_from_db()
+    assert checkout.expires_at - checkout.created_at == timedelta(minutes=20)
+
+
+def test_the_cart_lines_are_read_with_their_shops(buyer, sku, other_sku, ship_to):
+    """One read of the lines with their SKUs, products and shops: none is fetched per line."""
+    for item in (sku, other_sku):
+        services.add_to_cart(user=buyer, sku_public_id=item.public_id, quantity=1)
+    address = ship_to(buyer)
+    with CaptureQueriesContext(connection) as queries:
+        services.checkout(buyer=buyer, address_public_id=address)
+    reads_of_one_shop = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "catalog_shop" WHERE' in query["sql"]
+    ]
+    assert reads_of_one_shop == []
+
+
+def test_the_orders_are_created_at_their_checkouts_moment(buyer, sku, other_sku, ship_to):
+    for item in (sku, other_sku):
+        services.add_to_cart(user=buyer, sku_public_id=item.public_id, quantity=1)
+    checkout = services.checkout(buyer=buyer, address_public_id=ship_to(buyer))
+    checkout.refresh_from_db()
+    assert {order.created_at for order in checkout.orders.all()} == {checkout.created_at}
+
+
+def test_a_leaders_commission_is_capped_at_the_order_after_its_discount(
+    member_buyer, point, shop, merchant, make_sku
+):
+    services.update_shop_pickup_settings(
+        actor=merchant, shop=shop, offers_pickup=True, leader_commission_fen=500
+    )
+    cheap = make_sku(shop=shop, price_fen=600, title="一袋米")
+    now = clock.now()
+    coupon = coupons.create_coupon(
+        actor=merchant,
+        shop=shop,
+        name="立减两元",
+        kind="fixed",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=1),
+        total_quantity=5,
+        amount_off_fen=200,
+        min_spend_fen=0,
+    )
+    claim = coupons.claim_coupon(coupon=coupon, user=member_buyer)
+    services.add_to_cart(user=member_buyer, sku_public_id=cheap.public_id, quantity=1)
+    checkout = services.checkout(
+        buyer=member_buyer,
+        coupons={shop.public_id: claim.public_id},
+        delivery_method="pickup",
+        pickup_point_public_id=point.public_id,
+    )
+    order = checkout.orders.get()
+    assert (order.total_fen, order.leader_commission_fen) == (400, 400)
+
+
+def test_a_pickup_checkouts_fingerprint_names_its_point(buyer, monkeypatch):
+    from shoploop.core.idempotency import fingerprint_of
+
+    seen = []
+
+    def remember(**kwargs):
+        seen.append(kwargs["fingerprint"])
+        raise DomainError("stop here")
+
+    monkeypatch.setattr(placement, "run_idempotent", remember)
+    with pytest.raises(DomainError):
+        services.checkout_idempotently(
+            buyer=buyer, key="k-8", delivery_method="pickup", pickup_point_public_id="p1"
+        )
+    body = {"coupons": {}, "delivery_method": "pickup", "pickup_point_id": "p1"}
+    assert seen == [fingerprint_of(body)]
