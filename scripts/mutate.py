@@ -87,6 +87,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             # The statement budget: a join that reads what it already has costs statements.
             "shoploop/deals/groups/tests/test_hot_path.py",
             "shoploop/deals/groups/tests/test_groups_mutants.py",
+            "shoploop/deals/groups/tests/test_group_deadlines_mutants.py",
         ],
     ),
     "payment": (
@@ -144,18 +145,52 @@ MEASURED = [
 
 # Modules measured only in part: the mutants `make mutate` runs there (mutmut name globs).
 ONLY: dict[str, list[str]] = {
-    # deals/groups/services.py: the hot join's limit, seat and units, and the payment accepted.
-    # The rest of the join and payment path (`_check_buyer`, `_place_seat`, `open_group`,
-    # `choose_variant`, `on_payment_succeeded`, `on_payment_failed`, `_succeed`), campaign
-    # set-up, deadlines and the K rule are not measured yet (docs/mutation.md).
+    # deals/groups/services.py: everything but the campaign's set-up and its validation
+    # (``create_campaign``, ``_clean_variants``, ``_validate_*``, ``_whole``): the join and its
+    # limits, seats and units, payments accepted or refused, unpaid seats freed, groups settled
+    # at their deadline (the K rule, failure and refunds), campaigns paused, resumed and ended.
     "groups": [
         f"shoploop.deals.groups.services.{name}__mutmut_*"
         for name in (
+            "x_seat_hold_minutes",
+            "x__require_user",
+            "x__require_owner",
+            "x__set_state",
+            "x_pause_campaign",
+            "x_resume_campaign",
+            "x_end_campaign",
+            "x__end",
+            "x__return_units",
+            "x__units_of",
+            "x_return_units_of_order",
+            "x__check_campaign_open",
+            "x__check_buyer",
+            "x__per_user_limit",
             "x__lock_buyer",
+            "x__already_joined",
+            "x__live_seats_of",
             "x__take_campaign_unit",
+            "x_choose_variant",
+            "x__place_seat",
+            "x_open_group",
             "x__check_joinable",
             "x_join_group",
+            "x__lock_group_and_seat_of_order",
+            "x__succeed",
+            "x__close_seat",
             "x__accept_payment",
+            "x_on_payment_succeeded",
+            "x_on_payment_failed",
+            "x__free_reserved_seat",
+            "x__payment_captured",
+            "x__due_seat_groups",
+            "x_free_unpaid_seats",
+            "x__fail",
+            "x__settle_group",
+            "x__close_empty_groups",
+            "x__settle_next_group",
+            "x_settle_groups",
+            "x_end_campaigns",
         )
     ],
     # deals/bargains/services.py: the bargaining's money, stock and limits (start, help with the
