@@ -1,8 +1,12 @@
 """Orders fixtures: two approved shops with products on sale, and a buyer."""
 
+from datetime import timedelta
+
 import pytest
 
 from shoploop.catalog import services as catalog
+from shoploop.core import clock
+from shoploop.coupons import services as coupons
 from shoploop.ledger.testing import report_payment
 from shoploop.orders.testing import (  # noqa: F401  (tests import them from here)
     SHENZHEN_NANSHAN,
@@ -151,3 +155,22 @@ def make_address(address_fields):
         return address_services.add_address(user=user, **{**address_fields, **overrides})
 
     return make
+
+
+def claim_fixed_coupon(
+    shop, user, *, amount_off_fen, min_spend_fen=0, name="立减券", total_quantity=5, days=1
+):
+    """A running fixed-amount coupon of ``shop``, claimed by ``user``: the claim."""
+    now = clock.now()
+    coupon = coupons.create_coupon(
+        actor=shop.owner,
+        shop=shop,
+        name=name,
+        kind="fixed",
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=days),
+        total_quantity=total_quantity,
+        amount_off_fen=amount_off_fen,
+        min_spend_fen=min_spend_fen,
+    )
+    return coupons.claim_coupon(coupon=coupon, user=user)

@@ -7,30 +7,26 @@ import pytest
 from shoploop.core import clock
 from shoploop.core.deadlines import settle_due
 from shoploop.core.errors import DomainError
-from shoploop.coupons import services as coupons
 from shoploop.coupons.models import CouponClaim
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services
 from shoploop.orders.models import Checkout, Order
+from shoploop.orders.tests.conftest import claim_fixed_coupon
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def claim(shop, buyer):
-    now = clock.now()
-    coupon = coupons.create_coupon(
-        actor=shop.owner,
-        shop=shop,
-        name="满50减10",
-        kind="fixed",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=3),
-        total_quantity=10,
+    return claim_fixed_coupon(
+        shop,
+        buyer,
         amount_off_fen=1000,
         min_spend_fen=5000,
+        name="满50减10",
+        total_quantity=10,
+        days=3,
     )
-    return coupons.claim_coupon(coupon=coupon, user=buyer)
 
 
 def test_coupon_discounts_its_shops_order_only(buyer, sku, other_sku, shop, claim, place, pay):

@@ -20,6 +20,7 @@ from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services
 from shoploop.orders.models import CartLine, Checkout, Order
+from shoploop.orders.tests.conftest import claim_fixed_coupon
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -431,22 +432,17 @@ def test_units_refunded_before_shipping_are_not_given_back_twice(
 
 
 def test_cancelling_an_unpaid_order_gives_its_coupon_back(buyer, sku, shop, place):
-    from shoploop.coupons import services as coupons
     from shoploop.coupons.models import CouponClaim
 
-    now = clock.now()
-    coupon = coupons.create_coupon(
-        actor=shop.owner,
-        shop=shop,
-        name="满50减10",
-        kind="fixed",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=3),
-        total_quantity=10,
+    claim = claim_fixed_coupon(
+        shop,
+        buyer,
         amount_off_fen=1000,
         min_spend_fen=5000,
+        name="满50减10",
+        total_quantity=10,
+        days=3,
     )
-    claim = coupons.claim_coupon(coupon=coupon, user=buyer)
     checkout = place((sku, 1), coupons={shop.public_id: claim.public_id})
     assert CouponClaim.objects.get(pk=claim.pk).order_ref
     services.cancel_order(order=checkout.orders.get(), actor=buyer)

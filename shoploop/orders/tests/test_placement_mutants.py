@@ -14,11 +14,11 @@ from shoploop.core import clock
 from shoploop.core.errors import DomainError
 from shoploop.core.events import recorded_events
 from shoploop.core.idempotency import IdempotencyKeyReused
-from shoploop.coupons import services as coupons
 from shoploop.ledger.models import Payment
 from shoploop.orders import services
 from shoploop.orders.models import CartLine, Checkout, Order, OrderEvent, OrderLine
 from shoploop.orders.services import placement
+from shoploop.orders.tests.conftest import claim_fixed_coupon
 
 # The messages are pinned in English (the msgids), whatever the default language.
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -94,19 +94,7 @@ def test_discount_leaves_at_least_one_fen(discount, subtotal, expected):
 
 def test_a_coupon_larger_than_the_order_leaves_one_fen(buyer, shop, make_sku, place):
     cheap = make_sku(shop=shop, price_fen=500)
-    now = clock.now()
-    coupon = coupons.create_coupon(
-        actor=shop.owner,
-        shop=shop,
-        name="大额券",
-        kind="fixed",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=1),
-        total_quantity=5,
-        amount_off_fen=2000,
-        min_spend_fen=0,
-    )
-    claim = coupons.claim_coupon(coupon=coupon, user=buyer)
+    claim = claim_fixed_coupon(shop, buyer, amount_off_fen=2000, name="大额券")
     checkout = place((cheap, 1), coupons={shop.public_id: claim.public_id})
     order = checkout.orders.get()
     assert (order.subtotal_fen, order.discount_fen, order.total_fen) == (500, 499, 1)
@@ -492,19 +480,7 @@ def test_a_leaders_commission_is_capped_at_the_order_after_its_discount(
         actor=merchant, shop=shop, offers_pickup=True, leader_commission_fen=500
     )
     cheap = make_sku(shop=shop, price_fen=600, title="一袋米")
-    now = clock.now()
-    coupon = coupons.create_coupon(
-        actor=merchant,
-        shop=shop,
-        name="立减两元",
-        kind="fixed",
-        starts_at=now - timedelta(hours=1),
-        ends_at=now + timedelta(days=1),
-        total_quantity=5,
-        amount_off_fen=200,
-        min_spend_fen=0,
-    )
-    claim = coupons.claim_coupon(coupon=coupon, user=member_buyer)
+    claim = claim_fixed_coupon(shop, member_buyer, amount_off_fen=200, name="立减两元")
     services.add_to_cart(user=member_buyer, sku_public_id=cheap.public_id, quantity=1)
     checkout = services.checkout(
         buyer=member_buyer,
