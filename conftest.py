@@ -134,6 +134,17 @@ def pytest_runtest_setup(item):
         pytest.fail("an event loop is still running in this thread, left by an earlier test")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's ``load`` scheduling, but a module with module-scoped fixtures (the simulated worlds)
+    runs on one worker, so its fixtures are built once (shoploop/core/worker_scheduling.py)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from shoploop.core.worker_scheduling import ModuleFixtureScheduling
+
+    return ModuleFixtureScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """``@pytest.mark.postgres`` tests need PostgreSQL's row locks; on SQLite they are skipped."""
     from django.conf import settings
