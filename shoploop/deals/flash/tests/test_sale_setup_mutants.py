@@ -34,30 +34,6 @@ def _sku_stock(sku) -> int:
     return SKU.objects.get(pk=sku.pk).stock
 
 
-@pytest.fixture
-def sale_args(shop, merchant, make_sku):
-    """``sale_args(**changes)`` → ``create_sale``'s arguments: 5 of 50 units at ¥19.90 (SKU ¥59),
-    from 10 minutes from now for an hour, one per buyer; ``changes`` replace any of them."""
-    sku = make_sku(shop=shop, price_fen=5900, stock=50)
-
-    def args(**changes):
-        now = clock.now()
-        values = {
-            "shop": shop,
-            "actor": merchant,
-            "sku": sku,
-            "price_fen": 1990,
-            "stock": 5,
-            "starts_at": now + timedelta(minutes=10),
-            "ends_at": now + timedelta(hours=1),
-            "per_user_limit": 1,
-        }
-        values.update(changes)
-        return values
-
-    return args
-
-
 def _refused_and_nothing_made(args) -> tuple:
     """(code, message, fields) of ``create_sale(**args)``'s refusal; no sale, no unit taken."""
     stock, sales = _sku_stock(args["sku"]), FlashSale.objects.count()

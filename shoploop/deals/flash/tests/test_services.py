@@ -58,22 +58,10 @@ def test_creating_carves_the_stock_from_the_sku(make_sku, shop, make_sale):
         ({"stock": "5"}, None),
     ],
 )
-def test_settings_that_make_no_sense_are_refused_and_change_nothing(
-    make_sku, shop, merchant, changes, code
-):
-    sku = make_sku(shop=shop, price_fen=5900, stock=50)
+def test_settings_that_make_no_sense_are_refused_and_change_nothing(sale_args, changes, code):
     now = clock.now()
-    args = {
-        "shop": shop,
-        "actor": merchant,
-        "sku": sku,
-        "price_fen": 1990,
-        "stock": 5,
-        "starts_at": now + timedelta(minutes=10),
-        "ends_at": now + timedelta(hours=1),
-        "per_user_limit": 1,
-    }
-    args.update(changes)
+    args = sale_args(**changes)
+    sku = args["sku"]
     if changes.get("starts_at") == "past":
         args["starts_at"] = now - timedelta(hours=1)
     if changes.get("ends_at") == "before":
