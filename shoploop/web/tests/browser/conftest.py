@@ -4,7 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import Client
 from playwright.sync_api import expect, sync_playwright
+
+from shoploop.web.tests.live_server_gate import install_gate
 
 # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
 # with a running loop unless told that this is deliberate (the test thread's own DB access).
@@ -51,19 +55,63 @@ def plain_static_files(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _live_server_quiet_between_tests(request):
+    """Requests still running when a test ends are waited for, and later ones turned away,
+    before pytest-django empties the database (see live_server_gate). Autouse, so it is set up
+    before, and torn down after, the fixtures that close the test's browser contexts."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    gate = install_gate(request.getfixturevalue("live_server"))
+    gate.open()
+    yield
+    gate.close_and_drain()
+
+
+def session_cookies(user, url: str) -> list[dict]:
+    """Sign ``user`` in without the SMS flow (that has its own journey): a real session cookie
+    from Django's test client, for ``context.add_cookies``."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    return [{"name": cookie.key, "value": cookie.value, "url": url}]
+
+
 @pytest.fixture
-def page(browser, live_server, plain_static_files):
-    """A fresh phone-sized browser context (own cookies) whose relative URLs hit the live server."""
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT,
-        base_url=live_server.url,
-        locale="en-US",
-        device_scale_factor=1,
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
+def phone(browser, live_server, plain_static_files):
+    """``phone(user)`` → a new 390 px English browser context (own cookies) signed in as
+    ``user``; ``phone()`` → one signed out. Its relative URLs go to the live server unless
+    ``base_url`` says otherwise. Every context it opened is closed when the test ends, so no
+    page of this test is left polling the server while the next one runs."""
+    contexts = []
+
+    def open_context(user=None, *, base_url=None, javascript=True, language=None):
+        base_url = base_url or live_server.url
+        context = browser.new_context(
+            viewport=PHONE_VIEWPORT,
+            base_url=base_url,
+            locale="en-US",
+            device_scale_factor=1,
+            java_script_enabled=javascript,
+        )
+        contexts.append(context)
+        context.set_default_timeout(15_000)
+        if user is not None:
+            context.add_cookies(session_cookies(user, base_url))
+        if language is not None:
+            context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(phone):
+    """A tab of a fresh signed-out phone (see ``phone``) whose relative URLs hit the live server."""
+    return phone().new_page()
 
 
 @pytest.fixture

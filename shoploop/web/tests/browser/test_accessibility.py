@@ -12,8 +12,11 @@ from shoploop.deals.crowdfunding.tests.conftest import tier_spec
 from shoploop.deals.flash import services as flash
 from shoploop.notifications.services import notify
 from shoploop.web.tests import worlds
-from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
+from shoploop.web.tests.browser.conftest import (
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    session_cookies,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,7 +91,7 @@ def test_every_signed_out_page_passes_axe(page, live_server, shop_world, languag
 
 def test_signed_in_pages_pass_axe(page, live_server, shop_world):
     buyer = shop_world["owner"]
-    page.context.add_cookies(_session_cookie_for(buyer, live_server.url))
+    page.context.add_cookies(session_cookies(buyer, live_server.url))
     # An unread notification, so the bell's count and the inbox's items are checked too.
     notify(
         recipient=buyer,
@@ -117,7 +120,7 @@ def test_merchant_pages_pass_axe(page, live_server, shop_world, place, pay):
     sku = shop_world["product"].skus.get()
     for _ in range(2):
         pay(place((sku, 1)))
-    page.context.add_cookies(_session_cookie_for(shop_world["merchant"], live_server.url))
+    page.context.add_cookies(session_cookies(shop_world["merchant"], live_server.url))
     pages = ("/console/", "/console/orders/", "/console/after-sales/", "/wallet/", "/me/")
     for url in (*pages, "/messages/shop/"):
         _check(page, url)

@@ -23,7 +23,6 @@ from shoploop.ledger.verification import verify_ledger
 from shoploop.orders import services as orders
 from shoploop.orders.models import AfterSale
 from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_buying_journey import _phone_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -61,11 +60,9 @@ def _fits(page):
     assert_no_horizontal_overflow(page)
 
 
-def test_return_and_refund_on_a_phone(
-    browser, live_server, plain_static_files, received, screenshot
-):
-    buyer = _phone_context(browser, live_server, received.buyer).new_page()
-    shop = _phone_context(browser, live_server, received.shop.owner).new_page()
+def test_return_and_refund_on_a_phone(phone, received, screenshot):
+    buyer = phone(received.buyer).new_page()
+    shop = phone(received.shop.owner).new_page()
 
     # 1. The buyer asks to send it back: a reason from the list and a photo.
     buyer.goto(f"/orders/{received.public_id}/")
@@ -119,10 +116,8 @@ def test_return_and_refund_on_a_phone(
     assert report.ok, report.problems
 
 
-def test_an_unanswered_refund_request_ends_by_itself(
-    browser, live_server, plain_static_files, paid, screenshot
-):
-    buyer = _phone_context(browser, live_server, paid.buyer).new_page()
+def test_an_unanswered_refund_request_ends_by_itself(phone, paid, screenshot):
+    buyer = phone(paid.buyer).new_page()
     # 1. Paid, not shipped yet: the buyer asks for their money back; the shop has 48 h.
     buyer.goto(f"/orders/{paid.public_id}/")
     buyer.get_by_label("Type").select_option("refund_only")

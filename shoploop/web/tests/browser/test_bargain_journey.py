@@ -6,8 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -18,7 +16,7 @@ from shoploop.deals.bargains.models import Bargain
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
-from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,31 +50,17 @@ def campaign(make_user, operator):
     )
 
 
-def _phone(browser, live_server, user):
-    """A phone-sized English browser context signed in as ``user`` (session cookie from the test
-    client: the SMS sign-in has its own journey)."""
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
-
-
 def _helps_left(page, count: int) -> None:
     expect(page.locator("main [data-helps-left]")).to_have_attribute("data-helps-left", str(count))
 
 
 def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor(
-    browser, live_server, plain_static_files, make_user, campaign, screenshot
+    phone, live_server, make_user, campaign, screenshot
 ):
     buyer = make_user(display_name="Ming")
     address_id_for(buyer)  # their address book has a default address
     friends = [make_user(display_name=name) for name in FRIENDS]
-    buyer_context = _phone(browser, live_server, buyer)
+    buyer_context = phone(buyer)
     page = buyer_context.new_page()
 
     # 1. The product page offers the bargain; starting it opens the bargain page.
@@ -100,7 +84,7 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
 
     # 2. Each friend opens the shared link and cuts once; the page says exactly what is left.
     for index, friend in enumerate(friends, start=1):
-        context = _phone(browser, live_server, friend)
+        context = phone(friend)
         friend_page = context.new_page()
         friend_page.goto(share_url)
         expect(friend_page.locator("main")).to_contain_text("Ming's bargain")
@@ -153,7 +137,7 @@ def test_a_buyer_and_three_friends_finish_a_bargain_and_the_buyer_pays_the_floor
     buyer_context.close()
 
     # 5. The merchant's console counts the bargain as bought; the form to start another fits.
-    merchant_context = _phone(browser, live_server, campaign.shop.owner)
+    merchant_context = phone(campaign.shop.owner)
     console = merchant_context.new_page()
     console.goto("/console/campaigns/")
     console.get_by_role("link", name="Bargaining campaigns").click()

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -22,7 +20,6 @@ from shoploop.ledger.testing import report_payment
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.web.tests.browser.conftest import (
-    PHONE_VIEWPORT,
     assert_no_horizontal_overflow,
     choose_region,
 )
@@ -100,32 +97,14 @@ def roastery(make_user, operator) -> Roastery:
     return Roastery(merchant, buyer, product, small, large, coupon, claim)
 
 
-def _phone_context(browser, live_server, user):
-    """A phone-sized English browser context already signed in as ``user`` (the SMS sign-in has
-    its own journey): the session cookie comes from Django's test client."""
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
+@pytest.fixture
+def buyer_page(phone, roastery):
+    return phone(roastery.buyer).new_page()
 
 
 @pytest.fixture
-def buyer_page(browser, live_server, plain_static_files, roastery):
-    context = _phone_context(browser, live_server, roastery.buyer)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def merchant_page(browser, live_server, plain_static_files, roastery):
-    context = _phone_context(browser, live_server, roastery.merchant)
-    yield context.new_page()
-    context.close()
+def merchant_page(phone, roastery):
+    return phone(roastery.merchant).new_page()
 
 
 def _too_wide(page) -> str | None:

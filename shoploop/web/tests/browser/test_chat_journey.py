@@ -11,17 +11,14 @@ import pytest
 import uvicorn
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from django.conf import settings
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from django.core.asgi import get_asgi_application
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
 from shoploop.chat.origin import origin_checked
 from shoploop.routing import websocket_urlpatterns
 from shoploop.web.tests.browser.conftest import (
-    PHONE_VIEWPORT,
     assert_accessible,
     assert_no_horizontal_overflow,
 )
@@ -57,20 +54,7 @@ def asgi_server(plain_static_files):
     thread.join(timeout=10)
 
 
-def _phone(browser, url, user):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": url}])
-    context.add_cookies([{"name": "django_language", "value": "en", "url": url}])
-    return context
-
-
-def test_a_buyer_and_a_merchant_chat_live(browser, asgi_server, make_user, operator, screenshot):
+def test_a_buyer_and_a_merchant_chat_live(phone, asgi_server, make_user, operator, screenshot):
     merchant = make_user(display_name="Hua")
     buyer = make_user(display_name="Wang")
     shop = catalog.approve_shop(
@@ -84,8 +68,8 @@ def test_a_buyer_and_a_merchant_chat_live(browser, asgi_server, make_user, opera
     catalog.publish_product(product=product, actor=merchant)
 
     context_b, context_m = (
-        _phone(browser, asgi_server, buyer),
-        _phone(browser, asgi_server, merchant),
+        phone(buyer, base_url=asgi_server, language="en"),
+        phone(merchant, base_url=asgi_server, language="en"),
     )
     b, m = context_b.new_page(), context_m.new_page()
     try:

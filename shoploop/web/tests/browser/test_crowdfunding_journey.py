@@ -8,8 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -22,7 +20,7 @@ from shoploop.deals.crowdfunding.models import Pledge, Project, ProjectImage
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
-from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,22 +50,6 @@ def project(make_user, operator):
     )
 
 
-def _phone(browser, live_server, user, *, javascript=True):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT,
-        base_url=live_server.url,
-        locale="en-US",
-        device_scale_factor=1,
-        java_script_enabled=javascript,
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
-
-
 def _back_and_pay(page, project, screenshot, name):
     page.goto(f"/crowdfunding/{project.public_id}/")
     expect(page.locator("main h1")).to_have_text(TITLE)
@@ -90,13 +72,11 @@ def _back_and_pay(page, project, screenshot, name):
     screenshot(page, f"crowdfunding-{name}-pledged")
 
 
-def test_a_failed_crowdfunding_refunds_both_backers(
-    browser, live_server, plain_static_files, make_user, project, screenshot
-):
+def test_a_failed_crowdfunding_refunds_both_backers(phone, make_user, project, screenshot):
     backers = [make_user(display_name="Ming"), make_user(display_name="Li")]
     for backer in backers:
         address_id_for(backer)  # the reward ships to their default address
-    contexts = [_phone(browser, live_server, user) for user in backers]
+    contexts = [phone(user) for user in backers]
     try:
         pages = [context.new_page() for context in contexts]
         for page, name in zip(pages, ("ming", "li"), strict=True):
@@ -136,7 +116,7 @@ def test_a_failed_crowdfunding_refunds_both_backers(
 
     # The creator's console fits the phone too: the failed project with its counts, and the
     # form for a new one.
-    console_context = _phone(browser, live_server, project.shop.owner)
+    console_context = phone(project.shop.owner)
     try:
         console = console_context.new_page()
         console.goto(f"/console/crowdfunding/{project.public_id}/")
@@ -163,10 +143,8 @@ def _file(name, mime, data):
     return {"name": name, "mimeType": mime, "buffer": data}
 
 
-def test_the_creator_adds_photos_and_backers_see_the_gallery(
-    browser, live_server, plain_static_files, make_user, project, screenshot
-):
-    creator = _phone(browser, live_server, project.shop.owner)
+def test_the_creator_adds_photos_and_backers_see_the_gallery(phone, make_user, project, screenshot):
+    creator = phone(project.shop.owner)
     try:
         console = creator.new_page()
         console.goto(f"/console/crowdfunding/{project.public_id}/")
@@ -194,7 +172,7 @@ def test_the_creator_adds_photos_and_backers_see_the_gallery(
     assert [(image.width, image.height) for image in stored] == [(1200, 900), (1200, 900)]
 
     # A backer's phone without JavaScript: the gallery is plain HTML and CSS.
-    backer = _phone(browser, live_server, make_user(display_name="Ming"), javascript=False)
+    backer = phone(make_user(display_name="Ming"), javascript=False)
     try:
         page = backer.new_page()
         page.goto(f"/crowdfunding/{project.public_id}/")
@@ -212,7 +190,7 @@ def test_the_creator_adds_photos_and_backers_see_the_gallery(
         backer.close()
 
     # The creator takes one down; the gallery shows the other.
-    creator = _phone(browser, live_server, project.shop.owner)
+    creator = phone(project.shop.owner)
     try:
         console = creator.new_page()
         console.goto(f"/console/crowdfunding/{project.public_id}/")

@@ -14,8 +14,11 @@ from shoploop.core import clock
 from shoploop.coupons import services as coupons
 from shoploop.crowdtasks import services as crowdtasks
 from shoploop.crowdtasks.models import Winner
-from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
+from shoploop.web.tests.browser.conftest import (
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    session_cookies,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -55,7 +58,7 @@ def test_enter_pick_and_see_the_win(page, live_server, make_user, operator, tmp_
     Image.new("RGB", (60, 40), "teal").save(buffer, format="PNG")
     photo.write_bytes(buffer.getvalue())
 
-    page.context.add_cookies(_session_cookie_for(member, live_server.url))
+    page.context.add_cookies(session_cookies(member, live_server.url))
     page.goto(f"/crowdtasks/{task.public_id}/")
     expect(page.locator("main h1")).to_have_text("Photograph our new cup")
     page.get_by_label("Your entry").fill("The cup on a windowsill at dawn.")
@@ -67,7 +70,7 @@ def test_enter_pick_and_see_the_win(page, live_server, make_user, operator, tmp_
     screenshot(page, "crowdtask-entered")
 
     page.context.clear_cookies()
-    page.context.add_cookies(_session_cookie_for(merchant, live_server.url))
+    page.context.add_cookies(session_cookies(merchant, live_server.url))
     page.goto(f"/console/crowdtasks/{task.public_id}/")
     assert_no_horizontal_overflow(page)
     assert_accessible(page)
@@ -81,7 +84,7 @@ def test_enter_pick_and_see_the_win(page, live_server, make_user, operator, tmp_
     assert_accessible(page)
 
     page.context.clear_cookies()
-    page.context.add_cookies(_session_cookie_for(member, live_server.url))
+    page.context.add_cookies(session_cookies(member, live_server.url))
     page.goto("/crowdtasks/mine/")
     expect(page.locator("main")).to_contain_text("Won")
     assert_no_horizontal_overflow(page)

@@ -9,8 +9,8 @@ from shoploop.content.tests import conftest as content_fixtures
 from shoploop.web.tests.browser.conftest import (
     assert_accessible,
     assert_no_horizontal_overflow,
+    session_cookies,
 )
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +60,7 @@ def test_a_follower_sees_the_shared_review_with_its_reason(
     # The follow came first, the 晒单 after: the outbox fanned the post out to the follower.
     post = shared_review
     assert post.review_id is not None
-    page.context.add_cookies(_session_cookie_for(follower, live_server.url))
+    page.context.add_cookies(session_cookies(follower, live_server.url))
     page.goto("/")
     card = page.locator(".feed-card").first
     expect(card).to_be_visible()

@@ -12,8 +12,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -25,7 +23,7 @@ from shoploop.deals.flash.models import FlashPurchase, FlashQuota, FlashSale
 from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
-from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, assert_no_horizontal_overflow
+from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,18 +44,6 @@ def coffee(make_user, operator):
     )
     catalog.publish_product(product=product, actor=merchant)
     return merchant, product, sku
-
-
-def _phone(browser, live_server, user):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
 
 
 def _check(page, screenshot, name):
@@ -88,14 +74,12 @@ def _buy_and_pay(page, product, screenshot, name):
     _check(page, screenshot, f"{name}-paid")
 
 
-def test_a_flash_sale_from_console_to_the_last_unit(
-    browser, live_server, plain_static_files, make_user, coffee, screenshot
-):
+def test_a_flash_sale_from_console_to_the_last_unit(phone, make_user, coffee, screenshot):
     merchant, product, sku = coffee
     ann, bo, cy = (make_user(display_name=name) for name in ("Ann", "Bo", "Cy"))
     for buyer in (ann, bo, cy):
         address_id_for(buyer)  # each has a default delivery address
-    contexts = [_phone(browser, live_server, user) for user in (merchant, ann, bo, cy)]
+    contexts = [phone(user) for user in (merchant, ann, bo, cy)]
     console, a, b, c = (context.new_page() for context in contexts)
     try:
         # 1. The merchant creates a sale of 2 units at ¥39.00, starting in a minute.

@@ -8,8 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -21,7 +19,6 @@ from shoploop.ledger.verification import verify_ledger
 from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests.browser.conftest import (
-    PHONE_VIEWPORT,
     assert_no_horizontal_overflow,
     choose_region,
 )
@@ -59,18 +56,6 @@ def tea(make_user, operator):
     return product
 
 
-def _phone(browser, live_server, user):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
-
-
 def _add_address_from_the_confirm_page(page):
     """No address yet: the confirm page says so and its "add" link comes back to it."""
     expect(page.get_by_test_id("no-address")).to_be_visible()
@@ -105,12 +90,12 @@ def _pay_in_cashier(page):
 
 
 def test_two_buyers_complete_a_group_from_a_shared_link(
-    browser, live_server, plain_static_files, make_user, tea, screenshot
+    phone, live_server, make_user, tea, screenshot
 ):
     buyer_a, buyer_b = make_user(display_name="Ann"), make_user(display_name="Bo")
     address_id_for(buyer_b)  # B has an address book already; A has none yet
-    context_a = _phone(browser, live_server, buyer_a)
-    context_b = _phone(browser, live_server, buyer_b)
+    context_a = phone(buyer_a)
+    context_b = phone(buyer_b)
     a, b = context_a.new_page(), context_b.new_page()
     try:
         # 1. A finds the group price on the product page and opens a group.
@@ -168,7 +153,7 @@ def test_two_buyers_complete_a_group_from_a_shared_link(
 
 
 def test_a_campaign_of_two_sizes_asks_which_one_then_charges_its_price(
-    browser, live_server, plain_static_files, make_user, operator, screenshot
+    phone, make_user, operator, screenshot
 ):
     """A group campaign on two SKUs of one product, each with its own group price: the confirm
     page lists both (links, no JavaScript needed), cannot be confirmed until one is chosen, then
@@ -199,7 +184,7 @@ def test_a_campaign_of_two_sizes_asks_which_one_then_charges_its_price(
     )
     buyer = make_user(display_name="Ann")
     address_id_for(buyer)
-    page = _phone(browser, live_server, buyer).new_page()
+    page = phone(buyer).new_page()
     page.goto(f"/groups/c/{campaign.public_id}/open/")
     expect(page.locator("main h1")).to_have_text("Open a group")
     expect(page.get_by_test_id("variant-needed")).to_be_visible()

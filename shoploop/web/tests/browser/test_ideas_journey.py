@@ -9,8 +9,11 @@ from shoploop.catalog.selectors import shop_of
 from shoploop.ideas import services as ideas
 from shoploop.ideas.models import Idea
 from shoploop.web.tests import worlds
-from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
+from shoploop.web.tests.browser.conftest import (
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    session_cookies,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,7 +47,7 @@ def _check(page, url: str) -> None:
 
 def _sign_in(page, live_server, user) -> None:
     page.context.clear_cookies()
-    page.context.add_cookies(_session_cookie_for(user, live_server.url))
+    page.context.add_cookies(session_cookies(user, live_server.url))
 
 
 def test_propose_vote_ship_and_changelog(page, live_server, tea_world):

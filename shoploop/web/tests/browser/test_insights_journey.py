@@ -19,7 +19,6 @@ from shoploop.core.models import OutboxEvent
 from shoploop.insights import services as insights
 from shoploop.insights.batch import week_start
 from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_share_journey import _signed_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -120,11 +119,9 @@ def _check(page, screenshot, name: str) -> None:
     screenshot(page, f"insights-{name}")
 
 
-def test_a_merchant_reads_the_loop_of_their_shop(
-    browser, live_server, plain_static_files, shop_with_a_week, screenshot
-):
+def test_a_merchant_reads_the_loop_of_their_shop(phone, shop_with_a_week, screenshot):
     merchant, shop, week = (shop_with_a_week[key] for key in ("merchant", "shop", "week"))
-    context = _signed_in(browser, live_server, merchant)
+    context = phone(merchant)
     page = context.new_page()
     try:
         # 1. From the shop console to the insights of the shop.

@@ -6,25 +6,16 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.core import clock
 from shoploop.deals.groups import services as groups
 from shoploop.orders.testing import address_id_for
 from shoploop.tests.processes import REDIS_URL, free_port, scale_out_env, web_process
-from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT
+from shoploop.web.tests.browser.conftest import PHONE_VIEWPORT, session_cookies
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _cookie(user, url):
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    return [{"name": cookie.key, "value": cookie.value, "url": url}]
 
 
 def test_a_group_completes_and_every_member_sees_it_live(
@@ -62,7 +53,7 @@ def test_a_group_completes_and_every_member_sees_it_live(
             base = f"http://127.0.0.1:{ports[index % 2]}"
             context = browser.new_context(viewport=PHONE_VIEWPORT, locale="en-US")
             contexts.append(context)
-            context.add_cookies(_cookie(member, base))
+            context.add_cookies(session_cookies(member, base))
             page = context.new_page()
             page.goto(f"{base}/notifications/")
             expect(page.locator("a.bell[data-live='on']")).to_have_count(1, timeout=20_000)

@@ -8,8 +8,11 @@ from playwright.sync_api import expect
 from shoploop.accounts import services as accounts
 from shoploop.notifications import handlers
 from shoploop.notifications.models import Preference
-from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
+from shoploop.web.tests.browser.conftest import (
+    assert_accessible,
+    assert_no_horizontal_overflow,
+    session_cookies,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +27,7 @@ def test_a_new_follower_is_counted_read_and_opened(page, live_server, make_user,
             payload={"follower_public_id": fan.public_id, "followee_public_id": star.public_id},
         )
     )
-    page.context.add_cookies(_session_cookie_for(star, live_server.url))
+    page.context.add_cookies(session_cookies(star, live_server.url))
 
     page.goto("/")
     bell = page.locator("a.bell")

@@ -15,8 +15,10 @@ from shoploop.ledger.services import payments
 from shoploop.ledger.testing import report_payment
 from shoploop.orders import services as orders
 from shoploop.orders.models import Order
-from shoploop.web.tests.browser.conftest import assert_accessible, assert_no_horizontal_overflow
-from shoploop.web.tests.browser.test_shell_journey import _session_cookie_for
+from shoploop.web.tests.browser.conftest import (
+    assert_accessible,
+    assert_no_horizontal_overflow,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,9 +59,9 @@ def _pay(checkout_public_id: str) -> None:
     report_payment(payment)
 
 
-def test_pick_up_at_the_community_point(page, live_server, neighbourhood, screenshot):
+def test_pick_up_at_the_community_point(phone, neighbourhood, screenshot):
     point = neighbourhood["point"]
-    page.context.add_cookies(_session_cookie_for(neighbourhood["buyer"], live_server.url))
+    page = phone(neighbourhood["buyer"]).new_page()
     page.goto("/cart/confirm/")
     page.get_by_label(re.compile(f"Pick up at {POINT}")).check()
     expect(page.locator("form[action$='/cart/checkout/'] input[name=pickup_point]")).to_have_value(
@@ -82,10 +84,7 @@ def test_pick_up_at_the_community_point(page, live_server, neighbourhood, screen
     assert_accessible(page)
     screenshot(page, "pickup-2-buyer-code")
 
-    leader_tab = page.context.browser.new_context(
-        viewport=page.viewport_size, base_url=live_server.url, locale="en-US"
-    ).new_page()
-    leader_tab.context.add_cookies(_session_cookie_for(neighbourhood["leader"], live_server.url))
+    leader_tab = phone(neighbourhood["leader"]).new_page()
     # What the 团长's camera opens when it scans the buyer's QR code.
     leader_tab.goto(f"/pickup/{point.public_id}/?code={order.pickup_code}")
     expect(leader_tab.get_by_label("The buyer's pickup code")).to_have_value(order.pickup_code)

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from shoploop.catalog import services as catalog
@@ -27,7 +26,6 @@ from shoploop.orders.tests.conftest import address_id_for
 from shoploop.referrals import services as referrals
 from shoploop.referrals.models import Attribution, Commission, ShareVisit
 from shoploop.web.tests.browser.conftest import (
-    PHONE_VIEWPORT,
     assert_accessible,
     assert_no_horizontal_overflow,
 )
@@ -75,26 +73,6 @@ def opened_group(make_user, operator):
     return {"sharer": sharer, "group": seat.group, "shop": shop}
 
 
-def _signed_in(browser, live_server, user):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-    return context
-
-
-def _new_phone(browser, live_server):
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-    )
-    context.set_default_timeout(15_000)
-    return context
-
-
 def _check(page, screenshot, name, *, axe=True):
     assert_no_horizontal_overflow(page)
     if axe:
@@ -103,11 +81,11 @@ def _check(page, screenshot, name, *, axe=True):
 
 
 def test_a_shared_group_poster_brings_a_buyer_and_a_commission(
-    browser, live_server, plain_static_files, opened_group, screenshot
+    phone, live_server, opened_group, screenshot
 ):
     group, sharer = opened_group["group"], opened_group["sharer"]
-    context_a = _signed_in(browser, live_server, sharer)
-    context_b = _new_phone(browser, live_server)
+    context_a = phone(sharer)
+    context_b = phone()
     a, b = context_a.new_page(), context_b.new_page()
     commission = format_fen(COMMISSION_FEN)
     try:

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from shoploop.web.tests import worlds
-from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow
+from shoploop.web.tests.browser.conftest import assert_no_horizontal_overflow, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,23 +36,12 @@ def test_long_unbroken_names_do_not_widen_the_page(page, live_server, make_user,
     long_name = "W" * 40  # the longest display name, with nowhere to break
     member = make_user(display_name=long_name)
     worlds.community(owner=member, name="C" * 40)
-    page.context.add_cookies(_session_cookie_for(member, live_server.url))
+    page.context.add_cookies(session_cookies(member, live_server.url))
     for url in ("/", "/me/"):
         page.goto(url)
         assert long_name in page.locator("main").inner_text()
         assert_no_horizontal_overflow(page)
     screenshot(page, "shell-long-name")
-
-
-def _session_cookie_for(user, url):
-    """Sign ``user`` in without the SMS flow (that has its own journey): a real session cookie."""
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    return [{"name": cookie.key, "value": cookie.value, "url": url}]
 
 
 def test_show_more_loads_products_in_place_with_htmx(
@@ -67,7 +56,7 @@ def test_show_more_loads_products_in_place_with_htmx(
         merchant=merchant, operator=operator, community=tea, title="Oolong", price_fen=3900
     )
     worlds.another_product(merchant=merchant, community=tea, title="Pu'er", price_fen=5900)
-    page.context.add_cookies(_session_cookie_for(member, live_server.url))
+    page.context.add_cookies(session_cookies(member, live_server.url))
     page.goto("/")
     tiles = page.locator("#home-products .tile")
     expect(tiles).to_have_count(1)

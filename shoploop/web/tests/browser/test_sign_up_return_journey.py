@@ -30,7 +30,6 @@ from shoploop.orders.models import Order
 from shoploop.orders.tests.conftest import address_id_for
 from shoploop.web.tests import worlds
 from shoploop.web.tests.browser.conftest import (
-    PHONE_VIEWPORT,
     assert_accessible,
     assert_no_horizontal_overflow,
     choose_region,
@@ -91,21 +90,13 @@ def tea_world(make_user, operator):
 
 
 @pytest.fixture
-def fresh_phone(browser, live_server, plain_static_files):
+def fresh_phone(phone):
     """``fresh_phone()`` → a new 390 px browser (own cookies) and a number never seen before."""
-    contexts = []
 
     def open_one():
-        context = browser.new_context(
-            viewport=PHONE_VIEWPORT, base_url=live_server.url, locale="en-US", device_scale_factor=1
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page(), f"+86{next(_new_numbers)}"
+        return phone().new_page(), f"+86{next(_new_numbers)}"
 
-    yield open_one
-    for context in contexts:
-        context.close()
+    return open_one
 
 
 def _step(page, screenshot, name):
