@@ -69,6 +69,23 @@ def _live_server_quiet_between_tests(request):
     gate.close_and_drain()
 
 
+@pytest.fixture(autouse=True)
+def _no_browser_context_outlives_its_test(request):
+    """A test that leaves a browser context open fails, naming the fix, instead of leaving its
+    pages to call the server during the next test. Set up after the gate, so torn down before
+    it: the contexts are closed, then the gate waits for their last requests."""
+    yield
+    if "browser" not in request.fixturenames:
+        return
+    left_open = request.getfixturevalue("browser").contexts
+    for context in left_open:
+        context.close()
+    assert not left_open, (
+        f"{len(left_open)} browser context(s) left open: open them with the `phone` fixture, "
+        "which closes them"
+    )
+
+
 def session_cookies(user, url: str) -> list[dict]:
     """Sign ``user`` in without the SMS flow (that has its own journey): a real session cookie
     from Django's test client, for ``context.add_cookies``."""
