@@ -78,10 +78,10 @@ migrations-check:
 	SHOPLOOP_DEBUG=1 SHOPLOOP_DATABASE_URL= $(BIN)/python manage.py makemigrations --check --dry-run
 
 test-sqlite:
-	SHOPLOOP_DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	SHOPLOOP_DATABASE_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -q --durations=20
 
 test-postgres:
-	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	SHOPLOOP_DATABASE_URL=$(PG_URL) $(BIN)/pytest -n $(PYTEST_WORKERS) -q --durations=20
 
 serve:
 	$(DEMO_ENV) $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
